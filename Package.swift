@@ -1,0 +1,52 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+  name: "vlatune",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "vlatune", targets: ["vlatune"]),
+    .library(name: "VlatuneCore", targets: ["VlatuneCore"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+    .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .target(
+      name: "VlatuneCore",
+      dependencies: [
+        "CArchive", "CCrypto",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ]
+    ),
+    .executableTarget(
+      name: "vlatune",
+      dependencies: [
+        "VlatuneCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .target(name: "VlatuneTestSupport", path: "Tests/VlatuneTestSupport"),
+    .testTarget(
+      name: "VlatuneCoreTests",
+      dependencies: ["VlatuneCore", "VlatuneTestSupport"]
+    ),
+    .testTarget(
+      name: "VlatuneCLITests",
+      dependencies: ["vlatune", "VlatuneCore", "VlatuneTestSupport"]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+  var settings = target.swiftSettings ?? []
+  settings.append(.enableUpcomingFeature("ExistentialAny"))
+  settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+  settings.append(.treatAllWarnings(as: .error))
+  target.swiftSettings = settings
+}

@@ -1,0 +1,131 @@
+internal import CArchive
+
+import Glibc
+
+/// Writes one POSIX (pax restricted) tar file with libarchive, hashing the bytes as they go to
+/// disk so that the shard's SHA-256 is known when it is closed.
+///
+/// Entries get mode 0644, owner 0:0 and a fixed modification time, so the same samples always
+/// produce the same bytes.
+public final class TarShardWriter {
+  /// The sink libarchive's write callback feeds: a file descriptor, the running hash and any
+  /// write error (libarchive's callbacks cannot throw).
+  private final class Sink {
+    let descriptor: Int32
+    let hasher = SHA256Hasher()
+    var bytesWritten: Int64 = 0
+    var failure: Int32 = 0
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    func write(_ buffer: UnsafeRawBufferPointer) -> Int {
+      var offset = 0
+      while offset < buffer.count {
+        let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+        if written < 0 {
+          if errno == EINTR { continue }
+          failure = errno
+          return -1
+        }
+        offset += written
+      }
+      hasher.update(buffer)
+      bytesWritten += Int64(buffer.count)
+      return buffer.count
+    }
+  }
+
+  private let handle: OpaquePointer
+  private let entry: OpaquePointer
+  private let sink: Sink
+  private var finished = false
+  /// The shard's path.
+  public let path: String
+
+  /// Creates the file (it must not exist) and starts the archive.
+  ///
+  /// - Throws: ``ArchiveError`` when the file cannot be created.
+  public init(path: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else {
+      throw ArchiveError(
+        operation: "create", path: path, message: String(cString: strerror(errno)), errno: errno)
+    }
+    guard let handle = archive_write_new(), let entry = archive_entry_new() else {
+      close(descriptor)
+      throw ArchiveError(operation: "create", path: path, message: "out of memory", errno: 0)
+    }
+    self.handle = handle
+    self.entry = entry
+    self.sink = Sink(descriptor: descriptor)
+    self.path = path
+    archive_write_set_format_pax_restricted(handle)
+    archive_write_add_filter_none(handle)
+    archive_write_set_bytes_in_last_block(handle, 1)
+    let context = Unmanaged.passUnretained(sink).toOpaque()
+    try check(
+      archive_write_open2(
+        handle, context, nil,
+        { _, context, buffer, length in
+          guard let context, let buffer else { return -1 }
+          let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+          return sink.write(UnsafeRawBufferPointer(start: buffer, count: length))
+        }, nil, nil), "open")
+  }
+
+  deinit {
+    archive_entry_free(entry)
+    archive_write_free(handle)
+    close(sink.descriptor)
+  }
+
+  /// The number of bytes written to the file so far.
+  public var bytesWritten: Int64 { sink.bytesWritten }
+
+  /// Appends one regular file.
+  ///
+  /// - Parameters:
+  ///   - name: The entry's path inside the tar.
+  ///   - bytes: The file's content, written unchanged.
+  /// - Throws: ``ArchiveError`` when writing fails (for example, the disk is full).
+  public func addFile(name: String, bytes: UnsafeRawBufferPointer) throws {
+    archive_entry_clear(entry)
+    archive_entry_set_pathname(entry, name)
+    archive_entry_set_filetype(entry, 0o100000)
+    archive_entry_set_perm(entry, 0o644)
+    archive_entry_set_size(entry, Int64(bytes.count))
+    archive_entry_set_mtime(entry, 0, 0)
+    archive_entry_set_uid(entry, 0)
+    archive_entry_set_gid(entry, 0)
+    try check(archive_write_header(handle, entry), "write header")
+    if bytes.count > 0 {
+      let written = archive_write_data(handle, bytes.baseAddress, bytes.count)
+      if written < 0 { try check(Int32(written), "write data") }
+    }
+  }
+
+  /// Appends one regular file.
+  public func addFile(name: String, bytes: [UInt8]) throws {
+    try bytes.withUnsafeBytes { try addFile(name: name, bytes: $0) }
+  }
+
+  /// Writes the end-of-archive blocks, flushes the file to disk and closes it.
+  ///
+  /// - Returns: The file's size in bytes and its SHA-256 (hex).
+  /// - Throws: ``ArchiveError`` when the final write or the flush fails.
+  public func finish() throws -> (bytes: Int64, sha256: String) {
+    precondition(!finished, "finish() called twice")
+    finished = true
+    try check(archive_write_close(handle), "close")
+    if fsync(sink.descriptor) != 0 {
+      throw ArchiveError(
+        operation: "fsync", path: path, message: String(cString: strerror(errno)), errno: errno)
+    }
+    return (sink.bytesWritten, sink.hasher.hexDigest())
+  }
+
+  private func check(_ code: Int32, _ operation: String) throws {
+    let sinkMessage = sink.failure != 0 ? String(cString: strerror(sink.failure)) : nil
+    try checkArchive(code, handle, operation: operation, path: path, overrideMessage: sinkMessage)
+  }
+}

@@ -1,0 +1,142 @@
+/// An `episodes` dataset inside a tar (optionally gzip/zstd/xz/bzip2-compressed) or zip archive,
+/// streamed through libarchive and never unpacked to disk.
+///
+/// Pass 2 buffers the images of an episode until all of them have been seen, so memory is
+/// bounded by the largest set of episodes that are open at once in archive order (one episode
+/// for archives made from a directory tree).
+struct ArchiveSource: EpisodeSource {
+  let path: String
+  var kind: String { "archive" }
+
+  func scan(cancellation: CancellationToken) throws -> SourceScan {
+    var scan = SourceScan()
+    var metas: [String: [UInt8]] = [:]
+    var steps: [String: [UInt8]] = [:]
+    let reader = try open()
+    while let entry = try next(reader) {
+      try cancellation.check()
+      if let problem = Self.problem(with: entry) {
+        scan.diagnostics.append(
+          Diagnostic(.error, code: "unsafe_entry", message: problem, field: entry.path))
+        try reader.skip()
+        continue
+      }
+      guard entry.kind == .regular else {
+        try reader.skip()
+        continue
+      }
+      let name = SourcePath.basename(entry.path)
+      if name.hasPrefix("._") || entry.path.hasPrefix("__MACOSX/") {
+        try reader.skip()
+        continue
+      }
+      scan.files.insert(entry.path)
+      scan.totalBytes += entry.size
+      if name == "meta.json" {
+        metas[SourcePath.parent(entry.path)] = try read(reader, limit: maximumMetadataBytes)
+      } else if name == "steps.jsonl" {
+        steps[SourcePath.parent(entry.path)] = try read(reader, limit: maximumMetadataBytes)
+      } else {
+        try reader.skip()
+      }
+    }
+    scan.episodes = metas.map { directory, meta in
+      ScannedEpisode(directory: directory, meta: meta, steps: steps[directory])
+    }
+    return scan
+  }
+
+  /// Why an entry is refused, or `nil` when it is safe to read.
+  static func problem(with entry: ArchiveEntry) -> String? {
+    switch entry.kind {
+    case .symlink:
+      return "symbolic links are not allowed in a dataset archive; archive the file itself"
+    case .hardlink:
+      return "hard links are not allowed in a dataset archive; archive the file itself"
+    case .special:
+      return "device files, FIFOs and sockets are not allowed in a dataset archive"
+    case .regular, .directory:
+      break
+    }
+    let trimmed = entry.path.hasSuffix("/") ? String(entry.path.dropLast()) : entry.path
+    if trimmed.isEmpty || trimmed == "." { return nil }
+    if SourcePath.components(trimmed) == nil {
+      return "absolute paths and '..' components are not allowed in a dataset archive"
+    }
+    return nil
+  }
+
+  func readImages(
+    of episodes: [EpisodeRecord], cancellation: CancellationToken,
+    deliver: (Int, [[UInt8]], Int64) throws -> Void
+  ) throws {
+    let slots = imageSlots(of: episodes)
+    var pending: [Int: [[UInt8]]] = [:]
+    var remaining = episodes.map { $0.imagePaths.count }
+    var bytesRead: Int64 = 0
+    for (index, count) in remaining.enumerated() where count == 0 {
+      try deliver(index, [], bytesRead)
+    }
+    let reader = try open()
+    while let entry = try next(reader) {
+      try cancellation.check()
+      guard entry.kind == .regular, let targets = slots[entry.path] else {
+        try reader.skip()
+        continue
+      }
+      let bytes = try read(reader, limit: maximumImageBytes)
+      bytesRead += Int64(bytes.count)
+      for target in targets {
+        var images =
+          pending[target.episode]
+          ?? [[UInt8]](repeating: [], count: episodes[target.episode].imagePaths.count)
+        images[target.slot] = bytes
+        remaining[target.episode] -= 1
+        if remaining[target.episode] == 0 {
+          pending[target.episode] = nil
+          try deliver(target.episode, images, bytesRead)
+        } else {
+          pending[target.episode] = images
+        }
+      }
+    }
+    if let missing = remaining.firstIndex(where: { $0 > 0 }) {
+      throw VlatuneError.ioFailure(
+        path: path,
+        message: "episode \(episodes[missing].name) lost images between the two reads of the "
+          + "archive; was the file modified during prepare?")
+    }
+  }
+
+  private func open() throws -> ArchiveReader {
+    do {
+      return try ArchiveReader(path: path)
+    } catch let error as ArchiveError {
+      throw VlatuneError.ioFailure(path: path, message: error.message)
+    }
+  }
+
+  private func next(_ reader: ArchiveReader) throws -> ArchiveEntry? {
+    do {
+      return try reader.next()
+    } catch let error as ArchiveError {
+      throw VlatuneError.invalidDataset(
+        message: "cannot read the archive \(path): \(error.message)",
+        findings: [
+          Diagnostic(.error, code: "corrupt_archive", message: error.message, field: path)
+        ])
+    }
+  }
+
+  private func read(_ reader: ArchiveReader, limit: Int) throws -> [UInt8] {
+    do {
+      return try reader.readAll(limit: limit)
+    } catch let error as ArchiveError {
+      throw VlatuneError.invalidDataset(
+        message: "cannot read the archive \(path): \(error.message)",
+        findings: [
+          Diagnostic(.error, code: "corrupt_archive", message: error.message, field: path)
+        ])
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/// Pass 1's conclusions: parsed and validated episodes, statistics, mask and split.
+struct DatasetAnalysis {
+  /// Episodes sorted by name; their position is the episode index in the package.
+  var episodes: [EpisodeRecord]
+  /// `train` or `val` for each episode.
+  var splits: [String]
+  /// The shared shape.
+  var shape: DatasetValidator.Shape
+  /// Exact statistics with the action mask.
+  var statistics: DatasetStatistics
+  /// The gripper dimension excluded from normalization.
+  var gripperDim: Int?
+  /// Warnings so far (errors are thrown).
+  var diagnostics: [Diagnostic]
+  /// Distinct instructions in episode order.
+  var instructions: [String]
+
+  /// The smallest range (max − min, or q99 − q01) a dimension needs to be normalized.
+  static let minimumRange = 1e-6
+
+  static func analyze(_ scan: SourceScan, request: PrepareRequest, name: String) throws
+    -> DatasetAnalysis
+  {
+    guard !scan.episodes.isEmpty else {
+      throw VlatuneError.invalidDataset(
+        message: "no episodes found in \(request.source): expected <root>/<episode>/meta.json "
+          + "and steps.jsonl (see docs/dataset-format.md)",
+        findings: scan.diagnostics)
+    }
+    var diagnostics = scan.diagnostics
+    var episodes: [EpisodeRecord] = []
+    let names = episodeNames(scan.episodes.map(\.directory))
+    for (scanned, episodeName) in zip(scan.episodes, names) {
+      var parser = EpisodeParser(name: episodeName, directory: scanned.directory)
+      if let record = parser.parse(meta: scanned.meta, steps: scanned.steps) {
+        episodes.append(record)
+      }
+      diagnostics += parser.diagnostics
+    }
+    episodes.sort { $0.name < $1.name }
+    let (shape, found) = DatasetValidator.validate(episodes, files: scan.files)
+    diagnostics += found
+    try throwIfErrors(diagnostics, name: name)
+    guard let shape else {
+      throw VlatuneError.invalidDataset(
+        message: "dataset '\(name)' has no usable episodes", findings: diagnostics)
+    }
+
+    let actions = episodes.flatMap(\.actions)
+    var actionStats = VectorStatistics.compute(values: actions, dimension: shape.actionDim)
+    let proprio =
+      shape.stateDim > 0
+      ? VectorStatistics.compute(values: episodes.flatMap(\.states), dimension: shape.stateDim)
+      : VectorStatistics.compute(
+        values: [Double](repeating: 0, count: actions.count), dimension: shape.actionDim)
+    let gripperDim = try resolveGripper(request.gripperDim, actions: actions, shape: shape)
+    var mask: [Bool] = []
+    for dim in 0..<shape.actionDim {
+      let range = actionStats.max[dim] - actionStats.min[dim]
+      let core = actionStats.q99[dim] - actionStats.q01[dim]
+      if dim == gripperDim {
+        mask.append(false)
+      } else if range < minimumRange {
+        mask.append(false)
+        diagnostics.append(
+          Diagnostic(
+            .warning, code: "constant_dimension",
+            message: "action[\(dim)] is constant (\(actionStats.min[dim])); it is masked and "
+              + "not normalized", field: "action[\(dim)]"))
+      } else if core < minimumRange {
+        mask.append(false)
+        diagnostics.append(
+          Diagnostic(
+            .warning, code: "near_constant_dimension",
+            message: "action[\(dim)] has q01 = q99 = \(actionStats.q01[dim]) (rarely used); it "
+              + "is masked because q01/q99 normalization would divide by ~0",
+            field: "action[\(dim)]"))
+      } else {
+        mask.append(true)
+      }
+    }
+    actionStats.mask = mask
+    if shape.stateDim > 0 {
+      for dim in 0..<shape.stateDim where proprio.max[dim] - proprio.min[dim] < minimumRange {
+        diagnostics.append(
+          Diagnostic(
+            .warning, code: "constant_dimension",
+            message: "state[\(dim)] is constant (\(proprio.min[dim])); consider dropping it",
+            field: "state[\(dim)]"))
+      }
+    }
+    let validation = EpisodeSplitter.validationIndices(
+      count: episodes.count, fraction: request.valFraction, seed: request.seed)
+    if request.valFraction > 0 && validation.isEmpty {
+      diagnostics.append(
+        Diagnostic(
+          .warning, code: "no_validation_split",
+          message: "only \(episodes.count) episode(s): no validation split was made"))
+    }
+    var instructions: [String] = []
+    for episode in episodes where !instructions.contains(episode.instruction) {
+      instructions.append(episode.instruction)
+    }
+    return DatasetAnalysis(
+      episodes: episodes,
+      splits: episodes.indices.map { validation.contains($0) ? "val" : "train" },
+      shape: shape,
+      statistics: DatasetStatistics(
+        action: actionStats, proprio: proprio, numTransitions: actions.count / shape.actionDim,
+        numTrajectories: episodes.count),
+      gripperDim: gripperDim, diagnostics: diagnostics, instructions: instructions)
+  }
+
+  /// `sha256:` over every episode's name, metadata digest and image digest, in name order.
+  func sourceFingerprint(imageDigests: [String]) -> String {
+    let hasher = SHA256Hasher()
+    for (episode, images) in zip(episodes, imageDigests) {
+      hasher.update("\(episode.name)\u{0}\(episode.metadataDigest)\u{0}\(images)\n")
+    }
+    return "sha256:" + hasher.hexDigest()
+  }
+
+  private static func throwIfErrors(_ diagnostics: [Diagnostic], name: String) throws {
+    let errors = diagnostics.filter { $0.severity == .error }
+    if !errors.isEmpty {
+      throw VlatuneError.invalidDataset(
+        message: "dataset '\(name)' failed validation; nothing was registered", findings: errors)
+    }
+  }
+
+  private static func resolveGripper(
+    _ setting: GripperDimension, actions: [Double], shape: DatasetValidator.Shape
+  ) throws -> Int? {
+    switch setting {
+    case .none:
+      return nil
+    case .index(let index):
+      guard index < shape.actionDim else {
+        throw VlatuneError.invalidArgument(
+          param: "--gripper-dim",
+          message: "must be below the action dimension \(shape.actionDim) (or auto/none), "
+            + "got \(index)")
+      }
+      return index
+    case .auto:
+      let last = shape.actionDim - 1
+      var values: Set<Double> = []
+      for row in stride(from: last, to: actions.count, by: shape.actionDim) {
+        values.insert(actions[row])
+        if values.count > 2 { return nil }
+      }
+      return values.count == 2 ? last : nil
+    }
+  }
+
+  /// Names episodes by their directory, dropping leading components all of them share.
+  static func episodeNames(_ directories: [String]) -> [String] {
+    var parts = directories.map { $0.split(separator: "/").map(String.init) }
+    while parts.allSatisfy({ $0.count >= 2 }), let first = parts.first?.first,
+      parts.allSatisfy({ $0.first == first })
+    {
+      parts = parts.map { Array($0.dropFirst()) }
+    }
+    return parts.map { $0.isEmpty ? "episode" : $0.joined(separator: "/") }
+  }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+
+/// The registered datasets: list, show, verify and remove, with references resolved by exact
+/// id, exact name, or a unique id or name prefix.
+public struct DatasetCatalog: Sendable {
+  let home: VlatuneHome
+  let store: Store
+
+  /// - Parameters:
+  ///   - home: The state directory.
+  ///   - store: The catalog database.
+  public init(home: VlatuneHome, store: Store) {
+    self.home = home
+    self.store = store
+  }
+
+  /// Every dataset, newest first.
+  public func list() throws -> [DatasetDocument] {
+    let records = try store.read { database in
+      try DatasetRecord.order(Column("created_at").desc, Column("id")).fetchAll(database)
+    }
+    return try records.map(Self.document)
+  }
+
+  /// The dataset a reference names.
+  ///
+  /// - Throws: ``VlatuneError/notFound(kind:reference:hint:)`` (66) or
+  ///   ``VlatuneError/ambiguous(kind:reference:candidates:)`` (64).
+  public func resolve(_ reference: String) throws -> DatasetRecord {
+    try store.read { database in
+      if let exact = try DatasetRecord.fetchOne(database, key: reference) { return exact }
+      if let named = try DatasetRecord.filter(Column("name") == reference).fetchOne(database) {
+        return named
+      }
+      let pattern = Self.likePrefix(reference)
+      let matches = try DatasetRecord.fetchAll(
+        database,
+        sql: "SELECT * FROM datasets WHERE id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' "
+          + "ORDER BY id LIMIT 11", arguments: [pattern, pattern])
+      if matches.count == 1 { return matches[0] }
+      if matches.isEmpty {
+        throw VlatuneError.notFound(
+          kind: "dataset", reference: reference,
+          hint: "run 'vlatune dataset list' to see the registered datasets")
+      }
+      throw VlatuneError.ambiguous(
+        kind: "dataset", reference: reference,
+        candidates: matches.prefix(10).map { "\($0.id) (\($0.name))" })
+    }
+  }
+
+  /// The document of the dataset a reference names.
+  public func show(_ reference: String) throws -> DatasetDocument {
+    try Self.document(resolve(reference))
+  }
+
+  /// Re-hashes every shard and the metadata files of a dataset.
+  ///
+  /// - Returns: The report; ``VerifyReport/ok`` is `false` on any mismatch or missing file.
+  public func verify(_ reference: String) throws -> VerifyReport {
+    let record = try resolve(reference)
+    let document = try Self.document(record)
+    var results: [VerifyReport.ShardResult] = []
+    for shard in document.shards {
+      let path = record.directory + "/" + shard.path
+      let actual = Self.hashFile(path)
+      results.append(
+        VerifyReport.ShardResult(
+          path: shard.path, expectedSha256: shard.sha256, actualSha256: actual,
+          ok: actual == shard.sha256))
+    }
+    let required = ["manifest.json", "dataset_statistics.json", "episodes.jsonl"]
+    let missing = required.filter { FileIO.kind(record.directory + "/" + $0) != .regular }
+    return VerifyReport(
+      id: record.id, name: record.name, ok: results.allSatisfy(\.ok) && missing.isEmpty,
+      shards: results, missingFiles: missing)
+  }
+
+  /// Unregisters a dataset and deletes its package.
+  ///
+  /// - Returns: The removed dataset's document.
+  public func remove(_ reference: String) throws -> DatasetDocument {
+    let record = try resolve(reference)
+    let document = try Self.document(record)
+    try store.write { database in _ = try record.delete(database) }
+    FileIO.removeTree(record.directory)
+    return document
+  }
+
+  static func document(_ record: DatasetRecord) throws -> DatasetDocument {
+    do {
+      return try JSONOutput.decode(DatasetDocument.self, from: Data(record.document.utf8))
+    } catch {
+      throw VlatuneError.internalError(
+        message: "the catalog entry of \(record.id) is unreadable (\(error))")
+    }
+  }
+
+  static func likePrefix(_ text: String) -> String {
+    var escaped = ""
+    for character in text {
+      if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+      escaped.append(character)
+    }
+    return escaped + "%"
+  }
+
+  static func hashFile(_ path: String) -> String? {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    defer { try? handle.close() }
+    let hasher = SHA256Hasher()
+    while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+      chunk.withUnsafeBytes { hasher.update($0) }
+    }
+    return hasher.hexDigest()
+  }
+}
+
+/// The result of `dataset verify`.
+public struct VerifyReport: Codable, Sendable, Equatable {
+  /// One shard's check.
+  public struct ShardResult: Codable, Sendable, Equatable {
+    /// Path relative to the package.
+    public var path: String
+    /// The checksum in the manifest.
+    public var expectedSha256: String
+    /// The checksum of the file now (`nil` when it cannot be read).
+    public var actualSha256: String?
+    /// Whether they match.
+    public var ok: Bool
+
+    enum CodingKeys: String, CodingKey {
+      case path, ok
+      case expectedSha256 = "expected_sha256"
+      case actualSha256 = "actual_sha256"
+    }
+  }
+
+  /// Always 1.
+  public var schemaVersion = 1
+  /// The dataset id.
+  public var id: String
+  /// The dataset name.
+  public var name: String
+  /// `true` when every shard matches and no metadata file is missing.
+  public var ok: Bool
+  /// Per-shard results.
+  public var shards: [ShardResult]
+  /// Required metadata files that are missing.
+  public var missingFiles: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case id, name, ok, shards
+    case schemaVersion = "schema_version"
+    case missingFiles = "missing_files"
+  }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+
+/// `dataset prepare`: reads a source in two passes, validates it, computes exact statistics,
+/// writes the package into a temporary directory and registers it atomically.
+///
+/// Nothing is registered unless the package is complete; any failure or interruption removes
+/// the temporary directory.
+public struct DatasetPreparer: Sendable {
+  let home: VlatuneHome
+  let store: Store
+  let now: @Sendable () -> Date
+  let makeID: @Sendable (String) -> String
+
+  /// - Parameters:
+  ///   - home: The state directory.
+  ///   - store: The catalog database.
+  ///   - now: The clock (injected for tests).
+  ///   - makeID: Makes a new id for a prefix (injected for tests).
+  public init(
+    home: VlatuneHome, store: Store, now: @escaping @Sendable () -> Date = Date.init,
+    makeID: @escaping @Sendable (String) -> String = Identifiers.random(prefix:)
+  ) {
+    self.home = home
+    self.store = store
+    self.now = now
+    self.makeID = makeID
+  }
+
+  /// Prepares and registers a dataset.
+  ///
+  /// - Parameters:
+  ///   - request: The validated request.
+  ///   - cancellation: Checked between files; cancellation throws
+  ///     ``VlatuneError/interrupted(signal:)`` after cleaning up.
+  ///   - progress: Called a few times per second at most by the caller's choosing.
+  /// - Returns: The registered dataset's document (warnings included).
+  /// - Throws: ``VlatuneError`` with exit-status semantics (64 bad argument, 65 invalid data,
+  ///   66 missing source, 73 name exists, 74 I/O failure).
+  public func prepare(
+    _ request: PrepareRequest, cancellation: CancellationToken = CancellationToken(),
+    progress: (@Sendable (PrepareProgress) -> Void)? = nil
+  ) throws -> DatasetDocument {
+    try request.validate()
+    let sourcePath = URL(fileURLWithPath: request.source).standardizedFileURL.path
+    let source = try Self.openSource(sourcePath, format: request.format)
+    let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
+    try home.prepare()
+    TemporaryDirectories.sweep(home.temporaryURL.path)
+    if !request.overwrite { try ensureNameIsFree(name) }
+
+    progress?(PrepareProgress(phase: "scan", episodesDone: 0, episodesTotal: 0, bytesDone: 0, bytesTotal: 0))
+    let scan = try source.scan(cancellation: cancellation)
+    var analysis = try DatasetAnalysis.analyze(scan, request: request, name: name)
+
+    let id = makeID("ds")
+    let temporary = TemporaryDirectories.create(in: home.temporaryURL.path, label: id)
+    defer { FileIO.removeTree(temporary) }
+    guard FileIO.kind(temporary) == .directory else {
+      throw VlatuneError.ioFailure(path: temporary, message: "cannot create a temporary directory")
+    }
+    let writer = try PackageWriter(
+      directory: temporary, analysis: analysis, shardSize: request.shardSizeBytes)
+    let bytesTotal = scan.totalBytes
+    try source.readImages(of: analysis.episodes, cancellation: cancellation) {
+      index, images, bytesRead in
+      try writer.addEpisode(index, images: images)
+      progress?(
+        PrepareProgress(
+          phase: "write", episodesDone: writer.episodesWritten,
+          episodesTotal: analysis.episodes.count, bytesDone: bytesRead, bytesTotal: bytesTotal))
+    }
+    try cancellation.check()
+    analysis.diagnostics += writer.diagnostics
+    let errors = analysis.diagnostics.filter { $0.severity == .error }
+    if !errors.isEmpty {
+      throw VlatuneError.invalidDataset(
+        message: "dataset '\(name)' failed validation; nothing was registered", findings: errors)
+    }
+    let directory = home.datasetsURL.appendingPathComponent(id).path
+    let document = try writer.finish(
+      id: id, name: name, createdAt: Timestamp.format(now()), finalPath: directory,
+      source: DatasetDocument.Source(
+        path: sourcePath, format: SourceFormat.episodes.rawValue,
+        fingerprint: analysis.sourceFingerprint(imageDigests: writer.imageDigests)),
+      request: request)
+    try cancellation.check()
+    try register(document, from: temporary, to: directory, overwrite: request.overwrite)
+    return document
+  }
+
+  static func openSource(_ path: String, format: SourceFormat) throws -> any EpisodeSource {
+    switch format {
+    case .auto, .episodes: break
+    case .lerobot, .hdf5, .rlds:
+      throw VlatuneError.invalidArgument(
+        param: "--format",
+        message: "'\(format.rawValue)' sources are not supported by this version yet; "
+          + "supported: auto, episodes")
+    }
+    switch FileIO.kind(path) {
+    case .missing:
+      throw VlatuneError.notFound(
+        kind: "source", reference: path,
+        hint: "give an existing directory or a .tar, .tar.gz, .tar.zst or .zip archive")
+    case .directory:
+      return DirectorySource(root: path)
+    case .regular:
+      try ArchiveProbe.check(path)
+      return ArchiveSource(path: path)
+    case .other:
+      throw VlatuneError.invalidArgument(
+        param: "SOURCE",
+        message: "'\(path)' is neither a directory nor a regular file; give a directory or an "
+          + "archive (.tar, .tar.gz, .tar.zst, .zip)")
+    }
+  }
+
+  private func ensureNameIsFree(_ name: String) throws {
+    let existing = try store.read { database in
+      try DatasetRecord.filter(Column("name") == name).fetchOne(database)
+    }
+    if let existing {
+      throw VlatuneError.outputExists(
+        message: "a dataset named '\(name)' already exists (\(existing.id)); choose another "
+          + "--name or pass --overwrite to replace it")
+    }
+  }
+
+  private func register(
+    _ document: DatasetDocument, from temporary: String, to directory: String, overwrite: Bool
+  ) throws {
+    let record = DatasetRecord(
+      id: document.id, name: document.name, createdAt: document.createdAt,
+      sourcePath: document.source.path, sourceFormat: document.source.format,
+      fingerprint: document.fingerprint, episodes: document.episodes, steps: document.steps,
+      directory: directory, document: try JSONOutput.string(document))
+    var moved = false
+    var replaced: DatasetRecord?
+    do {
+      try store.write { database in
+        if let existing = try DatasetRecord.filter(Column("name") == document.name)
+          .fetchOne(database)
+        {
+          guard overwrite else {
+            throw VlatuneError.outputExists(
+              message: "a dataset named '\(document.name)' was registered meanwhile "
+                + "(\(existing.id)); pass --overwrite to replace it")
+          }
+          try existing.delete(database)
+          replaced = existing
+        }
+        try record.insert(database)
+        guard rename(temporary, directory) == 0 else {
+          throw VlatuneError.ioFailure(
+            path: directory, message: "cannot move the package into place: "
+              + String(cString: strerror(errno)))
+        }
+        moved = true
+      }
+    } catch {
+      if moved { FileIO.removeTree(directory) }
+      throw error
+    }
+    if let replaced { FileIO.removeTree(replaced.directory) }
+  }
+}

@@ -1,0 +1,32 @@
+/// Everything pass 1 keeps about one episode: its metadata, its per-step numeric data and the
+/// source paths of its images (the image bytes are read again in pass 2).
+public struct EpisodeRecord: Sendable {
+  /// The episode's name (its directory, relative to the dataset root).
+  public var name: String
+  /// The episode directory's path inside the source (empty for the source root).
+  public var directory: String
+  /// The language instruction.
+  public var instruction: String
+  /// Control frequency in Hz.
+  public var fps: Double
+  /// Camera keys, in order.
+  public var cameras: [String]
+  /// Number of steps.
+  public var stepCount: Int
+  /// Length of each action vector.
+  public var actionDim: Int
+  /// Length of each state vector (0 when absent).
+  public var stateDim: Int
+  /// `stepCount × actionDim` values.
+  public var actions: [Double]
+  /// `stepCount × stateDim` values.
+  public var states: [Double]
+  /// One timestamp per step, in seconds.
+  public var timestamps: [Double]
+  /// Source-relative image paths, `stepCount × cameras.count`, step-major.
+  public var imagePaths: [String]
+  /// SHA-256 of the raw `meta.json` and `steps.jsonl` bytes.
+  public var metadataDigest: String
+  /// SHA-256 of the numeric content (for duplicate detection).
+  public var numericDigest: String
+}

@@ -1,0 +1,66 @@
+/// The raw text files of one episode found by a source scan.
+struct ScannedEpisode {
+  /// The episode directory inside the source (`""` for the root).
+  var directory: String
+  /// The bytes of `meta.json`.
+  var meta: [UInt8]
+  /// The bytes of `steps.jsonl`, when present.
+  var steps: [UInt8]?
+}
+
+/// The result of pass 1 over a source.
+struct SourceScan {
+  /// Episodes in no particular order.
+  var episodes: [ScannedEpisode] = []
+  /// Paths of every regular file in the source.
+  var files: Set<String> = []
+  /// Total bytes of regular files (for progress).
+  var totalBytes: Int64 = 0
+  /// Problems with the source itself (unsafe archive entries).
+  var diagnostics: [Diagnostic] = []
+}
+
+/// Where a step's image goes: the episode's position in the prepare order and the slot
+/// (`step × cameras + camera`).
+struct ImageSlot {
+  var episode: Int
+  var slot: Int
+}
+
+/// A dataset source in the `episodes` format: a directory or an archive, read in two passes.
+protocol EpisodeSource {
+  /// `directory` or the archive kind, for messages.
+  var kind: String { get }
+
+  /// Pass 1: finds every episode's `meta.json` and `steps.jsonl` and lists the files present.
+  func scan(cancellation: CancellationToken) throws -> SourceScan
+
+  /// Pass 2: delivers the image bytes of every episode, one complete episode at a time.
+  ///
+  /// - Parameters:
+  ///   - episodes: The validated episodes, in prepare order.
+  ///   - deliver: Called with the episode's index and its images, `stepCount × cameras`,
+  ///     step-major; `bytesRead` counts source bytes consumed so far.
+  func readImages(
+    of episodes: [EpisodeRecord], cancellation: CancellationToken,
+    deliver: (_ index: Int, _ images: [[UInt8]], _ bytesRead: Int64) throws -> Void
+  ) throws
+}
+
+extension EpisodeSource {
+  /// Maps every referenced image path to the slots that use it.
+  func imageSlots(of episodes: [EpisodeRecord]) -> [String: [ImageSlot]] {
+    var slots: [String: [ImageSlot]] = [:]
+    for (index, episode) in episodes.enumerated() {
+      for (slot, path) in episode.imagePaths.enumerated() where !path.isEmpty {
+        slots[path, default: []].append(ImageSlot(episode: index, slot: slot))
+      }
+    }
+    return slots
+  }
+}
+
+/// The largest metadata file read into memory (`meta.json`, `steps.jsonl`).
+let maximumMetadataBytes = 1 << 30
+/// The largest single image read into memory.
+let maximumImageBytes = 256 << 20

@@ -1,0 +1,128 @@
+/// The source formats `dataset prepare` knows by name.
+public enum SourceFormat: String, Sendable, CaseIterable {
+  /// Detect from the content.
+  case auto
+  /// vlatune's simple recorder format (CONTRACT §6).
+  case episodes
+  /// LeRobotDataset v2.x / v3.0.
+  case lerobot
+  /// robomimic / ALOHA HDF5.
+  case hdf5
+  /// RLDS / TFDS TFRecords.
+  case rlds
+}
+
+/// Which action dimension is the gripper, excluded from normalization.
+public enum GripperDimension: Sendable, Equatable {
+  /// The last action dimension when it takes exactly two distinct values.
+  case auto
+  /// No gripper dimension.
+  case none
+  /// An explicit zero-based action dimension.
+  case index(Int)
+
+  /// Parses `auto`, `none` or a zero-based index.
+  public init?(argument: String) {
+    switch argument.lowercased() {
+    case "auto": self = .auto
+    case "none": self = .none
+    default:
+      guard let index = Int(argument), index >= 0 else { return nil }
+      self = .index(index)
+    }
+  }
+}
+
+/// Everything `dataset prepare` needs, already parsed; ``validate()`` checks ranges.
+public struct PrepareRequest: Sendable, Equatable {
+  /// The source directory or archive.
+  public var source: String
+  /// The dataset's name; defaults to the source's base name without archive extensions.
+  public var name: String?
+  /// The source format.
+  public var format: SourceFormat = .auto
+  /// Fraction of episodes held out for validation, in [0, 1).
+  public var valFraction: Double = 0.1
+  /// Target shard size in bytes.
+  public var shardSizeBytes: Int64 = 256_000_000
+  /// Seed of the train/val split.
+  public var seed: UInt64 = 42
+  /// The gripper dimension.
+  public var gripperDim: GripperDimension = .auto
+  /// Replace a dataset with the same name.
+  public var overwrite = false
+
+  /// A request for `source` with every other setting at its default.
+  public init(source: String) { self.source = source }
+
+  /// The smallest accepted shard size.
+  public static let minimumShardSize: Int64 = 4096
+
+  /// Checks every setting that needs no I/O and reports all problems at once.
+  ///
+  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` naming the first bad setting and
+  ///   listing the others.
+  public func validate() throws {
+    var problems: [(String, String)] = []
+    if !(valFraction >= 0 && valFraction < 1) {
+      problems.append(("--val-fraction", "must be in [0, 1), got \(valFraction)"))
+    }
+    if shardSizeBytes < Self.minimumShardSize {
+      problems.append(
+        ("--shard-size", "must be at least \(Self.minimumShardSize) bytes (4KB), got \(shardSizeBytes)"))
+    }
+    if let name, let problem = Self.nameProblem(name) { problems.append(("--name", problem)) }
+    if let first = problems.first {
+      let rest = problems.dropFirst().map { "; \($0.0) \($0.1)" }.joined()
+      throw VlatuneError.invalidArgument(param: first.0, message: first.1 + rest)
+    }
+  }
+
+  /// Why `name` is not a valid dataset name, or `nil`.
+  public static func nameProblem(_ name: String) -> String? {
+    let allowed = name.utf8.allSatisfy { byte in
+      (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+        || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "_")
+        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+    }
+    if name.isEmpty || name.utf8.count > 64 || !allowed || name.hasPrefix(".") {
+      return "must be 1–64 characters of letters, digits, '.', '_' or '-' not starting with '.', "
+        + "got '\(name)'"
+    }
+    if name.hasPrefix("ds_") || name.hasPrefix("job_") {
+      return "must not start with 'ds_' or 'job_' (reserved for ids), got '\(name)'"
+    }
+    return nil
+  }
+
+  /// The default name for a source path: its base name without archive extensions, with
+  /// characters outside the allowed set replaced by `-`.
+  public static func defaultName(for source: String) -> String {
+    var base = SourcePath.basename(source.hasSuffix("/") ? String(source.dropLast()) : source)
+    for suffix in [".tar.gz", ".tar.zst", ".tar.xz", ".tar.bz2", ".tgz", ".tar", ".zip"]
+    where base.lowercased().hasSuffix(suffix) {
+      base = String(base.dropLast(suffix.count))
+      break
+    }
+    let cleaned = String(
+      base.map { character -> Character in
+        character.isASCII && (character.isLetter || character.isNumber || "._-".contains(character))
+          ? character : "-"
+      }.drop(while: { $0 == "." }).prefix(64))
+    return cleaned.isEmpty || nameProblem(cleaned) != nil ? "dataset" : cleaned
+  }
+}
+
+/// Progress of a running prepare, reported to an optional observer.
+public struct PrepareProgress: Sendable {
+  /// `scan` (pass 1) or `write` (pass 2).
+  public var phase: String
+  /// Episodes finished in this phase.
+  public var episodesDone: Int
+  /// Episodes in total (0 while scanning).
+  public var episodesTotal: Int
+  /// Source bytes read in this phase.
+  public var bytesDone: Int64
+  /// Source bytes in total (0 while unknown).
+  public var bytesTotal: Int64
+}

@@ -1,0 +1,96 @@
+/// The one error type of the core library: every failure a user can see, with the facts needed
+/// to say what happened, the value involved and what to do next.
+///
+/// Each case maps to a stable error code (``code``) for JSON output and to a sysexits-style exit
+/// status (``exitStatus``) for the CLI.
+public enum VlatuneError: Error, Sendable, Equatable {
+  /// An argument is out of range or malformed.
+  case invalidArgument(param: String, message: String)
+  /// The dataset failed validation; `findings` lists every error found (episode, step, field).
+  case invalidDataset(message: String, findings: [Diagnostic])
+  /// An id, name or path does not exist.
+  case notFound(kind: String, reference: String, hint: String)
+  /// A reference matches more than one object.
+  case ambiguous(kind: String, reference: String, candidates: [String])
+  /// Something the command needs is not available (a trainer environment, a GPU).
+  case resourceUnavailable(message: String)
+  /// The output already exists and the command refuses to overwrite it.
+  case outputExists(message: String)
+  /// The operation was interrupted by a signal before it completed.
+  case interrupted(signal: Int32)
+  /// An input/output operation failed (disk full, unreadable file).
+  case ioFailure(path: String, message: String)
+  /// An invariant of vlatune itself was broken (a bug or a corrupt state directory).
+  case internalError(message: String)
+}
+
+extension VlatuneError {
+  /// The stable machine-readable code used in `{"error": {"code": …}}` documents.
+  public var code: String {
+    switch self {
+    case .invalidArgument, .ambiguous: "invalid_argument"
+    case .invalidDataset: "invalid_dataset"
+    case .notFound: "not_found"
+    case .resourceUnavailable: "resource_unavailable"
+    case .outputExists: "output_exists"
+    case .interrupted: "interrupted"
+    case .ioFailure: "io_error"
+    case .internalError: "internal"
+    }
+  }
+
+  /// The process exit status for this error (sysexits codes, see CONTRACT §3).
+  public var exitStatus: Int32 {
+    switch self {
+    case .invalidArgument, .ambiguous: 64
+    case .invalidDataset: 65
+    case .notFound: 66
+    case .resourceUnavailable: 69
+    case .internalError: 70
+    case .outputExists: 73
+    case .ioFailure: 74
+    case .interrupted(let signal): 128 + signal
+    }
+  }
+
+  /// The parameter the error is about, when there is one.
+  public var param: String? {
+    switch self {
+    case .invalidArgument(let param, _): param
+    case .ambiguous(let kind, _, _), .notFound(let kind, _, _): kind
+    default: nil
+    }
+  }
+
+  /// A one-paragraph human explanation: what happened, with the value, and what to do next.
+  public var message: String {
+    switch self {
+    case .invalidArgument(let param, let message):
+      "invalid value for \(param): \(message)"
+    case .invalidDataset(let message, let findings):
+      findings.isEmpty
+        ? message
+        : "\(message) (\(findings.count) error\(findings.count == 1 ? "" : "s"))"
+    case .notFound(let kind, let reference, let hint):
+      "no \(kind) matches '\(reference)'; \(hint)"
+    case .ambiguous(let kind, let reference, let candidates):
+      "'\(reference)' matches more than one \(kind): \(candidates.joined(separator: ", ")); "
+        + "give more characters of the id or the full name"
+    case .resourceUnavailable(let message):
+      message
+    case .outputExists(let message):
+      message
+    case .interrupted(let signal):
+      "interrupted by signal \(signal); nothing was registered and temporary files were removed"
+    case .ioFailure(let path, let message):
+      "I/O error on \(path): \(message)"
+    case .internalError(let message):
+      "internal error: \(message)"
+    }
+  }
+}
+
+extension VlatuneError: CustomStringConvertible {
+  /// Same as ``message``.
+  public var description: String { message }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// What every command needs: the state directory, the database and the process environment.
+public struct VlatuneContext: Sendable {
+  /// The state directory.
+  public let home: VlatuneHome
+  /// The database in it.
+  public let store: Store
+  /// The environment the command runs with.
+  public let environment: [String: String]
+
+  /// Resolves `$VLATUNE_HOME`, creates it (0700) when missing and opens the database.
+  ///
+  /// - Throws: ``VlatuneError/ioFailure(path:message:)`` or
+  ///   ``VlatuneError/internalError(message:)``.
+  public static func open(environment: [String: String]) throws -> VlatuneContext {
+    let home = VlatuneHome.resolve(environment: environment)
+    try home.prepare()
+    let store = try Store(path: home.databaseURL.path)
+    return VlatuneContext(home: home, store: store, environment: environment)
+  }
+
+  /// The dataset preparer for this context.
+  public var preparer: DatasetPreparer { DatasetPreparer(home: home, store: store) }
+  /// The dataset catalog for this context.
+  public var datasets: DatasetCatalog { DatasetCatalog(home: home, store: store) }
+}

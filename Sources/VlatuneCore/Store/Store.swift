@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+
+/// The SQLite database behind the catalog and the job table: WAL mode, a 10 s busy timeout,
+/// named forward-only migrations, and `BEGIN IMMEDIATE` for every write.
+///
+/// `DatabaseQueue` serializes access within the process; SQLite's locks (with the busy timeout)
+/// serialize it across processes.
+public final class Store: Sendable {
+  private let queue: DatabaseQueue
+
+  /// Opens (creating if needed) the database file and applies pending migrations.
+  ///
+  /// - Throws: ``VlatuneError/internalError(message:)`` when the file is not a usable database.
+  public init(path: String) throws {
+    var configuration = Configuration()
+    configuration.journalMode = .wal
+    configuration.busyMode = .timeout(10)
+    configuration.label = "vlatune"
+    do {
+      queue = try DatabaseQueue(path: path, configuration: configuration)
+      try Migrations.migrator.migrate(queue)
+    } catch {
+      throw VlatuneError.internalError(
+        message: "cannot open the database at \(path): \(error); "
+          + "move it aside if it is not a vlatune database")
+    }
+  }
+
+  /// Opens a private in-memory database with all migrations applied (for tests).
+  public static func inMemory() throws -> Store { try Store(memory: ()) }
+
+  private init(memory: Void) throws {
+    queue = try DatabaseQueue()
+    try Migrations.migrator.migrate(queue)
+  }
+
+  /// Runs `body` in one `BEGIN IMMEDIATE` transaction, committed when `body` returns.
+  ///
+  /// - Throws: What `body` throws (after rolling back), or a wrapped database error.
+  public func write<T>(_ body: (Database) throws -> T) throws -> T {
+    var result: T?
+    do {
+      try queue.inTransaction(.immediate) { database in
+        result = try body(database)
+        return .commit
+      }
+    } catch let error as VlatuneError {
+      throw error
+    } catch let error as DatabaseError {
+      throw VlatuneError.internalError(message: "database write failed: \(error)")
+    }
+    guard let result else { throw VlatuneError.internalError(message: "transaction had no result") }
+    return result
+  }
+
+  /// Runs `body` in a read transaction.
+  public func read<T>(_ body: (Database) throws -> T) throws -> T {
+    do {
+      return try queue.read(body)
+    } catch let error as VlatuneError {
+      throw error
+    } catch let error as DatabaseError {
+      throw VlatuneError.internalError(message: "database read failed: \(error)")
+    }
+  }
+
+  /// The names of the migrations applied, in order.
+  public func appliedMigrations() throws -> [String] {
+    try queue.read { try Migrations.migrator.appliedMigrations($0) }
+  }
+
+  /// The journal mode in force (`wal` for file databases).
+  public func journalMode() throws -> String {
+    try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") ?? "" }
+  }
+}

@@ -1,0 +1,10 @@
+import Foundation
+
+/// RFC 3339 timestamps in UTC with millisecond precision, as every document uses.
+public enum Timestamp {
+  /// Formats a date, for example `2026-11-24T23:19:27.123Z`.
+  public static func format(_ date: Date) -> String {
+    date.formatted(
+      Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+  }
+}

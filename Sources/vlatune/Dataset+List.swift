@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import VlatuneCore
+
+extension DatasetCommand {
+  /// `vlatune dataset list`.
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List registered datasets.")
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    private struct Document: Encodable {
+      var schemaVersion = 1
+      var datasets: [DatasetDocument]
+
+      enum CodingKeys: String, CodingKey {
+        case datasets
+        case schemaVersion = "schema_version"
+      }
+    }
+
+    func run() async throws {
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let datasets = try context.datasets.list()
+      if json {
+        Output.json(Document(datasets: datasets))
+      } else if datasets.isEmpty {
+        Output.standardError("no datasets; create one with 'vlatune dataset prepare SOURCE'\n")
+      } else {
+        Output.standardOutput(DatasetText.table(datasets))
+      }
+    }
+  }
+
+  /// `vlatune dataset show ID`.
+  struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show a dataset (id, unique id prefix or name).")
+
+    @Argument(help: "Dataset id, unique id prefix, or name.")
+    var dataset: String
+
+    @Flag(help: "Print the dataset document as JSON.")
+    var json = false
+
+    func run() async throws {
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let document = try context.datasets.show(dataset)
+      if json {
+        Output.json(document)
+      } else {
+        Output.standardOutput(DatasetText.summary(document))
+        if !document.warnings.isEmpty {
+          Output.standardOutput(DatasetText.warnings(document.warnings))
+        }
+      }
+    }
+  }
+
+  /// `vlatune dataset verify ID`.
+  struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Re-hash every shard and compare with the manifest (exit 65 on mismatch).")
+
+    @Argument(help: "Dataset id, unique id prefix, or name.")
+    var dataset: String
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let report = try context.datasets.verify(dataset)
+      if json {
+        Output.json(report)
+      } else {
+        for shard in report.shards {
+          let status = shard.ok ? "ok" : "MISMATCH (now \(shard.actualSha256 ?? "unreadable"))"
+          Output.standardOutput("\(shard.path)  \(shard.expectedSha256)  \(status)\n")
+        }
+        for file in report.missingFiles { Output.standardOutput("\(file)  MISSING\n") }
+      }
+      if !report.ok {
+        let bad = report.shards.filter { !$0.ok }.count + report.missingFiles.count
+        Output.standardError(
+          "Error: \(report.id) (\(report.name)) failed verification: \(bad) file(s) differ from "
+            + "the manifest; prepare the dataset again\n")
+        throw ExitCode(65)
+      }
+      if !json { Output.standardOutput("\(report.id) (\(report.name)): all shards verified\n") }
+    }
+  }
+
+  /// `vlatune dataset rm ID`.
+  struct Remove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "rm", abstract: "Unregister a dataset and delete its package.")
+
+    @Argument(help: "Dataset id, unique id prefix, or name.")
+    var dataset: String
+
+    @Flag(help: "Print the removed dataset's document as JSON.")
+    var json = false
+
+    func run() async throws {
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let document = try context.datasets.remove(dataset)
+      if json {
+        Output.json(document)
+      } else {
+        Output.standardOutput("removed \(document.id) (\(document.name))\n")
+      }
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import VlatuneCore
+
+/// Human renderings of dataset documents.
+enum DatasetText {
+  static func summary(_ document: DatasetDocument) -> String {
+    let bytes = document.shards.reduce(Int64(0)) { $0 + $1.bytes }
+    let cameras = document.cameras.map { "\($0.key) \($0.width)×\($0.height) \($0.encoding)" }
+    return """
+      \(document.id)  \(document.name)
+        episodes   \(document.episodes) (\(document.splits.train) train / \(document.splits.val) val), \(document.steps) steps at \(document.fps) fps
+        action     \(document.actionDim) dims, state \(document.stateDim) dims
+        cameras    \(cameras.isEmpty ? "none" : cameras.joined(separator: ", "))
+        tasks      \(document.instructions.count) instruction(s)
+        package    \(document.path) (\(document.shards.count) shards, \(ByteSize.format(bytes)))
+        stats      dataset_statistics.json (unnorm_key "\(document.name)")
+        source     \(document.source.path) [\(document.source.format)] \(document.source.fingerprint.prefix(19))…
+
+      """
+  }
+
+  static func warnings(_ warnings: [Diagnostic]) -> String {
+    var text = "\(warnings.count) warning(s):\n"
+    for warning in warnings.prefix(50) { text += "  warning: \(warning)\n" }
+    if warnings.count > 50 { text += "  … and \(warnings.count - 50) more (see manifest.json)\n" }
+    return text
+  }
+
+  static func table(_ documents: [DatasetDocument]) -> String {
+    var rows = [["ID", "NAME", "EPISODES", "STEPS", "CREATED"]]
+    for document in documents {
+      rows.append([
+        document.id, document.name, "\(document.episodes)", "\(document.steps)",
+        document.createdAt,
+      ])
+    }
+    return TextTable.render(rows)
+  }
+}
+
+/// Left-aligned columns separated by two spaces.
+enum TextTable {
+  static func render(_ rows: [[String]]) -> String {
+    guard let first = rows.first else { return "" }
+    let widths = first.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    return rows.map { row in
+      row.enumerated().map { column, cell in
+        column == row.count - 1 ? cell : cell.padding(toLength: widths[column] + 2, withPad: " ", startingAt: 0)
+      }.joined()
+    }.joined(separator: "\n") + "\n"
+  }
+}

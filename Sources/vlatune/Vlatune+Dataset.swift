@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `vlatune dataset …`.
+struct DatasetCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "dataset",
+    abstract: "Prepare, list, inspect, verify and remove dataset packages.",
+    subcommands: [Prepare.self, List.self, Show.self, Verify.self, Remove.self]
+  )
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import VlatuneTestSupport
+
+@testable import VlatuneCore
+
+@Suite struct ArchiveTests {
+  @Test func writtenShardReadsBackWithLibarchiveAndHashMatches() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("shard.tar").path
+    let writer = try TarShardWriter(path: path)
+    let payload = (0..<70_000).map { UInt8($0 % 251) }
+    try writer.addFile(name: "e000000_s000000.json", bytes: Array("{\"a\":1}".utf8))
+    try writer.addFile(name: "e000000_s000000.front.jpg", bytes: payload)
+    try writer.addFile(name: "empty.txt", bytes: [])
+    let (bytes, sha) = try writer.finish()
+
+    let onDisk = try FileIO.read(path)
+    #expect(Int64(onDisk.count) == bytes)
+    #expect(SHA256Hasher.hex(onDisk) == sha)
+
+    let reader = try ArchiveReader(path: path)
+    var names: [String] = []
+    var contents: [String: [UInt8]] = [:]
+    while let entry = try reader.next() {
+      #expect(entry.kind == .regular)
+      names.append(entry.path)
+      contents[entry.path] = try reader.readAll(limit: 1 << 20)
+    }
+    #expect(names == ["e000000_s000000.json", "e000000_s000000.front.jpg", "empty.txt"])
+    #expect(contents["e000000_s000000.front.jpg"] == payload)
+    #expect(contents["empty.txt"] == [])
+  }
+
+  @Test(.enabled(if: TestPaths.hasPython)) func pythonTarfileReadsTheShard() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("shard.tar").path
+    let writer = try TarShardWriter(path: path)
+    let long = String(repeating: "d", count: 120) + "/e000001_s000002.front.jpg"
+    try writer.addFile(name: long, bytes: [1, 2, 3])
+    try writer.addFile(name: "e000001_s000002.json", bytes: Array("{}".utf8))
+    _ = try writer.finish()
+    let script = """
+      import sys, tarfile
+      with tarfile.open(sys.argv[1], "r:") as tar:
+          for member in tar:
+              assert member.isfile(), member
+              data = tar.extractfile(member).read()
+              print(member.name, len(data), member.mode, member.uid, member.mtime)
+      """
+    let result = try ProcessRunner.run(TestPaths.python!, ["-c", script, path])
+    #expect(result.status == 0, "\(result.standardError)")
+    #expect(
+      result.standardOutput == "\(long) 3 420 0 0\ne000001_s000002.json 2 420 0 0\n")
+  }
+
+  @Test func writerRefusesToOverwrite() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("exists.tar").path
+    _ = FileManager.default.createFile(atPath: path, contents: Data([1]))
+    #expect(throws: ArchiveError.self) { try TarShardWriter(path: path) }
+  }
+
+  @Test func readerReportsUnrecognisedData() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("random.bin").path
+    _ = FileManager.default.createFile(atPath: path, contents: Data((0..<4096).map { UInt8($0 % 7) }))
+    #expect(throws: ArchiveError.self) {
+      let reader = try ArchiveReader(path: path)
+      _ = try reader.next()
+    }
+  }
+
+  @Test func readerLimitsEntrySize() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("big.tar").path
+    let writer = try TarShardWriter(path: path)
+    try writer.addFile(name: "big", bytes: [UInt8](repeating: 7, count: 200_000))
+    _ = try writer.finish()
+    let reader = try ArchiveReader(path: path)
+    _ = try reader.next()
+    #expect(throws: ArchiveError.self) { try reader.readAll(limit: 100_000) }
+  }
+
+  @Test func unsafeEntriesAreNamed() {
+    #expect(ArchiveSource.problem(with: .init(path: "a/../b", kind: .regular, size: 1)) != nil)
+    #expect(ArchiveSource.problem(with: .init(path: "/etc/passwd", kind: .regular, size: 1)) != nil)
+    #expect(ArchiveSource.problem(with: .init(path: "x", kind: .symlink, size: 0)) != nil)
+    #expect(ArchiveSource.problem(with: .init(path: "x", kind: .hardlink, size: 0)) != nil)
+    #expect(ArchiveSource.problem(with: .init(path: "dev", kind: .special, size: 0)) != nil)
+    #expect(ArchiveSource.problem(with: .init(path: "ep/meta.json", kind: .regular, size: 1)) == nil)
+    #expect(ArchiveSource.problem(with: .init(path: "ep/", kind: .directory, size: 0)) == nil)
+  }
+
+  @Test func sha256MatchesKnownVectors() {
+    #expect(
+      SHA256Hasher.hex([])
+        == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(
+      SHA256Hasher.hex(Array("abc".utf8))
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+import Testing
+import VlatuneTestSupport
+
+@testable import VlatuneCore
+
+@Suite struct StoreTests {
+  @Test func fileDatabaseUsesWALAndAppliesMigrationsOnce() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("vlatune.db").path
+    let first = try Store(path: path)
+    #expect(try first.journalMode() == "wal")
+    #expect(try first.appliedMigrations() == ["v1-create-datasets"])
+    let reopened = try Store(path: path)
+    #expect(try reopened.appliedMigrations() == ["v1-create-datasets"])
+  }
+
+  @Test func writeRollsBackWhenTheBodyThrows() throws {
+    let store = try Store.inMemory()
+    let record = DatasetRecord(
+      id: "ds_1", name: "one", createdAt: "2026-01-01T00:00:00.000Z", sourcePath: "/x",
+      sourceFormat: "episodes", fingerprint: "sha256:0", episodes: 1, steps: 2, directory: "/d",
+      document: "{}")
+    #expect(throws: VlatuneError.self) {
+      try store.write { database in
+        try record.insert(database)
+        throw VlatuneError.internalError(message: "boom")
+      }
+    }
+    #expect(try store.read { try DatasetRecord.fetchCount($0) } == 0)
+    try store.write { try record.insert($0) }
+    #expect(try store.read { try DatasetRecord.fetchCount($0) } == 1)
+  }
+
+  @Test func uniqueNamesAreEnforcedByTheSchema() throws {
+    let store = try Store.inMemory()
+    func record(_ id: String) -> DatasetRecord {
+      DatasetRecord(
+        id: id, name: "same", createdAt: "t", sourcePath: "/x", sourceFormat: "episodes",
+        fingerprint: "f", episodes: 1, steps: 2, directory: "/d", document: "{}")
+    }
+    try store.write { try record("ds_a").insert($0) }
+    #expect(throws: VlatuneError.self) { try store.write { try record("ds_b").insert($0) } }
+  }
+
+  @Test func notADatabaseIsAClearError() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("vlatune.db").path
+    _ = FileManager.default.createFile(
+      atPath: path, contents: Data(String(repeating: "not sqlite ", count: 500).utf8))
+    #expect {
+      try Store(path: path)
+    } throws: { error in
+      "\(error)".contains("cannot open the database")
+    }
+  }
+
+  @Test func homeResolutionFollowsTheContract() {
+    #expect(
+      VlatuneHome.resolve(environment: ["VLATUNE_HOME": "/a/b", "XDG_DATA_HOME": "/x"]).root.path
+        == "/a/b")
+    #expect(
+      VlatuneHome.resolve(environment: ["XDG_DATA_HOME": "/x", "HOME": "/h"]).root.path
+        == "/x/vlatune")
+    #expect(
+      VlatuneHome.resolve(environment: ["HOME": "/h"]).root.path == "/h/.local/share/vlatune")
+  }
+
+  @Test func homeIsCreatedPrivate() throws {
+    let directory = TemporaryDirectory()
+    let home = VlatuneHome(root: directory.appending("state"))
+    try home.prepare()
+    let attributes = try FileManager.default.attributesOfItem(atPath: home.root.path)
+    #expect((attributes[.posixPermissions] as? Int) == 0o700)
+    #expect(FileIO.kind(home.datasetsURL.path) == .directory)
+  }
+}
