@@ -28,6 +28,8 @@ struct Vlatune: AsyncParsableCommand {
       } else {
         try command.run()
       }
+    } catch let code as ExitCode {
+      Foundation.exit(code.rawValue)
     } catch let error as VlatuneError {
       ErrorReport.print(error, json: wantsJSON)
       Foundation.exit(error.exitStatus)

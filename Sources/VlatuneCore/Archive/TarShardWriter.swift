@@ -61,6 +61,7 @@ public final class TarShardWriter {
     self.path = path
     archive_write_set_format_pax_restricted(handle)
     archive_write_add_filter_none(handle)
+    archive_write_set_bytes_per_block(handle, 1 << 20)
     archive_write_set_bytes_in_last_block(handle, 1)
     let context = Unmanaged.passUnretained(sink).toOpaque()
     try check(
