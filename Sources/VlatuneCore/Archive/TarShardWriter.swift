@@ -80,8 +80,11 @@ public final class TarShardWriter {
     close(sink.descriptor)
   }
 
-  /// The number of bytes written to the file so far.
-  public var bytesWritten: Int64 { sink.bytesWritten }
+  private var entryBytes: Int64 = 0
+
+  /// The size the archive has reached so far (headers and padded data of the entries added),
+  /// including bytes still in libarchive's 1 MiB output block.
+  public var bytesWritten: Int64 { entryBytes }
 
   /// Appends one regular file.
   ///
@@ -99,6 +102,8 @@ public final class TarShardWriter {
     archive_entry_set_uid(entry, 0)
     archive_entry_set_gid(entry, 0)
     try check(archive_write_header(handle, entry), "write header")
+    let headerBytes: Int64 = name.utf8.count > 100 ? 1536 : 512
+    entryBytes += headerBytes + (Int64(bytes.count) + 511) / 512 * 512
     if bytes.count > 0 {
       let written = archive_write_data(handle, bytes.baseAddress, bytes.count)
       if written < 0 { try check(Int32(written), "write data") }
