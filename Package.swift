@@ -16,10 +16,11 @@ let package = Package(
     .systemLibrary(
       name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .target(name: "CSpawn"),
     .target(
       name: "VlatuneCore",
       dependencies: [
-        "CArchive", "CCrypto",
+        "CArchive", "CCrypto", "CSpawn",
         .product(name: "GRDB", package: "GRDB.swift"),
       ]
     ),

@@ -17,6 +17,15 @@ enum Output {
     standardOutput(text + "\n")
   }
 
+  /// Prints a JSON document on one line (for streams of documents).
+  static func jsonLine<T: Encodable>(_ value: T) {
+    let text = (try? JSONOutput.string(value, pretty: false)) ?? "{}"
+    standardOutput(text + "\n")
+  }
+
+  /// Whether stdout is a terminal.
+  static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
   /// Whether stderr is a terminal (progress displays only draw there).
   static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 }

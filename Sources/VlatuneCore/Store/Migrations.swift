@@ -22,6 +22,66 @@ enum Migrations {
           CREATE INDEX datasets_created_at ON datasets(created_at);
           """)
     }
+    migrator.registerMigration("v2-create-jobs") { database in
+      try database.execute(
+        sql: """
+          CREATE TABLE jobs (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT,
+            state TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            base_model TEXT NOT NULL,
+            dataset_id TEXT NOT NULL,
+            dataset_fingerprint TEXT NOT NULL,
+            executor TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            job_dir TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            progress TEXT,
+            loss_history TEXT,
+            eval TEXT,
+            error_code TEXT,
+            error_message TEXT,
+            exit_code INTEGER,
+            signal INTEGER,
+            watcher_pid INTEGER,
+            watcher_start_time INTEGER,
+            trainer_pid INTEGER,
+            trainer_start_time INTEGER,
+            queue_reason TEXT,
+            cancel_requested_at TEXT,
+            cancel_deadline REAL,
+            cancel_reason TEXT,
+            cancelled_by TEXT,
+            idempotency_key TEXT,
+            malformed_events INTEGER NOT NULL DEFAULT 0,
+            events_offset INTEGER NOT NULL DEFAULT 0,
+            gpu_slots TEXT
+          );
+          CREATE INDEX jobs_state ON jobs(state);
+          CREATE INDEX jobs_created_at ON jobs(created_at);
+          CREATE INDEX jobs_name ON jobs(name);
+          CREATE TABLE job_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            from_state TEXT,
+            to_state TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            detail TEXT
+          );
+          CREATE INDEX job_events_job ON job_events(job_id, id);
+          CREATE TABLE job_checkpoints (
+            job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            step INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (job_id, step)
+          );
+          """)
+    }
     return migrator
   }
 }

@@ -1,0 +1,33 @@
+/// The training hyperparameters of a job, every default filled in.
+public struct Hyperparameters: Codable, Sendable, Equatable {
+  /// LoRA rank.
+  public var loraRank: Int
+  /// LoRA alpha (the update is scaled by alpha / rank).
+  public var loraAlpha: Double
+  /// LoRA dropout.
+  public var loraDropout: Double
+  /// Peak learning rate.
+  public var learningRate: Double
+  /// Per-device batch size.
+  public var batchSize: Int
+  /// Gradient accumulation steps.
+  public var gradAccum: Int
+  /// `batch_size × grad_accum × max(gpus, 1)`.
+  public var effectiveBatchSize: Int
+  /// Optimizer steps.
+  public var maxSteps: Int
+  /// Seed of everything random in training.
+  public var seed: UInt64
+
+  enum CodingKeys: String, CodingKey {
+    case seed
+    case loraRank = "lora_rank"
+    case loraAlpha = "lora_alpha"
+    case loraDropout = "lora_dropout"
+    case learningRate = "learning_rate"
+    case batchSize = "batch_size"
+    case gradAccum = "grad_accum"
+    case effectiveBatchSize = "effective_batch_size"
+    case maxSteps = "max_steps"
+  }
+}

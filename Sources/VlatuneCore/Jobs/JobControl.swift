@@ -1,0 +1,74 @@
+import Foundation
+
+/// Reads and controls jobs: status (after a liveness check), list, wait, cancel, logs.
+public struct JobControl: Sendable {
+  let jobs: JobStore
+  let liveness: JobLiveness
+
+  /// - Parameter context: State directory and database.
+  public init(context: VlatuneContext, now: @escaping @Sendable () -> Date = Date.init) {
+    jobs = JobStore(store: context.store, now: now)
+    liveness = JobLiveness(jobs: jobs)
+  }
+
+  /// The job a reference names, after marking it `lost` if its watcher is gone.
+  public func status(_ reference: String) throws -> JobDocument {
+    let record = try jobs.resolve(reference)
+    try liveness.reap(record)
+    return try jobs.document(record.id)
+  }
+
+  /// Jobs newest first (after marking lost ones).
+  public func list(state: JobState? = nil, limit: Int = 50) throws -> [JobDocument] {
+    try liveness.reapAll()
+    return try jobs.list(state: state, limit: limit).map {
+      try JobDocument(record: $0, checkpoints: try jobs.checkpoints($0.id))
+    }
+  }
+
+  /// Waits until the job is terminal or `timeout` seconds pass.
+  ///
+  /// - Returns: The final (or current, on timeout) document.
+  public func wait(_ reference: String, timeout: Double?, poll: Double = 0.1) throws -> JobDocument {
+    let id = try jobs.resolve(reference).id
+    let deadline = timeout.map { Date().addingTimeInterval($0) }
+    while true {
+      let document = try status(id)
+      if document.state.isTerminal { return document }
+      if let deadline, Date() >= deadline { return document }
+      usleep(UInt32(poll * 1_000_000))
+    }
+  }
+
+  /// Cancels a job; idempotent in every state.
+  ///
+  /// `queued`/`starting` become `cancelled` at once; `running` becomes `cancelling` and the
+  /// watcher sends SIGTERM to the trainer's process group, then SIGKILL after `grace` seconds;
+  /// terminal jobs are returned unchanged.
+  ///
+  /// - Parameters:
+  ///   - wait: Wait for a terminal state (up to the grace period plus 15 s).
+  public func cancel(
+    _ reference: String, grace: Double, reason: String?, actor: String, wait: Bool = true
+  ) throws -> JobDocument {
+    let record = try jobs.resolve(reference)
+    try liveness.reap(record)
+    let now = jobs.now()
+    let common: [JobStore.Assignment] = [
+      ("cancel_requested_at", Timestamp.format(now)), ("cancelled_by", actor),
+      ("cancel_reason", reason),
+    ]
+    _ =
+      try jobs.transition(record.id, from: [.queued, .starting], to: .cancelled, actor: actor, set: common)
+      || jobs.transition(
+        record.id, from: [.running], to: .cancelling, actor: actor,
+        set: common + [("cancel_deadline", now.timeIntervalSince1970 + grace)])
+    guard wait else { return try jobs.document(record.id) }
+    return try self.wait(record.id, timeout: grace + 15)
+  }
+
+  /// The lifecycle events of a job.
+  public func events(_ reference: String) throws -> [(at: String, from: String?, to: String, actor: String, detail: String?)] {
+    try jobs.events(try jobs.resolve(reference).id)
+  }
+}

@@ -1,0 +1,67 @@
+/// The fully resolved request a trainer runs (`jobs/<id>/spec.json`, CONTRACT §7): every default
+/// filled in, the dataset resolved to its package path and fingerprint, all paths absolute.
+public struct JobSpec: Codable, Sendable, Equatable {
+  /// The dataset a job trains on.
+  public struct Dataset: Codable, Sendable, Equatable {
+    /// `ds_…`.
+    public var id: String
+    /// The dataset's name (the `unnorm_key`).
+    public var name: String
+    /// The package directory.
+    public var path: String
+    /// The package fingerprint.
+    public var fingerprint: String
+    /// `<path>/dataset_statistics.json`.
+    public var statistics: String
+  }
+
+  /// The trainer's command and environment.
+  public struct Trainer: Codable, Sendable, Equatable {
+    /// The command; `--spec <spec.json>` is appended.
+    public var argv: [String]
+    /// The trainer's environment, except `CUDA_VISIBLE_DEVICES`, which the watcher sets from the
+    /// GPU slots it holds.
+    public var environment: [String: String]
+  }
+
+  /// Always 1.
+  public var schemaVersion = 1
+  /// `job_…`.
+  public var jobId: String
+  /// Optional human name.
+  public var name: String?
+  /// RFC 3339 creation time.
+  public var createdAt: String
+  /// A built-in model name (`tiny-vla`) or a local checkpoint directory.
+  public var baseModel: String
+  /// The dataset.
+  public var dataset: Dataset
+  /// Hyperparameters.
+  public var hyperparameters: Hyperparameters
+  /// GPUs to use (0: CPU).
+  public var gpus: Int
+  /// `local`.
+  public var executor: String
+  /// The job directory.
+  public var jobDir: String
+  /// Where the adapter and statistics go.
+  public var outputDir: String
+  /// Where `step-NNNNNNN/` checkpoints go.
+  public var checkpointsDir: String
+  /// The events file the trainer appends to.
+  public var eventsPath: String
+  /// The trainer command.
+  public var trainer: Trainer
+
+  enum CodingKeys: String, CodingKey {
+    case name, dataset, hyperparameters, gpus, executor, trainer
+    case schemaVersion = "schema_version"
+    case jobId = "job_id"
+    case createdAt = "created_at"
+    case baseModel = "base_model"
+    case jobDir = "job_dir"
+    case outputDir = "output_dir"
+    case checkpointsDir = "checkpoints_dir"
+    case eventsPath = "events_path"
+  }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import GRDB
+import Glibc
+
+/// The detached process that owns one job (`vlatune job __watch ID`): it holds the job's lock for
+/// its whole life, waits for GPU slots, starts the trainer in its own process group with a
+/// parent-death signal, copies its output to the logs, ingests its events, enforces cancels
+/// (SIGTERM, grace, SIGKILL) and records the outcome.
+///
+/// - Important: Run it on the main thread: the trainer's parent-death signal is tied to the
+///   thread that started it.
+public struct JobWatcher {
+  let home: VlatuneHome
+  let jobs: JobStore
+  let environment: [String: String]
+  let cancellation: CancellationToken
+  /// How often the loop wakes to check the database, the events file and the child.
+  static let tick: Int32 = 50
+  /// Grace period applied when the watcher itself is asked to stop with SIGTERM.
+  static let defaultGrace = 30.0
+
+  /// - Parameters:
+  ///   - context: The state directory and database.
+  ///   - cancellation: Set when the watcher receives SIGTERM; treated as a cancel request.
+  public init(context: VlatuneContext, cancellation: CancellationToken) {
+    self.home = context.home
+    self.jobs = JobStore(store: context.store)
+    self.environment = context.environment
+    self.cancellation = cancellation
+  }
+
+  /// Runs the job to a terminal state.
+  ///
+  /// - Returns: The watcher's exit status (0 when it recorded an outcome).
+  public func run(jobID: String) -> Int32 {
+    do {
+      try supervise(jobID)
+      return 0
+    } catch {
+      let message = "watcher failed: \(error)"
+      _ = try? jobs.transition(
+        jobID, from: JobState.active, to: .failed, actor: "watcher",
+        set: [("error_code", "setup_failed"), ("error_message", message)])
+      FileHandle.standardError.write(Data((message + "\n").utf8))
+      return 70
+    }
+  }
+
+  private func supervise(_ jobID: String) throws {
+    guard let record = try jobs.record(jobID) else {
+      throw VlatuneError.notFound(kind: "job", reference: jobID, hint: "")
+    }
+    guard !record.state.isTerminal else { return }
+    let spec = try JSONOutput.decode(
+      JobSpec.self, from: Data(try FileIO.read(record.jobDir + "/spec.json")))
+    let me = getpid()
+    try jobs.update(
+      jobID, set: [("watcher_pid", Int(me)), ("watcher_start_time", ProcessSpawner.startTime(of: me))])
+
+    guard let slots = try waitForSlots(jobID, gpus: spec.gpus) else { return }
+    defer { withExtendedLifetime(slots) {} }
+    let slotList = slots.map { "\($0.0)" }.joined(separator: ",")
+    guard
+      try jobs.transition(
+        jobID, from: [.queued], to: .starting, actor: "watcher",
+        set: [("queue_reason", nil), ("gpu_slots", slotList)])
+    else { return }
+
+    var trainerEnvironment = spec.trainer.environment
+    trainerEnvironment["CUDA_VISIBLE_DEVICES"] = slotList
+    trainerEnvironment["VLATUNE_JOB_ID"] = jobID
+    trainerEnvironment["VLATUNE_JOB_DIR"] = spec.jobDir
+    let logs = try TrainerLogs(directory: spec.jobDir)
+    var options = ProcessSpawner.Options()
+    options.standardOutput = logs.stdoutWriteEnd
+    options.standardError = logs.stderrWriteEnd
+    options.newProcessGroup = true
+    options.parentDeathSignal = SIGKILL
+    let pid: Int32
+    do {
+      pid = try ProcessSpawner.spawn(
+        spec.trainer.argv + ["--spec", spec.jobDir + "/spec.json"],
+        environment: trainerEnvironment, options: options)
+    } catch let error as VlatuneError {
+      try jobs.transition(
+        jobID, from: [.starting], to: .failed, actor: "watcher",
+        set: [
+          ("error_code", "spawn_failed"),
+          ("error_message",
+            "\(error.message); install the trainer environment (make trainer) or set "
+            + "VLATUNE_TRAINER / VLATUNE_PYTHON"),
+        ])
+      return
+    }
+    logs.closeWriteEnds()
+    let startedAt = Date()
+    let running = try jobs.transition(
+      jobID, from: [.starting], to: .running, actor: "watcher",
+      set: [
+        ("trainer_pid", Int(pid)), ("trainer_start_time", ProcessSpawner.startTime(of: pid)),
+        ("started_at", Timestamp.format(startedAt)),
+      ])
+    if !running {
+      // Cancelled while starting: the trainer must not run on.
+      kill(-pid, SIGKILL)
+      _ = Self.reap(pid)
+      return
+    }
+    try watch(jobID, pid: pid, spec: spec, logs: logs, startedAt: startedAt)
+  }
+
+  /// Waits until `gpus` slots are free (state stays `queued` with `queue_reason`), or the job is
+  /// cancelled (`nil`).
+  private func waitForSlots(_ jobID: String, gpus: Int) throws -> [(Int, FileLock)]? {
+    let total = GPUInventory.count(environment: environment)
+    var announced = false
+    while true {
+      if let slots = try GPUInventory.acquire(
+        count: gpus, total: total, directory: home.root.path + "/gpus")
+      {
+        return slots
+      }
+      if !announced {
+        try jobs.update(jobID, set: [("queue_reason", "waiting for \(gpus) free GPU slot(s)")])
+        announced = true
+      }
+      guard let state = try jobs.record(jobID)?.state, state == .queued else { return nil }
+      if cancellation.cancelledBy != nil {
+        try jobs.transition(
+          jobID, from: [.queued], to: .cancelled, actor: "signal:watcher",
+          set: [("cancel_requested_at", Timestamp.format(Date())), ("cancelled_by", "signal:watcher")])
+        return nil
+      }
+      usleep(200_000)
+    }
+  }
+
+  private func watch(
+    _ jobID: String, pid: Int32, spec: JobSpec, logs: TrainerLogs, startedAt: Date
+  ) throws {
+    guard let record = try jobs.record(jobID) else { return }
+    let ingestor = EventIngestor(
+      jobs: jobs, record: record, eventsPath: spec.eventsPath, startedAt: startedAt)
+    var terminated = false
+    var killed = false
+    var lastCheck = Date.distantPast
+    var status: Int32?
+    while status == nil {
+      logs.pump(timeoutMilliseconds: Self.tick)
+      try ingestor.poll()
+      if let result = Self.reap(pid, wait: false) {
+        status = result
+        break
+      }
+      let now = Date()
+      guard now.timeIntervalSince(lastCheck) >= 0.1 else { continue }
+      lastCheck = now
+      if cancellation.cancelledBy != nil {
+        _ = try jobs.transition(
+          jobID, from: [.running], to: .cancelling, actor: "signal:watcher",
+          set: [
+            ("cancel_requested_at", Timestamp.format(now)), ("cancelled_by", "signal:watcher"),
+            ("cancel_deadline", now.timeIntervalSince1970 + Self.defaultGrace),
+          ])
+      }
+      guard let current = try jobs.record(jobID), current.state == .cancelling else { continue }
+      if !terminated {
+        kill(-pid, SIGTERM)
+        terminated = true
+      }
+      if !killed, let deadline = current.cancelDeadline, now.timeIntervalSince1970 >= deadline {
+        kill(-pid, SIGKILL)
+        killed = true
+      }
+    }
+    // The trainer is gone; anything left in its process group goes with it.
+    kill(-pid, SIGKILL)
+    logs.drain()
+    try ingestor.poll()
+    try recordOutcome(status ?? 0, jobID: jobID, ingestor: ingestor, logs: logs)
+  }
+
+  private func recordOutcome(_ status: Int32, jobID: String, ingestor: EventIngestor, logs: TrainerLogs)
+    throws
+  {
+    let exited = status & 0x7F == 0
+    let exitCode = exited ? Int((status >> 8) & 0xFF) : nil
+    let signal = exited ? nil : Int(status & 0x7F)
+    try jobs.store.write { database in
+      guard let current = try JobRecord.fetchOne(database, key: jobID), !current.state.isTerminal
+      else { return }
+      var set: [JobStore.Assignment] = [("exit_code", exitCode), ("signal", signal)]
+      let target: JobState
+      if current.state == .cancelling {
+        target = .cancelled
+      } else if exitCode == 0 && ingestor.completed {
+        target = .succeeded
+      } else {
+        target = .failed
+        let tail = logs.stderrTail()
+        let (code, message): (String, String)
+        if let failure = ingestor.trainerFailure {
+          (code, message) = (failure.code, failure.message.isEmpty ? tail : failure.message)
+        } else if let signal {
+          (code, message) = ("signal", "the trainer was killed by signal \(signal)\(tail.isEmpty ? "" : ":\n" + tail)")
+        } else if exitCode == 0 {
+          (code, message) = ("incomplete", "the trainer exited 0 without a completed event")
+        } else {
+          (code, message) = (
+            "nonzero_exit", "the trainer exited with status \(exitCode ?? -1)\(tail.isEmpty ? "" : ":\n" + tail)"
+          )
+        }
+        set += [("error_code", code), ("error_message", message)]
+      }
+      _ = try jobs.transition(
+        database, jobID, from: [current.state], to: target, actor: "watcher", set: set)
+    }
+  }
+
+  /// Reaps `pid`; returns its wait status once it has exited.
+  static func reap(_ pid: Int32, wait: Bool = true) -> Int32? {
+    var status: Int32 = 0
+    while true {
+      let result = waitpid(pid, &status, wait ? 0 : WNOHANG)
+      if result == pid { return status }
+      if result == 0 { return nil }
+      if errno == EINTR { continue }
+      return 0
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import VlatuneCore
+
+extension JobCommand {
+  /// `vlatune job status ID`.
+  struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show a job: state, progress, loss, timings, outputs, error.")
+
+    @Argument(help: "Job id, unique id prefix, or name.") var job: String
+    @Flag(help: "Refresh until the job ends.") var watch = false
+    @Flag(help: "Print the job document as JSON.") var json = false
+
+    func run() async throws {
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let control = JobControl(context: context)
+      var document = try control.status(job)
+      guard watch else {
+        if json { Output.json(document) } else { Output.standardOutput(JobText.summary(document)) }
+        return
+      }
+      let terminal = Output.standardOutputIsTerminal && !json
+      var lastLines = 0
+      var lastKey = ""
+      while true {
+        if json {
+          let key = "\(document.state.rawValue)/\(document.progress?.step ?? -1)"
+          if key != lastKey { Output.jsonLine(document) }
+          lastKey = key
+        } else if terminal {
+          let text = JobText.summary(document)
+          Output.standardOutput(String(repeating: "\u{1B}[1A\u{1B}[2K", count: lastLines) + text)
+          lastLines = text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        } else {
+          let line = JobText.oneLine(document)
+          if line != lastKey { Output.standardOutput(line + "\n") }
+          lastKey = line
+        }
+        if document.state.isTerminal { break }
+        try await Task.sleep(for: .milliseconds(500))
+        document = try control.status(document.id)
+      }
+    }
+  }
+
+  /// `vlatune job list`.
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
+
+    @Option(help: "Only jobs in this state.") var state: String?
+    @Option(help: "At most this many jobs.") var limit: Int = 50
+    @Flag(help: "Print JSON.") var json = false
+
+    private struct Document: Encodable {
+      var schemaVersion = 1
+      var jobs: [JobDocument]
+      enum CodingKeys: String, CodingKey {
+        case jobs
+        case schemaVersion = "schema_version"
+      }
+    }
+
+    func run() async throws {
+      var filter: JobState?
+      if let state {
+        guard let parsed = JobState(rawValue: state) else {
+          throw VlatuneError.invalidArgument(
+            param: "--state",
+            message: "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")), got '\(state)'")
+        }
+        filter = parsed
+      }
+      guard (1...10_000).contains(limit) else {
+        throw VlatuneError.invalidArgument(param: "--limit", message: "must be in 1…10000, got \(limit)")
+      }
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let jobs = try JobControl(context: context).list(state: filter, limit: limit)
+      if json {
+        Output.json(Document(jobs: jobs))
+      } else if jobs.isEmpty {
+        Output.standardError("no jobs\n")
+      } else {
+        Output.standardOutput(JobText.table(jobs))
+      }
+    }
+  }
+
+  /// `vlatune job wait ID`.
+  struct Wait: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Wait for a job to end: exit 0 succeeded, 100 failed or lost, 101 timed out, 103 cancelled.")
+
+    @Argument(help: "Job id, unique id prefix, or name.") var job: String
+    @Option(help: "Give up after this many seconds (exit 101).") var timeout: Double?
+    @Flag(help: "Print the job document as JSON.") var json = false
+
+    func run() async throws {
+      if let timeout, !(timeout >= 0) {
+        throw VlatuneError.invalidArgument(param: "--timeout", message: "must be ≥ 0 seconds, got \(timeout)")
+      }
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let document = try JobControl(context: context).wait(job, timeout: timeout)
+      if json { Output.json(document) } else { Output.standardOutput(JobText.oneLine(document) + "\n") }
+      let status = document.state.waitExitStatus
+      if status != 0 { throw ExitCode(status) }
+    }
+  }
+
+  /// `vlatune job cancel ID`.
+  struct Cancel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Cancel a job (idempotent): SIGTERM, a grace period for a checkpoint, then SIGKILL.")
+
+    @Argument(help: "Job id, unique id prefix, or name.") var job: String
+    @Option(help: "Seconds between SIGTERM and SIGKILL.") var grace: Double = 30
+    @Option(help: "Why, recorded with the job.") var reason: String?
+    @Flag(help: "Return at once instead of waiting for the job to end.") var noWait = false
+    @OptionGroup var actor: ActorOptions
+    @Flag(help: "Print the job document as JSON.") var json = false
+
+    func run() async throws {
+      guard grace >= 0 && grace <= 86_400 else {
+        throw VlatuneError.invalidArgument(param: "--grace", message: "must be in 0…86400 seconds, got \(grace)")
+      }
+      let environment = ProcessInfo.processInfo.environment
+      let context = try VlatuneContext.open(environment: environment)
+      let document = try JobControl(context: context).cancel(
+        job, grace: grace, reason: reason, actor: actor.resolved(environment), wait: !noWait)
+      if json { Output.json(document) } else { Output.standardOutput(JobText.oneLine(document) + "\n") }
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import VlatuneCore
+
+/// Human renderings of job documents.
+enum JobText {
+  static func summary(_ job: JobDocument) -> String {
+    var lines = ["\(job.id)\(job.name.map { "  \($0)" } ?? "")  \(job.state.rawValue)"]
+    let h = job.hyperparameters
+    lines.append("  model       \(job.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))")
+    lines.append("  training    lr \(format(h.learningRate))  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  gpus \(job.gpus)")
+    lines.append("  dataset     \(job.dataset.id)  \(job.dataset.fingerprint.prefix(19))…")
+    if let reason = job.queueReason { lines.append("  queued      \(reason)") }
+    if let progress = job.progress {
+      var text = "  progress    \(bar(progress.step, progress.totalSteps)) \(progress.step)/\(progress.totalSteps)"
+      if let loss = progress.loss { text += "  loss \(format(loss))" }
+      if let rate = progress.samplesPerSecond { text += "  \(format(rate)) samples/s" }
+      if let eta = progress.etaSeconds, !job.state.isTerminal { text += "  ETA \(Int(eta.rounded()))s" }
+      lines.append(text)
+    }
+    if job.lossHistory.count > 1 { lines.append("  loss        \(sparkline(job.lossHistory))") }
+    if let eval = job.eval, !eval.isEmpty {
+      lines.append("  eval        " + eval.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value))" }.joined(separator: "  "))
+    }
+    lines.append("  created     \(job.createdAt)")
+    if let started = job.startedAt { lines.append("  started     \(started)") }
+    if let finished = job.finishedAt { lines.append("  finished    \(finished)") }
+    if !job.checkpoints.isEmpty {
+      lines.append("  checkpoints \(job.checkpoints.count), latest step \(job.checkpoints.last!.step): \(job.checkpoints.last!.path)")
+    }
+    lines.append("  output      \(job.output.adapter)")
+    lines.append("  logs        vlatune job logs \(job.id)")
+    if let error = job.error {
+      lines.append("  error       \(error.code): \(error.message.replacingOccurrences(of: "\n", with: "\n              "))")
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  static func oneLine(_ job: JobDocument) -> String {
+    var text = "\(job.id) \(job.state.rawValue)"
+    if let progress = job.progress { text += " step \(progress.step)/\(progress.totalSteps)" }
+    if let loss = job.progress?.loss { text += " loss \(format(loss))" }
+    if let error = job.error { text += " (\(error.code))" }
+    return text
+  }
+
+  static func table(_ jobs: [JobDocument]) -> String {
+    var rows = [["ID", "NAME", "STATE", "STEP", "LOSS", "CREATED"]]
+    for job in jobs {
+      rows.append([
+        job.id, job.name ?? "-", job.state.rawValue,
+        job.progress.map { "\($0.step)/\($0.totalSteps)" } ?? "-",
+        job.progress?.loss.map(format) ?? "-", job.createdAt,
+      ])
+    }
+    return TextTable.render(rows)
+  }
+
+  static func bar(_ done: Int, _ total: Int, width: Int = 24) -> String {
+    let filled = total > 0 ? min(width, done * width / total) : 0
+    return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
+  }
+
+  static func sparkline(_ values: [Double], width: Int = 40) -> String {
+    let blocks = Array("▁▂▃▄▅▆▇█")
+    let step = max(1, values.count / width)
+    let sampled = stride(from: 0, to: values.count, by: step).map { values[$0] }
+    guard let low = sampled.min(), let high = sampled.max(), high > low else {
+      return String(repeating: blocks[0], count: sampled.count)
+    }
+    return String(sampled.map { blocks[Int(((($0 - low) / (high - low)) * 7).rounded())] })
+  }
+
+  static func format(_ value: Double) -> String {
+    if value == value.rounded() && abs(value) < 1e6 { return String(Int(value)) }
+    if abs(value) < 1e-3 || abs(value) >= 1e5 { return String(format: "%.2e", value) }
+    return String(format: "%.4g", value)
+  }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import VlatuneCore
+
+/// `vlatune job …`.
+struct JobCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "job",
+    abstract: "Start, watch, wait for and cancel fine-tuning jobs.",
+    subcommands: [
+      Start.self, Status.self, List.self, Logs.self, Wait.self, Cancel.self, Watch.self,
+    ]
+  )
+}
+
+/// Options shared by commands that act on behalf of someone.
+struct ActorOptions: ParsableArguments {
+  @Option(help: "Who is acting, for limits and audit (default $VLATUNE_ACTOR, else cli:$USER).")
+  var actor: String?
+
+  func resolved(_ environment: [String: String]) -> String {
+    if let actor, !actor.isEmpty { return actor }
+    if let actor = environment["VLATUNE_ACTOR"], !actor.isEmpty { return actor }
+    return "cli:\(environment["USER"] ?? environment["LOGNAME"] ?? "unknown")"
+  }
+}
+
+extension JobCommand {
+  /// The hidden watcher: `vlatune job __watch ID`, started detached by `job start`.
+  struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "__watch", abstract: "Supervise one job (internal).", shouldDisplay: false)
+
+    @Argument var job: String
+
+    func run() throws {
+      signal(SIGHUP, SIG_IGN)
+      signal(SIGINT, SIG_IGN)
+      signal(SIGPIPE, SIG_IGN)
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let token = CancellationToken()
+      let trap = SignalTrap([SIGTERM], token: token)
+      let status = withExtendedLifetime(trap) {
+        JobWatcher(context: context, cancellation: token).run(jobID: job)
+      }
+      throw ExitCode(status)
+    }
+  }
+}
