@@ -36,12 +36,12 @@ test-swift: venv
 	VLATUNE_TEST_PYTHON=$(abspath $(VENV_PYTHON)) $(SWIFT) test $(SWIFT_FLAGS)
 
 test-python: venv
-	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures
+	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench
 	$(VENV_PYTHON) -m pytest -q tests-python
 
 lint: venv
-	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures
-	$(VENV)/bin/ruff format --check examples tests-python Tests/Fixtures
+	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench
+	$(VENV)/bin/ruff format --check examples tests-python Tests/Fixtures bench
 
 sample: venv build
 	rm -rf .build-sample && $(VENV_PYTHON) examples/make_sample_dataset.py --out .build-sample/pick-blocks --episodes 40

@@ -11,9 +11,28 @@ import VlatuneTestSupport
     let path = directory.appending("vlatune.db").path
     let first = try Store(path: path)
     #expect(try first.journalMode() == "wal")
-    #expect(try first.appliedMigrations() == ["v1-create-datasets"])
+    #expect(try first.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs"])
     let reopened = try Store(path: path)
-    #expect(try reopened.appliedMigrations() == ["v1-create-datasets"])
+    #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs"])
+  }
+
+  @Test func olderDatabasesAreMigratedForwardKeepingTheirRows() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("vlatune.db").path
+    do {
+      let queue = try DatabaseQueue(path: path)
+      try Migrations.migrator.migrate(queue, upTo: "v1-create-datasets")
+      try queue.write { database in
+        try DatasetRecord(
+          id: "ds_old", name: "old", createdAt: "t", sourcePath: "/x", sourceFormat: "episodes",
+          fingerprint: "f", episodes: 1, steps: 2, directory: "/d", document: "{}"
+        ).insert(database)
+      }
+    }
+    let store = try Store(path: path)
+    #expect(try store.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs"])
+    #expect(try store.read { try DatasetRecord.fetchOne($0, key: "ds_old") }?.name == "old")
+    #expect(try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM jobs") } == 0)
   }
 
   @Test func writeRollsBackWhenTheBodyThrows() throws {
