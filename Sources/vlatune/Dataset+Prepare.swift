@@ -16,64 +16,42 @@ extension DatasetCommand {
     @Argument(help: "Dataset directory or archive.")
     var source: String
 
-    @Option(help: "Dataset name (default: the source's base name).")
-    var name: String?
+    static func help(_ name: String) -> ArgumentHelp {
+      let definition = PrepareParameters.table[name]
+      return ArgumentHelp(
+        "\(definition?.help ?? "")"
+          + "\(definition?.defaultValue.map { " (default \(JobCommand.Start.shown($0)))" } ?? "")")
+    }
 
-    @Option(help: "Source format: auto, episodes, lerobot, hdf5, rlds.")
-    var format: String = "auto"
+    @Option(help: help("name")) var name: String?
+    @Option(help: help("format")) var format: String?
+    @Option(help: help("val_fraction")) var valFraction: String?
+    @Option(help: help("shard_size")) var shardSize: String?
+    @Option(help: help("seed")) var seed: String?
+    @Option(help: help("gripper_dim")) var gripperDim: String?
+    @Flag(help: help("overwrite")) var overwrite = false
+    @OptionGroup var actor: ActorOptions
+    @OptionGroup var policy: PolicyOptions
+    @Flag(help: "Print only the dataset id.") var quiet = false
+    @Flag(help: "Print the dataset document as JSON.") var json = false
 
-    @Option(help: "Fraction of episodes held out for validation, in [0, 1).")
-    var valFraction: Double = 0.1
-
-    @Option(help: "Target shard size (for example 256MB, 1GiB).")
-    var shardSize: String = "256MB"
-
-    @Option(help: "Seed of the train/val split.")
-    var seed: UInt64 = 42
-
-    @Option(help: "Gripper action dimension excluded from normalization: auto, none or an index.")
-    var gripperDim: String = "auto"
-
-    @Flag(help: "Replace an existing dataset with the same name.")
-    var overwrite = false
-
-    @Flag(help: "Print only the dataset id.")
-    var quiet = false
-
-    @Flag(help: "Print the dataset document as JSON.")
-    var json = false
-
-    func request() throws -> PrepareRequest {
-      var request = PrepareRequest(source: source)
-      request.name = name
-      guard let format = SourceFormat(rawValue: format) else {
-        throw VlatuneError.invalidArgument(
-          param: "--format",
-          message: "must be one of \(SourceFormat.allCases.map(\.rawValue).joined(separator: ", ")), "
-            + "got '\(format)'")
-      }
-      request.format = format
-      request.valFraction = valFraction
-      guard let bytes = ByteSize.parse(shardSize) else {
-        throw VlatuneError.invalidArgument(
-          param: "--shard-size", message: "must be a size such as 256MB or 1GiB, got '\(shardSize)'")
-      }
-      request.shardSizeBytes = bytes
-      request.seed = seed
-      guard let gripper = GripperDimension(argument: gripperDim) else {
-        throw VlatuneError.invalidArgument(
-          param: "--gripper-dim",
-          message: "must be auto, none or a zero-based action index, got '\(gripperDim)'")
-      }
-      request.gripperDim = gripper
-      request.overwrite = overwrite
-      return request
+    func request(_ environment: [String: String]) throws -> PrepareRequest {
+      var raw: [String: String] = ["source": source]
+      let values: [(String, String?)] = [
+        ("name", name), ("format", format), ("val_fraction", valFraction),
+        ("shard_size", shardSize), ("seed", seed), ("gripper_dim", gripperDim),
+      ]
+      for (key, value) in values { if let value { raw[key] = value } }
+      var parameters = PrepareParameters.table.fromCommandLine(raw)
+      parameters["overwrite"] = .bool(overwrite)
+      return try PrepareRequest(parameters: parameters, actor: actor.resolved(environment))
     }
 
     func run() async throws {
-      let request = try request()
+      let environment = ProcessInfo.processInfo.environment
+      let request = try request(environment)
       try request.validate()
-      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let context = try VlatuneContext.open(environment: environment)
       let token = CancellationToken()
       let trap = SignalTrap(token: token)
       let progress = ProgressLine(enabled: Output.standardErrorIsTerminal && !quiet)
@@ -81,7 +59,8 @@ extension DatasetCommand {
         progress.finish()
         withExtendedLifetime(trap) {}
       }
-      let document = try context.preparer.prepare(request, cancellation: token) {
+      let preparer = context.preparer(policy: try policy.resolved(context))
+      let document = try preparer.prepare(request, cancellation: token) {
         progress.update($0)
       }
       progress.finish()

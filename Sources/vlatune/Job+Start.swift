@@ -3,68 +3,90 @@ import Foundation
 import VlatuneCore
 
 extension JobCommand {
-  /// `vlatune job start`.
+  /// `vlatune job start`: the CLI face of the `start_finetune_job` tool.
   struct Start: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Start a LoRA fine-tune in the background and print its id.",
       discussion: """
-        The job outlives this command: a detached watcher starts the trainer, records its
-        progress and outcome. Follow it with 'vlatune job status ID --watch'.
+        Every value is checked against one parameter table (docs/parameters.md), then the policy,
+        rate limits, idempotency key, job caps and GPU-hour budget decide admission. The job
+        outlives this command; follow it with 'vlatune job status ID --watch'.
         """)
 
-    @Option(help: "Built-in model (tiny-vla) or a local checkpoint directory with config.json.")
-    var baseModel: String
+    static func help(_ name: String) -> ArgumentHelp {
+      let definition = JobParameters.table[name]
+      return ArgumentHelp(
+        "\(definition?.help ?? "") (\(definition?.allowed ?? "")"
+          + "\(definition?.defaultValue.map { "; default \(Self.shown($0))" } ?? ""))")
+    }
 
-    @Option(help: "Dataset id, unique id prefix, or name.")
-    var dataset: String
+    static func shown(_ value: JSONValue) -> String {
+      (try? JSONOutput.string(AnyJSON(value), pretty: false)) ?? ""
+    }
 
-    @Option(help: "LoRA rank, 1…1024.") var loraRank: Int = 32
-    @Option(help: "LoRA alpha, > 0.") var loraAlpha: Double = 16
-    @Option(help: "LoRA dropout, [0, 1).") var loraDropout: Double = 0
-    @Option(help: "Learning rate, (0, 1).") var learningRate: Double = 5e-4
-    @Option(help: "Batch size per device, 1…4096.") var batchSize: Int = 8
-    @Option(help: "Gradient accumulation steps, 1…1024.") var gradAccum: Int = 1
-    @Option(help: "Optimizer steps, 1…10000000.") var maxSteps: Int = 1000
-    @Option(help: "Seed (default: drawn at random and recorded).") var seed: UInt64?
-    @Option(help: "GPUs, 0…64 (default 1 if this machine has one, else 0 = CPU).") var gpus: Int?
-    @Option(help: "A name for the job.") var name: String?
-    @Option(help: "Executor: local.") var executor: String = "local"
+    @Option(help: help("base_model")) var baseModel: String?
+    @Option(help: help("dataset")) var dataset: String?
+    @Option(help: help("lora_rank")) var loraRank: String?
+    @Option(help: help("lora_alpha")) var loraAlpha: String?
+    @Option(help: help("lora_dropout")) var loraDropout: String?
+    @Option(help: help("target_modules")) var targetModules: String?
+    @Option(help: help("learning_rate")) var learningRate: String?
+    @Option(help: help("batch_size")) var batchSize: String?
+    @Option(help: help("grad_accum")) var gradAccum: String?
+    @Option(help: help("max_steps")) var maxSteps: String?
+    @Option(help: help("seed")) var seed: String?
+    @Option(help: help("gpus")) var gpus: String?
+    @Option(help: help("action_chunk")) var actionChunk: String?
+    @Option(help: help("image_size")) var imageSize: String?
+    @Option(help: help("precision")) var precision: String?
+    @Option(help: help("checkpoint_interval")) var checkpointInterval: String?
+    @Option(help: help("name")) var name: String?
+    @Option(help: help("metadata")) var metadata: String?
+    @Option(help: help("idempotency_key")) var idempotencyKey: String?
+    @Option(help: help("executor")) var executor: String?
     @OptionGroup var actor: ActorOptions
-    @Flag(help: "Validate and resolve; start nothing.") var dryRun = false
+    @OptionGroup var policy: PolicyOptions
+    @Flag(help: "Validate, resolve and evaluate policy and limits; start and consume nothing.")
+    var dryRun = false
     @Flag(help: "Block until the job ends; exit 0 / 100 failed or lost / 103 cancelled.") var wait = false
     @Flag(help: "Print only the job id.") var quiet = false
     @Flag(help: "Print the job document as JSON.") var json = false
 
-    func request(_ environment: [String: String]) -> JobRequest {
-      var request = JobRequest(baseModel: baseModel, dataset: dataset)
-      request.loraRank = loraRank
-      request.loraAlpha = loraAlpha
-      request.loraDropout = loraDropout
-      request.learningRate = learningRate
-      request.batchSize = batchSize
-      request.gradAccum = gradAccum
-      request.maxSteps = maxSteps
-      request.seed = seed
-      request.gpus = gpus
-      request.name = name
-      request.executor = executor
-      request.actor = actor.resolved(environment)
-      return request
+    /// The raw values given on the command line (and `$VLATUNE_IDEMPOTENCY_KEY`).
+    func rawParameters(_ environment: [String: String]) -> [String: JSONValue] {
+      var raw: [String: String] = [:]
+      let values: [(String, String?)] = [
+        ("base_model", baseModel), ("dataset", dataset), ("lora_rank", loraRank),
+        ("lora_alpha", loraAlpha), ("lora_dropout", loraDropout), ("target_modules", targetModules),
+        ("learning_rate", learningRate), ("batch_size", batchSize), ("grad_accum", gradAccum),
+        ("max_steps", maxSteps), ("seed", seed), ("gpus", gpus), ("action_chunk", actionChunk),
+        ("image_size", imageSize), ("precision", precision),
+        ("checkpoint_interval", checkpointInterval), ("name", name), ("metadata", metadata),
+        ("idempotency_key", idempotencyKey ?? environment["VLATUNE_IDEMPOTENCY_KEY"]),
+        ("executor", executor),
+      ]
+      for (key, value) in values { if let value { raw[key] = value } }
+      return JobParameters.table.fromCommandLine(raw)
     }
 
     func run() async throws {
       let environment = ProcessInfo.processInfo.environment
-      let request = request(environment)
-      try request.validate()
       let context = try VlatuneContext.open(environment: environment)
       let launcher = JobLauncher(
-        context: context, watcherExecutable: ProcessSpawner.currentExecutable)
-      if dryRun {
-        let spec = try launcher.resolve(request)
-        if json { Output.json(spec) } else { Output.standardOutput(try JSONOutput.string(spec) + "\n") }
+        context: context, policy: try policy.resolved(context),
+        watcherExecutable: ProcessSpawner.currentExecutable)
+      let outcome = try launcher.start(
+        rawParameters(environment), actor: actor.resolved(environment), dryRun: dryRun)
+      guard var document = outcome.document else {
+        if case .dryRun(let report) = outcome {
+          if json { Output.json(report) } else { Output.standardOutput(try JSONOutput.string(report) + "\n") }
+          if let refusal = report.refusal, refusal.code != "replay" {
+            Output.standardError("a real start would be refused: \(refusal.message)\n")
+            throw ExitCode(VlatuneErrorCodes.exitStatus(refusal.code))
+          }
+        }
         return
       }
-      var document = try launcher.start(request)
       if wait {
         if !quiet && !json { Output.standardError("\(document.id) started; waiting for it to end…\n") }
         document = try JobControl(context: context).wait(document.id, timeout: nil)
@@ -74,9 +96,34 @@ extension JobCommand {
       } else if quiet {
         Output.standardOutput(document.id + "\n")
       } else {
+        if document.replayed { Output.standardError("idempotency key matched: returning the existing job\n") }
         Output.standardOutput(JobText.summary(document))
       }
       if wait && document.state.waitExitStatus != 0 { throw ExitCode(document.state.waitExitStatus) }
+    }
+  }
+}
+
+/// `--policy FILE`, resolved with `$VLATUNE_POLICY`, `$VLATUNE_HOME/policy.yaml`, the built-in.
+struct PolicyOptions: ParsableArguments {
+  @Option(help: "Policy file (default $VLATUNE_POLICY, else $VLATUNE_HOME/policy.yaml, else built-in).")
+  var policy: String?
+
+  func resolved(_ context: VlatuneContext) throws -> Policy {
+    try PolicyLoader.resolve(explicit: policy, environment: context.environment, home: context.home)
+  }
+}
+
+/// Exit statuses of error codes (for dry-run reports).
+enum VlatuneErrorCodes {
+  static func exitStatus(_ code: String) -> Int32 {
+    switch code {
+    case "rate_limited", "concurrency_limited", "budget_exhausted": 75
+    case "policy_denied": 77
+    case "not_found": 66
+    case "invalid_dataset": 65
+    case "resource_unavailable": 69
+    default: 64
     }
   }
 }

@@ -106,7 +106,7 @@ struct DatasetPrepareCLITests {
     let badFraction = try vlatune.run(["dataset", "prepare", directory.path, "--val-fraction", "2", "--json"])
     #expect(badFraction.status == 64)
     let error = try #require(try badFraction.json()["error"] as? [String: Any])
-    #expect(error["param"] as? String == "--val-fraction")
+    #expect(error["param"] as? String == "val_fraction")
     #expect((error["message"] as? String)?.contains("[0, 1)") == true)
 
     let badFlag = try vlatune.run(["dataset", "prepare", directory.path, "--no-such-flag"])

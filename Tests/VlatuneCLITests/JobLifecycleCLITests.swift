@@ -191,7 +191,7 @@ struct JobLifecycleCLITests {
   }
 
   @Test func losingEveryProcessMarksAllActiveJobsLost() throws {
-    let bed = try JobTestbed()
+    let bed = try JobTestbed(policy: "version: 1\nlimits: {max_running_jobs: 4}\n")
     var pids: [Int] = []
     var ids: [String] = []
     for _ in 0..<3 {
@@ -223,10 +223,10 @@ struct JobLifecycleCLITests {
     #expect(noDataset.status == 66)
     let badModel = try bed.run(["job", "start", "--base-model", "/nonexistent", "--dataset", "sample", "--json"])
     #expect(badModel.status == 64)
-    #expect((try badModel.json()["error"] as? [String: Any])?["param"] as? String == "--base-model")
+    #expect((try badModel.json()["error"] as? [String: Any])?["param"] as? String == "base_model")
     let badRank = try bed.run(["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--lora-rank", "0", "--lora-dropout", "1"])
     #expect(badRank.status == 64)
-    #expect(badRank.standardError.contains("--lora-rank") && badRank.standardError.contains("--lora-dropout"))
+    #expect(badRank.standardError.contains("lora_rank (--lora-rank) must be in [1, 1024], got 0") && badRank.standardError.contains("lora_dropout (--lora-dropout) must be in [0, 1), got 1"))
     let tooManyGPUs = try bed.run(["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--gpus", "2"], extra: ["VLATUNE_GPU_COUNT": "1"])
     #expect(tooManyGPUs.status == 69)
 
@@ -277,6 +277,21 @@ struct JobLifecycleCLITests {
     let env = try JSONSerialization.jsonObject(
       with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
     #expect(env["CUDA_VISIBLE_DEVICES"] == "0")
+  }
+
+  @Test func runningJobsAreCappedByThePolicyAndTheRestQueue() throws {
+    let bed = try JobTestbed()  // built-in policy: max_running_jobs 2
+    let first = try bed.start(trainer: JobTestbed.trainer("ok", steps: 100_000))
+    let second = try bed.start(trainer: JobTestbed.trainer("ok", steps: 100_000))
+    try bed.waitForState(first, ["running"])
+    try bed.waitForState(second, ["running"])
+    let third = try bed.start(trainer: JobTestbed.trainer("ok", steps: 2))
+    let queued = try bed.status(third)
+    #expect(queued["state"] as? String == "queued")
+    #expect((queued["queue_reason"] as? String)?.contains("max_running_jobs 2") == true)
+    _ = try bed.vlatune.run(["job", "cancel", first, "--grace", "5"])
+    #expect(try bed.waitForState(third, ["succeeded", "failed"])["state"] as? String == "succeeded")
+    _ = try bed.vlatune.run(["job", "cancel", second, "--grace", "5"])
   }
 
   @Test func queuedJobCancelsAtOnce() throws {

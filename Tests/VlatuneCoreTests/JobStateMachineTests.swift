@@ -17,15 +17,18 @@ final class FakeClock: Sendable {
   static func record(_ id: String, state: JobState = .queued, jobDir: String = "/nonexistent")
     -> JobRecord
   {
+    let dataset = JobSpec.Dataset(
+      id: "ds_x", name: "x", path: "/p", fingerprint: "sha256:f", statistics: "/p/s")
+    let hyperparameters = Hyperparameters(
+      loraRank: 32, loraAlpha: 16, loraDropout: 0, learningRate: 5e-4, batchSize: 8,
+      gradAccum: 1, effectiveBatchSize: 8, maxSteps: 10, seed: 1, actionChunk: 4, imageSize: 96,
+      precision: "auto", checkpointInterval: 5, targetModules: ["all-linear"])
+    let trainer = JobSpec.Trainer(argv: ["/bin/true"], environment: [:])
     let spec = JobSpec(
       jobId: id, name: nil, createdAt: "2027-01-15T08:00:00.000Z", baseModel: "tiny-vla",
-      dataset: .init(id: "ds_x", name: "x", path: "/p", fingerprint: "sha256:f", statistics: "/p/s"),
-      hyperparameters: .init(
-        loraRank: 32, loraAlpha: 16, loraDropout: 0, learningRate: 5e-4, batchSize: 8,
-        gradAccum: 1, effectiveBatchSize: 8, maxSteps: 10, seed: 1),
-      gpus: 0, executor: "local", jobDir: jobDir, outputDir: jobDir + "/output",
-      checkpointsDir: jobDir + "/checkpoints", eventsPath: jobDir + "/events.jsonl",
-      trainer: .init(argv: ["/bin/true"], environment: [:]))
+      dataset: dataset, hyperparameters: hyperparameters, gpus: 0, executor: "local",
+      jobDir: jobDir, outputDir: jobDir + "/output", checkpointsDir: jobDir + "/checkpoints",
+      eventsPath: jobDir + "/events.jsonl", trainer: trainer, metadata: [:], maxRunningJobs: 2)
     return JobRecord(
       id: id, name: nil, state: state, createdAt: spec.createdAt, startedAt: nil, finishedAt: nil,
       baseModel: "tiny-vla", datasetId: "ds_x", datasetFingerprint: "sha256:f", executor: "local",

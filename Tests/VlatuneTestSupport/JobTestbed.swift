@@ -7,10 +7,16 @@ public final class JobTestbed: @unchecked Sendable {
   public let directory = TemporaryDirectory("vlatune-jobs")
   public var vlatune: VlatuneRunner
 
-  /// Prepares the sample dataset as `sample` in a fresh state directory.
-  public init(environment: [String: String] = [:]) throws {
+  /// Prepares the sample dataset as `sample` in a fresh state directory, with `policy` (YAML) as
+  /// `$VLATUNE_POLICY` when given.
+  public init(environment: [String: String] = [:], policy: String? = nil) throws {
     vlatune = VlatuneRunner(home: directory.appending("home"))
     vlatune.environment = environment
+    if let policy {
+      let path = directory.appending("policy.yaml")
+      try policy.write(to: path, atomically: true, encoding: .utf8)
+      vlatune.environment["VLATUNE_POLICY"] = path.path
+    }
     let source = try SampleData.copy(into: directory.url)
     let prepared = try vlatune.run(["dataset", "prepare", source.path, "--name", "sample", "--quiet"])
     guard prepared.status == 0 else { throw SampleData.GeneratorError(message: prepared.standardError) }

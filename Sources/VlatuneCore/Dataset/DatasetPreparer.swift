@@ -11,18 +11,24 @@ public struct DatasetPreparer: Sendable {
   let store: Store
   let now: @Sendable () -> Date
   let makeID: @Sendable (String) -> String
+  let policy: Policy
+  /// The tool name in policies and the audit log.
+  public static let tool = "prepare_dataset"
 
   /// - Parameters:
   ///   - home: The state directory.
   ///   - store: The catalog database.
   ///   - now: The clock (injected for tests).
   ///   - makeID: Makes a new id for a prefix (injected for tests).
+  ///   - policy: The policy in force (rules for `prepare_dataset`, `dataset_roots`).
   public init(
-    home: VlatuneHome, store: Store, now: @escaping @Sendable () -> Date = Date.init,
+    home: VlatuneHome, store: Store, policy: Policy = .builtin,
+    now: @escaping @Sendable () -> Date = Date.init,
     makeID: @escaping @Sendable (String) -> String = Identifiers.random(prefix:)
   ) {
     self.home = home
     self.store = store
+    self.policy = policy
     self.now = now
     self.makeID = makeID
   }
@@ -46,6 +52,7 @@ public struct DatasetPreparer: Sendable {
     let source = try Self.openSource(sourcePath, format: request.format)
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
     try home.prepare()
+    try admit(request, sourcePath: sourcePath)
     TemporaryDirectories.sweep(home.temporaryURL.path)
     if !request.overwrite { try ensureNameIsFree(name) }
 
@@ -87,6 +94,52 @@ public struct DatasetPreparer: Sendable {
     try cancellation.check()
     try register(document, from: temporary, to: directory, overwrite: request.overwrite)
     return document
+  }
+
+  /// The admission decision for `prepare_dataset`: policy rules, rate limits and
+  /// `dataset_roots`, decided and audited in one transaction.
+  private func admit(_ request: PrepareRequest, sourcePath: String) throws {
+    let arguments = request.arguments
+    let digest = AuditLog.fingerprint(arguments)
+    let resolved = URL(fileURLWithPath: sourcePath).resolvingSymlinksInPath().path
+    let refusal: VlatuneError? = try store.write { database in
+      var refusal: VlatuneError?
+      let admission = Admission(
+        policy: policy, tool: Self.tool, actor: request.actor,
+        now: JobLauncher.milliseconds(now()), table: PrepareParameters.table)
+      switch try admission.evaluate(database, arguments: arguments) {
+      case .failure(let error):
+        refusal = error
+      case .success(let limiters):
+        if !Self.isInside(resolved, roots: policy.limits.datasetRoots) {
+          refusal = .policyDenied(
+            message: "source \(resolved) is outside the policy's dataset_roots "
+              + "(\(policy.limits.datasetRoots.joined(separator: ", "))); move the data or change the policy")
+        } else {
+          try Admission.record(database, limiters, reference: sourcePath)
+        }
+      }
+      let entry = AuditEntry(
+        at: Timestamp.format(now()), actor: request.actor, tool: Self.tool,
+        decision: refusal == nil ? "allowed" : "refused", code: refusal?.code, argsSha256: digest,
+        policy: policy.digest, reference: sourcePath, message: refusal?.message)
+      try AuditLog.insert(database, entry)
+      AuditLog.appendFile(entry, home: home)
+      return refusal
+    }
+    if let refusal { throw refusal }
+  }
+
+  /// Whether `path` is one of `roots` or inside one (`~` is the home directory).
+  static func isInside(_ path: String, roots: [String]) -> Bool {
+    roots.contains { root in
+      var expanded = root
+      if root == "~" || root.hasPrefix("~/") {
+        expanded = NSHomeDirectory() + root.dropFirst()
+      }
+      expanded = URL(fileURLWithPath: expanded).resolvingSymlinksInPath().path
+      return expanded == "/" || path == expanded || path.hasPrefix(expanded + "/")
+    }
   }
 
   static func openSource(_ path: String, format: SourceFormat) throws -> any EpisodeSource {

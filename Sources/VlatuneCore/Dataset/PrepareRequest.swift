@@ -52,8 +52,55 @@ public struct PrepareRequest: Sendable, Equatable {
   /// Replace a dataset with the same name.
   public var overwrite = false
 
+  /// Who asks (`cli:$USER`, `mcp:<client>`), for limits and audit.
+  public var actor = "cli"
+
   /// A request for `source` with every other setting at its default.
   public init(source: String) { self.source = source }
+
+  /// A request from raw parameters, validated against ``PrepareParameters/table``.
+  ///
+  /// - Throws: ``VlatuneError/invalidParameters(_:)`` listing every problem.
+  public init(parameters raw: [String: JSONValue], actor: String) throws {
+    let values = try PrepareParameters.table.validate(raw)
+    var problems: [ParameterProblem] = []
+    source = values["source"]?.stringValue ?? ""
+    name = values["name"]?.stringValue
+    format = SourceFormat(rawValue: values["format"]?.stringValue ?? "auto") ?? .auto
+    valFraction = values["val_fraction"]?.numberValue ?? 0.1
+    seed = UInt64(values["seed"]?.numberValue ?? 42)
+    overwrite = values["overwrite"] == .bool(true)
+    self.actor = actor
+    let sizeText = values["shard_size"]?.stringValue ?? "256MB"
+    if let bytes = ByteSize.parse(sizeText) {
+      shardSizeBytes = bytes
+    } else {
+      problems.append(
+        ParameterProblem(
+          param: "shard_size", message: "shard_size (--shard-size) must be a size such as 256MB or 1GiB, got '\(sizeText)'"))
+    }
+    let gripperText = values["gripper_dim"]?.stringValue ?? "auto"
+    if let gripper = GripperDimension(argument: gripperText) {
+      gripperDim = gripper
+    } else {
+      problems.append(
+        ParameterProblem(
+          param: "gripper_dim",
+          message: "gripper_dim (--gripper-dim) must be auto, none or a zero-based action index, got '\(gripperText)'"))
+    }
+    if !problems.isEmpty { throw VlatuneError.invalidParameters(problems) }
+  }
+
+  /// The request as tool arguments (for fingerprints and the audit log).
+  var arguments: [String: JSONValue] {
+    var values: [String: JSONValue] = [
+      "source": .string(source), "format": .string(format.rawValue),
+      "val_fraction": .number(valFraction), "shard_size": .number(Double(shardSizeBytes)),
+      "seed": .number(Double(seed)), "overwrite": .bool(overwrite),
+    ]
+    if let name { values["name"] = .string(name) }
+    return values
+  }
 
   /// The smallest accepted shard size.
   public static let minimumShardSize: Int64 = 4096

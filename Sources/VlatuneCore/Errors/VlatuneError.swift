@@ -6,6 +6,10 @@
 public enum VlatuneError: Error, Sendable, Equatable {
   /// An argument is out of range or malformed.
   case invalidArgument(param: String, message: String)
+  /// One or more parameters are invalid; every problem is listed.
+  case invalidParameters([ParameterProblem])
+  /// A policy file is malformed; every problem is listed with its line.
+  case invalidPolicy(source: String, problems: [PolicyProblem])
   /// The dataset failed validation; `findings` lists every error found (episode, step, field).
   case invalidDataset(message: String, findings: [Diagnostic])
   /// An id, name or path does not exist.
@@ -16,6 +20,16 @@ public enum VlatuneError: Error, Sendable, Equatable {
   case resourceUnavailable(message: String)
   /// The output already exists and the command refuses to overwrite it.
   case outputExists(message: String)
+  /// Too many admissions in the rate-limit window; retry after the given seconds.
+  case rateLimited(message: String, retryAfter: Double)
+  /// Too many jobs queued or running; retry later.
+  case concurrencyLimited(message: String, retryAfter: Double?)
+  /// The actor's GPU-hour budget would be exceeded; it frees after the given seconds.
+  case budgetExhausted(message: String, retryAfter: Double)
+  /// A policy rule or limit denies the request.
+  case policyDenied(message: String)
+  /// An idempotency key was reused with a different request.
+  case idempotencyConflict(message: String)
   /// The operation was interrupted by a signal before it completed.
   case interrupted(signal: Int32)
   /// An input/output operation failed (disk full, unreadable file).
@@ -28,12 +42,17 @@ extension VlatuneError {
   /// The stable machine-readable code used in `{"error": {"code": …}}` documents.
   public var code: String {
     switch self {
-    case .invalidArgument, .ambiguous: "invalid_argument"
+    case .invalidArgument, .ambiguous, .invalidParameters, .invalidPolicy: "invalid_argument"
     case .invalidDataset: "invalid_dataset"
     case .notFound: "not_found"
     case .resourceUnavailable: "resource_unavailable"
     case .outputExists: "output_exists"
     case .interrupted: "interrupted"
+    case .rateLimited: "rate_limited"
+    case .concurrencyLimited: "concurrency_limited"
+    case .budgetExhausted: "budget_exhausted"
+    case .policyDenied: "policy_denied"
+    case .idempotencyConflict: "idempotency_conflict"
     case .ioFailure: "io_error"
     case .internalError: "internal"
     }
@@ -42,7 +61,9 @@ extension VlatuneError {
   /// The process exit status for this error (sysexits codes, see CONTRACT §3).
   public var exitStatus: Int32 {
     switch self {
-    case .invalidArgument, .ambiguous: 64
+    case .invalidArgument, .ambiguous, .invalidParameters, .invalidPolicy, .idempotencyConflict: 64
+    case .rateLimited, .concurrencyLimited, .budgetExhausted: 75
+    case .policyDenied: 77
     case .invalidDataset: 65
     case .notFound: 66
     case .resourceUnavailable: 69
@@ -53,10 +74,21 @@ extension VlatuneError {
     }
   }
 
+  /// Seconds after which retrying can succeed, for temporary refusals.
+  public var retryAfterSeconds: Double? {
+    switch self {
+    case .rateLimited(_, let seconds), .budgetExhausted(_, let seconds): seconds
+    case .concurrencyLimited(_, let seconds): seconds
+    default: nil
+    }
+  }
+
   /// The parameter the error is about, when there is one.
   public var param: String? {
     switch self {
     case .invalidArgument(let param, _): param
+    case .invalidParameters(let problems): problems.first?.param
+    case .invalidPolicy: "policy"
     case .ambiguous(let kind, _, _), .notFound(let kind, _, _): kind
     default: nil
     }
@@ -67,6 +99,11 @@ extension VlatuneError {
     switch self {
     case .invalidArgument(let param, let message):
       "invalid value for \(param): \(message)"
+    case .invalidParameters(let problems):
+      problems.map(\.message).joined(separator: "; ")
+    case .invalidPolicy(let source, let problems):
+      "the policy \(source) has \(problems.count) error(s): "
+        + problems.map(\.description).joined(separator: "; ")
     case .invalidDataset(let message, let findings):
       findings.isEmpty
         ? message
@@ -79,6 +116,10 @@ extension VlatuneError {
     case .resourceUnavailable(let message):
       message
     case .outputExists(let message):
+      message
+    case .rateLimited(let message, _), .concurrencyLimited(let message, _),
+      .budgetExhausted(let message, _), .policyDenied(let message),
+      .idempotencyConflict(let message):
       message
     case .interrupted(let signal):
       "interrupted by signal \(signal); nothing was registered and temporary files were removed"

@@ -20,8 +20,10 @@ public struct VlatuneContext: Sendable {
     return VlatuneContext(home: home, store: store, environment: environment)
   }
 
-  /// The dataset preparer for this context.
-  public var preparer: DatasetPreparer { DatasetPreparer(home: home, store: store) }
+  /// The dataset preparer for this context under a policy.
+  public func preparer(policy: Policy) -> DatasetPreparer {
+    DatasetPreparer(home: home, store: store, policy: policy)
+  }
   /// The dataset catalog for this context.
   public var datasets: DatasetCatalog { DatasetCatalog(home: home, store: store) }
 }

@@ -18,6 +18,16 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
   public var maxSteps: Int
   /// Seed of everything random in training.
   public var seed: UInt64
+  /// Actions predicted per step.
+  public var actionChunk: Int
+  /// Square image size fed to the model.
+  public var imageSize: Int
+  /// `auto`, `fp32`, `bf16` or `fp16`.
+  public var precision: String
+  /// Steps between checkpoints.
+  public var checkpointInterval: Int
+  /// Modules LoRA wraps.
+  public var targetModules: [String]
 
   enum CodingKeys: String, CodingKey {
     case seed
@@ -29,5 +39,10 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     case gradAccum = "grad_accum"
     case effectiveBatchSize = "effective_batch_size"
     case maxSteps = "max_steps"
+    case actionChunk = "action_chunk"
+    case imageSize = "image_size"
+    case precision
+    case checkpointInterval = "checkpoint_interval"
+    case targetModules = "target_modules"
   }
 }

@@ -2,34 +2,295 @@ import Foundation
 import GRDB
 import Glibc
 
-/// `job start`: resolves a request into a complete spec, registers the job, and starts its
-/// detached watcher; returns once the watcher has started the trainer, is waiting for GPU
-/// slots, or has failed.
+/// What `job start` did.
+public enum StartOutcome: Sendable {
+  /// A new job was admitted and its watcher started.
+  case started(JobDocument)
+  /// The idempotency key matched an earlier identical request: its job, `replayed: true`.
+  case replayed(JobDocument)
+  /// `--dry-run`: what would happen, nothing consumed.
+  case dryRun(DryRunReport)
+
+  /// The job document (or `nil` for a dry run).
+  public var document: JobDocument? {
+    switch self {
+    case .started(let document), .replayed(let document): document
+    case .dryRun: nil
+    }
+  }
+}
+
+/// The result of `job start --dry-run`.
+public struct DryRunReport: Codable, Sendable {
+  /// Always 1.
+  public var schemaVersion = 1
+  /// Whether a real start would be admitted now.
+  public var wouldStart: Bool
+  /// The refusal a real start would get.
+  public var refusal: Refusal?
+  /// The validated parameters with defaults.
+  public var parameters: [String: AnyJSONValue]
+  /// The resolved spec.
+  public var spec: JobSpec
+  /// GPU-hours counted against the actor's budget.
+  public var estimatedGpuHours: Double
+  /// The policy in force.
+  public var policy: String
+
+  /// Why a start would be refused.
+  public struct Refusal: Codable, Sendable {
+    /// Error code.
+    public var code: String
+    /// Message.
+    public var message: String
+    /// Seconds until a retry could succeed.
+    public var retryAfterSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+      case code, message
+      case retryAfterSeconds = "retry_after_seconds"
+    }
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case refusal, parameters, spec, policy
+    case schemaVersion = "schema_version"
+    case wouldStart = "would_start"
+    case estimatedGpuHours = "estimated_gpu_hours"
+  }
+}
+
+/// A JSON value that round-trips through `Codable` (for reports).
+public struct AnyJSONValue: Codable, Sendable, Equatable {
+  /// The value.
+  public var value: JSONValue
+  /// Wraps a value.
+  public init(_ value: JSONValue) { self.value = value }
+  /// Encodes the JSON it represents.
+  public func encode(to encoder: any Encoder) throws { try AnyJSON(value).encode(to: encoder) }
+  /// Decodes any JSON value.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    if container.decodeNil() { value = .null }
+    else if let flag = try? container.decode(Bool.self) { value = .bool(flag) }
+    else if let number = try? container.decode(Double.self) { value = .number(number) }
+    else if let text = try? container.decode(String.self) { value = .string(text) }
+    else if let items = try? container.decode([AnyJSONValue].self) { value = .array(items.map(\.value)) }
+    else { value = .object(try container.decode([String: AnyJSONValue].self).mapValues(\.value)) }
+  }
+}
+
+/// `job start`: validates parameters against the parameter table, resolves them into a complete
+/// spec, decides admission (policy, rate limits, idempotency, caps, budget) and registers the job
+/// in one `BEGIN IMMEDIATE` transaction, then starts the detached watcher and returns once the
+/// watcher has started the trainer, is waiting for a slot, or has failed.
 public struct JobLauncher: Sendable {
   let context: VlatuneContext
+  let policy: Policy
   let watcherExecutable: String
   let now: @Sendable () -> Date
   let makeID: @Sendable (String) -> String
+  /// The tool name in policies and the audit log.
+  public static let tool = "start_finetune_job"
   /// How long `start` waits for the watcher's first report.
   static let handshakeTimeout = 30.0
 
   /// - Parameters:
   ///   - context: State directory, database, environment.
+  ///   - policy: The policy in force.
   ///   - watcherExecutable: The `vlatune` binary that runs `job __watch`.
   public init(
-    context: VlatuneContext, watcherExecutable: String,
+    context: VlatuneContext, policy: Policy, watcherExecutable: String,
     now: @escaping @Sendable () -> Date = Date.init,
     makeID: @escaping @Sendable (String) -> String = Identifiers.random(prefix:)
   ) {
     self.context = context
+    self.policy = policy
     self.watcherExecutable = watcherExecutable
     self.now = now
     self.makeID = makeID
   }
 
-  /// Validates and resolves a request without starting anything.
-  public func resolve(_ request: JobRequest, id: String = "job_dry_run") throws -> JobSpec {
-    try request.validate()
+  /// Starts a job (or, with `dryRun`, reports what would happen without consuming anything).
+  ///
+  /// - Parameters:
+  ///   - arguments: Raw parameters (``JobParameters/table`` names).
+  ///   - actor: Who asks, for limits and audit.
+  /// - Throws: ``VlatuneError``: 64 invalid parameters or idempotency conflict, 65 damaged
+  ///   dataset, 66 unknown dataset, 69 GPUs or trainer unavailable (the job is then `failed` with
+  ///   `spawn_failed`), 75 rate/concurrency/budget limits (with `retryAfterSeconds`), 77 policy.
+  public func start(_ arguments: [String: JSONValue], actor: String, dryRun: Bool = false) throws
+    -> StartOutcome
+  {
+    let argsDigest = AuditLog.fingerprint(arguments)
+    func refuse(_ error: VlatuneError) -> VlatuneError {
+      if !dryRun { audit(actor: actor, argsDigest: argsDigest, decision: "refused", error: error, reference: nil) }
+      return error
+    }
+    let request: JobRequest
+    let spec: JobSpec
+    do {
+      request = try JobRequest(arguments, actor: actor)
+      spec = try resolve(request, id: dryRun ? "job_dry_run" : makeID("job"))
+    } catch let error as VlatuneError {
+      throw refuse(error)
+    }
+    let estimate =
+      Double(request.integer("max_steps") ?? 0) * policy.limits.stepSeconds * Double(spec.gpus) / 3600
+    let requestDigest = Self.requestDigest(request, spec: spec)
+    if dryRun {
+      let decision = try context.store.write { database in
+        try decide(database, request: request, spec: spec, estimate: estimate, requestDigest: requestDigest)
+      }
+      var refusal: DryRunReport.Refusal?
+      if case .refused(let error) = decision {
+        refusal = .init(code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds)
+      }
+      if case .replay(let id) = decision {
+        refusal = .init(code: "replay", message: "the idempotency key returns existing job \(id)", retryAfterSeconds: nil)
+      }
+      return .dryRun(
+        DryRunReport(
+          wouldStart: refusal == nil, refusal: refusal,
+          parameters: request.parameters.mapValues(AnyJSONValue.init), spec: spec,
+          estimatedGpuHours: estimate, policy: policy.digest))
+    }
+
+    let jobs = JobStore(store: context.store, now: now)
+    try prepareDirectory(spec)
+    guard let lock = try FileLock.tryLock(spec.jobDir + "/watcher.lock") else {
+      throw VlatuneError.internalError(message: "the lock of new job \(spec.jobId) is already held")
+    }
+    let record = try makeRecord(spec, request: request, estimate: estimate, requestDigest: requestDigest)
+    let decision: Decision = try context.store.write { database in
+      let decision = try decide(
+        database, request: request, spec: spec, estimate: estimate, requestDigest: requestDigest)
+      let entry: AuditEntry
+      switch decision {
+      case .admit(let limiters):
+        try record.insert(database)
+        try database.execute(
+          sql: "INSERT INTO job_events (job_id, at, from_state, to_state, actor) VALUES (?, ?, NULL, 'queued', ?)",
+          arguments: [record.id, record.createdAt, actor])
+        try Admission.record(database, limiters, reference: record.id)
+        if let key = request.idempotencyKey {
+          try database.execute(
+            sql: "INSERT INTO idempotency_keys (actor, key, request_sha256, job_id, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+            arguments: [actor, key, requestDigest, record.id, Self.milliseconds(now())])
+        }
+        entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "allowed", error: nil, reference: record.id)
+      case .replay(let id):
+        entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "replayed", error: nil, reference: id)
+      case .refused(let error):
+        entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "refused", error: error, reference: nil)
+      }
+      try AuditLog.insert(database, entry)
+      AuditLog.appendFile(entry, home: context.home)
+      return decision
+    }
+    switch decision {
+    case .refused(let error):
+      FileIO.removeTree(spec.jobDir)
+      throw error
+    case .replay(let id):
+      FileIO.removeTree(spec.jobDir)
+      return .replayed(try jobs.document(id, replayed: true))
+    case .admit:
+      try spawnWatcher(id: spec.jobId, jobDir: spec.jobDir, lock: lock, jobs: jobs)
+      return .started(try awaitHandshake(spec.jobId, jobs: jobs))
+    }
+  }
+
+  enum Decision {
+    case admit([(SlidingWindowLimiter, Int64)])
+    case replay(String)
+    case refused(VlatuneError)
+  }
+
+  /// The admission decision, inside the caller's transaction; writes nothing.
+  private func decide(
+    _ database: Database, request: JobRequest, spec: JobSpec, estimate: Double, requestDigest: String
+  ) throws -> Decision {
+    let nowMilliseconds = Self.milliseconds(now())
+    if let key = request.idempotencyKey {
+      let ttl = Int64(policy.limits.idempotencyTTLHours * 3_600_000)
+      try database.execute(
+        sql: "DELETE FROM idempotency_keys WHERE created_at_ms <= ?", arguments: [nowMilliseconds - ttl])
+      if let row = try Row.fetchOne(
+        database, sql: "SELECT request_sha256, job_id FROM idempotency_keys WHERE actor = ? AND key = ?",
+        arguments: [request.actor, key])
+      {
+        let digest: String = row["request_sha256"]
+        let job: String = row["job_id"]
+        if digest == requestDigest { return .replay(job) }
+        return .refused(
+          .idempotencyConflict(
+            message: "idempotency_key '\(key)' was used for a different request (job \(job)); "
+              + "use a new key for a new request, or repeat the original request exactly"))
+      }
+    }
+    let admission = Admission(
+      policy: policy, tool: Self.tool, actor: request.actor, now: nowMilliseconds,
+      table: JobParameters.table)
+    let limiters: [(SlidingWindowLimiter, Int64)]
+    switch try admission.evaluate(database, arguments: request.parameters) {
+    case .failure(let error): return .refused(error)
+    case .success(let found): limiters = found
+    }
+    if !policy.limits.baseModels.contains(where: { Glob.matches($0, request.baseModel) }) {
+      return .refused(
+        .policyDenied(
+          message: "base model '\(request.baseModel)' is not in the policy's allow-list "
+            + "(\(policy.limits.baseModels.joined(separator: ", ")))"))
+    }
+    let active =
+      try Int.fetchOne(
+        database,
+        sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'starting', 'running', 'cancelling')") ?? 0
+    let capacity = policy.limits.maxRunningJobs + policy.limits.maxQueuedJobs
+    if active >= capacity {
+      return .refused(
+        .concurrencyLimited(
+          message: "\(active) jobs are running or queued, the policy's limit "
+            + "(max_running_jobs \(policy.limits.maxRunningJobs) + max_queued_jobs "
+            + "\(policy.limits.maxQueuedJobs)); retry when one finishes", retryAfter: nil))
+    }
+    if estimate > 0 {
+      if estimate > policy.limits.gpuHoursPerDay {
+        return .refused(
+          .policyDenied(
+            message: "the job is estimated at \(String(format: "%.2f", estimate)) GPU-hours, more than the "
+              + "daily budget of \(policy.limits.gpuHoursPerDay); lower max_steps or gpus"))
+      }
+      let dayAgo = Timestamp.format(now().addingTimeInterval(-86_400))
+      let rows = try Row.fetchAll(
+        database,
+        sql: "SELECT created_at, estimated_gpu_hours FROM jobs WHERE actor = ? AND created_at > ? AND estimated_gpu_hours > 0 ORDER BY created_at",
+        arguments: [request.actor, dayAgo])
+      var used = rows.reduce(0.0) { $0 + ($1["estimated_gpu_hours"] as Double) }
+      if used + estimate > policy.limits.gpuHoursPerDay {
+        var frees = now().addingTimeInterval(86_400)
+        for row in rows {
+          used -= row["estimated_gpu_hours"] as Double
+          if used + estimate <= policy.limits.gpuHoursPerDay {
+            let created: String = row["created_at"]
+            frees = (Timestamp.parse(created) ?? now()).addingTimeInterval(86_400)
+            break
+          }
+        }
+        return .refused(
+          .budgetExhausted(
+            message: "\(request.actor) has started jobs estimated at "
+              + "\(String(format: "%.2f", rows.reduce(0.0) { $0 + ($1["estimated_gpu_hours"] as Double) })) "
+              + "GPU-hours in the last 24 h; this one needs \(String(format: "%.2f", estimate)) of the "
+              + "\(policy.limits.gpuHoursPerDay) per day", retryAfter: max(frees.timeIntervalSince(now()), 0)))
+      }
+    }
+    return .admit(limiters)
+  }
+
+  /// Validates and resolves a request into a spec without starting anything.
+  func resolve(_ request: JobRequest, id: String) throws -> JobSpec {
     let record = try context.datasets.resolve(request.dataset)
     try Self.checkPackage(record)
     try Self.checkBaseModel(request.baseModel)
@@ -37,7 +298,7 @@ public struct JobLauncher: Sendable {
     let gpus = request.gpus ?? min(available, 1)
     if gpus > available {
       throw VlatuneError.resourceUnavailable(
-        message: "--gpus \(gpus) requested but this machine offers \(available) GPU(s); use "
+        message: "gpus \(gpus) requested but this machine offers \(available) GPU(s); use "
           + "--gpus \(available) (0 trains on CPU) or set VLATUNE_GPU_COUNT")
     }
     let jobDir = context.home.jobsURL.appendingPathComponent(id).path
@@ -46,6 +307,8 @@ public struct JobLauncher: Sendable {
       var generator = SystemRandomNumberGenerator()
       seed = generator.next() >> 33
     }
+    let batch = request.integer("batch_size") ?? 8
+    let accumulation = request.integer("grad_accum") ?? 1
     return JobSpec(
       jobId: id, name: request.name, createdAt: Timestamp.format(now()),
       baseModel: request.baseModel,
@@ -53,28 +316,52 @@ public struct JobLauncher: Sendable {
         id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
         statistics: record.directory + "/dataset_statistics.json"),
       hyperparameters: Hyperparameters(
-        loraRank: request.loraRank, loraAlpha: request.loraAlpha, loraDropout: request.loraDropout,
-        learningRate: request.learningRate, batchSize: request.batchSize,
-        gradAccum: request.gradAccum,
-        effectiveBatchSize: request.batchSize * request.gradAccum * max(gpus, 1),
-        maxSteps: request.maxSteps, seed: seed ?? 0),
+        loraRank: request.integer("lora_rank") ?? 32, loraAlpha: request.number("lora_alpha") ?? 16,
+        loraDropout: request.number("lora_dropout") ?? 0,
+        learningRate: request.number("learning_rate") ?? 5e-4, batchSize: batch,
+        gradAccum: accumulation, effectiveBatchSize: batch * accumulation * max(gpus, 1),
+        maxSteps: request.integer("max_steps") ?? 1000, seed: seed ?? 0,
+        actionChunk: request.integer("action_chunk") ?? 4,
+        imageSize: request.integer("image_size") ?? 96,
+        precision: request.string("precision") ?? "auto",
+        checkpointInterval: request.integer("checkpoint_interval") ?? 500,
+        targetModules: request.parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue)
+          ?? ["all-linear"]),
       gpus: gpus, executor: request.executor, jobDir: jobDir, outputDir: jobDir + "/output",
       checkpointsDir: jobDir + "/checkpoints", eventsPath: jobDir + "/events.jsonl",
       trainer: .init(
         argv: try TrainerCommand.argv(environment: context.environment, home: context.home),
-        environment: TrainerCommand.environment(from: context.environment)))
+        environment: TrainerCommand.environment(from: context.environment)),
+      metadata: request.metadata, maxRunningJobs: policy.limits.maxRunningJobs)
   }
 
-  /// Starts a job.
-  ///
-  /// - Returns: The job document after the watcher's first report.
-  /// - Throws: ``VlatuneError`` — 64 invalid argument, 65 broken dataset package, 66 unknown
-  ///   dataset, 69 GPUs or trainer unavailable (the job is then recorded as `failed` with
-  ///   `spawn_failed`).
-  public func start(_ request: JobRequest) throws -> JobDocument {
-    let id = makeID("job")
-    let spec = try resolve(request, id: id)
-    let jobs = JobStore(store: context.store, now: now)
+  /// SHA-256 of the request as resolved for idempotency: the validated parameters with the
+  /// dataset replaced by its id and package fingerprint, without the key itself.
+  static func requestDigest(_ request: JobRequest, spec: JobSpec) -> String {
+    var canonical = request.parameters
+    canonical["idempotency_key"] = nil
+    canonical["dataset"] = .string("\(spec.dataset.id)@\(spec.dataset.fingerprint)")
+    return AuditLog.fingerprint(canonical)
+  }
+
+  static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+  private func auditEntry(
+    actor: String, argsDigest: String, decision: String, error: VlatuneError?, reference: String?
+  ) -> AuditEntry {
+    AuditEntry(
+      at: Timestamp.format(now()), actor: actor, tool: Self.tool, decision: decision,
+      code: error?.code, argsSha256: argsDigest, policy: policy.digest, reference: reference,
+      message: error?.message)
+  }
+
+  private func audit(actor: String, argsDigest: String, decision: String, error: VlatuneError?, reference: String?) {
+    let entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: decision, error: error, reference: reference)
+    _ = try? context.store.write { try AuditLog.insert($0, entry) }
+    AuditLog.appendFile(entry, home: context.home)
+  }
+
+  private func prepareDirectory(_ spec: JobSpec) throws {
     do {
       for directory in [spec.jobDir, spec.outputDir, spec.checkpointsDir] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -83,21 +370,22 @@ public struct JobLauncher: Sendable {
       throw VlatuneError.ioFailure(path: spec.jobDir, message: "\(error)")
     }
     try FileIO.write(try JSONOutput.string(spec) + "\n", to: spec.jobDir + "/spec.json")
-    guard let lock = try FileLock.tryLock(spec.jobDir + "/watcher.lock") else {
-      throw VlatuneError.internalError(message: "the lock of new job \(id) is already held")
-    }
-    let record = JobRecord(
-      id: id, name: request.name, state: .queued, createdAt: spec.createdAt, startedAt: nil,
+  }
+
+  private func makeRecord(_ spec: JobSpec, request: JobRequest, estimate: Double, requestDigest: String)
+    throws -> JobRecord
+  {
+    JobRecord(
+      id: spec.jobId, name: spec.name, state: .queued, createdAt: spec.createdAt, startedAt: nil,
       finishedAt: nil, baseModel: spec.baseModel, datasetId: spec.dataset.id,
       datasetFingerprint: spec.dataset.fingerprint, executor: spec.executor, actor: request.actor,
       jobDir: spec.jobDir, spec: try JSONOutput.string(spec, pretty: false), progress: nil,
       lossHistory: nil, eval: nil, errorCode: nil, errorMessage: nil, exitCode: nil, signal: nil,
       watcherPid: nil, watcherStartTime: nil, trainerPid: nil, trainerStartTime: nil,
       queueReason: nil, cancelRequestedAt: nil, cancelDeadline: nil, cancelReason: nil,
-      cancelledBy: nil, idempotencyKey: nil, malformedEvents: 0, eventsOffset: 0, gpuSlots: nil)
-    try jobs.insert(record, actor: request.actor)
-    try spawnWatcher(id: id, jobDir: spec.jobDir, lock: lock, jobs: jobs)
-    return try awaitHandshake(id, jobs: jobs)
+      cancelledBy: nil, idempotencyKey: request.idempotencyKey, malformedEvents: 0, eventsOffset: 0,
+      gpuSlots: nil, estimatedGpuHours: estimate, requestSha256: requestDigest,
+      metadata: try JSONOutput.string(spec.metadata, pretty: false))
   }
 
   private func spawnWatcher(id: String, jobDir: String, lock: FileLock, jobs: JobStore) throws {
@@ -136,18 +424,21 @@ public struct JobLauncher: Sendable {
   }
 
   static func checkBaseModel(_ model: String) throws {
-    if JobRequest.builtinModels.contains(model) { return }
+    if JobParameters.builtinModels.contains(model) { return }
     let config = URL(fileURLWithPath: model).appendingPathComponent("config.json").path
     guard FileIO.kind(config) == .regular else {
-      throw VlatuneError.invalidArgument(
-        param: "--base-model",
-        message: "must be a built-in model (\(JobRequest.builtinModels.joined(separator: ", "))) "
-          + "or a local checkpoint directory containing config.json, got '\(model)'")
+      throw VlatuneError.invalidParameters([
+        ParameterProblem(
+          param: "base_model",
+          message: "base_model (--base-model) must be a built-in model "
+            + "(\(JobParameters.builtinModels.joined(separator: ", "))) or a local checkpoint "
+            + "directory containing config.json, got '\(model)'")
+      ])
     }
   }
 
-  /// A fast integrity check of a package before a job is admitted: manifest present, every shard
-  /// present with the size the manifest records. (The trainer verifies checksums before use.)
+  /// A fast integrity check of a package before a job is admitted: every shard present with the
+  /// size the manifest records. (The trainer verifies checksums before use.)
   static func checkPackage(_ record: DatasetRecord) throws {
     let document = try DatasetCatalog.document(record)
     var findings: [Diagnostic] = []

@@ -1,67 +1,53 @@
-/// What `job start` was asked for, before defaults and resolution.
+/// A validated `job start` request: the parameter table's values, typed.
 public struct JobRequest: Sendable, Equatable {
-  /// Built-in model names.
-  public static let builtinModels = ["tiny-vla"]
-
-  /// A built-in model name or a local checkpoint directory with `config.json`.
-  public var baseModel: String
-  /// Dataset id, unique prefix or name.
-  public var dataset: String
-  /// LoRA rank, 1–1024 (default 32).
-  public var loraRank = 32
-  /// LoRA alpha, > 0 (default 16).
-  public var loraAlpha = 16.0
-  /// LoRA dropout, in [0, 1) (default 0).
-  public var loraDropout = 0.0
-  /// Learning rate, in (0, 1) (default 5e-4).
-  public var learningRate = 5e-4
-  /// Batch size, 1–4096 (default 8).
-  public var batchSize = 8
-  /// Gradient accumulation, 1–1024 (default 1).
-  public var gradAccum = 1
-  /// Optimizer steps, 1–10 000 000 (default 1000).
-  public var maxSteps = 1000
-  /// Seed; a random one is drawn and recorded when absent.
-  public var seed: UInt64?
-  /// GPUs, 0–64; default 1 when a GPU exists, else 0.
-  public var gpus: Int?
-  /// Optional name (letters, digits, `.`, `_`, `-`; at most 64).
-  public var name: String?
-  /// `local` (`slurm` arrives with the Slurm executor).
-  public var executor = "local"
+  /// The validated parameters, defaults filled in (for fingerprints and `--dry-run`).
+  public let parameters: [String: JSONValue]
   /// Who asks (`cli:$USER`, `mcp:<client>`).
-  public var actor = "cli"
+  public let actor: String
 
-  /// A request with defaults.
-  public init(baseModel: String, dataset: String) {
-    self.baseModel = baseModel
-    self.dataset = dataset
+  /// Validates raw parameters against ``JobParameters/table``.
+  ///
+  /// - Throws: ``VlatuneError/invalidParameters(_:)`` listing every problem.
+  public init(_ raw: [String: JSONValue], actor: String) throws {
+    var parameters = try JobParameters.table.validate(raw)
+    var problems: [ParameterProblem] = []
+    if let name = parameters["name"]?.stringValue, let problem = PrepareRequest.nameProblem(name) {
+      problems.append(ParameterProblem(param: "name", message: "name (--name) \(problem)"))
+    }
+    if let modules = parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue),
+      modules.contains(where: { $0.contains(where: { !$0.isLetter && !$0.isNumber && !"._-*".contains($0) }) })
+    {
+      problems.append(
+        ParameterProblem(
+          param: "target_modules",
+          message: "target_modules (--target-modules) must be module names (letters, digits, '.', '_', '-', '*')"))
+    }
+    if !problems.isEmpty { throw VlatuneError.invalidParameters(problems) }
+    if parameters["metadata"] == nil { parameters["metadata"] = .object([:]) }
+    self.parameters = parameters
+    self.actor = actor
   }
 
-  /// Checks every value that needs no I/O and reports all problems at once.
-  ///
-  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` naming the first parameter and
-  ///   listing the others, each with its allowed range and the value given.
-  public func validate() throws {
-    var problems: [(String, String)] = []
-    func check(_ ok: Bool, _ param: String, _ message: String) {
-      if !ok { problems.append((param, message)) }
-    }
-    check(!baseModel.isEmpty, "--base-model", "is required (a built-in model such as tiny-vla or a local checkpoint directory)")
-    check(!dataset.isEmpty, "--dataset", "is required (a dataset id, unique prefix or name)")
-    check((1...1024).contains(loraRank), "--lora-rank", "must be in 1…1024, got \(loraRank)")
-    check(loraAlpha > 0 && loraAlpha.isFinite, "--lora-alpha", "must be > 0, got \(loraAlpha)")
-    check(loraDropout >= 0 && loraDropout < 1, "--lora-dropout", "must be in [0, 1), got \(loraDropout)")
-    check(learningRate > 0 && learningRate < 1, "--learning-rate", "must be in (0, 1), got \(learningRate)")
-    check((1...4096).contains(batchSize), "--batch-size", "must be in 1…4096, got \(batchSize)")
-    check((1...1024).contains(gradAccum), "--grad-accum", "must be in 1…1024, got \(gradAccum)")
-    check((1...10_000_000).contains(maxSteps), "--max-steps", "must be in 1…10000000, got \(maxSteps)")
-    if let gpus { check((0...64).contains(gpus), "--gpus", "must be in 0…64, got \(gpus)") }
-    check(executor == "local", "--executor", "must be local (slurm is not available yet), got '\(executor)'")
-    if let name, let problem = PrepareRequest.nameProblem(name) { problems.append(("--name", problem)) }
-    if let first = problems.first {
-      let rest = problems.dropFirst().map { "; \($0.0) \($0.1)" }.joined()
-      throw VlatuneError.invalidArgument(param: first.0, message: first.1 + rest)
-    }
+  func integer(_ name: String) -> Int? { parameters[name]?.numberValue.map { Int($0) } }
+  func number(_ name: String) -> Double? { parameters[name]?.numberValue }
+  func string(_ name: String) -> String? { parameters[name]?.stringValue }
+
+  /// The base model.
+  public var baseModel: String { string("base_model") ?? "" }
+  /// The dataset reference.
+  public var dataset: String { string("dataset") ?? "" }
+  /// The job's name.
+  public var name: String? { string("name") }
+  /// The idempotency key.
+  public var idempotencyKey: String? { string("idempotency_key") }
+  /// GPUs, when given.
+  public var gpus: Int? { integer("gpus") }
+  /// The seed, when given.
+  public var seed: UInt64? { integer("seed").map(UInt64.init) }
+  /// The executor.
+  public var executor: String { string("executor") ?? "local" }
+  /// The metadata labels.
+  public var metadata: [String: String] {
+    (parameters["metadata"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
   }
 }

@@ -52,9 +52,14 @@ public struct JobSpec: Codable, Sendable, Equatable {
   public var eventsPath: String
   /// The trainer command.
   public var trainer: Trainer
+  /// Free-form labels.
+  public var metadata: [String: String]
+  /// Jobs that may run at once (the policy's `max_running_jobs` when this job was admitted).
+  public var maxRunningJobs: Int
 
   enum CodingKeys: String, CodingKey {
-    case name, dataset, hyperparameters, gpus, executor, trainer
+    case name, dataset, hyperparameters, gpus, executor, trainer, metadata
+    case maxRunningJobs = "max_running_jobs"
     case schemaVersion = "schema_version"
     case jobId = "job_id"
     case createdAt = "created_at"

@@ -57,8 +57,12 @@ public struct JobWatcher {
     try jobs.update(
       jobID, set: [("watcher_pid", Int(me)), ("watcher_start_time", ProcessSpawner.startTime(of: me))])
 
-    guard let slots = try waitForSlots(jobID, gpus: spec.gpus) else { return }
-    defer { withExtendedLifetime(slots) {} }
+    var runSlot: FileLock?
+    guard
+      let slots = try waitForSlots(
+        jobID, gpus: spec.gpus, maxRunning: max(spec.maxRunningJobs, 1), runSlot: &runSlot)
+    else { return }
+    defer { withExtendedLifetime((slots, runSlot)) {} }
     let slotList = slots.map { "\($0.0)" }.joined(separator: ",")
     guard
       try jobs.transition(
@@ -109,20 +113,31 @@ public struct JobWatcher {
     try watch(jobID, pid: pid, spec: spec, logs: logs, startedAt: startedAt)
   }
 
-  /// Waits until `gpus` slots are free (state stays `queued` with `queue_reason`), or the job is
-  /// cancelled (`nil`).
-  private func waitForSlots(_ jobID: String, gpus: Int) throws -> [(Int, FileLock)]? {
+  /// Waits until a running-job slot (the policy's `max_running_jobs`) and `gpus` GPU slots are
+  /// free (the state stays `queued` with a `queue_reason`), or the job is cancelled (`nil`).
+  /// Returns the GPU slots; the running-job slot is held in `runSlot`.
+  private func waitForSlots(_ jobID: String, gpus: Int, maxRunning: Int, runSlot: inout FileLock?)
+    throws -> [(Int, FileLock)]?
+  {
     let total = GPUInventory.count(environment: environment)
-    var announced = false
+    var announced = ""
     while true {
-      if let slots = try GPUInventory.acquire(
-        count: gpus, total: total, directory: home.root.path + "/gpus")
+      if runSlot == nil {
+        runSlot = try GPUInventory.acquire(
+          count: 1, total: maxRunning, directory: home.root.path + "/run-slots")?.first?.1
+      }
+      if runSlot != nil,
+        let slots = try GPUInventory.acquire(count: gpus, total: total, directory: home.root.path + "/gpus")
       {
         return slots
       }
-      if !announced {
-        try jobs.update(jobID, set: [("queue_reason", "waiting for \(gpus) free GPU slot(s)")])
-        announced = true
+      let reason =
+        runSlot == nil
+        ? "waiting for a running-job slot (max_running_jobs \(maxRunning))"
+        : "waiting for \(gpus) free GPU slot(s)"
+      if reason != announced {
+        try jobs.update(jobID, set: [("queue_reason", reason)])
+        announced = reason
       }
       guard let state = try jobs.record(jobID)?.state, state == .queued else { return nil }
       if cancellation.cancelledBy != nil {

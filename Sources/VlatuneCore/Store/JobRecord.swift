@@ -47,6 +47,12 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
   var eventsOffset: Int64
   /// GPU slots held, as a comma-separated list.
   var gpuSlots: String?
+  /// GPU-hours this job counts against its actor's daily budget.
+  var estimatedGpuHours: Double = 0
+  /// SHA-256 of the resolved request (for idempotent replays).
+  var requestSha256: String?
+  /// Labels as a JSON object.
+  var metadata: String?
 
   enum CodingKeys: String, CodingKey {
     case id, name, state, executor, actor, spec, progress, eval, signal
@@ -74,6 +80,9 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
     case malformedEvents = "malformed_events"
     case eventsOffset = "events_offset"
     case gpuSlots = "gpu_slots"
+    case estimatedGpuHours = "estimated_gpu_hours"
+    case requestSha256 = "request_sha256"
+    case metadata
   }
 }
 

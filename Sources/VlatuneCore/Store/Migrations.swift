@@ -82,6 +82,41 @@ enum Migrations {
           );
           """)
     }
+    migrator.registerMigration("v3-guardrails") { database in
+      try database.execute(
+        sql: """
+          CREATE TABLE rate_events (
+            scope TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            ref TEXT NOT NULL
+          );
+          CREATE INDEX rate_events_scope ON rate_events(scope, at_ms);
+          CREATE TABLE idempotency_keys (
+            actor TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request_sha256 TEXT NOT NULL,
+            job_id TEXT NOT NULL,
+            created_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (actor, key)
+          );
+          CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            tool TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            code TEXT,
+            args_sha256 TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            job_id TEXT,
+            message TEXT
+          );
+          ALTER TABLE jobs ADD COLUMN estimated_gpu_hours REAL NOT NULL DEFAULT 0;
+          ALTER TABLE jobs ADD COLUMN request_sha256 TEXT;
+          ALTER TABLE jobs ADD COLUMN metadata TEXT;
+          CREATE INDEX jobs_actor_created ON jobs(actor, created_at);
+          """)
+    }
     return migrator
   }
 }

@@ -8,3 +8,10 @@ public enum Timestamp {
       Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
   }
 }
+
+extension Timestamp {
+  /// Parses a timestamp written by ``format(_:)``.
+  public static func parse(_ text: String) -> Date? {
+    try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).parse(text)
+  }
+}

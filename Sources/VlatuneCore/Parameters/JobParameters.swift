@@ -1,0 +1,101 @@
+/// The parameters of `job start` / `start_finetune_job`: the single source of truth for
+/// validation, the MCP input schema, `--dry-run` and `docs/parameters.md`.
+public enum JobParameters {
+  /// Built-in base models.
+  public static let builtinModels = ["tiny-vla"]
+
+  /// The table.
+  public static let table = ParameterTable([
+    ParameterDefinition(
+      name: "base_model", kind: .string(maxLength: 4096), required: true,
+      help: "Built-in model (tiny-vla) or a local checkpoint directory containing config.json."),
+    ParameterDefinition(
+      name: "dataset", kind: .string(maxLength: 256), required: true,
+      help: "Dataset id, unique id prefix, or name (from dataset prepare)."),
+    ParameterDefinition(
+      name: "lora_rank", kind: .integer, minimum: 1, maximum: 1024, defaultValue: .number(32),
+      help: "LoRA rank r."),
+    ParameterDefinition(
+      name: "lora_alpha", kind: .number, minimum: 0, exclusiveMinimum: true, maximum: 100_000,
+      defaultValue: .number(16), help: "LoRA alpha; updates are scaled by alpha / r."),
+    ParameterDefinition(
+      name: "lora_dropout", kind: .number, minimum: 0, maximum: 1, exclusiveMaximum: true,
+      defaultValue: .number(0), help: "Dropout on the LoRA path."),
+    ParameterDefinition(
+      name: "target_modules", kind: .stringList(maxItems: 64), defaultValue: .array([.string("all-linear")]),
+      help: "Module names LoRA wraps; all-linear wraps every linear layer of the backbone."),
+    ParameterDefinition(
+      name: "learning_rate", kind: .number, minimum: 0, exclusiveMinimum: true, maximum: 1,
+      exclusiveMaximum: true, defaultValue: .number(5e-4), help: "Peak learning rate (AdamW)."),
+    ParameterDefinition(
+      name: "batch_size", kind: .integer, unit: "samples", minimum: 1, maximum: 4096,
+      defaultValue: .number(8), help: "Samples per device per micro-batch."),
+    ParameterDefinition(
+      name: "grad_accum", kind: .integer, unit: "micro-batches", minimum: 1, maximum: 1024,
+      defaultValue: .number(1), help: "Micro-batches accumulated per optimizer step."),
+    ParameterDefinition(
+      name: "max_steps", kind: .integer, unit: "steps", minimum: 1, maximum: 10_000_000,
+      defaultValue: .number(1000), help: "Optimizer steps to train."),
+    ParameterDefinition(
+      name: "seed", kind: .integer, minimum: 0, maximum: 2_147_483_647,
+      help: "Seed of everything random in training; drawn at random and recorded when absent."),
+    ParameterDefinition(
+      name: "gpus", kind: .integer, minimum: 0, maximum: 64,
+      help: "GPUs to use; 0 trains on CPU. Default: 1 when the machine has a GPU, else 0."),
+    ParameterDefinition(
+      name: "action_chunk", kind: .integer, unit: "actions", minimum: 1, maximum: 256,
+      defaultValue: .number(4), help: "Actions predicted per step (the next H of the episode)."),
+    ParameterDefinition(
+      name: "image_size", kind: .integer, unit: "pixels", minimum: 16, maximum: 2048,
+      defaultValue: .number(96), help: "Square size images are resized to for the model."),
+    ParameterDefinition(
+      name: "precision", kind: .choice(["auto", "fp32", "bf16", "fp16"]), defaultValue: .string("auto"),
+      help: "Compute precision; auto is bf16 autocast on CUDA and fp32 on CPU."),
+    ParameterDefinition(
+      name: "checkpoint_interval", kind: .integer, unit: "steps", minimum: 1, maximum: 10_000_000,
+      defaultValue: .number(500), help: "Steps between resumable checkpoints."),
+    ParameterDefinition(
+      name: "name", kind: .string(maxLength: 64),
+      help: "A name for the job (letters, digits, '.', '_', '-')."),
+    ParameterDefinition(
+      name: "metadata", kind: .keyValues(maxPairs: 16, maxKeyLength: 64, maxValueLength: 512),
+      help: "Free-form key=value labels stored with the job."),
+    ParameterDefinition(
+      name: "idempotency_key", kind: .string(maxLength: 255),
+      help: "Retry-safe key: the same key and request return the original job; a different "
+        + "request with the same key is refused. Keys expire after 24 h."),
+    ParameterDefinition(
+      name: "executor", kind: .choice(["local"]), defaultValue: .string("local"),
+      help: "Where the job runs."),
+  ])
+}
+
+/// The parameters of `dataset prepare` / `prepare_dataset`.
+public enum PrepareParameters {
+  /// The table.
+  public static let table = ParameterTable([
+    ParameterDefinition(
+      name: "source", kind: .string(maxLength: 4096), required: true,
+      help: "Dataset directory or archive (.tar, .tar.gz, .tar.zst, .zip)."),
+    ParameterDefinition(
+      name: "name", kind: .string(maxLength: 64), help: "Dataset name (default: the source's base name)."),
+    ParameterDefinition(
+      name: "format", kind: .choice(SourceFormat.allCases.map(\.rawValue)), defaultValue: .string("auto"),
+      help: "Source format."),
+    ParameterDefinition(
+      name: "val_fraction", kind: .number, minimum: 0, maximum: 1, exclusiveMaximum: true,
+      defaultValue: .number(0.1), help: "Fraction of episodes held out for validation."),
+    ParameterDefinition(
+      name: "shard_size", kind: .string(maxLength: 32), defaultValue: .string("256MB"),
+      help: "Target shard size (256MB, 1GiB, …)."),
+    ParameterDefinition(
+      name: "seed", kind: .integer, minimum: 0, maximum: 2_147_483_647, defaultValue: .number(42),
+      help: "Seed of the train/val split."),
+    ParameterDefinition(
+      name: "gripper_dim", kind: .string(maxLength: 8), defaultValue: .string("auto"),
+      help: "Gripper action dimension excluded from normalization: auto, none or an index."),
+    ParameterDefinition(
+      name: "overwrite", kind: .boolean, defaultValue: .bool(false),
+      help: "Replace an existing dataset with the same name."),
+  ])
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import VlatuneCore
+
+/// `vlatune policy …`.
+struct PolicyCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "policy", abstract: "Show or check the policy that guards job starts and prepares.",
+    subcommands: [Show.self, Check.self])
+
+  /// `vlatune policy show`.
+  struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the effective policy.")
+    @OptionGroup var policy: PolicyOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      let effective = try policy.resolved(context)
+      if json {
+        Output.json(Document(policy: effective))
+      } else {
+        Output.standardOutput(PolicyText.render(effective))
+      }
+    }
+  }
+
+  /// `vlatune policy check [FILE]`.
+  struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check a policy file and report every error with its line (exit 64 when invalid).")
+    @Argument(help: "Policy file (default: the effective policy's file).") var file: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+      let environment = ProcessInfo.processInfo.environment
+      let effective: Policy
+      if let file {
+        effective = try PolicyLoader.load(file: file)
+      } else {
+        effective = try PolicyLoader.resolve(
+          explicit: nil, environment: environment, home: VlatuneHome.resolve(environment: environment))
+      }
+      if json {
+        Output.json(Document(policy: effective))
+      } else {
+        Output.standardOutput("\(effective.source): ok (\(effective.digest))\n")
+      }
+    }
+  }
+
+  struct Document: Encodable {
+    var schemaVersion = 1
+    var valid = true
+    var policy: Policy
+    enum CodingKeys: String, CodingKey {
+      case valid, policy
+      case schemaVersion = "schema_version"
+    }
+  }
+}
+
+/// A readable rendering of a policy.
+enum PolicyText {
+  static func render(_ policy: Policy) -> String {
+    var lines = ["policy \(policy.source) (\(policy.digest)), default \(policy.defaultAction)"]
+    for tool in policy.tools.keys.sorted() {
+      for rule in policy.tools[tool] ?? [] {
+        var text = "  \(tool): \(rule.action)"
+        if let limit = rule.rateLimit { text += ", at most \(limit.max) per \(ParameterDefinition.format(limit.window)) s per actor" }
+        if rule.requiredArgs { text += ", required arguments checked" }
+        if let reason = rule.reason { text += " (\(reason))" }
+        lines.append(text)
+      }
+    }
+    let limits = policy.limits
+    lines.append("  limits: max_running_jobs \(limits.maxRunningJobs), max_queued_jobs \(limits.maxQueuedJobs), gpu_hours_per_day \(limits.gpuHoursPerDay)")
+    lines.append("          base_models \(limits.baseModels), dataset_roots \(limits.datasetRoots)")
+    lines.append("          step_seconds \(limits.stepSeconds), idempotency_ttl_hours \(limits.idempotencyTTLHours)")
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+/// `vlatune __docs parameters`: prints generated documentation (hidden).
+struct DocsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "__docs", abstract: "Print generated documentation.", shouldDisplay: false)
+  @Argument var topic: String
+
+  func run() throws {
+    guard topic == "parameters" else {
+      throw VlatuneError.invalidArgument(param: "topic", message: "must be parameters, got '\(topic)'")
+    }
+    Output.standardOutput(ParameterDocumentation.markdown())
+  }
+}
