@@ -1,10 +1,13 @@
 # vlatune — the front door.
-#   make build      debug build of the vlatune binary
-#   make release    release build
+#   make demo       build, install the trainer environment, prepare a sample dataset, LoRA-fine-tune
+#                   the pretrained tiny-vla base on CPU, show the result
 #   make test       every test suite (Swift Testing + pytest); what CI runs
-#   make venv       the project's Python environment (.venv): numpy, Pillow, pytest, ruff
+#   make build      debug build of the vlatune binary;  make release: release build
+#   make venv       the project's Python environment (.venv): trainer (torch, peft, transformers,
+#                   safetensors), numpy, Pillow, pytest, ruff
+#   make tiny-base  pretrain the tiny-vla base from its seed (committed under trainer/…/assets)
 #   make lint       ruff on the Python code
-#   make sample     generate examples' sample dataset into .build-sample/
+#   make sample     generate and prepare the example dataset
 #   make clean
 # Warnings in the project's own targets are errors (Package.swift: treatAllWarnings).
 
@@ -13,9 +16,12 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
-PY_REQUIREMENTS := numpy pillow pytest ruff
+PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema
+# The CPU-only torch wheel these machines keep in pip's local wheel folder; elsewhere the
+# registry's torch is installed instead.
+TORCH_CPU := torch==2.13.0+cpu
 
-.PHONY: build release test test-swift test-python venv lint sample clean
+.PHONY: build release test test-swift test-python venv lint sample tiny-base demo clean
 
 build:
 	$(SWIFT) build $(SWIFT_FLAGS)
@@ -23,30 +29,46 @@ build:
 release:
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-$(VENV_PYTHON):
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed: trainer/pyproject.toml
+	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
-	$(VENV_PYTHON) -m pip install --quiet $(PY_REQUIREMENTS)
+	$(VENV_PYTHON) -m pip install --quiet "$(TORCH_CPU)" || $(VENV_PYTHON) -m pip install --quiet torch
+	$(VENV_PYTHON) -m pip install --quiet $(PY_REQUIREMENTS) -e trainer
+	touch $@
 
-venv: $(VENV_PYTHON)
+venv: $(VENV)/.installed
 
 test: test-swift test-python
 
 test-swift: venv
 	VLATUNE_TEST_PYTHON=$(abspath $(VENV_PYTHON)) $(SWIFT) test $(SWIFT_FLAGS)
 
-test-python: venv
-	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench
-	$(VENV_PYTHON) -m pytest -q tests-python
+test-python: venv build
+	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer
+	VLATUNE_BINARY=$(abspath .build/debug/vlatune) $(VENV_PYTHON) -m pytest -q tests-python trainer/tests
 
 lint: venv
-	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench
-	$(VENV)/bin/ruff format --check examples tests-python Tests/Fixtures bench
+	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer
+	$(VENV)/bin/ruff format --check examples tests-python Tests/Fixtures bench trainer
 
 sample: venv build
 	rm -rf .build-sample && $(VENV_PYTHON) examples/make_sample_dataset.py --out .build-sample/pick-blocks --episodes 40
 	.build/debug/vlatune dataset prepare .build-sample/pick-blocks --name pick-blocks --overwrite
 
+# The pretraining task family: block colours the demo's fine-tune does not use.
+tiny-base: venv build
+	rm -rf .build-tiny-base
+	$(VENV_PYTHON) examples/make_sample_dataset.py --out .build-tiny-base/source --episodes 240 \
+	  --steps 30 --colours red,green,blue,yellow --seed 1
+	VLATUNE_HOME=$(abspath .build-tiny-base/home) .build/debug/vlatune dataset prepare \
+	  .build-tiny-base/source --name tiny-vla-pretrain --quiet > .build-tiny-base/id
+	$(VENV_PYTHON) -m vlatune_trainer.pretrain --steps 2000 --seed 0 \
+	  --package .build-tiny-base/home/datasets/$$(cat .build-tiny-base/id) \
+	  --out trainer/vlatune_trainer/assets/tiny-vla
+
+demo: venv build
+	bash examples/demo.sh
+
 clean:
 	$(SWIFT) package clean
-	rm -rf .build-sample
+	rm -rf .build-sample .build-tiny-base

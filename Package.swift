@@ -12,6 +12,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
   ],
   targets: [
     .systemLibrary(
@@ -26,10 +28,17 @@ let package = Package(
         .product(name: "Yams", package: "Yams"),
       ]
     ),
+    .target(
+      name: "VlatuneMCP",
+      dependencies: [
+        "VlatuneCore", .product(name: "MCP", package: "swift-sdk"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     .executableTarget(
       name: "vlatune",
       dependencies: [
-        "VlatuneCore",
+        "VlatuneCore", "VlatuneMCP",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -37,6 +46,10 @@ let package = Package(
     .testTarget(
       name: "VlatuneCoreTests",
       dependencies: ["VlatuneCore", "VlatuneTestSupport"]
+    ),
+    .testTarget(
+      name: "VlatuneMCPTests",
+      dependencies: ["VlatuneMCP", "VlatuneCore", "VlatuneTestSupport", .product(name: "MCP", package: "swift-sdk")]
     ),
     .testTarget(
       name: "VlatuneCLITests",

@@ -2,12 +2,12 @@
 """Write a small, learnable robot dataset in vlatune's `episodes` source format.
 
 The task is a top-down tabletop reach-and-grasp: a few coloured blocks lie on a table, the
-instruction names one of them ("pick up the red block"), and a gripper moves to it, closes and
-lifts. Each step records a 7-dim action (dx, dy, dz, droll, dpitch, dyaw, gripper; gripper 1 =
-open, 0 = closed, as OpenVLA), an 8-dim state (x, y, z, roll, pitch, yaw, two finger widths),
-and real JPEG frames from a `front` camera (whole table) and a `wrist` camera (a zoomed view
-around the gripper). Which block to reach depends on the instruction and the image, so a model
-must use both.
+instruction names one of them ("pick up the red block"), and a gripper moves to it (a
+constant-speed controller toward the block), closes and lifts. Each step records a 7-dim action
+(dx, dy, dz, droll, dpitch, dyaw, gripper; gripper 1 = open, 0 = closed, as OpenVLA), an 8-dim
+state (x, y, z, roll, pitch, yaw, two finger widths), and real JPEG frames from a `front` camera
+(whole table) and a `wrist` camera (a zoomed view around the gripper). Which block to reach
+depends on the instruction and the image, so a model must use both.
 
 Deterministic for a given --seed. Needs numpy and Pillow.
 
@@ -34,6 +34,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 }
 TABLE = (150, 120, 90)
 FPS = 10
+SPEED = 0.03
 
 
 def parse_args() -> argparse.Namespace:
@@ -90,7 +91,8 @@ def episode(
     chosen = list(rng.choice(colours, size=min(args.blocks, len(colours)), replace=False))
     positions: list[np.ndarray] = []
     while len(positions) < len(chosen):
-        candidate = rng.uniform(0.15, 0.85, size=2)
+        # Blocks lie in the far part of the table; the gripper starts at the near edge.
+        candidate = np.array([rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.55)])
         if all(np.linalg.norm(candidate - p) > 0.2 for p in positions):
             positions.append(candidate)
     blocks = list(zip(chosen, positions, strict=True))
@@ -110,15 +112,19 @@ def episode(
     }
     (out / "meta.json").write_text(json.dumps(meta) + "\n")
 
-    position = np.array([*rng.uniform(0.1, 0.9, size=2), 1.0])
+    position = np.array([rng.uniform(0.1, 0.9), rng.uniform(0.85, 0.95), 1.0])
     orientation = rng.normal(0, 0.05, size=3)
     closed = 0.0
-    reach_steps = max(args.steps // 2, 5)
+    reach_steps = max(args.steps * 2 // 3, 5)
     lines: list[str] = []
     for step in range(args.steps):
         if step < reach_steps:
-            goal = np.array([*target, 0.0])
-            delta = (goal - position) / max(reach_steps - step, 1)
+            # A constant-speed controller toward the named block: the action depends only on where
+            # the gripper and that block are, so a policy can infer it from image and words.
+            offset = target - position[:2]
+            distance = float(np.linalg.norm(offset))
+            planar = offset if distance <= SPEED else offset / distance * SPEED
+            delta = np.array([*planar, max(-0.1, -position[2])])
             gripper_command = 1.0
         elif step < reach_steps + 2:
             delta = np.zeros(3)

@@ -100,6 +100,8 @@ public enum ProcessRunner {
 public struct TimeoutError: Error, CustomStringConvertible {
   /// What was awaited.
   public var what: String
+  /// A timeout while waiting for `what`.
+  public init(what: String) { self.what = what }
   /// A readable message.
   public var description: String { "timed out waiting for \(what)" }
 }

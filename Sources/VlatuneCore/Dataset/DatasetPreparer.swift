@@ -52,9 +52,9 @@ public struct DatasetPreparer: Sendable {
     let source = try Self.openSource(sourcePath, format: request.format)
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
     try home.prepare()
-    try admit(request, sourcePath: sourcePath)
     TemporaryDirectories.sweep(home.temporaryURL.path)
     if !request.overwrite { try ensureNameIsFree(name) }
+    try admit(request, sourcePath: sourcePath)
 
     progress?(PrepareProgress(phase: "scan", episodesDone: 0, episodesTotal: 0, bytesDone: 0, bytesTotal: 0))
     let scan = try source.scan(cancellation: cancellation)

@@ -20,8 +20,10 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
   public var seed: UInt64
   /// Actions predicted per step.
   public var actionChunk: Int
-  /// Square image size fed to the model.
-  public var imageSize: Int
+  /// Square image size fed to the model (`nil`: the model's native size).
+  public var imageSize: Int?
+  /// State dimensions the model sees: `all`, `none` or comma-separated indices.
+  public var proprio: String = "all"
   /// `auto`, `fp32`, `bf16` or `fp16`.
   public var precision: String
   /// Steps between checkpoints.
@@ -41,7 +43,7 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     case maxSteps = "max_steps"
     case actionChunk = "action_chunk"
     case imageSize = "image_size"
-    case precision
+    case precision, proprio
     case checkpointInterval = "checkpoint_interval"
     case targetModules = "target_modules"
   }

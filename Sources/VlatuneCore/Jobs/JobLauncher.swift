@@ -309,30 +309,35 @@ public struct JobLauncher: Sendable {
     }
     let batch = request.integer("batch_size") ?? 8
     let accumulation = request.integer("grad_accum") ?? 1
+    let modules: [String] =
+      request.parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue) ?? ["all-linear"]
+    let rank: Int = request.integer("lora_rank") ?? 32
+    let alpha: Double = request.number("lora_alpha") ?? 16
+    let dropout: Double = request.number("lora_dropout") ?? 0
+    let rate: Double = request.number("learning_rate") ?? 5e-4
+    let steps: Int = request.integer("max_steps") ?? 1000
+    let chunk: Int = request.integer("action_chunk") ?? 4
+    let precision: String = request.string("precision") ?? "auto"
+    let interval: Int = request.integer("checkpoint_interval") ?? 500
+    let proprio: String = request.string("proprio") ?? "all"
+    let effective: Int = batch * accumulation * max(gpus, 1)
+    let hyperparameters = Hyperparameters(
+      loraRank: rank, loraAlpha: alpha, loraDropout: dropout, learningRate: rate,
+      batchSize: batch, gradAccum: accumulation, effectiveBatchSize: effective, maxSteps: steps,
+      seed: seed ?? 0, actionChunk: chunk, imageSize: request.integer("image_size"),
+      proprio: proprio, precision: precision, checkpointInterval: interval, targetModules: modules)
+    let dataset = JobSpec.Dataset(
+      id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
+      statistics: record.directory + "/dataset_statistics.json")
+    let trainer = JobSpec.Trainer(
+      argv: try TrainerCommand.argv(environment: context.environment, home: context.home),
+      environment: TrainerCommand.environment(from: context.environment))
     return JobSpec(
       jobId: id, name: request.name, createdAt: Timestamp.format(now()),
-      baseModel: request.baseModel,
-      dataset: .init(
-        id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
-        statistics: record.directory + "/dataset_statistics.json"),
-      hyperparameters: Hyperparameters(
-        loraRank: request.integer("lora_rank") ?? 32, loraAlpha: request.number("lora_alpha") ?? 16,
-        loraDropout: request.number("lora_dropout") ?? 0,
-        learningRate: request.number("learning_rate") ?? 5e-4, batchSize: batch,
-        gradAccum: accumulation, effectiveBatchSize: batch * accumulation * max(gpus, 1),
-        maxSteps: request.integer("max_steps") ?? 1000, seed: seed ?? 0,
-        actionChunk: request.integer("action_chunk") ?? 4,
-        imageSize: request.integer("image_size") ?? 96,
-        precision: request.string("precision") ?? "auto",
-        checkpointInterval: request.integer("checkpoint_interval") ?? 500,
-        targetModules: request.parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue)
-          ?? ["all-linear"]),
-      gpus: gpus, executor: request.executor, jobDir: jobDir, outputDir: jobDir + "/output",
+      baseModel: request.baseModel, dataset: dataset, hyperparameters: hyperparameters, gpus: gpus,
+      executor: request.executor, jobDir: jobDir, outputDir: jobDir + "/output",
       checkpointsDir: jobDir + "/checkpoints", eventsPath: jobDir + "/events.jsonl",
-      trainer: .init(
-        argv: try TrainerCommand.argv(environment: context.environment, home: context.home),
-        environment: TrainerCommand.environment(from: context.environment)),
-      metadata: request.metadata, maxRunningJobs: policy.limits.maxRunningJobs)
+      trainer: trainer, metadata: request.metadata, maxRunningJobs: policy.limits.maxRunningJobs)
   }
 
   /// SHA-256 of the request as resolved for idempotency: the validated parameters with the

@@ -37,12 +37,19 @@ public enum TrainerCommand {
 
   static func python(environment: [String: String], home: VlatuneHome) -> String {
     if let explicit = environment["VLATUNE_PYTHON"], !explicit.isEmpty { return explicit }
-    let binary = URL(fileURLWithPath: ProcessSpawner.currentExecutable).deletingLastPathComponent()
+    // Paths are joined as text: resolving the venv's python symlink would lose the venv.
+    var binary = ProcessSpawner.currentExecutable
+    binary = String(binary[..<(binary.lastIndex(of: "/") ?? binary.endIndex)])
+    func up(_ levels: Int) -> String {
+      var path = binary
+      for _ in 0..<levels { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
+      return path
+    }
     let candidates = [
-      binary.appendingPathComponent("../../.venv/bin/python").standardizedFileURL.path,
-      binary.appendingPathComponent("../../../.venv/bin/python").standardizedFileURL.path,
-      binary.appendingPathComponent("../share/vlatune/venv/bin/python").standardizedFileURL.path,
-      home.root.appendingPathComponent("venv/bin/python").path,
+      up(2) + "/.venv/bin/python",
+      up(3) + "/.venv/bin/python",
+      up(1) + "/share/vlatune/venv/bin/python",
+      home.root.path + "/venv/bin/python",
     ]
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "python3"
   }

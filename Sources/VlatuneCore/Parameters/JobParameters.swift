@@ -47,7 +47,11 @@ public enum JobParameters {
       defaultValue: .number(4), help: "Actions predicted per step (the next H of the episode)."),
     ParameterDefinition(
       name: "image_size", kind: .integer, unit: "pixels", minimum: 16, maximum: 2048,
-      defaultValue: .number(96), help: "Square size images are resized to for the model."),
+      help: "Square size images are resized to; default: the model's native size (tiny-vla: 64)."),
+    ParameterDefinition(
+      name: "proprio", kind: .string(maxLength: 256), defaultValue: .string("all"),
+      help: "State dimensions the model sees: all, none, or comma-separated indices (velocity-like "
+        + "state can leak the previous action)."),
     ParameterDefinition(
       name: "precision", kind: .choice(["auto", "fp32", "bf16", "fp16"]), defaultValue: .string("auto"),
       help: "Compute precision; auto is bf16 autocast on CUDA and fp32 on CPU."),

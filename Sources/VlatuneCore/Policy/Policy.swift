@@ -7,6 +7,12 @@ public struct Policy: Sendable, Equatable, Codable {
     public var max: Int
     /// Window length in seconds.
     public var window: Double
+
+    /// At most `max` admissions in any `window` seconds.
+    public init(max: Int, window: Double) {
+      self.max = max
+      self.window = window
+    }
   }
 
   /// One rule of a tool, evaluated in order.
@@ -19,6 +25,14 @@ public struct Policy: Sendable, Equatable, Codable {
     public var rateLimit: RateLimit?
     /// Whether the tool's required arguments must be present and non-empty.
     public var requiredArgs: Bool
+
+    /// A rule.
+    public init(action: String, reason: String?, rateLimit: RateLimit?, requiredArgs: Bool) {
+      self.action = action
+      self.reason = reason
+      self.rateLimit = rateLimit
+      self.requiredArgs = requiredArgs
+    }
 
     enum CodingKeys: String, CodingKey {
       case action, reason

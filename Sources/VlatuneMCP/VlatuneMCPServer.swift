@@ -1,0 +1,71 @@
+import Foundation
+import MCP
+import Synchronization
+import VlatuneCore
+
+/// `vlatune mcp`: the thin MCP adapter. Every tool call becomes the same core call the CLI makes,
+/// so validation, policy, rate limits, idempotency and audit apply identically; results carry the
+/// CLI's `--json` document as `structuredContent` and as text.
+public struct VlatuneMCPServer: Sendable {
+  let context: VlatuneContext
+  let policy: Policy
+  let watcherExecutable: String
+  let actorOverride: String?
+
+  /// - Parameters:
+  ///   - context: State directory, database, environment.
+  ///   - policy: The policy in force.
+  ///   - watcherExecutable: The `vlatune` binary that runs job watchers.
+  ///   - actor: Overrides the actor (`mcp:<client name>` by default).
+  public init(context: VlatuneContext, policy: Policy, watcherExecutable: String, actor: String?) {
+    self.context = context
+    self.policy = policy
+    self.watcherExecutable = watcherExecutable
+    self.actorOverride = actor
+  }
+
+  /// The client's name from `initialize`, and how many calls are in flight.
+  final class State: Sendable {
+    let client = Mutex<String?>(nil)
+    let inFlight = Atomic<Int>(0)
+  }
+
+  /// Builds a server with the tool handlers on any transport (stdio in production, in-memory in
+  /// tests) and starts it.
+  public func start(on transport: any Transport) async throws -> (Server, @Sendable () -> Int) {
+    let state = State()
+    // Not `.strict`: in 0.12.1 strict mode drops (with no reply) a request that a pipelining
+    // client sends right behind `initialize`, because each request runs in its own task.
+    let server = Server(
+      name: "vlatune", version: "0.1.0", title: "vlatune",
+      instructions: "Prepare robot datasets and run LoRA fine-tunes of VLA models on this machine.",
+      capabilities: .init(tools: .init(listChanged: false)), configuration: .default)
+    await server.withMethodHandler(ListTools.self) { _ in .init(tools: ToolCatalog.tools) }
+    let handlers = ToolHandlers(
+      context: context, policy: policy, watcherExecutable: watcherExecutable)
+    let actorOverride = self.actorOverride
+    await server.withMethodHandler(CallTool.self) { params in
+      state.inFlight.add(1, ordering: .sequentiallyConsistent)
+      defer { state.inFlight.subtract(1, ordering: .sequentiallyConsistent) }
+      let actor = actorOverride ?? "mcp:\(state.client.withLock { $0 } ?? "unknown")"
+      return try await handlers.call(params.name, arguments: params.arguments ?? [:], actor: actor)
+    }
+    try await server.start(transport: transport) { client, _ in
+      state.client.withLock { $0 = client.name }
+    }
+    return (server, { state.inFlight.load(ordering: .sequentiallyConsistent) })
+  }
+
+  /// Serves on stdin/stdout until stdin closes, then answers every request already read before
+  /// returning (the SDK would otherwise drop them); gives up after two minutes.
+  public func serveStandardIO() async throws {
+    let transport = DrainingTransport(StdioTransport())
+    let (server, _) = try await start(on: transport)
+    await server.waitUntilCompleted()
+    let deadline = ContinuousClock.now + .seconds(120)
+    while await transport.outstanding > 0 && ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(10))
+    }
+    await server.stop()
+  }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import VlatuneCore
+
+/// `vlatune doctor`: checks what vlatune needs and says what to do about anything missing.
+struct DoctorCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "doctor",
+    abstract: "Check the state directory, database, libraries, trainer environment and GPUs.")
+
+  @Flag(help: "Print JSON.") var json = false
+
+  struct Check: Encodable {
+    var name: String
+    var ok: Bool
+    var detail: String
+  }
+
+  struct Report: Encodable {
+    var schemaVersion = 1
+    var ok: Bool
+    var checks: [Check]
+    enum CodingKeys: String, CodingKey {
+      case ok, checks
+      case schemaVersion = "schema_version"
+    }
+  }
+
+  func run() async throws {
+    let environment = ProcessInfo.processInfo.environment
+    var checks: [Check] = []
+    let home = VlatuneHome.resolve(environment: environment)
+    do {
+      let context = try VlatuneContext.open(environment: environment)
+      checks.append(Check(name: "state directory", ok: true, detail: home.root.path))
+      let migrations = try context.store.appliedMigrations()
+      checks.append(
+        Check(name: "database", ok: true, detail: "\(home.databaseURL.path) (WAL, \(migrations.count) migrations)"))
+      let policy = try PolicyLoader.resolve(explicit: nil, environment: environment, home: home)
+      checks.append(Check(name: "policy", ok: true, detail: "\(policy.source) (\(policy.digest))"))
+    } catch {
+      checks.append(Check(name: "state directory", ok: false, detail: "\(error); set VLATUNE_HOME to a writable directory"))
+    }
+    checks.append(Check(name: "libarchive", ok: true, detail: LibraryVersions.libarchive))
+    let gpus = GPUInventory.count(environment: environment)
+    checks.append(
+      Check(name: "GPUs", ok: true, detail: gpus == 0 ? "none (jobs train on CPU with --gpus 0)" : "\(gpus)"))
+    let argv = (try? TrainerCommand.argv(environment: environment, home: home)) ?? []
+    if let python = argv.first, environment["VLATUNE_TRAINER"] == nil {
+      let probe = Self.probe(python)
+      checks.append(
+        Check(
+          name: "trainer python", ok: probe != nil,
+          detail: probe.map { "\(python): \($0)" }
+            ?? "\(python) cannot import vlatune_trainer, torch and peft; run 'make venv' or set VLATUNE_PYTHON"))
+    } else {
+      checks.append(Check(name: "trainer", ok: !argv.isEmpty, detail: argv.joined(separator: " ")))
+    }
+    let report = Report(ok: checks.allSatisfy(\.ok), checks: checks)
+    if json {
+      Output.json(report)
+    } else {
+      for check in checks { Output.standardOutput("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)\n") }
+    }
+    if !report.ok { throw ExitCode(69) }
+  }
+
+  /// Imports the trainer's stack in `python`; returns a summary or `nil`.
+  static func probe(_ python: String) -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [
+      "-c",
+      "import torch, peft, vlatune_trainer; print(f'torch {torch.__version__}, peft {peft.__version__}, "
+        + "CUDA {\"available: \" + str(torch.cuda.device_count()) + \" device(s)\" if torch.cuda.is_available() else \"not available\"}')",
+    ]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return nil }
+    return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+}

@@ -1,0 +1,21 @@
+"""``python -m vlatune_trainer --spec spec.json [--resume]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .train import run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="vlatune_trainer", description=__doc__)
+    parser.add_argument("--spec", required=True, type=Path, help="the job's spec.json")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    args = parser.parse_args()
+    return run(args.spec, resume=args.resume)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

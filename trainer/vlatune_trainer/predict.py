@@ -1,0 +1,82 @@
+"""Load base + adapter + statistics and return un-normalized actions for images + instruction.
+
+    python -m vlatune_trainer.predict --adapter jobs/<id>/output/adapter \\
+        --image front=frame_front.jpg --image wrist=frame_wrist.jpg \\
+        --instruction "pick up the purple block" --state 0.1,0.5,1.0,0,0,0,0.04,0.04
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from peft import PeftModel
+
+from .data import load_image
+from .models.base import adapt_to_dataset, load_tiny_base
+from .models.tiny_vla import TinyVLAConfig, tokenize
+from .normalize import Normalizer
+
+
+class Policy:
+    """A fine-tuned tiny-vla: base + LoRA adapter + the dataset statistics saved next to it."""
+
+    def __init__(self, adapter: Path) -> None:
+        train_config = json.loads((adapter.parent / "train_config.json").read_text())
+        statistics = json.loads((adapter / "dataset_statistics.json").read_text())
+        ((self.unnorm_key, stats),) = statistics.items()
+        self.config = TinyVLAConfig.load(adapter / "model_config.json")
+        base = load_tiny_base()
+        hyper = train_config["hyperparameters"]
+        adapt_to_dataset(
+            base, self.config.action_dim, self.config.state_dim, self.config.chunk, hyper["seed"]
+        )
+        self.model = PeftModel.from_pretrained(base, str(adapter)).eval()
+        self.actions = Normalizer(stats["action"])
+        self.states = Normalizer(stats["proprio"], use_mask=False)
+        self.proprio = train_config.get("proprio_dims")
+        self.cameras = train_config.get("cameras")
+
+    @torch.no_grad()
+    def predict_normalized(
+        self, images: torch.Tensor, words: torch.Tensor, state: torch.Tensor
+    ) -> np.ndarray:
+        return self.model(images, words, state).numpy()
+
+    def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:
+        """Un-normalized action chunk (chunk × action_dim) for one observation."""
+        pixels = np.stack([load_image(data, self.config.image_size, None) for data in images])
+        tensor = torch.from_numpy(pixels).permute(0, 3, 1, 2).float().unsqueeze(0) / 255
+        words = torch.tensor([tokenize(instruction, self.config)])
+        normalized_state = self.states.normalize(np.asarray(state, dtype=np.float32))
+        dims = self.proprio if self.proprio is not None else list(range(len(normalized_state)))
+        selected = [normalized_state[i] for i in dims] if dims else [0.0]
+        chunk = self.predict_normalized(
+            tensor, words, torch.tensor([selected], dtype=torch.float32)
+        )[0]
+        return self.actions.unnormalize(chunk)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="vlatune_trainer.predict", description=__doc__)
+    parser.add_argument("--adapter", required=True, type=Path)
+    parser.add_argument(
+        "--image", action="append", required=True, help="CAMERA=PATH, in camera order"
+    )
+    parser.add_argument("--instruction", required=True)
+    parser.add_argument("--state", default="", help="comma-separated state values")
+    args = parser.parse_args()
+    policy = Policy(args.adapter)
+    images = [Path(item.split("=", 1)[-1]).read_bytes() for item in args.image]
+    state = [float(v) for v in args.state.split(",") if v.strip()]
+    actions = policy.predict(images, args.instruction, state)
+    print(json.dumps({"unnorm_key": policy.unnorm_key, "actions": actions.tolist()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,323 @@
+"""The training run: spec → pretrained base + LoRA (PEFT) → AdamW over streamed shards, with
+evaluation, best/last checkpoints, SIGTERM checkpointing, resume and PEFT output."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from peft import LoraConfig, get_peft_model
+
+from . import checkpoint
+from .data import Batcher, BatchSpec, TrainStream, validation_batches
+from .errors import TrainerError
+from .events import EventWriter
+from .models.base import adapt_to_dataset, load_tiny_base
+from .models.tiny_vla import TinyVLA, count_parameters, linear_module_names, tokenize
+from .normalize import Normalizer
+from .package import Package
+
+
+@dataclass
+class Signals:
+    """SIGTERM: finish the step, checkpoint, stop. SIGUSR1: checkpoint and continue."""
+
+    stop: bool = False
+    checkpoint_now: bool = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop", True))
+        signal.signal(signal.SIGUSR1, lambda *_: setattr(self, "checkpoint_now", True))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def masked_l1(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).expand_as(target).float()
+    return ((prediction - target).abs() * weights).sum() / weights.sum().clamp(min=1)
+
+
+def proprio_dims(setting: str, state_dim: int) -> list[int]:
+    if setting == "all":
+        return list(range(state_dim))
+    if setting == "none":
+        return []
+    dims = [int(part) for part in setting.split(",") if part.strip()]
+    if any(d < 0 or d >= state_dim for d in dims):
+        raise TrainerError("config_error", f"proprio dims {dims} outside 0…{state_dim - 1}")
+    return dims
+
+
+def build_model(
+    spec: dict, package: Package, proprio: list[int]
+) -> tuple[torch.nn.Module, TinyVLA]:
+    if spec["base_model"] != "tiny-vla":
+        raise TrainerError(
+            "config_error",
+            f"base model {spec['base_model']}: only the built-in tiny-vla is supported by this "
+            "trainer version (Hugging Face checkpoints are not implemented yet)",
+        )
+    hyper = spec["hyperparameters"]
+    base = load_tiny_base()
+    if hyper.get("image_size") not in (None, base.config.image_size):
+        raise TrainerError(
+            "config_error",
+            f"tiny-vla was pretrained at image_size {base.config.image_size}, "
+            f"got {hyper['image_size']}",
+        )
+    full = adapt_to_dataset(
+        base, package.action_dim, max(len(proprio), 1), hyper["action_chunk"], hyper["seed"]
+    )
+    targets = hyper.get("target_modules") or ["all-linear"]
+    if targets == ["all-linear"]:
+        targets = linear_module_names(base)
+        targets = [t for t in targets if not any(t.startswith(f) for f in full)]
+    config = LoraConfig(
+        r=hyper["lora_rank"],
+        lora_alpha=hyper["lora_alpha"],
+        lora_dropout=hyper["lora_dropout"],
+        target_modules=targets,
+        modules_to_save=full,
+        init_lora_weights="gaussian",
+    )
+    return get_peft_model(base, config), base
+
+
+class Evaluator:
+    """Validation: L1 in un-normalized units per action dimension, the mean-action baseline,
+    and the same with instructions shuffled across episodes (the instruction check)."""
+
+    def __init__(self, package: Package, batcher: Batcher, batch_size: int) -> None:
+        self.package = package
+        self.batcher = batcher
+        self.batch_size = batch_size
+        self.normalizer = Normalizer(package.statistics["action"])
+        train_rows = np.concatenate(
+            [
+                np.arange(e.offset, e.offset + e.steps)
+                for e in package.episodes
+                if e.split == "train"
+            ]
+        )
+        self.mean_action = package.actions[train_rows].mean(axis=0)
+
+    @torch.no_grad()
+    def run(self, model: torch.nn.Module, shuffle_instructions: bool = False) -> dict[str, Any]:
+        model.eval()
+        errors, baseline = [], []
+        rng = np.random.default_rng(0)
+        for batch in validation_batches(self.package, self.batcher, self.batch_size):
+            words = batch["words"]
+            if shuffle_instructions:
+                words = words[torch.from_numpy(rng.permutation(len(words)))]
+            predicted = model(batch["images"], words, batch["state"])[:, 0].numpy()
+            truth = self.batcher.actions_raw(batch)
+            errors.append(np.abs(self.normalizer.unnormalize(predicted) - truth))
+            baseline.append(np.abs(self.mean_action - truth))
+        model.train()
+        if not errors:
+            return {}
+        per_dim = np.concatenate(errors).mean(axis=0)
+        base = np.concatenate(baseline).mean(axis=0)
+        return {
+            "l1_per_dim": per_dim.tolist(),
+            "baseline_per_dim": base.tolist(),
+            "l1": float(per_dim.mean()),
+            "baseline": float(base.mean()),
+        }
+
+
+def run(spec_path: Path, resume: bool = False) -> int:
+    spec = json.loads(spec_path.read_text())
+    events = EventWriter(spec["events_path"])
+    signals = Signals()
+    signals.install()
+    try:
+        return _train(spec, events, signals, resume)
+    except TrainerError as error:
+        events.emit("failed", code=error.code, message=error.message)
+        print(f"error: {error.message}", flush=True)
+        return 2
+    except torch.cuda.OutOfMemoryError as error:  # pragma: no cover - needs a GPU
+        events.emit("failed", code="oom", message=str(error))
+        return 3
+
+
+def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> int:
+    hyper = spec["hyperparameters"]
+    seed = int(hyper["seed"])
+    seed_everything(seed)
+    device = torch.device(
+        "cuda" if spec.get("gpus", 0) > 0 and torch.cuda.is_available() else "cpu"
+    )
+    package = Package(spec["dataset"]["path"])
+    package.verify()
+    proprio = proprio_dims(hyper.get("proprio", "all"), package.state_dim)
+    model, base = build_model(spec, package, proprio)
+    model.to(device)
+    trainable, total = count_parameters(model)
+    print(
+        f"trainable parameters: {trainable} of {total} ({100 * trainable / total:.2f}%)", flush=True
+    )
+    cameras = package.cameras[: base.config.cameras]
+    while len(cameras) < base.config.cameras:
+        cameras.append(cameras[-1])
+    batcher = Batcher(
+        package,
+        BatchSpec(
+            image_size=base.config.image_size,
+            cameras=cameras,
+            chunk=hyper["action_chunk"],
+            proprio=proprio,
+            tokenize=lambda text: tokenize(text, base.config),
+        ),
+    )
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=hyper["learning_rate"],
+        weight_decay=0.0,
+    )
+    inputs = {"proprio_dims": proprio, "cameras": cameras}
+    max_steps = int(hyper["max_steps"])
+    warmup = max(1, max_steps // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: (
+            min(1.0, (s + 1) / warmup)
+            * 0.5
+            * (1 + math.cos(math.pi * min(s, max_steps) / max_steps))
+        ),
+    )
+    checkpoints = Path(spec["checkpoints_dir"])
+    start = 0
+    best = math.inf
+    if resume and (last := checkpoint.latest(checkpoints)) is not None:
+        state = checkpoint.load(last, model, optimizer, scheduler)
+        start = state["step"]
+        best = state.get("best_l1", math.inf)
+        print(f"resumed from {last} at step {start}", flush=True)
+    events.emit(
+        "started",
+        total_steps=max_steps,
+        trainable_parameters=trainable,
+        total_parameters=total,
+        resumed_from=start,
+    )
+    accumulation = int(hyper["grad_accum"])
+    batch_size = int(hyper["batch_size"])
+    stream = TrainStream(package, batcher, batch_size, seed, start_batch=start * accumulation)
+    batches = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=0))
+    evaluator = Evaluator(package, batcher, 64)
+    interval = int(hyper["checkpoint_interval"])
+    eval_every = max(1, min(interval, max_steps // 4 or 1))
+    output = Path(spec["output_dir"])
+    last_report = 0.0
+    started = time.time()
+    step = start
+    loss_value = math.nan
+    while step < max_steps:
+        optimizer.zero_grad(set_to_none=True)
+        for _ in range(accumulation):
+            batch = next(batches)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                prediction = model(
+                    batch["images"].to(device), batch["words"].to(device), batch["state"].to(device)
+                )
+            loss = masked_l1(
+                prediction.float(), batch["actions"].to(device), batch["mask"].to(device)
+            )
+            (loss / accumulation).backward()
+            loss_value = float(loss)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        now = time.time()
+        if now - last_report >= 2 or step == max_steps or step == start + 1:
+            elapsed = max(now - started, 1e-6)
+            events.emit(
+                "progress",
+                step=step,
+                total_steps=max_steps,
+                loss=loss_value,
+                learning_rate=scheduler.get_last_lr()[0],
+                samples_per_second=(step - start) * batch_size * accumulation / elapsed,
+            )
+            last_report = now
+        if step % eval_every == 0 or step == max_steps:
+            metrics = evaluator.run(model)
+            if metrics:
+                events.emit(
+                    "eval", step=step, val_l1=metrics["l1"], val_baseline_l1=metrics["baseline"]
+                )
+                if metrics["l1"] < best:
+                    best = metrics["l1"]
+                    save_adapter(model, output / "best", spec, package, metrics, inputs)
+        if signals.stop or signals.checkpoint_now or step % interval == 0 or step == max_steps:
+            path = checkpoint.save(
+                checkpoints, model, optimizer, scheduler, step, {"best_l1": best}
+            )
+            events.emit("checkpoint", step=step, path=str(path))
+            signals.checkpoint_now = False
+        if signals.stop and step < max_steps:
+            events.emit("cancelled", step=step)
+            print(f"stopped by SIGTERM at step {step}; resumable checkpoint written", flush=True)
+            return 0
+    final = evaluator.run(model)
+    shuffled = evaluator.run(model, shuffle_instructions=True)
+    save_adapter(model, output / "adapter", spec, package, final, inputs)
+    report = {
+        "val": final,
+        "val_shuffled_instructions": shuffled,
+        "best_val_l1": best,
+        "steps": step,
+    }
+    (output / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    if final:
+        events.emit(
+            "eval",
+            step=step,
+            val_l1=final["l1"],
+            val_baseline_l1=final["baseline"],
+            val_l1_shuffled_instructions=shuffled["l1"],
+        )
+    events.emit("completed", step=step)
+    return 0
+
+
+def save_adapter(
+    model: torch.nn.Module,
+    directory: Path,
+    spec: dict,
+    package: Package,
+    metrics: dict,
+    inputs: dict[str, Any],
+) -> None:
+    """PEFT adapter (adapter_config.json, adapter_model.safetensors, the head included as a
+    module to save), the dataset statistics under one unnorm_key, and the training config."""
+    temporary = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    model.save_pretrained(str(temporary))
+    shutil.copy(package.path / "dataset_statistics.json", temporary / "dataset_statistics.json")
+    base = model.get_base_model()
+    base.config.save(temporary / "model_config.json")
+    (temporary / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if directory.exists():
+        shutil.rmtree(directory)
+    temporary.rename(directory)
+    output = directory.parent
+    shutil.copy(package.path / "dataset_statistics.json", output / "dataset_statistics.json")
+    (output / "train_config.json").write_text(json.dumps({**spec, **inputs}, indent=2) + "\n")
