@@ -21,15 +21,19 @@ PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu
 
-.PHONY: build release test test-swift test-python venv lint sample tiny-base demo clean
+.PHONY: deps build release test test-swift test-python venv lint sample tiny-base demo clean
 
-build:
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
-release:
+release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
 $(VENV)/.installed: trainer/pyproject.toml
+	@bash scripts/install-deps.sh
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
 	$(VENV_PYTHON) -m pip install --quiet "$(TORCH_CPU)" || $(VENV_PYTHON) -m pip install --quiet torch
@@ -40,7 +44,7 @@ venv: $(VENV)/.installed
 
 test: test-swift test-python
 
-test-swift: venv
+test-swift: deps venv
 	VLATUNE_TEST_PYTHON=$(abspath $(VENV_PYTHON)) $(SWIFT) test $(SWIFT_FLAGS)
 
 test-python: venv build

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VlatuneCore
+import VlatuneMCP
 
 /// `vlatune policy …`.
 struct PolicyCommand: AsyncParsableCommand {
@@ -88,9 +89,11 @@ struct DocsCommand: ParsableCommand {
   @Argument var topic: String
 
   func run() throws {
-    guard topic == "parameters" else {
-      throw VlatuneError.invalidArgument(param: "topic", message: "must be parameters, got '\(topic)'")
+    switch topic {
+    case "parameters": Output.standardOutput(ParameterDocumentation.markdown())
+    case "mcp-tools": Output.standardOutput(MCPDocumentation.toolTable())
+    default:
+      throw VlatuneError.invalidArgument(param: "topic", message: "must be parameters or mcp-tools, got '\(topic)'")
     }
-    Output.standardOutput(ParameterDocumentation.markdown())
   }
 }

@@ -125,3 +125,11 @@ func waitUntilAsync(_ what: String, timeout: Duration = .seconds(60), _ conditio
     try await Task.sleep(for: .milliseconds(20))
   }
 }
+
+@Suite struct MCPDocumentationTests {
+  @Test func toolTableInDocsIsCurrent() throws {
+    let text = try String(
+      contentsOf: TestPaths.repository.appendingPathComponent("docs/mcp.md"), encoding: .utf8)
+    #expect(text.contains(MCPDocumentation.toolTable()), "run: vlatune __docs mcp-tools")
+  }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vlatune builds and tests with, when they are missing.
+set -euo pipefail
+packages=(libsqlite3-dev libarchive-dev libssl-dev pkg-config python3-venv zstd zip util-linux)
+if pkg-config --exists libarchive sqlite3 libcrypto 2>/dev/null && command -v zstd >/dev/null \
+  && command -v prlimit >/dev/null; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+echo "installing system packages: ${packages[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
