@@ -6,6 +6,7 @@
 #   make venv       the project's Python environment (.venv): trainer (torch, peft, transformers,
 #                   safetensors), numpy, Pillow, pytest, ruff
 #   make tiny-base  pretrain the tiny-vla base from its seed (committed under trainer/…/assets)
+#   make bench      benchmarks against baselines (bench/results/, docs/performance.md)
 #   make lint       ruff on the Python code
 #   make sample     generate and prepare the example dataset
 #   make clean
@@ -21,7 +22,7 @@ PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu
 
-.PHONY: deps build release test test-swift test-python venv lint sample tiny-base demo clean
+.PHONY: deps build release test test-swift test-python venv lint sample tiny-base demo bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -72,6 +73,11 @@ tiny-base: venv build
 
 demo: venv build
 	bash examples/demo.sh
+
+# Benchmarks (never part of make test): prepare throughput vs tar|sha256sum and a Python
+# baseline, peak RSS at 1 and 4 GB, CLI latency with 10 000 jobs, limiter, trainer throughput.
+bench: venv release
+	$(VENV_PYTHON) bench/run.py --binary .build/release/vlatune
 
 clean:
 	$(SWIFT) package clean

@@ -58,7 +58,12 @@ def main() -> int:
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="vlatune-bench-"))
-    env = dict(os.environ, VLATUNE_HOME=str(home / "home"))
+    policy = home / "policy.yaml"
+    policy.write_text(
+        "version: 1\ntools:\n  start_finetune_job:\n    rules: [{rate_limit: 1000/minute}]\n"
+        "limits: {max_running_jobs: 64, max_queued_jobs: 64}\n"
+    )
+    env = dict(os.environ, VLATUNE_HOME=str(home / "home"), VLATUNE_POLICY=str(policy))
     fake = ROOT / "Tests/Fixtures/fake_trainer.py"
     trainer = f"{sys.executable} {fake} --steps 100000 --step-seconds 0.02"
     env["VLATUNE_TRAINER"] = trainer

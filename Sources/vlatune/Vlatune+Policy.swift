@@ -97,3 +97,26 @@ struct DocsCommand: ParsableCommand {
     }
   }
 }
+
+/// `vlatune __bench limiter ITERATIONS`: in-process limiter decision latency (hidden; used by
+/// `make bench`).
+struct BenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "__bench", abstract: "Micro-benchmarks (internal).", shouldDisplay: false)
+  @Argument var subject: String
+  @Argument var iterations: Int = 2000
+
+  func run() throws {
+    guard subject == "limiter" else {
+      throw VlatuneError.invalidArgument(param: "subject", message: "must be limiter, got '\(subject)'")
+    }
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("vlatune-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let result = try LimiterBenchmark.run(
+      iterations: iterations, path: directory.appendingPathComponent("bench.db").path)
+    Output.standardOutput(
+      "{\"iterations\": \(iterations), \"median_us\": \(result.median), \"p95_us\": \(result.p95)}\n")
+  }
+}

@@ -131,6 +131,20 @@ struct GuardrailsCLITests {
     #expect((try prepare.json()["error"] as? [String: Any])?["message"] as? String != nil)
   }
 
+  @Test func prepareDatasetIsRateLimitedToo() throws {
+    let bed = try JobTestbed(
+      policy: "version: 1\ntools:\n  prepare_dataset:\n    rules: [{rate_limit: {max: 2, window: 3600}}]\n")
+    // The testbed's own prepare used the first slot.
+    let source = try SampleData.copy(into: bed.directory.url, name: "again")
+    #expect(try bed.vlatune.run(["dataset", "prepare", source.path, "--name", "second", "--quiet"]).status == 0)
+    let third = try bed.vlatune.run(["dataset", "prepare", source.path, "--name", "third", "--json"])
+    #expect(third.status == 75)
+    let error = try #require(try third.json()["error"] as? [String: Any])
+    #expect(error["code"] as? String == "rate_limited")
+    #expect(((error["retry_after_seconds"] as? Double) ?? 0) > 3500)
+    #expect(try bed.vlatune.run(["dataset", "show", "third"]).status == 66)
+  }
+
   @Test func queueCapIsConcurrencyLimited() throws {
     let bed = try JobTestbed(policy: "version: 1\nlimits: {max_running_jobs: 1, max_queued_jobs: 1}\n")
     let long = JobTestbed.trainer("ok", steps: 100_000)

@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""`make bench`: measure vlatune against baselines run in the same script, on generated data.
+
+Prints a table and writes bench/results/<UTC time>.json. Ratios against baselines measured in the
+same run are the numbers to compare across machines; absolute times drift.
+
+    python bench/run.py --binary .build/release/vlatune [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+WORK = ROOT / ".build-bench"
+
+
+def timed(
+    command: list[str] | str, env: dict[str, str] | None = None, shell: bool = False
+) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, shell=shell, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(command: list[str], env: dict[str, str]) -> float:
+    result = subprocess.run(
+        ["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True, check=True
+    )
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def generate(out: Path, episodes: int) -> None:
+    if out.exists():
+        return
+    subprocess.run(
+        [
+            PYTHON,
+            str(ROOT / "examples/make_sample_dataset.py"),
+            "--out",
+            str(out),
+            "--episodes",
+            str(episodes),
+            "--steps",
+            "50",
+            "--image-size",
+            "224",
+            "--texture",
+            "0.5",
+            "--seed",
+            "11",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def replicate(source: Path, out: Path, copies: int) -> None:
+    """A larger dataset from hard links (no extra disk): `copies` renamed copies of each episode."""
+    if out.exists():
+        return
+    out.mkdir(parents=True)
+    for copy in range(copies):
+        for episode in sorted(source.iterdir()):
+            subprocess.run(
+                ["cp", "-al", str(episode), str(out / f"{episode.name}-{copy}")], check=True
+            )
+
+
+def prepare(binary: str, source: Path, runs: int) -> dict:
+    size = directory_bytes(source)
+    subprocess.run(f"cat $(find {source} -type f) > /dev/null", shell=True, check=True)
+    ours, tar, python = [], [], []
+    for _ in range(runs):
+        home = Path(tempfile.mkdtemp(prefix="vlatune-bench-home-"))
+        env = dict(os.environ, VLATUNE_HOME=str(home))
+        ours.append(
+            timed([binary, "dataset", "prepare", str(source), "--name", "bench", "--quiet"], env)
+        )
+        shutil.rmtree(home)
+        tar.append(timed(f"tar -cf - -C {source.parent} {source.name} | sha256sum", shell=True))
+        out = Path(tempfile.mkdtemp(prefix="vlatune-bench-py-")) / "out"
+        python.append(timed([PYTHON, str(ROOT / "bench/python_prepare.py"), str(source), str(out)]))
+        shutil.rmtree(out.parent)
+    mb = size / 1e6
+    result = {
+        "input_mb": round(mb, 1),
+        "vlatune_mb_s": mb / statistics.median(ours),
+        "tar_sha256sum_mb_s": mb / statistics.median(tar),
+        "python_mb_s": mb / statistics.median(python),
+    }
+    result["ratio_vs_tar_sha256sum"] = result["vlatune_mb_s"] / result["tar_sha256sum_mb_s"]
+    result["ratio_vs_python"] = result["vlatune_mb_s"] / result["python_mb_s"]
+    return result
+
+
+def prepare_rss(binary: str, source: Path) -> dict:
+    home = Path(tempfile.mkdtemp(prefix="vlatune-bench-home-"))
+    env = dict(os.environ, VLATUNE_HOME=str(home))
+    started = time.perf_counter()
+    rss = peak_rss_mb([binary, "dataset", "prepare", str(source), "--name", "rss", "--quiet"], env)
+    elapsed = time.perf_counter() - started
+    shutil.rmtree(home)
+    return {
+        "input_mb": round(directory_bytes(source) / 1e6, 1),
+        "peak_rss_mb": rss,
+        "mb_s": directory_bytes(source) / 1e6 / elapsed,
+    }
+
+
+def limiter(binary: str) -> dict:
+    micro = json.loads(
+        subprocess.run(
+            [binary, "__bench", "limiter", "2000"], check=True, capture_output=True, text=True
+        ).stdout
+    )
+    home = Path(tempfile.mkdtemp(prefix="vlatune-bench-limit-"))
+    subprocess.run(
+        [
+            PYTHON,
+            str(ROOT / "examples/make_sample_dataset.py"),
+            "--out",
+            str(home / "src"),
+            "--episodes",
+            "4",
+            "--steps",
+            "12",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (home / "policy.yaml").write_text(
+        "version: 1\ntools:\n  start_finetune_job:\n"
+        "    rules: [{rate_limit: {max: 10, window: 60}}]\n"
+        "limits: {max_running_jobs: 64, max_queued_jobs: 64}\n"
+    )
+    fake = ROOT / "Tests/Fixtures/fake_trainer.py"
+    env = dict(
+        os.environ,
+        VLATUNE_HOME=str(home / "home"),
+        VLATUNE_POLICY=str(home / "policy.yaml"),
+        VLATUNE_TRAINER=f"{PYTHON} {fake} --steps 1 --step-seconds 0",
+    )
+    subprocess.run(
+        [binary, "dataset", "prepare", str(home / "src"), "--name", "d", "--quiet"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+    def start(_: int) -> int:
+        return subprocess.run(
+            [binary, "job", "start", "--base-model", "tiny-vla", "--dataset", "d", "--quiet"],
+            env=env,
+            capture_output=True,
+            check=False,
+        ).returncode
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(start, range(64)))
+    return {
+        "decision_median_us": micro["median_us"],
+        "decision_p95_us": micro["p95_us"],
+        "contention_admitted": codes.count(0),
+        "contention_refused_75": codes.count(75),
+        "contention_other": len(codes) - codes.count(0) - codes.count(75),
+        "contention_seconds": time.perf_counter() - started,
+    }
+
+
+def trainer(binary: str) -> dict:
+    home = WORK / "trainer"
+    if not (home / "id").exists():
+        shutil.rmtree(home, ignore_errors=True)
+        subprocess.run(
+            [
+                PYTHON,
+                str(ROOT / "examples/make_sample_dataset.py"),
+                "--out",
+                str(home / "src"),
+                "--episodes",
+                "60",
+                "--steps",
+                "30",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        env = dict(os.environ, VLATUNE_HOME=str(home / "home"))
+        result = subprocess.run(
+            [binary, "dataset", "prepare", str(home / "src"), "--name", "t", "--quiet"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        (home / "id").write_text(result.stdout.strip())
+    package = home / "home" / "datasets" / (home / "id").read_text().strip()
+    result = subprocess.run(
+        [PYTHON, str(ROOT / "bench/trainer_throughput.py"), str(package)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--binary", default=str(ROOT / ".build/release/vlatune"))
+    parser.add_argument("--quick", action="store_true", help="250 MB instead of 1 GB, no 4 GB run")
+    args = parser.parse_args()
+    WORK.mkdir(exist_ok=True)
+    episodes = 80 if args.quick else 330
+    one = WORK / f"data-{episodes}"
+    generate(one, episodes)
+    results: dict = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "time": datetime.datetime.now(datetime.UTC).isoformat(),
+    }
+    print("prepare throughput …", flush=True)
+    results["prepare"] = prepare(args.binary, one, runs=3)
+    results["prepare_rss"] = [prepare_rss(args.binary, one)]
+    if not args.quick:
+        four = WORK / "data-4x"
+        replicate(one, four, 4)
+        results["prepare_rss"].append(prepare_rss(args.binary, four))
+    print("CLI latency …", flush=True)
+    latency_file = WORK / "latency.json"
+    subprocess.run(
+        [
+            PYTHON,
+            str(ROOT / "bench/job_latency.py"),
+            "--binary",
+            args.binary,
+            "--out",
+            str(latency_file),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    results["latency"] = json.loads(latency_file.read_text())
+    print("limiter …", flush=True)
+    results["limiter"] = limiter(args.binary)
+    print("trainer …", flush=True)
+    results["trainer"] = trainer(args.binary)
+
+    p = results["prepare"]
+    rows = [
+        (
+            "prepare MB/s (vlatune)",
+            f"{p['vlatune_mb_s']:.0f}",
+            f"input {p['input_mb']} MB, median of 3",
+        ),
+        (
+            "  vs tar | sha256sum",
+            f"{p['ratio_vs_tar_sha256sum']:.2f}x",
+            f"{p['tar_sha256sum_mb_s']:.0f} MB/s; target ≥ 0.8x",
+        ),
+        (
+            "  vs Python baseline",
+            f"{p['ratio_vs_python']:.1f}x",
+            f"{p['python_mb_s']:.0f} MB/s; target ≥ 3x",
+        ),
+    ]
+    for rss in results["prepare_rss"]:
+        rows.append(
+            (
+                f"peak RSS at {rss['input_mb'] / 1000:.1f} GB",
+                f"{rss['peak_rss_mb']:.0f} MB",
+                "target ≤ 200 MB, flat",
+            )
+        )
+    for row in results["latency"]:
+        rows.append((row["name"], f"{row['median_ms']:.1f} ms", f"p95 {row['p95_ms']:.1f} ms"))
+    lim = results["limiter"]
+    rows.append(
+        (
+            "limiter decision (BEGIN IMMEDIATE, WAL)",
+            f"{lim['decision_median_us']:.0f} µs",
+            f"p95 {lim['decision_p95_us']:.0f} µs",
+        )
+    )
+    rows.append(
+        (
+            "64 starts, 16 in flight, 10/60 s",
+            f"{lim['contention_admitted']} admitted",
+            f"{lim['contention_refused_75']} × 75, {lim['contention_other']} other",
+        )
+    )
+    t = results["trainer"]
+    rows.append(
+        (
+            "tiny-vla CPU steps/s (shards)",
+            f"{t['steps_per_second_shards']:.2f}",
+            f"{t['samples_per_second_shards']:.0f} samples/s, batch {t['batch_size']}",
+        )
+    )
+    rows.append(
+        (
+            "data-pipeline efficiency",
+            f"{t['pipeline_efficiency']:.2f}",
+            "shards ÷ in-memory; target ≥ 0.95",
+        )
+    )
+    width = max(len(r[0]) for r in rows)
+    table = "\n".join(f"| {name:<{width}} | {value:>14} | {note} |" for name, value, note in rows)
+    print(table)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    (out / f"{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "latest.md").write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
