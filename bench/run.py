@@ -88,7 +88,7 @@ def replicate(source: Path, out: Path, copies: int) -> None:
 
 def prepare(binary: str, source: Path, runs: int) -> dict:
     size = directory_bytes(source)
-    subprocess.run(f"cat $(find {source} -type f) > /dev/null", shell=True, check=True)
+    subprocess.run(f"find {source} -type f -exec cat {{}} + > /dev/null", shell=True, check=True)
     ours, tar, python = [], [], []
     for _ in range(runs):
         home = Path(tempfile.mkdtemp(prefix="vlatune-bench-home-"))

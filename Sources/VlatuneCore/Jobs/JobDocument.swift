@@ -5,7 +5,8 @@ public struct JobDocument: Codable, Sendable, Equatable {
   /// The dataset reference.
   public struct DatasetReference: Codable, Sendable, Equatable {
     /// `ds_…`.
-    public var id: String
+    /// `job_…`.
+  public var id: String
     /// The package fingerprint the job trains on.
     public var fingerprint: String
   }
@@ -99,30 +100,55 @@ public struct JobDocument: Codable, Sendable, Equatable {
   /// Always 1.
   public var schemaVersion = 1
   public var id: String
+  /// Optional human name.
   public var name: String?
+  /// The lifecycle state.
   public var state: JobState
+  /// RFC 3339 time the job was admitted.
   public var createdAt: String
+  /// When the trainer started.
   public var startedAt: String?
+  /// When the job reached its terminal state.
   public var finishedAt: String?
+  /// The base model.
   public var baseModel: String
+  /// The dataset and the package fingerprint trained on.
   public var dataset: DatasetReference
+  /// Resolved hyperparameters.
   public var hyperparameters: Hyperparameters
+  /// GPUs requested (0: CPU).
   public var gpus: Int
+  /// `local`.
   public var executor: String
+  /// Who started it.
   public var actor: String
+  /// The latest progress.
   public var progress: Progress?
+  /// The latest evaluation metrics.
   public var eval: [String: Double]?
+  /// Recent training losses (for sparklines).
   public var lossHistory: [Double]
+  /// Where the adapter and statistics go.
   public var output: Output
+  /// Checkpoints the trainer reported.
   public var checkpoints: [Checkpoint]
+  /// Why it failed or was lost.
   public var error: Failure?
+  /// The trainer's exit status.
   public var exitCode: Int?
+  /// The signal that killed the trainer.
   public var signal: Int?
+  /// Why a queued job waits.
   public var queueReason: String?
+  /// Who cancelled it, when, why.
   public var cancellation: Cancellation?
+  /// Watcher and trainer pids, GPU slots.
   public var processes: Processes
+  /// Events lines skipped as malformed.
   public var malformedEvents: Int
+  /// The job directory.
   public var jobDir: String
+  /// The idempotency key it was started with.
   public var idempotencyKey: String?
   /// `true` when an idempotent start returned an existing job.
   public var replayed: Bool
