@@ -277,7 +277,7 @@ def main() -> int:
             f"input {p['input_mb']} MB, median of 3",
         ),
         (
-            "  vs tar | sha256sum",
+            "  vs tar-to-sha256sum pipe",
             f"{p['ratio_vs_tar_sha256sum']:.2f}x",
             f"{p['tar_sha256sum_mb_s']:.0f} MB/s; target ≥ 0.8x",
         ),
