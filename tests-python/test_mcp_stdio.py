@@ -29,6 +29,18 @@ limits: {max_running_jobs: 20, max_queued_jobs: 20}
 """
 
 
+def make_source(tmp_path: Path) -> Path:
+    """A small `episodes` dataset from the example generator."""
+    source = tmp_path / "source"
+    generator = ROOT / "examples/make_sample_dataset.py"
+    subprocess.run(
+        [sys.executable, str(generator), "--out", str(source), "--episodes", "4", "--steps", "12"],
+        check=True,
+        capture_output=True,
+    )
+    return source
+
+
 def structured(result: object) -> dict:
     content = result.structured_content  # type: ignore[attr-defined]
     assert content is not None
@@ -37,21 +49,7 @@ def structured(result: object) -> dict:
 
 
 async def session_run(tmp_path: Path) -> None:
-    source = tmp_path / "source"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples/make_sample_dataset.py"),
-            "--out",
-            str(source),
-            "--episodes",
-            "4",
-            "--steps",
-            "12",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    source = make_source(tmp_path)
     (tmp_path / "policy.yaml").write_text(POLICY)
     fake = ROOT / "Tests/Fixtures/fake_trainer.py"
     env = dict(
@@ -141,21 +139,7 @@ def test_real_mcp_client_over_stdio(tmp_path: Path) -> None:
 
 
 def test_calls_in_flight_are_answered_when_stdin_closes(tmp_path: Path) -> None:
-    source = tmp_path / "source"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples/make_sample_dataset.py"),
-            "--out",
-            str(source),
-            "--episodes",
-            "4",
-            "--steps",
-            "12",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    source = make_source(tmp_path)
     env = dict(os.environ, VLATUNE_HOME=str(tmp_path / "home"))
     messages = [
         {

@@ -143,19 +143,24 @@ pid_t vlatune_spawn(const char *path, char *const argv[], char *const envp[],
   return result;
 }
 
-unsigned long long vlatune_process_start_time(pid_t pid) {
+// Reads /proc/<pid>/stat into buffer and returns a pointer to field 3 (the state), skipping the
+// command name (field 2), which may contain spaces and parentheses; NULL if unavailable.
+static char *stat_fields(pid_t pid, char *buffer, size_t size) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   FILE *file = fopen(path, "re");
-  if (!file) return 0;
-  char buffer[1024];
-  size_t length = fread(buffer, 1, sizeof buffer - 1, file);
+  if (!file) return NULL;
+  size_t length = fread(buffer, 1, size - 1, file);
   fclose(file);
   buffer[length] = 0;
-  // The command name (field 2) may contain spaces and parentheses: start after the last ')'.
   char *cursor = strrchr(buffer, ')');
-  if (!cursor) return 0;
-  cursor += 2;  // now at field 3
+  if (!cursor || cursor[1] == 0 || cursor[2] == 0) return NULL;
+  return cursor + 2;
+}
+
+unsigned long long vlatune_process_start_time(pid_t pid) {
+  char buffer[1024];
+  char *cursor = stat_fields(pid, buffer, sizeof buffer);
   for (int field = 3; field < 22 && cursor; field++) {
     cursor = strchr(cursor, ' ');
     if (cursor) cursor++;
@@ -167,17 +172,9 @@ unsigned long long vlatune_process_start_time(pid_t pid) {
 }
 
 char vlatune_process_state(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *file = fopen(path, "re");
-  if (!file) return 0;
   char buffer[1024];
-  size_t length = fread(buffer, 1, sizeof buffer - 1, file);
-  fclose(file);
-  buffer[length] = 0;
-  char *cursor = strrchr(buffer, ')');
-  if (!cursor || cursor[1] == 0 || cursor[2] == 0) return 0;
-  return cursor[2];
+  char *cursor = stat_fields(pid, buffer, sizeof buffer);
+  return cursor ? cursor[0] : 0;
 }
 
 int vlatune_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
