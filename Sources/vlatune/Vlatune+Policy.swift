@@ -11,13 +11,16 @@ struct PolicyCommand: AsyncParsableCommand {
 
   /// `vlatune policy show`.
   struct Show: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the effective policy.")
+    static let configuration = CommandConfiguration(
+      abstract: "Print the effective policy (or the one in FILE).")
+    @Argument(help: "Policy file (default: --policy, $VLATUNE_POLICY, $VLATUNE_HOME/policy.yaml, built-in).")
+    var file: String?
     @OptionGroup var policy: PolicyOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
-      let effective = try policy.resolved(context)
+      let effective = try file.map { try PolicyLoader.load(file: $0) } ?? policy.resolved(context)
       if json {
         Output.json(Document(policy: effective))
       } else {

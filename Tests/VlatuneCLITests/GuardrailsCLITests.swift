@@ -203,6 +203,9 @@ struct GuardrailsCLITests {
     #expect(policy["source"] as? String == "builtin")
     let seed = TestPaths.repository.appendingPathComponent("Tests/Fixtures/policies/seed.yaml").path
     #expect(try bed.vlatune.run(["policy", "check", seed]).status == 0)
+    let shown = try bed.vlatune.run(["policy", "show", seed, "--json"])
+    let seedPolicy = try #require(try shown.json()["policy"] as? [String: Any])
+    #expect((seedPolicy["limits"] as? [String: Any])?["dataset_roots"] as? [String] == ["~"])
     let bad = bed.directory.appending("bad.yaml")
     try "version: 1\nlimits:\n  max_running: 2\ntools:\n  start_finetune_job:\n    rules: [{action: maybe}]\n"
       .write(to: bad, atomically: true, encoding: .utf8)
