@@ -240,6 +240,22 @@ struct JobLifecycleCLITests {
     #expect(damaged.status == 65)
   }
 
+  @Test func datasetsInUseCannotBeRemovedOrOverwritten() throws {
+    let bed = try JobTestbed()
+    let id = try bed.start(trainer: JobTestbed.trainer("ok", steps: 100_000))
+    try bed.waitForState(id, ["running"])
+    let remove = try bed.vlatune.run(["dataset", "rm", "sample", "--json"])
+    #expect(remove.status == 73)
+    #expect((try remove.json()["error"] as? [String: Any])?["message"] as? String != nil)
+    #expect(remove.standardError.contains(id))
+    let source = try SampleData.copy(into: bed.directory.url, name: "replacement")
+    let overwrite = try bed.vlatune.run(["dataset", "prepare", source.path, "--name", "sample", "--overwrite"])
+    #expect(overwrite.status == 73)
+    #expect(try bed.vlatune.run(["dataset", "verify", "sample"]).status == 0)
+    _ = try bed.vlatune.run(["job", "cancel", id, "--grace", "5"])
+    #expect(try bed.vlatune.run(["dataset", "rm", "sample"]).status == 0)
+  }
+
   @Test func garbageEventsAreSkippedAndCounted() throws {
     let bed = try JobTestbed()
     let result = try bed.run(

@@ -83,9 +83,25 @@ public struct DatasetCatalog: Sendable {
   public func remove(_ reference: String) throws -> DatasetDocument {
     let record = try resolve(reference)
     let document = try Self.document(record)
-    try store.write { database in _ = try record.delete(database) }
+    try store.write { database in
+      try Self.ensureUnused(database, record, action: "remove it")
+      _ = try record.delete(database)
+    }
     FileIO.removeTree(record.directory)
     return document
+  }
+
+  /// Refuses (73) while a job that is not finished trains on the dataset: its package must stay.
+  static func ensureUnused(_ database: Database, _ record: DatasetRecord, action: String) throws {
+    let jobs = try String.fetchAll(
+      database,
+      sql: "SELECT id FROM jobs WHERE dataset_id = ? AND state IN ('queued', 'starting', 'running', 'cancelling') ORDER BY id LIMIT 5",
+      arguments: [record.id])
+    if !jobs.isEmpty {
+      throw VlatuneError.outputExists(
+        message: "dataset \(record.id) (\(record.name)) is used by unfinished job(s) "
+          + "\(jobs.joined(separator: ", ")); wait for them or cancel them before you \(action)")
+    }
   }
 
   static func document(_ record: DatasetRecord) throws -> DatasetDocument {

@@ -200,6 +200,7 @@ public struct DatasetPreparer: Sendable {
               message: "a dataset named '\(document.name)' was registered meanwhile "
                 + "(\(existing.id)); pass --overwrite to replace it")
           }
+          try DatasetCatalog.ensureUnused(database, existing, action: "overwrite it")
           try existing.delete(database)
           replaced = existing
         }
