@@ -74,7 +74,8 @@ struct JobLifecycleCLITests {
   }
 
   @Test func missingTrainerIs69AndAFailedJob() throws {
-    let bed = try JobTestbed()
+    let bed = try JobTestbed(
+      policy: "version: 1\ntools:\n  start_finetune_job:\n    rules: [{rate_limit: 1/hour}]\n")
     let result = try bed.run(
       ["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--json"],
       trainer: "/nonexistent/vlatune-trainer --x")
@@ -86,6 +87,9 @@ struct JobLifecycleCLITests {
     #expect(jobs.count == 1)
     #expect(jobs.first?["state"] as? String == "failed")
     #expect((jobs.first?["error"] as? [String: Any])?["code"] as? String == "spawn_failed")
+    // A job that never started gives its rate-limit slot back: the next start is admitted.
+    let retry = try bed.run(["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--quiet"])
+    #expect(retry.status == 0, "\(retry.standardError)")
   }
 
   @Test func cancelStopsTheTrainerWithACheckpoint() throws {

@@ -406,10 +406,21 @@ public struct JobLauncher: Sendable {
         [watcherExecutable, "job", "__watch", id], environment: context.environment,
         options: options)
     } catch let error as VlatuneError {
-      try jobs.transition(
-        id, from: [.queued], to: .failed, actor: "launcher",
-        set: [("error_code", "spawn_failed"), ("error_message", "cannot start the watcher: \(error.message)")])
-      throw VlatuneError.resourceUnavailable(message: "job \(id) failed: cannot start the watcher: \(error.message)")
+      // The job never started: it is recorded as failed, and its rate-limit admissions are
+      // refunded (training failures are never refunded).
+      try context.store.write { database in
+        _ = try jobs.transition(
+          database, id, from: [.queued], to: .failed, actor: "launcher",
+          set: [
+            ("error_code", "spawn_failed"),
+            ("error_message", "cannot start the watcher: \(error.message)"),
+          ])
+        try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [id])
+        try database.execute(
+          sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [id])
+      }
+      throw VlatuneError.resourceUnavailable(
+        message: "job \(id) failed: cannot start the watcher: \(error.message)")
     }
   }
 

@@ -86,14 +86,19 @@ public struct JobWatcher {
         spec.trainer.argv + ["--spec", spec.jobDir + "/spec.json"],
         environment: trainerEnvironment, options: options)
     } catch let error as VlatuneError {
-      try jobs.transition(
-        jobID, from: [.starting], to: .failed, actor: "watcher",
-        set: [
-          ("error_code", "spawn_failed"),
-          ("error_message",
-            "\(error.message); install the trainer environment (make trainer) or set "
-            + "VLATUNE_TRAINER / VLATUNE_PYTHON"),
-        ])
+      // Never started: failed, and its rate-limit admissions and idempotency key are refunded.
+      try jobs.store.write { database in
+        _ = try jobs.transition(
+          database, jobID, from: [.starting], to: .failed, actor: "watcher",
+          set: [
+            ("error_code", "spawn_failed"),
+            ("error_message",
+              "\(error.message); install the trainer environment (make venv) or set "
+              + "VLATUNE_TRAINER / VLATUNE_PYTHON"),
+          ])
+        try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [jobID])
+        try database.execute(sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [jobID])
+      }
       return
     }
     logs.closeWriteEnds()
