@@ -36,19 +36,15 @@ struct ToolHandlers: Sendable {
         return try Self.result(try JobControl(context: context).status(reference))
       case "list_finetune_jobs":
         try Self.only(arguments, ["state", "limit"])
-        var state: JobState?
-        if let text = arguments["state"]?.stringValue {
-          guard let parsed = JobState(rawValue: text) else {
-            throw VlatuneError.invalidArgument(
-              param: "state", message: "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
-          }
-          state = parsed
+        if let state = arguments["state"], state.stringValue == nil {
+          throw VlatuneError.invalidArgument(param: "state", message: "must be a string, got \(state)")
         }
-        let limit = arguments["limit"]?.intValue ?? 50
-        guard (1...10_000).contains(limit) else {
-          throw VlatuneError.invalidArgument(param: "limit", message: "must be in 1…10000, got \(limit)")
+        if let limit = arguments["limit"], limit.intValue == nil {
+          throw VlatuneError.invalidArgument(param: "limit", message: "must be an integer, got \(limit)")
         }
-        return try Self.result(Jobs(jobs: try JobControl(context: context).list(state: state, limit: limit)))
+        let jobs = try JobControl(context: context).list(
+          stateName: arguments["state"]?.stringValue, limit: arguments["limit"]?.intValue ?? 50)
+        return try Self.result(JobListDocument(jobs: jobs))
       case "cancel_finetune_job":
         let reference = try Self.string(arguments, "job")
         try Self.only(arguments, ["job", "grace_seconds", "reason"])
@@ -61,7 +57,7 @@ struct ToolHandlers: Sendable {
         return try Self.result(document)
       case "list_datasets":
         try Self.only(arguments, [])
-        return try Self.result(Datasets(datasets: try context.datasets.list()))
+        return try Self.result(DatasetListDocument(datasets: try context.datasets.list()))
       default:
         throw MCPError.invalidParams("Unknown tool: \(name)")
       }
@@ -112,23 +108,5 @@ struct ToolHandlers: Sendable {
         .text(text: text, annotations: nil, _meta: nil),
       ],
       structuredContent: value, isError: true)
-  }
-
-  struct Jobs: Encodable {
-    var schemaVersion = 1
-    var jobs: [JobDocument]
-    enum CodingKeys: String, CodingKey {
-      case jobs
-      case schemaVersion = "schema_version"
-    }
-  }
-
-  struct Datasets: Encodable {
-    var schemaVersion = 1
-    var datasets: [DatasetDocument]
-    enum CodingKeys: String, CodingKey {
-      case datasets
-      case schemaVersion = "schema_version"
-    }
   }
 }

@@ -10,21 +10,11 @@ extension DatasetCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    private struct Document: Encodable {
-      var schemaVersion = 1
-      var datasets: [DatasetDocument]
-
-      enum CodingKeys: String, CodingKey {
-        case datasets
-        case schemaVersion = "schema_version"
-      }
-    }
-
     func run() async throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let datasets = try context.datasets.list()
       if json {
-        Output.json(Document(datasets: datasets))
+        Output.json(DatasetListDocument(datasets: datasets))
       } else if datasets.isEmpty {
         Output.standardError("no datasets; create one with 'vlatune dataset prepare SOURCE'\n")
       } else {

@@ -52,32 +52,11 @@ extension JobCommand {
     @Option(help: "At most this many jobs.") var limit: Int = 50
     @Flag(help: "Print JSON.") var json = false
 
-    private struct Document: Encodable {
-      var schemaVersion = 1
-      var jobs: [JobDocument]
-      enum CodingKeys: String, CodingKey {
-        case jobs
-        case schemaVersion = "schema_version"
-      }
-    }
-
     func run() async throws {
-      var filter: JobState?
-      if let state {
-        guard let parsed = JobState(rawValue: state) else {
-          throw VlatuneError.invalidArgument(
-            param: "--state",
-            message: "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")), got '\(state)'")
-        }
-        filter = parsed
-      }
-      guard (1...10_000).contains(limit) else {
-        throw VlatuneError.invalidArgument(param: "--limit", message: "must be in 1…10000, got \(limit)")
-      }
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
-      let jobs = try JobControl(context: context).list(state: filter, limit: limit)
+      let jobs = try JobControl(context: context).list(stateName: state, limit: limit)
       if json {
-        Output.json(Document(jobs: jobs))
+        Output.json(JobListDocument(jobs: jobs))
       } else if jobs.isEmpty {
         Output.standardError("no jobs\n")
       } else {

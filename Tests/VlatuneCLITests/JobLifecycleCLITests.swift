@@ -223,6 +223,12 @@ struct JobLifecycleCLITests {
     #expect(ambiguous.status == 64)
     #expect(ambiguous.standardError.contains("matches more than one job"))
 
+    let badState = try bed.vlatune.run(["job", "list", "--state", "done", "--json"])
+    #expect(badState.status == 64)
+    #expect(
+      (try badState.json()["error"] as? [String: Any])?["message"] as? String
+        == "invalid value for state: must be one of queued, starting, running, cancelling, "
+        + "succeeded, failed, cancelled, lost, got 'done'")
     let noDataset = try bed.run(["job", "start", "--base-model", "tiny-vla", "--dataset", "ds_zzzz"])
     #expect(noDataset.status == 66)
     let badModel = try bed.run(["job", "start", "--base-model", "/nonexistent", "--dataset", "sample", "--json"])

@@ -62,6 +62,13 @@ struct MCPAdapterTests {
     let message = try #require(error["message"]?.stringValue)
     #expect(message.contains("base_model (--base-model) is required"))
     #expect(message.contains("lora_rank (--lora-rank) must be in [1, 1024], got 0"))
+    let badState = try await call(client, "list_finetune_jobs", ["state": "done"])
+    #expect(badState.isError == true)
+    #expect(badState.structuredContent?.objectValue?["error"]?.objectValue?["param"] == "state")
+    #expect(
+      badState.structuredContent?.objectValue?["error"]?.objectValue?["message"]?.stringValue
+        == "invalid value for state: must be one of queued, starting, running, cancelling, "
+        + "succeeded, failed, cancelled, lost, got 'done'")
     await #expect(throws: (any Error).self) {
       _ = try await call(client, "launch_rockets", [:])
     }

@@ -26,6 +26,27 @@ public struct JobControl: Sendable {
     }
   }
 
+  /// Jobs newest first, from a state name and a limit as a user gave them.
+  ///
+  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` for an unknown state or a limit
+  ///   outside 1…10000.
+  public func list(stateName: String?, limit: Int) throws -> [JobDocument] {
+    var state: JobState?
+    if let stateName {
+      guard let parsed = JobState(rawValue: stateName) else {
+        throw VlatuneError.invalidArgument(
+          param: "state",
+          message: "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")), "
+            + "got '\(stateName)'")
+      }
+      state = parsed
+    }
+    guard (1...10_000).contains(limit) else {
+      throw VlatuneError.invalidArgument(param: "limit", message: "must be in 1…10000, got \(limit)")
+    }
+    return try list(state: state, limit: limit)
+  }
+
   /// Waits until the job is terminal or `timeout` seconds pass.
   ///
   /// - Returns: The final (or current, on timeout) document.
