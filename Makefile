@@ -63,11 +63,11 @@ sample: venv build
 # The pretraining task family: block colours the demo's fine-tune does not use.
 tiny-base: venv build
 	rm -rf .build-tiny-base
-	$(VENV_PYTHON) examples/make_sample_dataset.py --out .build-tiny-base/source --episodes 240 \
+	$(VENV_PYTHON) examples/make_sample_dataset.py --out .build-tiny-base/source --episodes 400 \
 	  --steps 30 --colours red,green,blue,yellow --seed 1
 	VLATUNE_HOME=$(abspath .build-tiny-base/home) .build/debug/vlatune dataset prepare \
 	  .build-tiny-base/source --name tiny-vla-pretrain --quiet > .build-tiny-base/id
-	$(VENV_PYTHON) -m vlatune_trainer.pretrain --steps 2000 --seed 0 \
+	$(VENV_PYTHON) -m vlatune_trainer.pretrain --steps 3000 --seed 0 \
 	  --package .build-tiny-base/home/datasets/$$(cat .build-tiny-base/id) \
 	  --out trainer/vlatune_trainer/assets/tiny-vla
 

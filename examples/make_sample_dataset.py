@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Write a small, learnable robot dataset in vlatune's `episodes` source format.
 
-The task is a top-down tabletop reach-and-grasp: a few coloured blocks lie on a table, the
-instruction names one of them ("pick up the red block"), and a gripper moves to it (a
-constant-speed controller toward the block), closes and lifts. Each step records a 7-dim action
+The task is a top-down tabletop reach-and-grasp: a few coloured blocks stand on a table, the
+instruction names one of them ("pick up the red block"), and a gripper moves to it (a saturated
+proportional controller), closes and lifts. Each step records a 7-dim action
 (dx, dy, dz, droll, dpitch, dyaw, gripper; gripper 1 = open, 0 = closed, as OpenVLA), an 8-dim
 state (x, y, z, roll, pitch, yaw, two finger widths), and real JPEG frames from a `front` camera
 (whole table) and a `wrist` camera (a zoomed view around the gripper). Which block to reach
@@ -34,7 +34,9 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 }
 TABLE = (150, 120, 90)
 FPS = 10
-SPEED = 0.03
+GAIN = 0.3
+MAX_SPEED = 0.05
+SLOTS = (0.2, 0.5, 0.8)
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,7 +46,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=40, help="steps per episode (at least 10)")
     parser.add_argument("--image-size", type=int, default=96, help="square frame size in pixels")
     parser.add_argument("--colours", default="red,green,blue", help="block colours to use")
-    parser.add_argument("--blocks", type=int, default=3, help="blocks on the table per episode")
+    parser.add_argument(
+        "--blocks", type=int, default=3, choices=(1, 2, 3), help="blocks on the table per episode"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality")
     parser.add_argument(
@@ -89,12 +93,13 @@ def episode(
 ) -> None:
     size = args.image_size
     chosen = list(rng.choice(colours, size=min(args.blocks, len(colours)), replace=False))
-    positions: list[np.ndarray] = []
-    while len(positions) < len(chosen):
-        # Blocks lie in the far part of the table; the gripper starts at the near edge.
-        candidate = np.array([rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.55)])
-        if all(np.linalg.norm(candidate - p) > 0.2 for p in positions):
-            positions.append(candidate)
+    # Blocks stand in three places across the far side of the table (which colour stands where
+    # is random), so reaching the named one is a left / middle / right decision the image and
+    # the words settle together; small jitter keeps every frame different.
+    slots = rng.permutation(len(SLOTS))[: len(chosen)]
+    positions = [
+        np.array([SLOTS[i] + rng.uniform(-0.03, 0.03), rng.uniform(0.2, 0.45)]) for i in slots
+    ]
     blocks = list(zip(chosen, positions, strict=True))
     target_colour, target = blocks[int(rng.integers(len(blocks)))]
     texture = None
@@ -112,18 +117,20 @@ def episode(
     }
     (out / "meta.json").write_text(json.dumps(meta) + "\n")
 
-    position = np.array([rng.uniform(0.1, 0.9), rng.uniform(0.85, 0.95), 1.0])
+    position = np.array([rng.uniform(0.35, 0.65), rng.uniform(0.85, 0.95), 1.0])
     orientation = rng.normal(0, 0.05, size=3)
     closed = 0.0
     reach_steps = max(args.steps * 2 // 3, 5)
     lines: list[str] = []
     for step in range(args.steps):
         if step < reach_steps:
-            # A constant-speed controller toward the named block: the action depends only on where
-            # the gripper and that block are, so a policy can infer it from image and words.
-            offset = target - position[:2]
-            distance = float(np.linalg.norm(offset))
-            planar = offset if distance <= SPEED else offset / distance * SPEED
+            # A proportional controller toward the named block, saturated at MAX_SPEED: the action
+            # depends only on where the gripper and that block are, so a policy can infer it from
+            # the image and the words.
+            planar = GAIN * (target - position[:2])
+            speed = float(np.linalg.norm(planar))
+            if speed > MAX_SPEED:
+                planar = planar / speed * MAX_SPEED
             delta = np.array([*planar, max(-0.1, -position[2])])
             gripper_command = 1.0
         elif step < reach_steps + 2:

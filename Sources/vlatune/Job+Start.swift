@@ -40,6 +40,11 @@ extension JobCommand {
     @Option(help: help("image_size")) var imageSize: String?
     @Option(help: help("precision")) var precision: String?
     @Option(help: help("checkpoint_interval")) var checkpointInterval: String?
+    @Option(help: help("proprio")) var proprio: String?
+    @Option(help: help("data_workers")) var dataWorkers: String?
+    @Flag(help: help("gradient_checkpointing")) var gradientCheckpointing = false
+    @Flag(help: help("trust_remote_code")) var trustRemoteCode = false
+    @Flag(help: help("force")) var force = false
     @Option(help: help("name")) var name: String?
     @Option(help: help("metadata")) var metadata: String?
     @Option(help: help("idempotency_key")) var idempotencyKey: String?
@@ -63,10 +68,16 @@ extension JobCommand {
         ("image_size", imageSize), ("precision", precision),
         ("checkpoint_interval", checkpointInterval), ("name", name), ("metadata", metadata),
         ("idempotency_key", idempotencyKey ?? environment["VLATUNE_IDEMPOTENCY_KEY"]),
-        ("executor", executor),
+        ("executor", executor), ("proprio", proprio), ("data_workers", dataWorkers),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
-      return JobParameters.table.fromCommandLine(raw)
+      var parameters = JobParameters.table.fromCommandLine(raw)
+      let flags = [
+        ("gradient_checkpointing", gradientCheckpointing), ("trust_remote_code", trustRemoteCode),
+        ("force", force),
+      ]
+      for (key, value) in flags where value { parameters[key] = .bool(true) }
+      return parameters
     }
 
     func run() async throws {
@@ -80,6 +91,12 @@ extension JobCommand {
       guard var document = outcome.document else {
         if case .dryRun(let report) = outcome {
           if json { Output.json(report) } else { Output.standardOutput(try JSONOutput.string(report) + "\n") }
+          if !json, let memory = report.spec.memoryEstimate {
+            let device = memory.gpuMemoryBytes.map { " (the GPU has \(ByteSize.format(Int64($0))))" } ?? ""
+            Output.standardError(
+              "memory estimate: \(memory.parameters) parameters, \(memory.trainableParameters) trainable, "
+                + "peak \(ByteSize.format(Int64(memory.totalBytes)))\(report.spec.gpus > 0 ? " per GPU" : "")\(device)\n")
+          }
           if let refusal = report.refusal, refusal.code != "replay" {
             Output.standardError("a real start would be refused: \(refusal.message)\n")
             throw ExitCode(VlatuneErrorCodes.exitStatus(refusal.code))

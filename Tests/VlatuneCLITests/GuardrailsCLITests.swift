@@ -51,6 +51,35 @@ struct GuardrailsCLITests {
     #expect((try list.json()["jobs"] as? [Any])?.count == 10)
   }
 
+  @Test func aJobAboveTheGPUsMemoryIsRefusedUnlessForced() throws {
+    let bed = try JobTestbed(environment: ["VLATUNE_GPU_COUNT": "1", "VLATUNE_GPU_MEMORY_MB": "1024"])
+    let trainer = JobTestbed.trainer("ok", steps: 1, stepSeconds: 0)
+    let big = Self.startArguments + ["--gpus", "1", "--batch-size", "4096"]
+    let refused = try bed.run(big + ["--json"], trainer: trainer)
+    #expect(refused.status == 69)
+    let error = try #require(try refused.json()["error"] as? [String: Any])
+    #expect(error["code"] as? String == "resource_unavailable")
+    let message = try #require(error["message"] as? String)
+    #expect(message.contains("estimated to need") && message.contains("batch_size"))
+    #expect(message.contains("gradient_checkpointing") && message.contains("force"))
+    let none = try bed.vlatune.run(["job", "list", "--json"])
+    #expect((try none.json()["jobs"] as? [Any])?.isEmpty == true, "no job row for a refused start")
+
+    let dry = try bed.run(big + ["--dry-run", "--json"], trainer: trainer)
+    #expect(dry.status == 69)
+    let report = try dry.json()
+    #expect(report["would_start"] as? Bool == false)
+    let spec = try #require(report["spec"] as? [String: Any])
+    let estimate = try #require(spec["memory_estimate"] as? [String: Any])
+    #expect(estimate["gpu_memory_bytes"] as? Int == 1024 << 20)
+    #expect((estimate["total_bytes"] as? Int ?? 0) > 1024 << 20)
+
+    let forced = try bed.run(big + ["--force", "--json"], trainer: trainer)
+    #expect(forced.status == 0, "\(forced.standardError)")
+    let fits = try bed.run(Self.startArguments + ["--gpus", "1", "--batch-size", "1", "--json"], trainer: trainer)
+    #expect(fits.status == 0, "\(fits.standardError)")
+  }
+
   @Test func twentyConcurrentStartsWithOneKeyCreateOneJob() throws {
     let bed = try JobTestbed()
     let results = try Self.runMany(

@@ -82,7 +82,9 @@ def make_package(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path
     return make
 
 
-def write_spec(directory: Path, package: Path, **hyper: object) -> Path:
+def write_spec(
+    directory: Path, package: Path, base_model: str = "tiny-vla", **hyper: object
+) -> Path:
     """A spec.json as vlatune's job start writes it."""
     directory.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((package / "manifest.json").read_text())
@@ -107,7 +109,7 @@ def write_spec(directory: Path, package: Path, **hyper: object) -> Path:
     spec = {
         "schema_version": 1,
         "job_id": "job_test",
-        "base_model": "tiny-vla",
+        "base_model": base_model,
         "gpus": 0,
         "executor": "local",
         "created_at": "2026-11-24T00:00:00.000Z",

@@ -18,9 +18,9 @@ import torch
 from conftest import read_events, write_spec
 from peft import PeftModel
 from vlatune_trainer.models.base import adapt_to_dataset, base_directory, load_tiny_base
+from vlatune_trainer.models.policy import build
 from vlatune_trainer.models.tiny_vla import linear_module_names
 from vlatune_trainer.package import Package
-from vlatune_trainer.train import build_model
 
 pytestmark = pytest.mark.skipif(
     not (base_directory() / "model.safetensors").exists(),
@@ -43,7 +43,8 @@ def test_lora_wraps_exactly_the_backbone_linears(
 ) -> None:
     package = Package(make_package())
     spec = json.loads(write_spec(tmp_path, package.path).read_text())
-    model, _ = build_model(spec, package, list(range(package.state_dim)))
+    built = build(spec, package, list(range(package.state_dim)), torch.device("cpu"))
+    model = built.action_model.model
     wrapped = sorted(
         name.removeprefix("base_model.model.")
         for name, module in model.named_modules()
@@ -97,15 +98,17 @@ def test_run_emits_the_protocol_and_writes_a_loadable_adapter(
     assert source.exists()
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 def test_sigterm_checkpoints_and_resume_matches_an_uninterrupted_run(
-    make_package: Callable[..., Path], tmp_path: Path
+    make_package: Callable[..., Path], tmp_path: Path, workers: int
 ) -> None:
     package = make_package()
-    whole = write_spec(tmp_path / "whole", package, max_steps=40, checkpoint_interval=100)
+    options = {"max_steps": 40, "checkpoint_interval": 100, "data_workers": workers}
+    whole = write_spec(tmp_path / "whole", package, **options)
     assert run_trainer(whole).returncode == 0
     reference = [e for e in read_events(tmp_path / "whole") if e["type"] == "progress"][-1]
 
-    split = write_spec(tmp_path / "split", package, max_steps=40, checkpoint_interval=100)
+    split = write_spec(tmp_path / "split", package, **options)
     process = subprocess.Popen(
         [sys.executable, "-m", "vlatune_trainer", "--spec", str(split)],
         stdout=subprocess.PIPE,
@@ -134,6 +137,19 @@ def test_sigterm_checkpoints_and_resume_matches_an_uninterrupted_run(
     # Same batches, same RNG and optimizer state: the curve continues exactly; the tolerance
     # allows only float reassociation between runs.
     assert math.isclose(final["loss"], reference["loss"], rel_tol=1e-5, abs_tol=1e-7)
+
+
+def test_gradient_checkpointing_changes_memory_not_results(
+    make_package: Callable[..., Path], tmp_path: Path
+) -> None:
+    package = make_package()
+    losses = []
+    for checkpointing in (False, True):
+        directory = tmp_path / f"checkpointing-{checkpointing}"
+        spec = write_spec(directory, package, max_steps=8, gradient_checkpointing=checkpointing)
+        assert run_trainer(spec).returncode == 0
+        losses.append([e["loss"] for e in read_events(directory) if e["type"] == "progress"][-1])
+    assert math.isclose(losses[0], losses[1], rel_tol=1e-5, abs_tol=1e-7)
 
 
 def test_damaged_package_fails_with_data_error(

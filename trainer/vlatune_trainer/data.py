@@ -7,6 +7,7 @@ import io
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,8 +76,9 @@ class Batcher:
             self.states = np.zeros((len(package.actions), 0), dtype=np.float32)
         self.offsets = {e.index: e for e in package.episodes}
 
-    def __call__(self, samples: list[Sample], rng: random.Random | None) -> dict[str, torch.Tensor]:
+    def __call__(self, samples: list[Sample], rng: random.Random | None) -> dict[str, Any]:
         images, words, states, chunks, masks, steps = [], [], [], [], [], []
+        instructions: list[str] = []
         for sample in samples:
             episode = self.offsets[sample.meta["episode"]]
             step = sample.meta["step"]
@@ -90,6 +92,7 @@ class Batcher:
                 )
             )
             words.append(self.spec.tokenize(episode.instruction))
+            instructions.append(episode.instruction)
             state = self.states[row]
             selected = [state[i] for i in self.spec.proprio] if self.spec.proprio else [0.0]
             states.append(np.asarray(selected, dtype=np.float32))
@@ -106,6 +109,7 @@ class Batcher:
             "actions": torch.from_numpy(np.stack(chunks)),
             "mask": torch.from_numpy(np.stack(masks)),
             "episode_step": torch.tensor(steps, dtype=torch.long),
+            "instructions": instructions,
         }
 
     def actions_raw(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
@@ -144,7 +148,10 @@ class TrainStream(torch.utils.data.IterableDataset):
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
-        worker = info.id if info else 0
+        # The DataLoader asks its workers round-robin from worker 0; a run resumed at batch S
+        # must get global batch S first, so DataLoader worker i plays the role of stream worker
+        # (i + S) % workers, which owns the global batches congruent to it.
+        worker = (info.id + self.start_batch) % self.workers if info else 0
         # Global batch b comes from worker b % workers as that worker's batch b // workers.
         skip = max(0, -(-(self.start_batch - worker) // self.workers))
         produced = 0

@@ -18,8 +18,62 @@ from peft import PeftModel
 
 from .data import load_image
 from .models.base import adapt_to_dataset, load_tiny_base
+from .models.hf_vla import TokenActionModel
 from .models.tiny_vla import TinyVLAConfig, tokenize
 from .normalize import Normalizer
+
+
+def load_policy(adapter: Path) -> Policy | TokenPolicy:
+    """The right policy class for an adapter directory (tiny-vla or a Hugging Face base)."""
+    described = json.loads((adapter / "model_config.json").read_text())
+    return TokenPolicy(adapter) if described.get("model_type") == "hf" else Policy(adapter)
+
+
+class TokenPolicy:
+    """A fine-tuned Hugging Face checkpoint: greedy decoding of chunk × action_dim action
+    tokens after the OpenVLA prompt, mapped back through the bins and the statistics."""
+
+    def __init__(self, adapter: Path) -> None:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        train_config = json.loads((adapter.parent / "train_config.json").read_text())
+        statistics = json.loads((adapter / "dataset_statistics.json").read_text())
+        ((self.unnorm_key, stats),) = statistics.items()
+        described = json.loads((adapter / "model_config.json").read_text())
+        hyper = train_config["hyperparameters"]
+        remote = bool(hyper.get("trust_remote_code", False))
+        processor = AutoProcessor.from_pretrained(
+            described["base_model"], local_files_only=True, trust_remote_code=remote
+        )
+        base = AutoModelForImageTextToText.from_pretrained(
+            described["base_model"], local_files_only=True, trust_remote_code=remote
+        )
+        model = PeftModel.from_pretrained(base, str(adapter)).eval()
+        self.tokens = TokenActionModel(processor, model, int(hyper["action_chunk"]))
+        self.actions = Normalizer(stats["action"])
+        self.action_dim = len(stats["action"]["mean"])
+        self.image_size = int(hyper.get("image_size") or 224)
+
+    @torch.no_grad()
+    def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:
+        """Un-normalized action chunk (chunk × action_dim) for one observation."""
+        del state  # the token model reads image and words only, as OpenVLA does
+        pixels = load_image(images[0], self.image_size, None)
+        count = self.tokens.chunk * self.action_dim
+        batch = {
+            "images": torch.from_numpy(pixels.copy()).permute(2, 0, 1).float()[None, None] / 255,
+            "instructions": [instruction],
+            "actions": torch.zeros((1, self.tokens.chunk, self.action_dim)),
+            "mask": torch.ones((1, self.tokens.chunk), dtype=torch.bool),
+        }
+        inputs = self.tokens.encode(batch, torch.device("cpu"), with_actions=False)
+        inputs.pop("labels")
+        generated = self.tokens.model.generate(
+            **inputs, max_new_tokens=count, min_new_tokens=count, do_sample=False
+        )
+        tokens = generated[0, -count:].numpy()
+        normalized = self.tokens.tokenizer.decode(tokens).reshape(self.tokens.chunk, -1)
+        return self.actions.unnormalize(normalized.astype(np.float32))
 
 
 class Policy:
@@ -70,7 +124,7 @@ def main() -> int:
     parser.add_argument("--instruction", required=True)
     parser.add_argument("--state", default="", help="comma-separated state values")
     args = parser.parse_args()
-    policy = Policy(args.adapter)
+    policy = load_policy(args.adapter)
     images = [Path(item.split("=", 1)[-1]).read_bytes() for item in args.image]
     state = [float(v) for v in args.state.split(",") if v.strip()]
     actions = policy.predict(images, args.instruction, state)

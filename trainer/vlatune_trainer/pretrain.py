@@ -21,9 +21,10 @@ import torch
 from safetensors.torch import save_file
 
 from .data import Batcher, BatchSpec, TrainStream
+from .models.policy import TinyActionModel, masked_l1
 from .models.tiny_vla import TinyVLA, TinyVLAConfig, count_parameters, init_weights, tokenize
 from .package import Package
-from .train import Evaluator, masked_l1, seed_everything
+from .train import Evaluator, seed_everything
 
 
 def pretrain(
@@ -73,8 +74,9 @@ def pretrain(
                 f"step {step}/{steps} loss {loss.item():.4f} ({time.time() - started:.0f}s)",
                 flush=True,
             )
-    metrics = Evaluator(package, batcher, 64).run(model)
-    shuffled = Evaluator(package, batcher, 64).run(model, shuffle_instructions=True)
+    evaluated = TinyActionModel(model)
+    metrics = Evaluator(package, batcher, 64).run(evaluated)
+    shuffled = Evaluator(package, batcher, 64).run(evaluated, shuffle_instructions=True)
     out.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     save_file(weights, str(out / "model.safetensors"))
@@ -92,6 +94,9 @@ def pretrain(
         "val_l1": metrics.get("l1"),
         "val_baseline_l1": metrics.get("baseline"),
         "val_l1_shuffled_instructions": shuffled.get("l1"),
+        "val_l1_per_dim": metrics.get("l1_per_dim"),
+        "val_baseline_per_dim": metrics.get("baseline_per_dim"),
+        "val_l1_per_dim_shuffled_instructions": shuffled.get("l1_per_dim"),
         "sha256": digest,
         "seconds": round(time.time() - started, 1),
     }
@@ -103,7 +108,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="vlatune_trainer.pretrain", description=__doc__)
     parser.add_argument("--package", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)

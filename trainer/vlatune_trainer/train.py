@@ -15,14 +15,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from peft import LoraConfig, get_peft_model
 
 from . import checkpoint
 from .data import Batcher, BatchSpec, TrainStream, validation_batches
 from .errors import TrainerError
 from .events import EventWriter
-from .models.base import adapt_to_dataset, load_tiny_base
-from .models.tiny_vla import TinyVLA, count_parameters, linear_module_names, tokenize
+from .models.policy import ActionModel, BuiltModel, build
+from .models.tiny_vla import count_parameters
 from .normalize import Normalizer
 from .package import Package
 
@@ -45,11 +44,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def masked_l1(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    weights = mask.unsqueeze(-1).expand_as(target).float()
-    return ((prediction - target).abs() * weights).sum() / weights.sum().clamp(min=1)
-
-
 def proprio_dims(setting: str, state_dim: int) -> list[int]:
     if setting == "all":
         return list(range(state_dim))
@@ -61,46 +55,18 @@ def proprio_dims(setting: str, state_dim: int) -> list[int]:
     return dims
 
 
-def build_model(
-    spec: dict, package: Package, proprio: list[int]
-) -> tuple[torch.nn.Module, TinyVLA]:
-    if spec["base_model"] != "tiny-vla":
-        raise TrainerError(
-            "config_error",
-            f"base model {spec['base_model']}: only the built-in tiny-vla is supported by this "
-            "trainer version (Hugging Face checkpoints are not implemented yet)",
-        )
-    hyper = spec["hyperparameters"]
-    base = load_tiny_base()
-    if hyper.get("image_size") not in (None, base.config.image_size):
-        raise TrainerError(
-            "config_error",
-            f"tiny-vla was pretrained at image_size {base.config.image_size}, "
-            f"got {hyper['image_size']}",
-        )
-    full = adapt_to_dataset(
-        base, package.action_dim, max(len(proprio), 1), hyper["action_chunk"], hyper["seed"]
-    )
-    targets = hyper.get("target_modules") or ["all-linear"]
-    if targets == ["all-linear"]:
-        targets = linear_module_names(base)
-        targets = [t for t in targets if not any(t.startswith(f) for f in full)]
-    config = LoraConfig(
-        r=hyper["lora_rank"],
-        lora_alpha=hyper["lora_alpha"],
-        lora_dropout=hyper["lora_dropout"],
-        target_modules=targets,
-        modules_to_save=full,
-        init_lora_weights="gaussian",
-    )
-    return get_peft_model(base, config), base
-
-
 class Evaluator:
     """Validation: L1 in un-normalized units per action dimension, the mean-action baseline,
     and the same with instructions shuffled across episodes (the instruction check)."""
 
-    def __init__(self, package: Package, batcher: Batcher, batch_size: int) -> None:
+    def __init__(
+        self,
+        package: Package,
+        batcher: Batcher,
+        batch_size: int,
+        device: torch.device | None = None,
+    ) -> None:
+        self.device = device or torch.device("cpu")
         self.package = package
         self.batcher = batcher
         self.batch_size = batch_size
@@ -115,29 +81,49 @@ class Evaluator:
         self.mean_action = package.actions[train_rows].mean(axis=0)
 
     @torch.no_grad()
-    def run(self, model: torch.nn.Module, shuffle_instructions: bool = False) -> dict[str, Any]:
-        model.eval()
-        errors, baseline = [], []
+    def run(self, action_model: ActionModel, shuffle_instructions: bool = False) -> dict[str, Any]:
+        action_model.model.eval()
+        errors, baseline, accuracies = [], [], []
         rng = np.random.default_rng(0)
         for batch in validation_batches(self.package, self.batcher, self.batch_size):
-            words = batch["words"]
             if shuffle_instructions:
-                words = words[torch.from_numpy(rng.permutation(len(words)))]
-            predicted = model(batch["images"], words, batch["state"])[:, 0].numpy()
+                batch = shuffled_instructions(batch, rng.permutation(len(batch["words"])))
+            predicted, accuracy = action_model.predict(batch, self.device)
             truth = self.batcher.actions_raw(batch)
-            errors.append(np.abs(self.normalizer.unnormalize(predicted) - truth))
+            errors.append(np.abs(self.normalizer.unnormalize(predicted[:, 0]) - truth))
             baseline.append(np.abs(self.mean_action - truth))
-        model.train()
+            if accuracy is not None:
+                accuracies.append((accuracy, len(truth)))
+        action_model.model.train()
         if not errors:
             return {}
         per_dim = np.concatenate(errors).mean(axis=0)
         base = np.concatenate(baseline).mean(axis=0)
-        return {
+        result = {
             "l1_per_dim": per_dim.tolist(),
             "baseline_per_dim": base.tolist(),
             "l1": float(per_dim.mean()),
             "baseline": float(base.mean()),
         }
+        if accuracies:
+            weight = sum(n for _, n in accuracies)
+            result["token_accuracy"] = sum(a * n for a, n in accuracies) / weight
+        return result
+
+
+def token_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """``val_token_accuracy`` for token-mode models, nothing otherwise."""
+    if "token_accuracy" in metrics:
+        return {"val_token_accuracy": metrics["token_accuracy"]}
+    return {}
+
+
+def shuffled_instructions(batch: dict[str, Any], order: np.ndarray) -> dict[str, Any]:
+    """The batch with its instructions (word ids and text) permuted across samples."""
+    result = dict(batch)
+    result["words"] = batch["words"][torch.from_numpy(order)]
+    result["instructions"] = [batch["instructions"][i] for i in order]
+    return result
 
 
 def run(spec_path: Path, resume: bool = False) -> int:
@@ -166,23 +152,24 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
     package = Package(spec["dataset"]["path"])
     package.verify()
     proprio = proprio_dims(hyper.get("proprio", "all"), package.state_dim)
-    model, base = build_model(spec, package, proprio)
+    built = build(spec, package, proprio, device)
+    model = built.action_model.model
     model.to(device)
     trainable, total = count_parameters(model)
     print(
         f"trainable parameters: {trainable} of {total} ({100 * trainable / total:.2f}%)", flush=True
     )
-    cameras = package.cameras[: base.config.cameras]
-    while len(cameras) < base.config.cameras:
+    cameras = package.cameras[: built.cameras]
+    while len(cameras) < built.cameras:
         cameras.append(cameras[-1])
     batcher = Batcher(
         package,
         BatchSpec(
-            image_size=base.config.image_size,
+            image_size=built.image_size,
             cameras=cameras,
             chunk=hyper["action_chunk"],
             proprio=proprio,
-            tokenize=lambda text: tokenize(text, base.config),
+            tokenize=built.tokenize,
         ),
     )
     optimizer = torch.optim.AdamW(
@@ -218,9 +205,20 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
     )
     accumulation = int(hyper["grad_accum"])
     batch_size = int(hyper["batch_size"])
-    stream = TrainStream(package, batcher, batch_size, seed, start_batch=start * accumulation)
-    batches = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=0))
-    evaluator = Evaluator(package, batcher, 64)
+    workers = int(hyper.get("data_workers", 0))
+    stream = TrainStream(
+        package, batcher, batch_size, seed, start_batch=start * accumulation, workers=workers
+    )
+    batches = iter(
+        torch.utils.data.DataLoader(
+            stream,
+            batch_size=None,
+            num_workers=workers,
+            prefetch_factor=4 if workers else None,
+            persistent_workers=False,
+        )
+    )
+    evaluator = Evaluator(package, batcher, 64, device)
     interval = int(hyper["checkpoint_interval"])
     eval_every = max(1, min(interval, max_steps // 4 or 1))
     output = Path(spec["output_dir"])
@@ -232,13 +230,7 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
         optimizer.zero_grad(set_to_none=True)
         for _ in range(accumulation):
             batch = next(batches)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                prediction = model(
-                    batch["images"].to(device), batch["words"].to(device), batch["state"].to(device)
-                )
-            loss = masked_l1(
-                prediction.float(), batch["actions"].to(device), batch["mask"].to(device)
-            )
+            loss = built.action_model.loss(batch, device)
             (loss / accumulation).backward()
             loss_value = float(loss)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -258,14 +250,18 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
             )
             last_report = now
         if step % eval_every == 0 or step == max_steps:
-            metrics = evaluator.run(model)
+            metrics = evaluator.run(built.action_model)
             if metrics:
                 events.emit(
-                    "eval", step=step, val_l1=metrics["l1"], val_baseline_l1=metrics["baseline"]
+                    "eval",
+                    step=step,
+                    val_l1=metrics["l1"],
+                    val_baseline_l1=metrics["baseline"],
+                    **token_metrics(metrics),
                 )
                 if metrics["l1"] < best:
                     best = metrics["l1"]
-                    save_adapter(model, output / "best", spec, package, metrics, inputs)
+                    save_adapter(built, output / "best", spec, package, metrics, inputs)
         if signals.stop or signals.checkpoint_now or step % interval == 0 or step == max_steps:
             path = checkpoint.save(
                 checkpoints, model, optimizer, scheduler, step, {"best_l1": best}
@@ -276,9 +272,9 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
             events.emit("cancelled", step=step)
             print(f"stopped by SIGTERM at step {step}; resumable checkpoint written", flush=True)
             return 0
-    final = evaluator.run(model)
-    shuffled = evaluator.run(model, shuffle_instructions=True)
-    save_adapter(model, output / "adapter", spec, package, final, inputs)
+    final = evaluator.run(built.action_model)
+    shuffled = evaluator.run(built.action_model, shuffle_instructions=True)
+    save_adapter(built, output / "adapter", spec, package, final, inputs)
     report = {
         "val": final,
         "val_shuffled_instructions": shuffled,
@@ -293,13 +289,14 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
             val_l1=final["l1"],
             val_baseline_l1=final["baseline"],
             val_l1_shuffled_instructions=shuffled["l1"],
+            **token_metrics(final),
         )
     events.emit("completed", step=step)
     return 0
 
 
 def save_adapter(
-    model: torch.nn.Module,
+    built: BuiltModel,
     directory: Path,
     spec: dict,
     package: Package,
@@ -310,10 +307,9 @@ def save_adapter(
     module to save), the dataset statistics under one unnorm_key, and the training config."""
     temporary = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(temporary, ignore_errors=True)
-    model.save_pretrained(str(temporary))
+    built.action_model.model.save_pretrained(str(temporary))
     shutil.copy(package.path / "dataset_statistics.json", temporary / "dataset_statistics.json")
-    base = model.get_base_model()
-    base.config.save(temporary / "model_config.json")
+    built.save_config(temporary)
     (temporary / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     if directory.exists():
         shutil.rmtree(directory)

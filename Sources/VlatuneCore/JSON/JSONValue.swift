@@ -35,6 +35,12 @@ public enum JSONValue: Sendable, Equatable {
     return nil
   }
 
+  /// The flag, when this is a boolean.
+  public var boolValue: Bool? {
+    if case .bool(let value) = self { return value }
+    return nil
+  }
+
   /// The elements, when this is an array.
   public var arrayValue: [JSONValue]? {
     if case .array(let value) = self { return value }

@@ -11,21 +11,38 @@ public enum GPUInventory {
     if let configured = environment["VLATUNE_GPU_COUNT"], let value = Int(configured), value >= 0 {
       return value
     }
+    guard let output = nvidiaSMI(["-L"], environment: environment) else { return 0 }
+    return output.split(separator: "\n").filter { $0.hasPrefix("GPU ") }.count
+  }
+
+  /// Memory of the smallest GPU in bytes: `VLATUNE_GPU_MEMORY_MB` when set, else
+  /// `nvidia-smi --query-gpu=memory.total`, else `nil` (no GPU or unknown).
+  public static func memoryBytes(environment: [String: String]) -> Int? {
+    if let configured = environment["VLATUNE_GPU_MEMORY_MB"], let value = Int(configured), value > 0 {
+      return value << 20
+    }
+    guard let output = nvidiaSMI(["--query-gpu=memory.total", "--format=csv,noheader,nounits"], environment: environment)
+    else { return nil }
+    let sizes = output.split(separator: "\n").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    return sizes.min().map { $0 << 20 }
+  }
+
+  /// Runs `nvidia-smi` from `PATH`; its standard output, or `nil` when absent or failing.
+  static func nvidiaSMI(_ arguments: [String], environment: [String: String]) -> String? {
     let path = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
       .map { "\($0)/nvidia-smi" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    guard let path else { return 0 }
+    guard let path else { return nil }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = ["-L"]
+    process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return 0 }
+    guard (try? process.run()) != nil else { return nil }
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { return 0 }
-    return String(decoding: output, as: UTF8.self).split(separator: "\n")
-      .filter { $0.hasPrefix("GPU ") }.count
+    guard process.terminationStatus == 0 else { return nil }
+    return String(decoding: output, as: UTF8.self)
   }
 
   /// Tries to take `count` free slots out of `total`.

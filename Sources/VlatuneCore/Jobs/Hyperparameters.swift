@@ -30,6 +30,12 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
   public var checkpointInterval: Int
   /// Modules LoRA wraps.
   public var targetModules: [String]
+  /// DataLoader worker processes (absent in specs written before it existed: 0).
+  public var dataWorkers: Int?
+  /// Recompute activations in the backward pass.
+  public var gradientCheckpointing: Bool?
+  /// Allow a checkpoint directory's own code.
+  public var trustRemoteCode: Bool?
 
   enum CodingKeys: String, CodingKey {
     case seed
@@ -46,5 +52,8 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     case precision, proprio
     case checkpointInterval = "checkpoint_interval"
     case targetModules = "target_modules"
+    case dataWorkers = "data_workers"
+    case gradientCheckpointing = "gradient_checkpointing"
+    case trustRemoteCode = "trust_remote_code"
   }
 }

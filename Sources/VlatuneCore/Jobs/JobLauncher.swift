@@ -132,6 +132,7 @@ public struct JobLauncher: Sendable {
     do {
       request = try JobRequest(arguments, actor: actor)
       spec = try resolve(request, id: dryRun ? "job_dry_run" : makeID("job"))
+      if !dryRun { try Self.checkMemory(spec, force: request.bool("force") ?? false) }
     } catch let error as VlatuneError {
       throw refuse(error)
     }
@@ -143,10 +144,15 @@ public struct JobLauncher: Sendable {
         try decide(database, request: request, spec: spec, estimate: estimate, requestDigest: requestDigest)
       }
       var refusal: DryRunReport.Refusal?
-      if case .refused(let error) = decision {
+      do {
+        try Self.checkMemory(spec, force: request.bool("force") ?? false)
+      } catch let error as VlatuneError {
+        refusal = .init(code: error.code, message: error.message, retryAfterSeconds: nil)
+      }
+      if refusal == nil, case .refused(let error) = decision {
         refusal = .init(code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds)
       }
-      if case .replay(let id) = decision {
+      if refusal == nil, case .replay(let id) = decision {
         refusal = .init(code: "replay", message: "the idempotency key returns existing job \(id)", retryAfterSeconds: nil)
       }
       return .dryRun(
@@ -325,19 +331,37 @@ public struct JobLauncher: Sendable {
       loraRank: rank, loraAlpha: alpha, loraDropout: dropout, learningRate: rate,
       batchSize: batch, gradAccum: accumulation, effectiveBatchSize: effective, maxSteps: steps,
       seed: seed ?? 0, actionChunk: chunk, imageSize: request.integer("image_size"),
-      proprio: proprio, precision: precision, checkpointInterval: interval, targetModules: modules)
+      proprio: proprio, precision: precision, checkpointInterval: interval, targetModules: modules,
+      dataWorkers: request.integer("data_workers") ?? 1,
+      gradientCheckpointing: request.bool("gradient_checkpointing") ?? false,
+      trustRemoteCode: request.bool("trust_remote_code") ?? false)
     let dataset = JobSpec.Dataset(
       id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
       statistics: record.directory + "/dataset_statistics.json")
     let trainer = JobSpec.Trainer(
       argv: try TrainerCommand.argv(environment: context.environment, home: context.home),
       environment: TrainerCommand.environment(from: context.environment))
-    return JobSpec(
+    var spec = JobSpec(
       jobId: id, name: request.name, createdAt: Timestamp.format(now()),
       baseModel: request.baseModel, dataset: dataset, hyperparameters: hyperparameters, gpus: gpus,
       executor: request.executor, jobDir: jobDir, outputDir: jobDir + "/output",
       checkpointsDir: jobDir + "/checkpoints", eventsPath: jobDir + "/events.jsonl",
       trainer: trainer, metadata: request.metadata, maxRunningJobs: policy.limits.maxRunningJobs)
+    let gpuMemory = gpus > 0 ? GPUInventory.memoryBytes(environment: context.environment) : nil
+    spec.memoryEstimate = MemoryEstimate.estimate(spec: spec, gpuMemoryBytes: gpuMemory)
+    return spec
+  }
+
+  /// Refuses (69) a GPU job whose memory estimate exceeds the GPU's memory, unless `force`.
+  static func checkMemory(_ spec: JobSpec, force: Bool) throws {
+    guard !force, let estimate = spec.memoryEstimate, let available = estimate.gpuMemoryBytes,
+      !estimate.fits
+    else { return }
+    throw VlatuneError.resourceUnavailable(
+      message: "the job is estimated to need \(ByteSize.format(Int64(estimate.totalBytes))) of GPU memory "
+        + "(weights \(ByteSize.format(Int64(estimate.weightBytes))), activations "
+        + "\(ByteSize.format(Int64(estimate.activationBytes)))) but the GPU has \(ByteSize.format(Int64(available))); "
+        + "lower batch_size, enable gradient_checkpointing, or pass force to start anyway")
   }
 
   /// SHA-256 of the request as resolved for idempotency: the validated parameters with the

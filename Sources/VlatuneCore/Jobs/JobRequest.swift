@@ -31,6 +31,7 @@ public struct JobRequest: Sendable, Equatable {
   func integer(_ name: String) -> Int? { parameters[name]?.numberValue.map { Int($0) } }
   func number(_ name: String) -> Double? { parameters[name]?.numberValue }
   func string(_ name: String) -> String? { parameters[name]?.stringValue }
+  func bool(_ name: String) -> Bool? { parameters[name]?.boolValue }
 
   /// The base model.
   public var baseModel: String { string("base_model") ?? "" }

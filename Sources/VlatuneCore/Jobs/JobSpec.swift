@@ -56,10 +56,13 @@ public struct JobSpec: Codable, Sendable, Equatable {
   public var metadata: [String: String]
   /// Jobs that may run at once (the policy's `max_running_jobs` when this job was admitted).
   public var maxRunningJobs: Int
+  /// Parameters and peak GPU memory expected (absent when the architecture is unknown).
+  public var memoryEstimate: MemoryEstimate?
 
   enum CodingKeys: String, CodingKey {
     case name, dataset, hyperparameters, gpus, executor, trainer, metadata
     case maxRunningJobs = "max_running_jobs"
+    case memoryEstimate = "memory_estimate"
     case schemaVersion = "schema_version"
     case jobId = "job_id"
     case createdAt = "created_at"

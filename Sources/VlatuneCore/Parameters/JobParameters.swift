@@ -59,6 +59,21 @@ public enum JobParameters {
       name: "checkpoint_interval", kind: .integer, unit: "steps", minimum: 1, maximum: 10_000_000,
       defaultValue: .number(500), help: "Steps between resumable checkpoints."),
     ParameterDefinition(
+      name: "data_workers", kind: .integer, unit: "processes", minimum: 0, maximum: 64,
+      defaultValue: .number(1),
+      help: "Worker processes that decode and augment batches while the model trains (0: in the "
+        + "training process)."),
+    ParameterDefinition(
+      name: "gradient_checkpointing", kind: .boolean, defaultValue: .bool(false),
+      help: "Recompute activations in the backward pass: less GPU memory, about 30% more time."),
+    ParameterDefinition(
+      name: "trust_remote_code", kind: .boolean, defaultValue: .bool(false),
+      help: "Allow a checkpoint directory's own Python code (OpenVLA needs it); it runs with your "
+        + "rights."),
+    ParameterDefinition(
+      name: "force", kind: .boolean, defaultValue: .bool(false),
+      help: "Start even when the memory estimate exceeds the GPU's memory (otherwise refused, 69)."),
+    ParameterDefinition(
       name: "name", kind: .string(maxLength: 64),
       help: "A name for the job (letters, digits, '.', '_', '-')."),
     ParameterDefinition(

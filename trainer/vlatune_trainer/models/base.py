@@ -57,9 +57,13 @@ def adapt_to_dataset(
         model.config = new
         model.action_head = ActionHead(new)
         with torch.no_grad():
-            model.action_head.queries.copy_(
-                torch.randn(chunk, config.width, generator=generator) * 0.02
-            )
+            for layer in (
+                model.action_head.reduce,
+                model.action_head.hidden,
+                model.action_head.out,
+            ):
+                layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * 0.02)
+                layer.bias.zero_()
     if state_dim != config.state_dim:
         model.state_embed = torch.nn.Linear(max(state_dim, 1), config.width)
         model.config = TinyVLAConfig(**{**model.config.__dict__, "state_dim": max(state_dim, 1)})

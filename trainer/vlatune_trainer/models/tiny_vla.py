@@ -1,11 +1,22 @@
 """tiny-vla: a small vision-language-action transformer that trains in minutes on a CPU.
 
-Every camera image, with two coordinate channels added (CoordConv), goes through a small
-convolutional patch encoder to a 4×4 grid of tokens; the instruction's words are embedded from a
-fixed vocabulary (words hashed into buckets); the proprioceptive state is one token. Pre-LN
-transformer blocks mix them, and an OFT-style head predicts a chunk of continuous, normalized
-actions trained with an L1 loss. The transformer's projections are ``nn.Linear`` so
-LoRA can wrap them; the head is trained fully and saved with the adapter.
+The instruction's words are embedded from a fixed vocabulary (words hashed into buckets). Every
+camera image, with two coordinate channels added (CoordConv), goes through a small convolutional
+patch encoder to a 4×4 grid of tokens; each convolution is FiLM-conditioned on the mean word
+embedding (as RT-1 conditions its image encoder on the instruction), so "the red block" can
+select red features before any attention has been learned. The proprioceptive state is one
+token. Pre-LN transformer blocks mix image, word and state tokens, and an OFT-style head decodes
+the whole chunk of continuous, normalized actions in one pass (L1 loss) from a per-token
+projection of the sequence, which keeps each token's place in the image.
+
+Why FiLM and a place-keeping head: on 2 CPU cores a first design (plain patch encoder, learned
+action queries attending over the sequence) learned nothing image-dependent in 2000 steps, not
+even a single block's position; the attention read-out averages tokens until its query/key
+weights have grown, which small models on short budgets never reach. With FiLM and this head the
+same probe (3 blocks, find the named one) converges in about 300 steps.
+
+Every projection is ``nn.Linear`` so LoRA can wrap it (FiLM generators included); the head is
+trained fully and saved with the adapter.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+import torch.utils.checkpoint
 from torch import nn
 
 
@@ -35,6 +47,13 @@ class TinyVLAConfig:
     state_dim: int = 8
     action_dim: int = 7
     chunk: int = 4
+    head_features: int = 16
+    head_hidden: int = 256
+
+    @property
+    def tokens(self) -> int:
+        """Sequence length: image patches of every camera, words, one state token."""
+        return self.cameras * self.patches + self.max_words + 1
 
     @property
     def patches(self) -> int:
@@ -98,40 +117,46 @@ class Block(nn.Module):
 
 
 class ActionHead(nn.Module):
-    """OFT-style continuous head: ``chunk`` learned queries read the sequence, then a linear map."""
+    """OFT-style continuous head: the whole action chunk in one pass (parallel decoding).
+
+    Each token is projected to a few features and the flattened sequence goes through an MLP, so
+    the head knows which image patch a feature came from.
+    """
 
     def __init__(self, config: TinyVLAConfig) -> None:
         super().__init__()
-        self.queries = nn.Parameter(torch.randn(config.chunk, config.width) * 0.02)
-        self.attention = nn.MultiheadAttention(config.width, config.heads, batch_first=True)
-        self.norm = nn.LayerNorm(config.width)
-        self.out = nn.Linear(config.width, config.action_dim)
+        self.chunk = config.chunk
+        self.action_dim = config.action_dim
+        self.reduce = nn.Linear(config.width, config.head_features)
+        self.hidden = nn.Linear(config.tokens * config.head_features, config.head_hidden)
+        self.out = nn.Linear(config.head_hidden, config.chunk * config.action_dim)
 
-    def forward(self, x: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
-        queries = self.queries.unsqueeze(0).expand(x.shape[0], -1, -1)
-        read, _ = self.attention(queries, x, x, key_padding_mask=padding, need_weights=False)
-        return self.out(self.norm(read + queries))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.reduce(x).flatten(1)
+        actions = self.out(nn.functional.gelu(self.hidden(features)))
+        return actions.view(x.shape[0], self.chunk, self.action_dim)
 
 
 class PatchEncoder(nn.Module):
-    """Strided 3×3 convolutions (plus x/y coordinate channels) down to one token per patch."""
+    """Strided 3×3 convolutions (plus x/y coordinate channels) down to one token per patch, each
+    convolution's output FiLM-modulated (scale and shift per channel) by the instruction."""
 
     def __init__(self, config: TinyVLAConfig) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        channels = 5
+        channels = [5]
         for index in range(config.stem_layers):
-            out = (
-                config.width
-                if index == config.stem_layers - 1
-                else min(32 * 2**index, config.width)
-            )
-            layers += [nn.Conv2d(channels, out, 3, stride=2, padding=1), nn.GELU()]
-            channels = out
-        self.layers = nn.Sequential(*layers[:-1])
+            last = index == config.stem_layers - 1
+            channels.append(config.width if last else min(32 * 2**index, config.width))
+        self.convs = nn.ModuleList(
+            nn.Conv2d(channels[i], channels[i + 1], 3, stride=2, padding=1)
+            for i in range(config.stem_layers)
+        )
+        self.films = nn.ModuleList(
+            nn.Linear(config.width, 2 * channels[i + 1]) for i in range(config.stem_layers)
+        )
         self.proj = nn.Linear(config.width, config.width)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         batch, height, width = images.shape[0], images.shape[-2], images.shape[-1]
         ys = (
             torch.linspace(-1, 1, height, device=images.device)
@@ -143,7 +168,12 @@ class PatchEncoder(nn.Module):
             .view(1, 1, 1, width)
             .expand(batch, 1, height, width)
         )
-        features = self.layers(torch.cat([images * 2 - 1, xs, ys], dim=1))
+        features = torch.cat([images * 2 - 1, xs, ys], dim=1)
+        for index, (conv, film) in enumerate(zip(self.convs, self.films, strict=True)):
+            scale, shift = film(condition).chunk(2, dim=-1)
+            features = conv(features) * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
+            if index < len(self.convs) - 1:
+                features = nn.functional.gelu(features)
         return self.proj(features.flatten(2).transpose(1, 2))
 
 
@@ -157,25 +187,32 @@ class TinyVLA(nn.Module):
         self.patch_embed = PatchEncoder(config)
         self.word_embed = nn.Embedding(config.vocabulary, config.width)
         self.state_embed = nn.Linear(config.state_dim, config.width)
-        tokens = config.cameras * config.patches + config.max_words + 1
-        self.position = nn.Parameter(torch.randn(tokens, config.width) * 0.02)
+        self.position = nn.Parameter(torch.randn(config.tokens, config.width) * 0.02)
         self.blocks = nn.ModuleList(Block(config.width, config.heads) for _ in range(config.depth))
         self.norm = nn.LayerNorm(config.width)
         self.action_head = ActionHead(config)
+        self.gradient_checkpointing = False
 
     def forward(
         self, images: torch.Tensor, words: torch.Tensor, state: torch.Tensor
     ) -> torch.Tensor:
-        batch = images.shape[0]
-        patches = self.patch_embed(images.flatten(0, 1)).reshape(batch, -1, self.config.width)
+        batch, cameras = images.shape[0], images.shape[1]
         text = self.word_embed(words)
+        present = (words != 0).unsqueeze(-1).float()
+        condition = (text * present).sum(1) / present.sum(1).clamp(min=1)
+        patches = self.patch_embed(
+            images.flatten(0, 1), condition.repeat_interleave(cameras, dim=0)
+        ).reshape(batch, -1, self.config.width)
         proprio = self.state_embed(state).unsqueeze(1)
         x = torch.cat([patches, text, proprio], dim=1) + self.position
         padding = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
         padding[:, patches.shape[1] : patches.shape[1] + words.shape[1]] = words == 0
         for block in self.blocks:
-            x = block(x, padding)
-        return self.action_head(self.norm(x), padding)
+            if self.gradient_checkpointing and self.training:
+                x = torch.utils.checkpoint.checkpoint(block, x, padding, use_reentrant=False)
+            else:
+                x = block(x, padding)
+        return self.action_head(self.norm(x))
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
@@ -195,8 +232,11 @@ def linear_module_names(model: nn.Module) -> list[str]:
 
 
 def init_weights(model: TinyVLA) -> None:
+    """Linear layers N(0, 0.02) with zero bias; FiLM generators start at zero (identity)."""
     for module in model.modules():
         if isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, std=0.02)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
+    for film in model.patch_embed.films:
+        nn.init.zeros_(film.weight)

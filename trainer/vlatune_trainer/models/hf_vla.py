@@ -1,0 +1,174 @@
+"""A Hugging Face vision-language checkpoint in a local directory, fine-tuned OpenVLA-style.
+
+Actions are normalized with the package's q01/q99 (clipped, per the mask), discretized into 256
+uniform bins over [-1, 1] and written as the last ids of the language model's vocabulary; the
+model reads the first camera's image and the prompt
+``In: What action should the robot take to {instruction}?\\nOut:`` and is trained with the
+language-modelling loss on the action tokens (and the end-of-sequence token) only. An action
+chunk of H steps is H × action_dim tokens; steps past the episode end are ignored by the loss.
+
+Works with ``AutoModelForImageTextToText`` checkpoints whose processor takes
+``text=…, images=…`` (LLaVA, Idefics3/SmolVLM, PaliGemma class), and with checkpoints that need
+their own code (OpenVLA) when ``trust_remote_code`` is allowed; nothing is downloaded
+(``local_files_only``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import TrainerError
+from ..normalize import ActionTokenizer
+
+PROMPT = "In: What action should the robot take to {instruction}?\nOut:"
+BINS = 256
+
+
+def is_checkpoint_directory(base_model: str) -> bool:
+    """A base model given as a local directory with a ``config.json``."""
+    return (Path(base_model).expanduser() / "config.json").is_file()
+
+
+def load_checkpoint(
+    directory: Path, dtype: torch.dtype, trust_remote_code: bool
+) -> tuple[Any, Any]:
+    """(processor, model) from a local directory, offline."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    try:
+        processor = AutoProcessor.from_pretrained(
+            directory, local_files_only=True, trust_remote_code=trust_remote_code
+        )
+        model = AutoModelForImageTextToText.from_pretrained(
+            directory, local_files_only=True, dtype=dtype, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError, KeyError) as error:
+        raise TrainerError(
+            "config_error",
+            f"base_model {directory} is not a loadable vision-language checkpoint: {error}",
+        ) from error
+    return processor, model
+
+
+class TokenActionModel:
+    """Batches → prompt + action tokens, loss on the action tokens, and decoded predictions."""
+
+    def __init__(self, processor: Any, model: torch.nn.Module, chunk: int) -> None:
+        self.processor = processor
+        self.model = model
+        self.chunk = chunk
+        self.vocab_size = int(model.config.get_text_config().vocab_size)
+        tokenizer = processor.tokenizer
+        if self.vocab_size < BINS + len(tokenizer.all_special_ids) + 1:
+            raise TrainerError(
+                "config_error",
+                f"vocabulary of {self.vocab_size} ids is too small for {BINS} action bins",
+            )
+        self.tokenizer = ActionTokenizer(self.vocab_size, BINS)
+        self.eos = tokenizer.eos_token_id
+        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.image_token = getattr(processor, "image_token", None)
+
+    def prompt(self, instruction: str) -> str:
+        text = PROMPT.format(instruction=instruction.lower().rstrip("."))
+        return f"{self.image_token}{text}" if self.image_token else text
+
+    def encode(
+        self, batch: dict[str, Any], device: torch.device, with_actions: bool = True
+    ) -> dict[str, torch.Tensor]:
+        """input_ids, attention_mask, pixel_values and labels (−100 except action tokens)."""
+        images = (batch["images"][:, 0] * 255).round().byte().permute(0, 2, 3, 1).numpy()
+        rows: list[list[int]] = []
+        labels: list[list[int]] = []
+        pixels: list[torch.Tensor] = []
+        extra: dict[str, list[torch.Tensor]] = {}
+        actions = batch["actions"].numpy()
+        masks = batch["mask"].numpy()
+        for index, instruction in enumerate(batch["instructions"]):
+            encoded = self.processor(
+                text=[self.prompt(instruction)],
+                images=[Image.fromarray(images[index])],
+                return_tensors="pt",
+            )
+            prompt_ids = encoded["input_ids"][0].tolist()
+            pixels.append(encoded["pixel_values"][0])
+            for key, value in encoded.items():
+                if key not in ("input_ids", "attention_mask", "pixel_values"):
+                    extra.setdefault(key, []).append(value[0])
+            if not with_actions:
+                rows.append(prompt_ids)
+                labels.append([-100] * len(prompt_ids))
+                continue
+            tokens = self.tokenizer.encode(actions[index]).astype(np.int64)
+            target = [
+                int(t) if masks[index][step] else -100
+                for step, row in enumerate(tokens)
+                for t in row
+            ]
+            ids = [int(t) for row in tokens for t in row]
+            rows.append(prompt_ids + ids + [self.eos])
+            labels.append([-100] * len(prompt_ids) + target + [self.eos])
+        length = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), length), self.pad, dtype=torch.long)
+        attention = torch.zeros((len(rows), length), dtype=torch.long)
+        label_tensor = torch.full((len(rows), length), -100, dtype=torch.long)
+        for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
+            input_ids[index, : len(row)] = torch.tensor(row)
+            attention[index, : len(row)] = 1
+            label_tensor[index, : len(label)] = torch.tensor(label)
+        result = {
+            "input_ids": input_ids.to(device),
+            "attention_mask": attention.to(device),
+            "pixel_values": torch.stack(pixels).to(device),
+            "labels": label_tensor.to(device),
+        }
+        for key, values in extra.items():
+            result[key] = torch.stack(values).to(device)
+        return result
+
+    def loss(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
+        return self.model(**self.encode(batch, device)).loss
+
+    @torch.no_grad()
+    def predict(self, batch: dict[str, Any], device: torch.device) -> tuple[np.ndarray, float]:
+        """Teacher-forced predictions of the action tokens → normalized actions
+        (B, chunk, action_dim), and the token accuracy on unpadded steps."""
+        inputs = self.encode(batch, device)
+        labels = inputs.pop("labels")
+        logits = self.model(**inputs).logits
+        predicted = logits[:, :-1].argmax(-1)
+        targets = labels[:, 1:]
+        action_dim = batch["actions"].shape[-1]
+        count = self.chunk * action_dim
+        decoded = np.zeros((len(predicted), count), dtype=np.float32)
+        hits, total = 0, 0
+        for index in range(len(predicted)):
+            positions = (targets[index] != -100).nonzero().flatten()
+            # The first chunk × action_dim labelled positions (padded steps skipped) are actions.
+            start = int(positions[0]) if len(positions) else 0
+            tokens = predicted[index, start : start + count].cpu().numpy()
+            decoded[index, : len(tokens)] = self.tokenizer.decode(tokens)
+            wanted = targets[index, start : start + count]
+            valid = wanted != -100
+            hits += int((predicted[index, start : start + count][valid] == wanted[valid]).sum())
+            total += int(valid.sum())
+        accuracy = hits / total if total else 0.0
+        return decoded.reshape(len(predicted), self.chunk, action_dim), accuracy
+
+
+def describe(directory: Path) -> dict[str, Any]:
+    """What an adapter's ``model_config.json`` records for a Hugging Face base."""
+    config = json.loads((directory / "config.json").read_text())
+    return {
+        "model_type": "hf",
+        "base_model": str(directory),
+        "architecture": (config.get("architectures") or ["?"])[0],
+        "action_bins": BINS,
+        "prompt": PROMPT,
+    }
