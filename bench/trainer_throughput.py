@@ -4,7 +4,9 @@
 The ratio (data-pipeline efficiency) shows whether streaming, decoding and augmenting starve the
 model; 1.0 means the data pipeline costs nothing.
 
-    python bench/trainer_throughput.py PACKAGE_DIR [--steps 40] [--batch-size 32]
+    python bench/trainer_throughput.py PACKAGE_DIR [--steps 40] [--batch-size 32] [--workers 1]
+
+Workers are DataLoader processes, as the trainer's ``data_workers`` (default 1) starts them.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from pathlib import Path
 
 import torch
 from vlatune_trainer.data import Batcher, BatchSpec, TrainStream
-from vlatune_trainer.models.tiny_vla import tokenize
+from vlatune_trainer.models.policy import build
 from vlatune_trainer.package import Package
-from vlatune_trainer.train import build_model, masked_l1
 
 
-def run(package_dir: Path, steps: int, batch_size: int) -> dict[str, float]:
+def run(package_dir: Path, steps: int, batch_size: int, workers: int) -> dict[str, float]:
     torch.manual_seed(0)
     package = Package(package_dir)
     spec = {
@@ -39,28 +40,32 @@ def run(package_dir: Path, steps: int, batch_size: int) -> dict[str, float]:
         },
     }
     proprio = list(range(package.state_dim))
-    model, base = build_model(spec, package, proprio)
+    built = build(spec, package, proprio, torch.device("cpu"))
+    model = built.action_model.model
     batcher = Batcher(
         package,
         BatchSpec(
-            image_size=base.config.image_size,
-            cameras=package.cameras[: base.config.cameras],
+            image_size=built.image_size,
+            cameras=package.cameras[: built.cameras],
             chunk=4,
             proprio=proprio,
-            tokenize=lambda text: tokenize(text, base.config),
+            tokenize=built.tokenize,
         ),
     )
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    device = torch.device("cpu")
 
     def step(batch: dict[str, torch.Tensor]) -> None:
-        loss = masked_l1(
-            model(batch["images"], batch["words"], batch["state"]), batch["actions"], batch["mask"]
-        )
+        loss = built.action_model.loss(batch, device)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
 
-    stream = iter(TrainStream(package, batcher, batch_size, seed=0))
+    source = TrainStream(package, batcher, batch_size, seed=0, workers=workers)
+    loader = torch.utils.data.DataLoader(
+        source, batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None
+    )
+    stream = iter(loader)
     for _ in range(3):
         step(next(stream))
     started = time.perf_counter()
@@ -80,6 +85,7 @@ def run(package_dir: Path, steps: int, batch_size: int) -> dict[str, float]:
         "pipeline_efficiency": streamed / in_memory,
         "batch_size": batch_size,
         "threads": torch.get_num_threads(),
+        "workers": workers,
     }
 
 
@@ -88,8 +94,9 @@ def main() -> int:
     parser.add_argument("package", type=Path)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    print(json.dumps(run(args.package, args.steps, args.batch_size)))
+    print(json.dumps(run(args.package, args.steps, args.batch_size, args.workers)))
     return 0
 
 

@@ -276,6 +276,7 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
     shuffled = evaluator.run(built.action_model, shuffle_instructions=True)
     save_adapter(built, output / "adapter", spec, package, final, inputs)
     report = {
+        "memory_estimate": spec.get("memory_estimate"),
         "val": final,
         "val_shuffled_instructions": shuffled,
         "best_val_l1": best,
@@ -291,7 +292,11 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
             val_l1_shuffled_instructions=shuffled["l1"],
             **token_metrics(final),
         )
-    events.emit("completed", step=step)
+    peak = {}
+    if device.type == "cuda":  # pragma: no cover - needs a GPU
+        peak["peak_gpu_memory_bytes"] = int(torch.cuda.max_memory_allocated(device))
+        print(f"peak GPU memory: {peak['peak_gpu_memory_bytes'] / 2**20:.0f} MiB", flush=True)
+    events.emit("completed", step=step, **peak)
     return 0
 
 
