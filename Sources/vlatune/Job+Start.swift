@@ -42,6 +42,12 @@ extension JobCommand {
     @Option(help: help("checkpoint_interval")) var checkpointInterval: String?
     @Option(help: help("proprio")) var proprio: String?
     @Option(help: help("data_workers")) var dataWorkers: String?
+    @Option(help: help("nodes")) var nodes: String?
+    @Option(help: help("processes")) var processes: String?
+    @Option(help: help("slurm_partition")) var slurmPartition: String?
+    @Option(help: help("slurm_account")) var slurmAccount: String?
+    @Option(help: help("slurm_qos")) var slurmQos: String?
+    @Option(help: help("time_limit")) var timeLimit: String?
     @Flag(help: help("gradient_checkpointing")) var gradientCheckpointing = false
     @Flag(help: help("trust_remote_code")) var trustRemoteCode = false
     @Flag(help: help("force")) var force = false
@@ -69,6 +75,8 @@ extension JobCommand {
         ("checkpoint_interval", checkpointInterval), ("name", name), ("metadata", metadata),
         ("idempotency_key", idempotencyKey ?? environment["VLATUNE_IDEMPOTENCY_KEY"]),
         ("executor", executor), ("proprio", proprio), ("data_workers", dataWorkers),
+        ("nodes", nodes), ("processes", processes), ("slurm_partition", slurmPartition),
+        ("slurm_account", slurmAccount), ("slurm_qos", slurmQos), ("time_limit", timeLimit),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = JobParameters.table.fromCommandLine(raw)

@@ -32,6 +32,7 @@ extension JobCommand {
       commandName: "__watch", abstract: "Supervise one job (internal).", shouldDisplay: false)
 
     @Argument var job: String
+    @Flag(help: "Run as the Slurm batch step of the job's allocation.") var inAllocation = false
 
     func run() throws {
       signal(SIGHUP, SIG_IGN)
@@ -41,7 +42,7 @@ extension JobCommand {
       let token = CancellationToken()
       let trap = SignalTrap([SIGTERM], token: token)
       let status = withExtendedLifetime(trap) {
-        JobWatcher(context: context, cancellation: token).run(jobID: job)
+        JobWatcher(context: context, cancellation: token, inAllocation: inAllocation).run(jobID: job)
       }
       throw ExitCode(status)
     }

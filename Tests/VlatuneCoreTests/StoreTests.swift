@@ -11,9 +11,9 @@ import VlatuneTestSupport
     let path = directory.appending("vlatune.db").path
     let first = try Store(path: path)
     #expect(try first.journalMode() == "wal")
-    #expect(try first.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails"])
+    #expect(try first.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id"])
     let reopened = try Store(path: path)
-    #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails"])
+    #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id"])
   }
 
   @Test func olderDatabasesAreMigratedForwardKeepingTheirRows() throws {
@@ -30,7 +30,7 @@ import VlatuneTestSupport
       }
     }
     let store = try Store(path: path)
-    #expect(try store.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails"])
+    #expect(try store.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id"])
     #expect(try store.read { try DatasetRecord.fetchOne($0, key: "ds_old") }?.name == "old")
     #expect(try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM jobs") } == 0)
   }

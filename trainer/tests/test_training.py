@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -113,13 +114,15 @@ def test_sigterm_checkpoints_and_resume_matches_an_uninterrupted_run(
         [sys.executable, "-m", "vlatune_trainer", "--spec", str(split)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        start_new_session=True,
     )
-    # SIGTERM as soon as training starts: the run stops after the step in progress.
+    # SIGTERM as soon as training starts, to the whole process group as the watcher sends it
+    # (DataLoader workers included): the run stops after the step in progress.
     deadline = time.time() + 300
     while not any(e["type"] == "started" for e in read_events(tmp_path / "split")):
         assert time.time() < deadline and process.poll() is None
         time.sleep(0.02)
-    process.send_signal(signal.SIGTERM)
+    os.killpg(process.pid, signal.SIGTERM)
     assert process.wait(timeout=120) == 0
     events = read_events(tmp_path / "split")
     assert events[-1]["type"] == "cancelled"

@@ -189,6 +189,16 @@ class TrainStream(torch.utils.data.IterableDataset):
         return random.Random(f"{self.seed}-augment-{worker}-{batch}")
 
 
+def ignore_stop_signals(_worker: int) -> None:
+    """DataLoader ``worker_init_fn``: a cancel signals the trainer's whole process group (and
+    Slurm every process of the step); workers must leave SIGTERM to the training process, which
+    finishes its step and checkpoints, instead of dying and taking the run down with them."""
+    import signal
+
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(number, signal.SIG_IGN)
+
+
 def validation_batches(
     package: Package, batcher: Batcher, batch_size: int
 ) -> Iterator[dict[str, torch.Tensor]]:

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from . import checkpoint
-from .data import Batcher, BatchSpec, TrainStream, validation_batches
+from .data import Batcher, BatchSpec, TrainStream, ignore_stop_signals, validation_batches
+from .distributed import SilentEvents, World
 from .errors import TrainerError
 from .events import EventWriter
 from .models.policy import ActionModel, BuiltModel, build
@@ -143,18 +144,30 @@ def run(spec_path: Path, resume: bool = False) -> int:
 
 
 def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> int:
+    world = World.from_environment()
+    try:
+        return _train_in(world, spec, events if world.main else SilentEvents(), signals, resume)
+    finally:
+        world.close()
+
+
+def _train_in(
+    world: World, spec: dict, events: EventWriter | SilentEvents, signals: Signals, resume: bool
+) -> int:
     hyper = spec["hyperparameters"]
     seed = int(hyper["seed"])
     seed_everything(seed)
-    device = torch.device(
-        "cuda" if spec.get("gpus", 0) > 0 and torch.cuda.is_available() else "cpu"
-    )
+    device = world.device(spec.get("gpus", 0) > 0 and torch.cuda.is_available())
+    if world.distributed and world.main:
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        print(f"distributed: {world.size} processes ({backend})", flush=True)
     package = Package(spec["dataset"]["path"])
     package.verify()
     proprio = proprio_dims(hyper.get("proprio", "all"), package.state_dim)
     built = build(spec, package, proprio, device)
     model = built.action_model.model
     model.to(device)
+    built.action_model.train_module = world.wrap(model)
     trainable, total = count_parameters(model)
     print(
         f"trainable parameters: {trainable} of {total} ({100 * trainable / total:.2f}%)", flush=True
@@ -206,8 +219,10 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
     accumulation = int(hyper["grad_accum"])
     batch_size = int(hyper["batch_size"])
     workers = int(hyper.get("data_workers", 0))
+    # Every rank draws its own batches (rank 0 those of a single-process run).
+    stream_seed = seed + 7919 * world.rank
     stream = TrainStream(
-        package, batcher, batch_size, seed, start_batch=start * accumulation, workers=workers
+        package, batcher, batch_size, stream_seed, start_batch=start * accumulation, workers=workers
     )
     batches = iter(
         torch.utils.data.DataLoader(
@@ -216,6 +231,7 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
             num_workers=workers,
             prefetch_factor=4 if workers else None,
             persistent_workers=False,
+            worker_init_fn=ignore_stop_signals,
         )
     )
     evaluator = Evaluator(package, batcher, 64, device)
@@ -232,12 +248,13 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
             batch = next(batches)
             loss = built.action_model.loss(batch, device)
             (loss / accumulation).backward()
-            loss_value = float(loss)
+            loss_value = float(loss.detach())
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         step += 1
         now = time.time()
+        stop, checkpoint_now = world.agree(signals.stop, signals.checkpoint_now)
         if now - last_report >= 2 or step == max_steps or step == start + 1:
             elapsed = max(now - started, 1e-6)
             events.emit(
@@ -246,10 +263,14 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
                 total_steps=max_steps,
                 loss=loss_value,
                 learning_rate=scheduler.get_last_lr()[0],
-                samples_per_second=(step - start) * batch_size * accumulation / elapsed,
+                samples_per_second=(step - start)
+                * batch_size
+                * accumulation
+                * world.size
+                / elapsed,
             )
             last_report = now
-        if step % eval_every == 0 or step == max_steps:
+        if world.main and (step % eval_every == 0 or step == max_steps):
             metrics = evaluator.run(built.action_model)
             if metrics:
                 events.emit(
@@ -262,16 +283,20 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
                 if metrics["l1"] < best:
                     best = metrics["l1"]
                     save_adapter(built, output / "best", spec, package, metrics, inputs)
-        if signals.stop or signals.checkpoint_now or step % interval == 0 or step == max_steps:
-            path = checkpoint.save(
-                checkpoints, model, optimizer, scheduler, step, {"best_l1": best}
-            )
-            events.emit("checkpoint", step=step, path=str(path))
+        if stop or checkpoint_now or step % interval == 0 or step == max_steps:
+            if world.main:
+                path = checkpoint.save(
+                    checkpoints, model, optimizer, scheduler, step, {"best_l1": best}
+                )
+                events.emit("checkpoint", step=step, path=str(path))
+            world.barrier()
             signals.checkpoint_now = False
-        if signals.stop and step < max_steps:
+        if stop and step < max_steps:
             events.emit("cancelled", step=step)
             print(f"stopped by SIGTERM at step {step}; resumable checkpoint written", flush=True)
             return 0
+    if not world.main:
+        return 0
     final = evaluator.run(built.action_model)
     shuffled = evaluator.run(built.action_model, shuffle_instructions=True)
     save_adapter(built, output / "adapter", spec, package, final, inputs)

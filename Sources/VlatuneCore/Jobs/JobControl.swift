@@ -4,11 +4,13 @@ import Foundation
 public struct JobControl: Sendable {
   let jobs: JobStore
   let liveness: JobLiveness
+  let environment: [String: String]
 
   /// - Parameter context: State directory and database.
   public init(context: VlatuneContext, now: @escaping @Sendable () -> Date = Date.init) {
     jobs = JobStore(store: context.store, now: now)
-    liveness = JobLiveness(jobs: jobs)
+    liveness = JobLiveness(jobs: jobs, environment: context.environment)
+    environment = context.environment
   }
 
   /// The job a reference names, after marking it `lost` if its watcher is gone.
@@ -79,11 +81,26 @@ public struct JobControl: Sendable {
       ("cancel_requested_at", Timestamp.format(now)), ("cancelled_by", actor),
       ("cancel_reason", reason),
     ]
-    _ =
-      try jobs.transition(record.id, from: [.queued, .starting], to: .cancelled, actor: actor, set: common)
-      || jobs.transition(
+    let queuedCancelled = try jobs.transition(
+      record.id, from: [.queued, .starting], to: .cancelled, actor: actor, set: common)
+    var runningCancelling = false
+    if !queuedCancelled {
+      runningCancelling = try jobs.transition(
         record.id, from: [.running], to: .cancelling, actor: actor,
         set: common + [("cancel_deadline", now.timeIntervalSince1970 + grace)])
+    }
+    if record.executor == "slurm", let native = try jobs.record(record.id)?.nativeId {
+      // Pending in Slurm: end it there too. Running: the watcher in the allocation sees
+      // `cancelling` and stops the trainer; TERM to the batch step says the same, and the job is
+      // ended in Slurm once the grace period is over.
+      let slurm = SlurmClient(environment: environment)
+      if queuedCancelled { slurm.cancel(native) }
+      if runningCancelling || record.state == .cancelling { slurm.cancel(native, signal: "TERM") }
+      guard wait else { return try jobs.document(record.id) }
+      let document = try self.wait(record.id, timeout: grace + 15)
+      if !document.state.isTerminal || queuedCancelled { slurm.cancel(native) }
+      return try status(record.id)
+    }
     guard wait else { return try jobs.document(record.id) }
     return try self.wait(record.id, timeout: grace + 15)
   }

@@ -118,8 +118,10 @@ public struct JobDocument: Codable, Sendable, Equatable {
   public var hyperparameters: Hyperparameters
   /// GPUs requested (0: CPU).
   public var gpus: Int
-  /// `local`.
+  /// `local` or `slurm`.
   public var executor: String
+  /// The executor's own id for the job (the Slurm job id; `nil` for local jobs).
+  public var nativeId: String?
   /// Who started it.
   public var actor: String
   /// The latest progress.
@@ -155,6 +157,7 @@ public struct JobDocument: Codable, Sendable, Equatable {
 
   enum CodingKeys: String, CodingKey {
     case id, name, state, dataset, hyperparameters, gpus, executor, actor, progress, eval, output
+    case nativeId = "native_id"
     case checkpoints, error, signal, cancellation, processes, replayed
     case schemaVersion = "schema_version"
     case createdAt = "created_at"
@@ -184,6 +187,7 @@ public struct JobDocument: Codable, Sendable, Equatable {
     try container.encode(hyperparameters, forKey: .hyperparameters)
     try container.encode(gpus, forKey: .gpus)
     try container.encode(executor, forKey: .executor)
+    try container.encode(nativeId, forKey: .nativeId)
     try container.encode(actor, forKey: .actor)
     try container.encode(progress, forKey: .progress)
     try container.encode(eval, forKey: .eval)
@@ -215,6 +219,7 @@ public struct JobDocument: Codable, Sendable, Equatable {
     hyperparameters = spec.hyperparameters
     gpus = spec.gpus
     executor = record.executor
+    nativeId = record.nativeId
     actor = record.actor
     progress = record.progress.flatMap { try? JSONOutput.decode(Progress.self, from: Data($0.utf8)) }
     eval = record.eval.flatMap { try? JSONOutput.decode([String: Double].self, from: Data($0.utf8)) }

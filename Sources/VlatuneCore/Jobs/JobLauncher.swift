@@ -202,6 +202,11 @@ public struct JobLauncher: Sendable {
       FileIO.removeTree(spec.jobDir)
       return .replayed(try jobs.document(id, replayed: true))
     case .admit:
+      if spec.executor == "slurm" {
+        try submitToSlurm(spec, jobs: jobs)
+        withExtendedLifetime(lock) {}
+        return .started(try jobs.document(spec.jobId))
+      }
       try spawnWatcher(id: spec.jobId, jobDir: spec.jobDir, lock: lock, jobs: jobs)
       return .started(try awaitHandshake(spec.jobId, jobs: jobs))
     }
@@ -300,9 +305,18 @@ public struct JobLauncher: Sendable {
     let record = try context.datasets.resolve(request.dataset)
     try Self.checkPackage(record)
     try Self.checkBaseModel(request.baseModel)
+    let slurm = request.executor == "slurm"
     let available = GPUInventory.count(environment: context.environment)
-    let gpus = request.gpus ?? min(available, 1)
-    if gpus > available {
+    let gpus = request.gpus ?? (slurm ? 0 : min(available, 1))
+    let nodes = request.integer("nodes") ?? 1
+    if nodes > 1 && !slurm {
+      throw VlatuneError.invalidParameters([
+        ParameterProblem(
+          param: "nodes",
+          message: "nodes (--nodes) \(nodes) needs executor slurm; this machine is one node")
+      ])
+    }
+    if !slurm && gpus > available {
       throw VlatuneError.resourceUnavailable(
         message: "gpus \(gpus) requested but this machine offers \(available) GPU(s); use "
           + "--gpus \(available) (0 trains on CPU) or set VLATUNE_GPU_COUNT")
@@ -338,8 +352,11 @@ public struct JobLauncher: Sendable {
     let dataset = JobSpec.Dataset(
       id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
       statistics: record.directory + "/dataset_statistics.json")
+    let processes = request.integer("processes") ?? max(gpus, 1)
     let trainer = JobSpec.Trainer(
-      argv: try TrainerCommand.argv(environment: context.environment, home: context.home),
+      argv: DistributedLaunch.argv(
+        try TrainerCommand.argv(environment: context.environment, home: context.home),
+        nodes: nodes, processes: processes, jobID: id),
       environment: TrainerCommand.environment(from: context.environment))
     var spec = JobSpec(
       jobId: id, name: request.name, createdAt: Timestamp.format(now()),
@@ -347,7 +364,19 @@ public struct JobLauncher: Sendable {
       executor: request.executor, jobDir: jobDir, outputDir: jobDir + "/output",
       checkpointsDir: jobDir + "/checkpoints", eventsPath: jobDir + "/events.jsonl",
       trainer: trainer, metadata: request.metadata, maxRunningJobs: policy.limits.maxRunningJobs)
-    let gpuMemory = gpus > 0 ? GPUInventory.memoryBytes(environment: context.environment) : nil
+    if nodes * processes > 1 {
+      spec.distributed = JobSpec.Distributed(nodes: nodes, processesPerNode: processes)
+    }
+    if slurm {
+      var settings = try SlurmSettings.defaults(environment: context.environment, home: context.home)
+      settings.partition = request.string("slurm_partition") ?? settings.partition
+      settings.account = request.string("slurm_account") ?? settings.account
+      settings.qos = request.string("slurm_qos") ?? settings.qos
+      settings.timeLimitMinutes = request.integer("time_limit") ?? settings.timeLimitMinutes
+      spec.slurm = settings
+    }
+    let gpuMemory =
+      gpus > 0 && !slurm ? GPUInventory.memoryBytes(environment: context.environment) : nil
     spec.memoryEstimate = MemoryEstimate.estimate(spec: spec, gpuMemoryBytes: gpuMemory)
     return spec
   }
@@ -415,6 +444,33 @@ public struct JobLauncher: Sendable {
       cancelledBy: nil, idempotencyKey: request.idempotencyKey, malformedEvents: 0, eventsOffset: 0,
       gpuSlots: nil, estimatedGpuHours: estimate, requestSha256: requestDigest,
       metadata: try JSONOutput.string(spec.metadata, pretty: false))
+  }
+
+  /// Renders `job.sbatch` and submits it, holding the job's lock until the native id is stored
+  /// (liveness treats a Slurm job without a native id and without a lock holder as lost). When
+  /// Slurm refuses, the job is `failed`/`spawn_failed` and its admission refunded, and Slurm's
+  /// message is the error.
+  private func submitToSlurm(_ spec: JobSpec, jobs: JobStore) throws {
+    let script = spec.jobDir + "/job.sbatch"
+    do {
+      try FileIO.write(
+        SlurmScript.render(spec: spec, vlatune: watcherExecutable, home: context.home.root.path),
+        to: script)
+      let native = try SlurmClient(environment: context.environment).submit(script: script)
+      try jobs.update(
+        spec.jobId,
+        set: [("native_id", native), ("queue_reason", "submitted to Slurm as job \(native)")])
+    } catch let error as VlatuneError {
+      try context.store.write { database in
+        _ = try jobs.transition(
+          database, spec.jobId, from: [.queued], to: .failed, actor: "launcher",
+          set: [("error_code", "spawn_failed"), ("error_message", error.message)])
+        try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [spec.jobId])
+        try database.execute(
+          sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [spec.jobId])
+      }
+      throw error
+    }
   }
 
   private func spawnWatcher(id: String, jobDir: String, lock: FileLock, jobs: JobStore) throws {

@@ -1,25 +1,84 @@
+import Foundation
+
 /// Marks jobs `lost` whose watcher is gone: a non-terminal job whose lock file nobody holds has
 /// no process left to record its outcome (killed watcher, reboot). Runs before every status,
 /// list, wait and cancel; each change is a compare-and-set, so a watcher that finishes at the
 /// same moment wins or loses cleanly.
+///
+/// Slurm jobs are judged by Slurm instead (their watcher only exists once the allocation
+/// starts): pending jobs stay `queued` with Slurm's reason; a job Slurm has ended whose watcher
+/// recorded nothing gets the mapped state (COMPLETED → succeeded, CANCELLED → cancelled, FAILED,
+/// TIMEOUT, NODE_FAIL, OUT_OF_MEMORY … → failed with that code); a job Slurm no longer knows
+/// at all is `lost`.
 struct JobLiveness {
   let jobs: JobStore
+  let slurm: SlurmClient
 
-  /// Checks one job; returns whether it was marked lost.
+  init(jobs: JobStore, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    self.jobs = jobs
+    self.slurm = SlurmClient(environment: environment)
+  }
+
+  /// Checks one job; returns whether it was marked lost or ended.
   @discardableResult
   func reap(_ record: JobRecord) throws -> Bool {
     guard !record.state.isTerminal else { return false }
     let lockPath = record.jobDir + "/watcher.lock"
-    guard !FileLock.isHeld(lockPath) else { return false }
-    return try jobs.transition(
+    if FileLock.isHeld(lockPath) { return false }
+    if record.executor == "slurm", let native = record.nativeId {
+      return try reapSlurm(record, native: native)
+    }
+    return try markLost(record)
+  }
+
+  private func markLost(_ record: JobRecord, detail: String? = nil) throws -> Bool {
+    try jobs.transition(
       record.id, from: JobState.active, to: .lost, actor: "liveness",
       set: [
         ("error_code", "watcher_lost"),
         ("error_message",
-          "the process watching this job is gone (killed, or the machine restarted) and recorded "
-          + "no outcome; checkpoints, if any, are listed in the job"),
+          detail
+            ?? "the process watching this job is gone (killed, or the machine restarted) and "
+            + "recorded no outcome; checkpoints, if any, are listed in the job"),
       ])
   }
+
+  private func reapSlurm(_ record: JobRecord, native: String) throws -> Bool {
+    guard let status = slurm.status(native) else {
+      return try markLost(
+        record, detail: "Slurm no longer knows job \(native) and its watcher recorded no outcome")
+    }
+    let (state, code) = SlurmStateMapping.map(status.state)
+    switch state {
+    case .queued:
+      if record.state == .queued {
+        let reason = "Slurm job \(native) \(status.state)" + (status.reason.map { " (\($0))" } ?? "")
+        if reason != record.queueReason { try jobs.update(record.id, set: [("queue_reason", reason)]) }
+      }
+      return false
+    case .running:
+      // The allocation runs; its watcher is starting or about to record the outcome.
+      return false
+    default:
+      // Re-read: the watcher may have recorded the outcome while Slurm was asked.
+      guard let current = try jobs.record(record.id), !current.state.isTerminal,
+        !FileLock.isHeld(lockPath(record))
+      else { return false }
+      var set: [JobStore.Assignment] = [("exit_code", status.exitCode)]
+      if let code {
+        set += [
+          ("error_code", code),
+          ("error_message",
+            "Slurm ended job \(native) as \(status.state)" + (status.reason.map { " (\($0))" } ?? "")
+              + (status.exitCode.map { ", exit code \($0)" } ?? "")),
+        ]
+      }
+      return try jobs.transition(
+        record.id, from: JobState.active, to: state, actor: "slurm", set: set)
+    }
+  }
+
+  private func lockPath(_ record: JobRecord) -> String { record.jobDir + "/watcher.lock" }
 
   /// Checks every non-terminal job.
   func reapAll() throws {

@@ -58,11 +58,30 @@ public struct JobSpec: Codable, Sendable, Equatable {
   public var maxRunningJobs: Int
   /// Parameters and peak GPU memory expected (absent when the architecture is unknown).
   public var memoryEstimate: MemoryEstimate?
+  /// Training processes (absent: one process on one node).
+  public var distributed: Distributed?
+  /// Submission settings for `executor: slurm`.
+  public var slurm: SlurmSettings?
+
+  /// How many training processes run: `processes_per_node` on each of `nodes` (torchrun when
+  /// more than one in all).
+  public struct Distributed: Codable, Sendable, Equatable {
+    /// Nodes.
+    public var nodes: Int
+    /// Processes per node (one per GPU by default).
+    public var processesPerNode: Int
+
+    enum CodingKeys: String, CodingKey {
+      case nodes
+      case processesPerNode = "processes_per_node"
+    }
+  }
 
   enum CodingKeys: String, CodingKey {
     case name, dataset, hyperparameters, gpus, executor, trainer, metadata
     case maxRunningJobs = "max_running_jobs"
     case memoryEstimate = "memory_estimate"
+    case distributed, slurm
     case schemaVersion = "schema_version"
     case jobId = "job_id"
     case createdAt = "created_at"

@@ -14,6 +14,9 @@ public struct JobWatcher {
   let jobs: JobStore
   let environment: [String: String]
   let cancellation: CancellationToken
+  /// Running as a Slurm batch step: Slurm has allocated the resources, so no slot waiting; the
+  /// watcher takes the job's lock itself.
+  let inAllocation: Bool
   /// How often the loop wakes to check the database, the events file and the child.
   static let tick: Int32 = 50
   /// Grace period applied when the watcher itself is asked to stop with SIGTERM.
@@ -22,11 +25,13 @@ public struct JobWatcher {
   /// - Parameters:
   ///   - context: The state directory and database.
   ///   - cancellation: Set when the watcher receives SIGTERM; treated as a cancel request.
-  public init(context: VlatuneContext, cancellation: CancellationToken) {
+  ///   - inAllocation: Started by Slurm inside the job's allocation (`--in-allocation`).
+  public init(context: VlatuneContext, cancellation: CancellationToken, inAllocation: Bool = false) {
     self.home = context.home
     self.jobs = JobStore(store: context.store)
     self.environment = context.environment
     self.cancellation = cancellation
+    self.inAllocation = inAllocation
   }
 
   /// Runs the job to a terminal state.
@@ -53,17 +58,29 @@ public struct JobWatcher {
     guard !record.state.isTerminal else { return }
     let spec = try JSONOutput.decode(
       JobSpec.self, from: Data(try FileIO.read(record.jobDir + "/spec.json")))
+    var allocationLock: FileLock?
+    if inAllocation {
+      allocationLock = try FileLock.tryLock(record.jobDir + "/watcher.lock")
+      guard allocationLock != nil else { return }
+    }
+    defer { withExtendedLifetime(allocationLock) {} }
     let me = getpid()
     try jobs.update(
       jobID, set: [("watcher_pid", Int(me)), ("watcher_start_time", ProcessSpawner.startTime(of: me))])
 
     var runSlot: FileLock?
-    guard
-      let slots = try waitForSlots(
-        jobID, gpus: spec.gpus, maxRunning: max(spec.maxRunningJobs, 1), runSlot: &runSlot)
-    else { return }
+    var slots: [(Int, FileLock)] = []
+    if !inAllocation {
+      guard
+        let acquired = try waitForSlots(
+          jobID, gpus: spec.gpus, maxRunning: max(spec.maxRunningJobs, 1), runSlot: &runSlot)
+      else { return }
+      slots = acquired
+    }
     defer { withExtendedLifetime((slots, runSlot)) {} }
-    let slotList = slots.map { "\($0.0)" }.joined(separator: ",")
+    let slotList =
+      inAllocation
+      ? (environment["CUDA_VISIBLE_DEVICES"] ?? "") : slots.map { "\($0.0)" }.joined(separator: ",")
     guard
       try jobs.transition(
         jobID, from: [.queued], to: .starting, actor: "watcher",
@@ -83,7 +100,7 @@ public struct JobWatcher {
     let pid: Int32
     do {
       pid = try ProcessSpawner.spawn(
-        spec.trainer.argv + ["--spec", spec.jobDir + "/spec.json"],
+        resolvedArgv(spec.trainer.argv) + ["--spec", spec.jobDir + "/spec.json"],
         environment: trainerEnvironment, options: options)
     } catch let error as VlatuneError {
       // Never started: failed, and its rate-limit admissions and idempotency key are refunded.
@@ -116,6 +133,20 @@ public struct JobWatcher {
       return
     }
     try watch(jobID, pid: pid, spec: spec, logs: logs, startedAt: startedAt)
+  }
+
+  /// The trainer command with the rendezvous host of a multi-node launch filled in (the first
+  /// node of the Slurm allocation).
+  private func resolvedArgv(_ argv: [String]) -> [String] {
+    guard argv.contains(where: { $0.contains(DistributedLaunch.headNode) }) else { return argv }
+    var head = environment["SLURMD_NODENAME"] ?? "localhost"
+    if let list = environment["SLURM_JOB_NODELIST"],
+      let result = try? SlurmClient(environment: environment).run("scontrol", ["show", "hostnames", list]),
+      result.status == 0, let first = result.output.split(separator: "\n").first
+    {
+      head = String(first)
+    }
+    return argv.map { $0.replacingOccurrences(of: DistributedLaunch.headNode, with: head) }
   }
 
   /// Waits until a running-job slot (the policy's `max_running_jobs`) and `gpus` GPU slots are

@@ -84,8 +84,25 @@ public enum JobParameters {
       help: "Retry-safe key: the same key and request return the original job; a different "
         + "request with the same key is refused. Keys expire after 24 h."),
     ParameterDefinition(
-      name: "executor", kind: .choice(["local"]), defaultValue: .string("local"),
-      help: "Where the job runs."),
+      name: "executor", kind: .choice(["local", "slurm"]), defaultValue: .string("local"),
+      help: "Where the job runs: this machine, or a Slurm cluster (sbatch; the state directory "
+        + "must be on a filesystem the compute nodes share)."),
+    ParameterDefinition(
+      name: "nodes", kind: .integer, minimum: 1, maximum: 1024, defaultValue: .number(1),
+      help: "Nodes (executor slurm); more than one runs torchrun across them."),
+    ParameterDefinition(
+      name: "processes", kind: .integer, unit: "per node", minimum: 1, maximum: 64,
+      help: "Training processes per node; default one per GPU (at least 1). More than one runs "
+        + "the trainer under torchrun (NCCL on GPUs, gloo on CPU)."),
+    ParameterDefinition(
+      name: "slurm_partition", kind: .string(maxLength: 128),
+      help: "Slurm partition (default: slurm.yaml's, else the cluster's default)."),
+    ParameterDefinition(
+      name: "slurm_account", kind: .string(maxLength: 128), help: "Slurm account to charge."),
+    ParameterDefinition(name: "slurm_qos", kind: .string(maxLength: 128), help: "Slurm QOS."),
+    ParameterDefinition(
+      name: "time_limit", kind: .integer, unit: "minutes", minimum: 1, maximum: 525_600,
+      help: "Slurm time limit; the trainer gets SIGTERM signal_seconds before it and checkpoints."),
   ])
 }
 

@@ -53,6 +53,8 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
   var requestSha256: String?
   /// Labels as a JSON object.
   var metadata: String?
+  /// The executor's id for the job (the Slurm job id).
+  var nativeId: String?
 
   enum CodingKeys: String, CodingKey {
     case id, name, state, executor, actor, spec, progress, eval, signal
@@ -78,6 +80,7 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
     case cancelledBy = "cancelled_by"
     case idempotencyKey = "idempotency_key"
     case malformedEvents = "malformed_events"
+    case nativeId = "native_id"
     case eventsOffset = "events_offset"
     case gpuSlots = "gpu_slots"
     case estimatedGpuHours = "estimated_gpu_hours"

@@ -117,6 +117,9 @@ enum Migrations {
           CREATE INDEX jobs_actor_created ON jobs(actor, created_at);
           """)
     }
+    migrator.registerMigration("v4-executor-native-id") { database in
+      try database.execute(sql: "ALTER TABLE jobs ADD COLUMN native_id TEXT")
+    }
     return migrator
   }
 }

@@ -132,8 +132,10 @@ class TokenActionModel:
             result[key] = torch.stack(values).to(device)
         return result
 
-    def loss(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
-        return self.model(**self.encode(batch, device)).loss
+    def loss(
+        self, batch: dict[str, Any], device: torch.device, module: torch.nn.Module | None = None
+    ) -> torch.Tensor:
+        return (module or self.model)(**self.encode(batch, device)).loss
 
     @torch.no_grad()
     def predict(self, batch: dict[str, Any], device: torch.device) -> tuple[np.ndarray, float]:

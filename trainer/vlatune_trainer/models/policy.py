@@ -21,9 +21,14 @@ from .tiny_vla import TinyVLA, linear_module_names, tokenize
 
 
 class ActionModel(Protocol):
-    """What training and evaluation need from a model."""
+    """What training and evaluation need from a model.
+
+    ``model`` is the PEFT model (saved, evaluated); ``train_module``, when set, is what the loss
+    runs through (the DistributedDataParallel wrapper of ``model`` under torchrun).
+    """
 
     model: torch.nn.Module
+    train_module: torch.nn.Module | None
 
     def loss(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor: ...
 
@@ -44,16 +49,21 @@ class TinyActionModel:
 
     model: torch.nn.Module
     autocast: bool = False
+    train_module: torch.nn.Module | None = None
 
-    def forward(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
+    def forward(
+        self, batch: dict[str, Any], device: torch.device, module: torch.nn.Module | None = None
+    ) -> torch.Tensor:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            return self.model(
+            return (module or self.model)(
                 batch["images"].to(device), batch["words"].to(device), batch["state"].to(device)
             ).float()
 
     def loss(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
         return masked_l1(
-            self.forward(batch, device), batch["actions"].to(device), batch["mask"].to(device)
+            self.forward(batch, device, self.train_module),
+            batch["actions"].to(device),
+            batch["mask"].to(device),
         )
 
     @torch.no_grad()
@@ -70,10 +80,11 @@ class TokenActionAdapter:
     model: torch.nn.Module
     tokens: hf_vla.TokenActionModel
     autocast: bool = False
+    train_module: torch.nn.Module | None = None
 
     def loss(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            return self.tokens.loss(batch, device).float()
+            return self.tokens.loss(batch, device, self.train_module).float()
 
     def predict(
         self, batch: dict[str, Any], device: torch.device
