@@ -24,6 +24,7 @@ if [ "$action" = stop ]; then stop; exit 0; fi
 
 stop
 mkdir -p "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
+chmod 755 "$dir"  # munged runs as the munge user and must reach its directory
 cpus=$(nproc)
 memory=$(($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024))
 # munge: its own key and socket, owned by the munge user.

@@ -80,6 +80,29 @@ struct GuardrailsCLITests {
     #expect(fits.status == 0, "\(fits.standardError)")
   }
 
+  @Test func thePolicyChoosesAndLimitsExecutors() throws {
+    let localOnly = try JobTestbed(policy: "version: 1\nlimits: {executors: [local]}\n")
+    let denied = try localOnly.run(Self.startArguments + ["--executor", "slurm", "--json"])
+    #expect(denied.status == 77)
+    let error = try #require(try denied.json()["error"] as? [String: Any])
+    #expect((error["message"] as? String ?? "").contains("executor 'slurm' is not allowed"))
+
+    let slurmByDefault = try JobTestbed(policy: "version: 1\nlimits: {default_executor: slurm}\n")
+    let dry = try slurmByDefault.run(Self.startArguments + ["--dry-run", "--json"])
+    let spec = try #require(try dry.json()["spec"] as? [String: Any])
+    #expect(spec["executor"] as? String == "slurm")
+    let explicit = try slurmByDefault.run(Self.startArguments + ["--executor", "local", "--dry-run", "--json"])
+    #expect((try explicit.json()["spec"] as? [String: Any])?["executor"] as? String == "local")
+
+    let bad = localOnly.directory.appending("executors.yaml")
+    try "version: 1\nlimits:\n  executors: [local, kubernetes]\n  default_executor: cloud\n"
+      .write(to: bad, atomically: true, encoding: .utf8)
+    let check = try localOnly.vlatune.run(["policy", "check", bad.path, "--json"])
+    #expect(check.status == 64)
+    let problems = try #require((try check.json()["error"] as? [String: Any])?["policy_problems"] as? [[String: Any]])
+    #expect(problems.compactMap { $0["line"] as? Int }.sorted() == [3, 4])
+  }
+
   @Test func twentyConcurrentStartsWithOneKeyCreateOneJob() throws {
     let bed = try JobTestbed()
     let results = try Self.runMany(

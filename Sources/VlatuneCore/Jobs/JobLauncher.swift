@@ -305,7 +305,13 @@ public struct JobLauncher: Sendable {
     let record = try context.datasets.resolve(request.dataset)
     try Self.checkPackage(record)
     try Self.checkBaseModel(request.baseModel)
-    let slurm = request.executor == "slurm"
+    let executor = request.string("executor") ?? policy.limits.defaultExecutor
+    guard policy.limits.executors.contains(executor) else {
+      throw VlatuneError.policyDenied(
+        message: "executor '\(executor)' is not allowed by the policy (limits.executors: "
+          + "\(policy.limits.executors.joined(separator: ", ")))")
+    }
+    let slurm = executor == "slurm"
     let available = GPUInventory.count(environment: context.environment)
     let gpus = request.gpus ?? (slurm ? 0 : min(available, 1))
     let nodes = request.integer("nodes") ?? 1
@@ -361,7 +367,7 @@ public struct JobLauncher: Sendable {
     var spec = JobSpec(
       jobId: id, name: request.name, createdAt: Timestamp.format(now()),
       baseModel: request.baseModel, dataset: dataset, hyperparameters: hyperparameters, gpus: gpus,
-      executor: request.executor, jobDir: jobDir, outputDir: jobDir + "/output",
+      executor: executor, jobDir: jobDir, outputDir: jobDir + "/output",
       checkpointsDir: jobDir + "/checkpoints", eventsPath: jobDir + "/events.jsonl",
       trainer: trainer, metadata: request.metadata, maxRunningJobs: policy.limits.maxRunningJobs)
     if nodes * processes > 1 {

@@ -84,9 +84,10 @@ public enum JobParameters {
       help: "Retry-safe key: the same key and request return the original job; a different "
         + "request with the same key is refused. Keys expire after 24 h."),
     ParameterDefinition(
-      name: "executor", kind: .choice(["local", "slurm"]), defaultValue: .string("local"),
+      name: "executor", kind: .choice(["local", "slurm"]),
       help: "Where the job runs: this machine, or a Slurm cluster (sbatch; the state directory "
-        + "must be on a filesystem the compute nodes share)."),
+        + "must be on a filesystem the compute nodes share). Default: the policy's "
+        + "default_executor (local)."),
     ParameterDefinition(
       name: "nodes", kind: .integer, minimum: 1, maximum: 1024, defaultValue: .number(1),
       help: "Nodes (executor slurm); more than one runs torchrun across them."),

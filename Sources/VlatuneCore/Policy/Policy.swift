@@ -57,8 +57,14 @@ public struct Policy: Sendable, Equatable, Codable {
     public var stepSeconds: Double
     /// Hours an idempotency key is remembered.
     public var idempotencyTTLHours: Double
+    /// Executors jobs may use.
+    public var executors: [String] = ["local", "slurm"]
+    /// The executor of a job that names none.
+    public var defaultExecutor: String = "local"
 
     enum CodingKeys: String, CodingKey {
+      case executors
+      case defaultExecutor = "default_executor"
       case maxRunningJobs = "max_running_jobs"
       case maxQueuedJobs = "max_queued_jobs"
       case gpuHoursPerDay = "gpu_hours_per_day"

@@ -256,7 +256,8 @@ public enum PolicyLoader {
 
     mutating func readLimits(_ node: Node, into limits: inout Policy.Limits) {
       let keys = ["max_running_jobs", "max_queued_jobs", "gpu_hours_per_day", "base_models",
-                  "dataset_roots", "step_seconds", "idempotency_ttl_hours"]
+                  "dataset_roots", "step_seconds", "idempotency_ttl_hours", "executors",
+                  "default_executor"]
       guard let fields = mapping(node, "limits", allowed: keys) else { return }
       if let value = fields["max_running_jobs"], let parsed = integer(value, "limits.max_running_jobs", minimum: 1) {
         limits.maxRunningJobs = parsed
@@ -278,6 +279,21 @@ public enum PolicyLoader {
       }
       if let value = fields["dataset_roots"], let parsed = strings(value, "limits.dataset_roots") {
         limits.datasetRoots = parsed
+      }
+      let known = ["local", "slurm"]
+      if let value = fields["executors"], let parsed = strings(value, "limits.executors") {
+        if let bad = parsed.first(where: { !known.contains($0) }) {
+          problem(value, "limits.executors: unknown executor '\(bad)'; known: local, slurm")
+        } else {
+          limits.executors = parsed
+        }
+      }
+      if let value = fields["default_executor"] {
+        if let text = value.string, known.contains(text) {
+          limits.defaultExecutor = text
+        } else {
+          problem(value, "limits.default_executor must be local or slurm, got '\(value.string ?? "?")'")
+        }
       }
     }
   }
