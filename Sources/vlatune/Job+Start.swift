@@ -42,6 +42,7 @@ extension JobCommand {
     @Option(help: help("checkpoint_interval")) var checkpointInterval: String?
     @Option(help: help("proprio")) var proprio: String?
     @Option(help: help("data_workers")) var dataWorkers: String?
+    @Option(help: help("lr_schedule")) var lrSchedule: String?
     @Option(help: help("nodes")) var nodes: String?
     @Option(help: help("processes")) var processes: String?
     @Option(help: help("slurm_partition")) var slurmPartition: String?
@@ -75,7 +76,7 @@ extension JobCommand {
         ("checkpoint_interval", checkpointInterval), ("name", name), ("metadata", metadata),
         ("idempotency_key", idempotencyKey ?? environment["VLATUNE_IDEMPOTENCY_KEY"]),
         ("executor", executor), ("proprio", proprio), ("data_workers", dataWorkers),
-        ("nodes", nodes), ("processes", processes), ("slurm_partition", slurmPartition),
+        ("nodes", nodes), ("processes", processes), ("lr_schedule", lrSchedule), ("slurm_partition", slurmPartition),
         ("slurm_account", slurmAccount), ("slurm_qos", slurmQos), ("time_limit", timeLimit),
       ]
       for (key, value) in values { if let value { raw[key] = value } }

@@ -63,6 +63,9 @@ public enum ProcessRunner {
     }
   }
 
+  /// Serializes `Process.run()` across test threads.
+  static let spawnLock = NSLock()
+
   /// Starts `executable` with `arguments` and extra environment variables.
   public static func start(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:],
@@ -83,7 +86,10 @@ public enum ProcessRunner {
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = try FileHandle(forWritingTo: outputURL)
     process.standardError = try FileHandle(forWritingTo: errorURL)
-    try process.run()
+    // swift-corelibs-foundation's Process.run() is not safe to call from several threads at
+    // once (a CI run crashed in its memcpy while suites spawned processes in parallel); only
+    // the spawn itself is serialized, the processes still run concurrently.
+    try spawnLock.withLock { try process.run() }
     return Running(process: process, outputURL: outputURL, errorURL: errorURL, directory: directory)
   }
 

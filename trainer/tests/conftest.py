@@ -134,6 +134,17 @@ def write_spec(
     return path
 
 
+def run_trainer(spec: Path, *extra: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``python -m vlatune_trainer --spec SPEC`` as the watcher runs it, to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec), *extra],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def read_events(directory: Path) -> list[dict]:
     path = directory / "events.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

@@ -4,15 +4,13 @@ tokenizer trained here (no network) is fine-tuned with OpenVLA-style action toke
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import read_events, write_spec
+from conftest import read_events, run_trainer, write_spec
 from peft import PeftModel
 from vlatune_trainer.models.hf_vla import PROMPT
 from vlatune_trainer.normalize import ActionTokenizer
@@ -113,13 +111,7 @@ def test_tiny_hf_checkpoint_trains_on_action_tokens(
         checkpoint_interval=3,
         image_size=32,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_trainer(spec)
     assert result.returncode == 0, result.stdout + result.stderr
     events = read_events(tmp_path)
     assert events[0]["type"] == "started" and events[-1]["type"] == "completed"

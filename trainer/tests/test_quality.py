@@ -11,13 +11,11 @@ episodes must make dx clearly worse, which shows the model reads the words.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import write_spec
+from conftest import run_trainer, write_spec
 from vlatune_trainer.models.base import base_directory
 
 pytestmark = pytest.mark.skipif(
@@ -43,13 +41,7 @@ def test_lora_on_unseen_colours_learns_the_image_and_instruction_dimensions(
         seed=0,
         data_workers=1,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec)],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
+    result = run_trainer(spec, timeout=1200)
     assert result.returncode == 0, result.stdout + result.stderr
     metrics = json.loads((tmp_path / "output" / "metrics.json").read_text())
     val, shuffled = metrics["val"], metrics["val_shuffled_instructions"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import read_events, write_spec
+from conftest import read_events, run_trainer, write_spec
 from peft import PeftModel
 from vlatune_trainer.models.base import adapt_to_dataset, base_directory, load_tiny_base
 from vlatune_trainer.models.policy import build
@@ -27,16 +27,6 @@ pytestmark = pytest.mark.skipif(
     not (base_directory() / "model.safetensors").exists(),
     reason="tiny-vla base missing (make tiny-base)",
 )
-
-
-def run_trainer(spec: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec), *extra],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def test_lora_wraps_exactly_the_backbone_linears(
@@ -153,6 +143,17 @@ def test_gradient_checkpointing_changes_memory_not_results(
         assert run_trainer(spec).returncode == 0
         losses.append([e["loss"] for e in read_events(directory) if e["type"] == "progress"][-1])
     assert math.isclose(losses[0], losses[1], rel_tol=1e-5, abs_tol=1e-7)
+
+
+def test_constant_schedule_holds_the_learning_rate_after_warmup(
+    make_package: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path, make_package(), max_steps=4, lr_schedule="constant")
+    assert run_trainer(spec).returncode == 0
+    rates = [e["learning_rate"] for e in read_events(tmp_path) if e["type"] == "progress"]
+    assert rates[-1] == pytest.approx(1e-3)
+    evals = [e for e in read_events(tmp_path) if e["type"] == "eval"]
+    assert evals and all(math.isfinite(e["val_loss"]) for e in evals)
 
 
 def test_damaged_package_fails_with_data_error(

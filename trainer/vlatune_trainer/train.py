@@ -83,13 +83,23 @@ class Evaluator:
 
     @torch.no_grad()
     def run(self, action_model: ActionModel, shuffle_instructions: bool = False) -> dict[str, Any]:
+        # Evaluation runs on rank 0 alone: never through the DistributedDataParallel wrapper.
+        wrapper, action_model.train_module = action_model.train_module, None
+        try:
+            return self._run(action_model, shuffle_instructions)
+        finally:
+            action_model.train_module = wrapper
+
+    def _run(self, action_model: ActionModel, shuffle_instructions: bool) -> dict[str, Any]:
         action_model.model.eval()
         errors, baseline, accuracies = [], [], []
+        losses: list[tuple[float, int]] = []
         rng = np.random.default_rng(0)
         for batch in validation_batches(self.package, self.batcher, self.batch_size):
             if shuffle_instructions:
                 batch = shuffled_instructions(batch, rng.permutation(len(batch["words"])))
             predicted, accuracy = action_model.predict(batch, self.device)
+            losses.append((float(action_model.loss(batch, self.device)), len(batch["words"])))
             truth = self.batcher.actions_raw(batch)
             errors.append(np.abs(self.normalizer.unnormalize(predicted[:, 0]) - truth))
             baseline.append(np.abs(self.mean_action - truth))
@@ -105,6 +115,7 @@ class Evaluator:
             "baseline_per_dim": base.tolist(),
             "l1": float(per_dim.mean()),
             "baseline": float(base.mean()),
+            "loss": sum(v * n for v, n in losses) / max(sum(n for _, n in losses), 1),
         }
         if accuracies:
             weight = sum(n for _, n in accuracies)
@@ -193,12 +204,12 @@ def _train_in(
     inputs = {"proprio_dims": proprio, "cameras": cameras}
     max_steps = int(hyper["max_steps"])
     warmup = max(1, max_steps // 20)
+    constant = hyper.get("lr_schedule", "cosine") == "constant"
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda s: (
             min(1.0, (s + 1) / warmup)
-            * 0.5
-            * (1 + math.cos(math.pi * min(s, max_steps) / max_steps))
+            * (1.0 if constant else 0.5 * (1 + math.cos(math.pi * min(s, max_steps) / max_steps)))
         ),
     )
     checkpoints = Path(spec["checkpoints_dir"])
@@ -276,6 +287,7 @@ def _train_in(
                 events.emit(
                     "eval",
                     step=step,
+                    val_loss=metrics["loss"],
                     val_l1=metrics["l1"],
                     val_baseline_l1=metrics["baseline"],
                     **token_metrics(metrics),
@@ -312,6 +324,7 @@ def _train_in(
         events.emit(
             "eval",
             step=step,
+            val_loss=final["loss"],
             val_l1=final["l1"],
             val_baseline_l1=final["baseline"],
             val_l1_shuffled_instructions=shuffled["l1"],

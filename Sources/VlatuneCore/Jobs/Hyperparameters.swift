@@ -30,6 +30,8 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
   public var checkpointInterval: Int
   /// Modules LoRA wraps.
   public var targetModules: [String]
+  /// `cosine` or `constant` after warmup (absent in older specs: cosine).
+  public var lrSchedule: String?
   /// DataLoader worker processes (absent in specs written before it existed: 0).
   public var dataWorkers: Int?
   /// Recompute activations in the backward pass.
@@ -53,6 +55,7 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     case checkpointInterval = "checkpoint_interval"
     case targetModules = "target_modules"
     case dataWorkers = "data_workers"
+    case lrSchedule = "lr_schedule"
     case gradientCheckpointing = "gradient_checkpointing"
     case trustRemoteCode = "trust_remote_code"
   }

@@ -352,6 +352,7 @@ public struct JobLauncher: Sendable {
       batchSize: batch, gradAccum: accumulation, effectiveBatchSize: effective, maxSteps: steps,
       seed: seed ?? 0, actionChunk: chunk, imageSize: request.integer("image_size"),
       proprio: proprio, precision: precision, checkpointInterval: interval, targetModules: modules,
+      lrSchedule: request.string("lr_schedule") ?? "cosine",
       dataWorkers: request.integer("data_workers") ?? 1,
       gradientCheckpointing: request.bool("gradient_checkpointing") ?? false,
       trustRemoteCode: request.bool("trust_remote_code") ?? false)

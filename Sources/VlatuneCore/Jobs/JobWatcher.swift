@@ -60,8 +60,21 @@ public struct JobWatcher {
       JobSpec.self, from: Data(try FileIO.read(record.jobDir + "/spec.json")))
     var allocationLock: FileLock?
     if inAllocation {
-      allocationLock = try FileLock.tryLock(record.jobDir + "/watcher.lock")
-      guard allocationLock != nil else { return }
+      // `job start` holds the lock until it has stored the Slurm job id; an idle cluster can
+      // start the allocation before that. Wait for it rather than exit 0 with nothing done.
+      let deadline = Date().addingTimeInterval(120)
+      while allocationLock == nil {
+        allocationLock = try FileLock.tryLock(record.jobDir + "/watcher.lock")
+        if allocationLock == nil {
+          guard Date() < deadline else {
+            throw VlatuneError.internalError(
+              message: "the lock of job \(jobID) stayed held for 120 s; another watcher runs it")
+          }
+          usleep(100_000)
+        }
+      }
+      // The job may have been cancelled while Slurm was starting the allocation.
+      guard let current = try jobs.record(jobID), !current.state.isTerminal else { return }
     }
     defer { withExtendedLifetime(allocationLock) {} }
     let me = getpid()

@@ -59,6 +59,9 @@ public enum JobParameters {
       name: "checkpoint_interval", kind: .integer, unit: "steps", minimum: 1, maximum: 10_000_000,
       defaultValue: .number(500), help: "Steps between resumable checkpoints."),
     ParameterDefinition(
+      name: "lr_schedule", kind: .choice(["cosine", "constant"]), defaultValue: .string("cosine"),
+      help: "Learning-rate schedule after a linear warmup over the first 5% of steps."),
+    ParameterDefinition(
       name: "data_workers", kind: .integer, unit: "processes", minimum: 0, maximum: 64,
       defaultValue: .number(1),
       help: "Worker processes that decode and augment batches while the model trains (0: in the "
