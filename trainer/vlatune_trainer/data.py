@@ -189,14 +189,25 @@ class TrainStream(torch.utils.data.IterableDataset):
         return random.Random(f"{self.seed}-augment-{worker}-{batch}")
 
 
-def ignore_stop_signals(_worker: int) -> None:
-    """DataLoader ``worker_init_fn``: a cancel signals the trainer's whole process group (and
-    Slurm every process of the step); workers must leave SIGTERM to the training process, which
-    finishes its step and checkpoints, instead of dying and taking the run down with them."""
+def detach_worker(_worker: int) -> None:
+    """DataLoader ``worker_init_fn``: move the worker out of the trainer's process group.
+
+    A cancel signals the trainer's whole process group; a worker that died of that SIGTERM took
+    the run down before it could checkpoint, and a worker that ignored it could never be stopped
+    at shutdown (the DataLoader ends its workers with SIGTERM). In a group of its own the worker
+    keeps the default SIGTERM, the training process alone handles the cancel, and the worker
+    still dies with its parent (parent-death signal, and torch's own watchdog)."""
+    import ctypes
+    import os
     import signal
 
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-        signal.signal(number, signal.SIG_IGN)
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
 
 
 def validation_batches(

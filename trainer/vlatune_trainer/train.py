@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from . import checkpoint
-from .data import Batcher, BatchSpec, TrainStream, ignore_stop_signals, validation_batches
+from .data import Batcher, BatchSpec, TrainStream, detach_worker, validation_batches
 from .distributed import SilentEvents, World
 from .errors import TrainerError
 from .events import EventWriter
@@ -242,7 +242,7 @@ def _train_in(
             num_workers=workers,
             prefetch_factor=4 if workers else None,
             persistent_workers=False,
-            worker_init_fn=ignore_stop_signals,
+            worker_init_fn=detach_worker,
         )
     )
     evaluator = Evaluator(package, batcher, 64, device)
