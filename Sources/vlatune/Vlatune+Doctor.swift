@@ -67,20 +67,10 @@ struct DoctorCommand: AsyncParsableCommand {
 
   /// Imports the trainer's stack in `python`; returns a summary or `nil`.
   static func probe(_ python: String) -> String? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [
-      "-c",
+    let script =
       "import torch, peft, vlatune_trainer; print(f'torch {torch.__version__}, peft {peft.__version__}, "
-        + "CUDA {\"available: \" + str(torch.cuda.device_count()) + \" device(s)\" if torch.cuda.is_available() else \"not available\"}')",
-    ]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { return nil }
-    return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      + "CUDA {\"available: \" + str(torch.cuda.device_count()) + \" device(s)\" if torch.cuda.is_available() else \"not available\"}')"
+    guard let result = try? CommandRunner.run(python, ["-c", script]), result.status == 0 else { return nil }
+    return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 }

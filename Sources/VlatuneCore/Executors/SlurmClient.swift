@@ -110,42 +110,14 @@ public struct SlurmClient: Sendable {
     return Status(state: state, reason: reason, exitCode: exit)
   }
 
-  struct Output {
-    var status: Int32
-    var output: String
-    var error: String
-  }
-
-  func run(_ command: String, _ arguments: [String]) throws -> Output {
-    let path = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-      .map { "\($0)/\(command)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    guard let path else {
+  /// Runs one of Slurm's commands with this client's environment.
+  func run(_ command: String, _ arguments: [String]) throws -> CommandRunner.Result {
+    do {
+      return try CommandRunner.run(command, arguments, environment: environment)
+    } catch let error as VlatuneError {
       throw VlatuneError.resourceUnavailable(
-        message: "\(command) is not on PATH: install Slurm's client commands or use --executor local")
+        message: "\(error.message): install Slurm's client commands or use --executor local")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    process.environment = environment
-    let output = Pipe()
-    let error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let errorData = DispatchQueue(label: "stderr")
-    nonisolated(unsafe) var errorBytes = Data()
-    let group = DispatchGroup()
-    group.enter()
-    errorData.async {
-      errorBytes = error.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let outputBytes = output.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Output(
-      status: process.terminationStatus, output: String(decoding: outputBytes, as: UTF8.self),
-      error: String(decoding: errorBytes, as: UTF8.self))
   }
 }
 

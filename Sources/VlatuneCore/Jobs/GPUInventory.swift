@@ -27,22 +27,12 @@ public enum GPUInventory {
     return sizes.min().map { $0 << 20 }
   }
 
-  /// Runs `nvidia-smi` from `PATH`; its standard output, or `nil` when absent or failing.
+  /// `nvidia-smi`'s standard output, or `nil` when it is absent or fails.
   static func nvidiaSMI(_ arguments: [String], environment: [String: String]) -> String? {
-    let path = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-      .map { "\($0)/nvidia-smi" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    guard let path else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { return nil }
-    return String(decoding: output, as: UTF8.self)
+    guard let result = try? CommandRunner.run("nvidia-smi", arguments, environment: environment),
+      result.status == 0
+    else { return nil }
+    return result.output
   }
 
   /// Tries to take `count` free slots out of `total`.
