@@ -48,6 +48,7 @@ extension JobCommand {
     @Option(help: help("slurm_partition")) var slurmPartition: String?
     @Option(help: help("slurm_account")) var slurmAccount: String?
     @Option(help: help("slurm_qos")) var slurmQos: String?
+    @Option(help: help("slurm_memory")) var slurmMemory: String?
     @Option(help: help("time_limit")) var timeLimit: String?
     @Flag(help: help("gradient_checkpointing")) var gradientCheckpointing = false
     @Flag(help: help("trust_remote_code")) var trustRemoteCode = false
@@ -77,7 +78,7 @@ extension JobCommand {
         ("idempotency_key", idempotencyKey ?? environment["VLATUNE_IDEMPOTENCY_KEY"]),
         ("executor", executor), ("proprio", proprio), ("data_workers", dataWorkers),
         ("nodes", nodes), ("processes", processes), ("lr_schedule", lrSchedule), ("slurm_partition", slurmPartition),
-        ("slurm_account", slurmAccount), ("slurm_qos", slurmQos), ("time_limit", timeLimit),
+        ("slurm_account", slurmAccount), ("slurm_qos", slurmQos), ("slurm_memory", slurmMemory), ("time_limit", timeLimit),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = JobParameters.table.fromCommandLine(raw)

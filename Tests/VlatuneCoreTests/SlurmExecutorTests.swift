@@ -42,12 +42,12 @@ struct SlurmExecutorTests {
     spec.gpus = 2
     spec.distributed = .init(nodes: 2, processesPerNode: 2)
     spec.slurm = SlurmSettings(
-      partition: "gpu", account: "lab", qos: "high", timeLimitMinutes: 90, signalSeconds: 300,
+      partition: "gpu", account: "lab", qos: "high", timeLimitMinutes: 90, memory: "64G", signalSeconds: 300,
       extraSbatch: ["--constraint=a100"])
     let script = SlurmScript.render(spec: spec, vlatune: "/opt/vlatune's/bin/vlatune", home: "/shared/vt")
     for line in [
       "#SBATCH --gres=gpu:2", "#SBATCH --nodes=2", "#SBATCH --partition=gpu", "#SBATCH --account=lab",
-      "#SBATCH --qos=high", "#SBATCH --time=90", "#SBATCH --signal=B:TERM@300",
+      "#SBATCH --qos=high", "#SBATCH --time=90", "#SBATCH --mem=64G", "#SBATCH --signal=B:TERM@300",
       "#SBATCH --constraint=a100", "#SBATCH --output=/j/slurm-%j.out",
       "export VLATUNE_HOME='/shared/vt'",
       "exec '/opt/vlatune'\\''s/bin/vlatune' job __watch job_x --in-allocation",

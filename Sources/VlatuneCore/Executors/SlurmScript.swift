@@ -28,6 +28,7 @@ public enum SlurmScript {
     if let account = settings.account { options.append("--account=\(account)") }
     if let qos = settings.qos { options.append("--qos=\(qos)") }
     if let minutes = settings.timeLimitMinutes { options.append("--time=\(minutes)") }
+    if let memory = settings.memory { options.append("--mem=\(memory)") }
     options += settings.extraSbatch
     var lines = ["#!/bin/bash", "# vlatune job \(spec.jobId): rendered from jobs/\(spec.jobId)/spec.json"]
     lines += options.map { "#SBATCH \($0)" }

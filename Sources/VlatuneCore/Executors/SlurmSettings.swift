@@ -9,6 +9,7 @@ import Yams
 /// account: robotics
 /// qos: normal
 /// time_limit: 240          # minutes
+/// memory: 64G              # --mem per node
 /// signal_seconds: 120      # SIGTERM this long before the time limit, so the trainer checkpoints
 /// extra_sbatch: ["--exclude=node07", "--constraint=a100"]
 /// ```
@@ -21,13 +22,15 @@ public struct SlurmSettings: Codable, Sendable, Equatable {
   public var qos: String?
   /// `--time` in minutes.
   public var timeLimitMinutes: Int?
+  /// `--mem` per node (`64G`, `500M`).
+  public var memory: String?
   /// `--signal=B:TERM@seconds`: the warning before the time limit.
   public var signalSeconds: Int
   /// Extra `#SBATCH` options, verbatim.
   public var extraSbatch: [String]
 
   enum CodingKeys: String, CodingKey {
-    case partition, account, qos
+    case partition, account, qos, memory
     case timeLimitMinutes = "time_limit"
     case signalSeconds = "signal_seconds"
     case extraSbatch = "extra_sbatch"
@@ -36,8 +39,9 @@ public struct SlurmSettings: Codable, Sendable, Equatable {
   /// Settings with nothing chosen.
   public init(
     partition: String? = nil, account: String? = nil, qos: String? = nil, timeLimitMinutes: Int? = nil,
-    signalSeconds: Int = 120, extraSbatch: [String] = []
+    memory: String? = nil, signalSeconds: Int = 120, extraSbatch: [String] = []
   ) {
+    self.memory = memory
     self.partition = partition
     self.account = account
     self.qos = qos
@@ -53,6 +57,7 @@ public struct SlurmSettings: Codable, Sendable, Equatable {
     account = try container.decodeIfPresent(String.self, forKey: .account)
     qos = try container.decodeIfPresent(String.self, forKey: .qos)
     timeLimitMinutes = try container.decodeIfPresent(Int.self, forKey: .timeLimitMinutes)
+    memory = try container.decodeIfPresent(String.self, forKey: .memory)
     signalSeconds = try container.decodeIfPresent(Int.self, forKey: .signalSeconds) ?? 120
     extraSbatch = try container.decodeIfPresent([String].self, forKey: .extraSbatch) ?? []
   }
@@ -69,7 +74,7 @@ public struct SlurmSettings: Codable, Sendable, Equatable {
     } catch {
       throw VlatuneError.invalidArgument(
         param: "slurm config", message: "\(path) is not valid: \(error); keys: partition, account, "
-          + "qos, time_limit (minutes), signal_seconds, extra_sbatch (list of sbatch options)")
+          + "qos, time_limit (minutes), memory, signal_seconds, extra_sbatch (list of sbatch options)")
     }
   }
 }

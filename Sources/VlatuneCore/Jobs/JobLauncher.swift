@@ -380,6 +380,7 @@ public struct JobLauncher: Sendable {
       settings.account = request.string("slurm_account") ?? settings.account
       settings.qos = request.string("slurm_qos") ?? settings.qos
       settings.timeLimitMinutes = request.integer("time_limit") ?? settings.timeLimitMinutes
+      settings.memory = request.string("slurm_memory") ?? settings.memory
       spec.slurm = settings
     }
     let gpuMemory =

@@ -105,6 +105,9 @@ public enum JobParameters {
       name: "slurm_account", kind: .string(maxLength: 128), help: "Slurm account to charge."),
     ParameterDefinition(name: "slurm_qos", kind: .string(maxLength: 128), help: "Slurm QOS."),
     ParameterDefinition(
+      name: "slurm_memory", kind: .string(maxLength: 32),
+      help: "Slurm memory per node (--mem), e.g. 64G."),
+    ParameterDefinition(
       name: "time_limit", kind: .integer, unit: "minutes", minimum: 1, maximum: 525_600,
       help: "Slurm time limit; the trainer gets SIGTERM signal_seconds before it and checkpoints."),
   ])
