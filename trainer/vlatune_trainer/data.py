@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -189,6 +190,20 @@ class TrainStream(torch.utils.data.IterableDataset):
         return random.Random(f"{self.seed}-augment-{worker}-{batch}")
 
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}
+
+
+def start_workers(loader: torch.utils.data.DataLoader) -> Iterator[Any]:
+    """``iter(loader)`` with the stop signals blocked while its worker processes are forked, so
+    a cancel arriving in that instant reaches the training process (once unblocked) and never a
+    worker that has not yet left the process group (see ``detach_worker``)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        return iter(loader)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def detach_worker(_worker: int) -> None:
     """DataLoader ``worker_init_fn``: move the worker out of the trainer's process group.
 
@@ -196,12 +211,16 @@ def detach_worker(_worker: int) -> None:
     the run down before it could checkpoint, and a worker that ignored it could never be stopped
     at shutdown (the DataLoader ends its workers with SIGTERM). In a group of its own the worker
     keeps the default SIGTERM, the training process alone handles the cancel, and the worker
-    still dies with its parent (parent-death signal, and torch's own watchdog)."""
+    still dies with its parent (parent-death signal, and torch's own watchdog). The worker starts
+    with the stop signals blocked (``start_workers``); ignoring them first discards any that
+    were sent to the group before it left."""
     import ctypes
     import os
-    import signal
 
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     os.setpgid(0, 0)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         libc = ctypes.CDLL(None, use_errno=True)

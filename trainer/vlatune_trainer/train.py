@@ -17,7 +17,14 @@ import numpy as np
 import torch
 
 from . import checkpoint
-from .data import Batcher, BatchSpec, TrainStream, detach_worker, validation_batches
+from .data import (
+    Batcher,
+    BatchSpec,
+    TrainStream,
+    detach_worker,
+    start_workers,
+    validation_batches,
+)
 from .distributed import SilentEvents, World
 from .errors import TrainerError
 from .events import EventWriter
@@ -235,7 +242,7 @@ def _train_in(
     stream = TrainStream(
         package, batcher, batch_size, stream_seed, start_batch=start * accumulation, workers=workers
     )
-    batches = iter(
+    batches = start_workers(
         torch.utils.data.DataLoader(
             stream,
             batch_size=None,
