@@ -23,8 +23,7 @@ struct JobLiveness {
   @discardableResult
   func reap(_ record: JobRecord) throws -> Bool {
     guard !record.state.isTerminal else { return false }
-    let lockPath = record.jobDir + "/watcher.lock"
-    if FileLock.isHeld(lockPath) { return false }
+    if FileLock.isHeld(lockPath(record)) { return false }
     if record.executor == "slurm", let native = record.nativeId {
       return try reapSlurm(record, native: native)
     }

@@ -5,7 +5,7 @@ checkpoint directory)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -102,8 +102,6 @@ class BuiltModel:
     cameras: int
     tokenize: Callable[[str], list[int]]
     save_config: Callable[[Path], None]
-    kind: str
-    lora_targets: list[str] = field(default_factory=list)
 
 
 def lora_config(hyper: dict[str, Any], targets: list[str] | str, full: list[str]) -> LoraConfig:
@@ -166,8 +164,6 @@ def build_tiny(
         cameras=config.cameras,
         tokenize=lambda text: tokenize(text, config),
         save_config=save_config,
-        kind="tiny-vla",
-        lora_targets=list(targets),
     )
 
 
@@ -200,6 +196,4 @@ def build_hf(
         cameras=1,
         tokenize=lambda _text: [0],
         save_config=save_config,
-        kind="hf",
-        lora_targets=[lora_targets] if isinstance(lora_targets, str) else lora_targets,
     )
