@@ -17,7 +17,7 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
-PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema
+PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas
 # The CPU-only torch wheel these machines keep in pip's local wheel folder; elsewhere the
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu
@@ -33,7 +33,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-$(VENV)/.installed: trainer/pyproject.toml
+$(VENV)/.installed: trainer/pyproject.toml Makefile
 	@bash scripts/install-deps.sh
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PYTHON) -m pip install --quiet --upgrade pip

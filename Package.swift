@@ -19,11 +19,20 @@ let package = Package(
     .systemLibrary(
       name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(
+      name: "CCompression",
+      providers: [.apt(["libsnappy-dev", "libzstd-dev", "zlib1g-dev"])]),
     .target(name: "CSpawn"),
+    .target(
+      name: "CVideo",
+      linkerSettings: [
+        .linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("avutil"),
+        .linkedLibrary("swscale"), .linkedLibrary("turbojpeg"),
+      ]),
     .target(
       name: "VlatuneCore",
       dependencies: [
-        "CArchive", "CCrypto", "CSpawn",
+        "CArchive", "CCompression", "CCrypto", "CSpawn", "CVideo",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),
       ]

@@ -268,6 +268,21 @@ def main() -> int:
     results["limiter"] = limiter(args.binary)
     print("trainer …", flush=True)
     results["trainer"] = trainer(args.binary)
+    print("LeRobot prepare …", flush=True)
+    lerobot_file = WORK / "lerobot.json"
+    subprocess.run(
+        [
+            PYTHON,
+            str(ROOT / "bench/lerobot_prepare.py"),
+            "--binary",
+            args.binary,
+            "--out",
+            str(lerobot_file),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    results["lerobot"] = json.loads(lerobot_file.read_text())
 
     p = results["prepare"]
     rows = [
@@ -327,6 +342,15 @@ def main() -> int:
             "shards ÷ in-memory; target ≥ 0.95",
         )
     )
+    for case in results["lerobot"]:
+        rows.append(
+            (
+                f"LeRobot prepare {case['name']}",
+                f"{case['frames_per_second']:.0f} frames/s",
+                f"{case['mb_per_second']:.1f} MB/s; {case['ratio_vs_baseline']:.2f}x "
+                f"{case['baseline']}",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     table = "\n".join(f"| {name:<{width}} | {value:>14} | {note} |" for name, value, note in rows)
     print(table)

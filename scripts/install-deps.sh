@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vlatune builds and tests with, when they are missing.
 set -euo pipefail
-packages=(libsqlite3-dev libarchive-dev libssl-dev pkg-config python3-venv zstd zip util-linux)
-if pkg-config --exists libarchive sqlite3 libcrypto 2>/dev/null && command -v zstd >/dev/null \
+packages=(libsqlite3-dev libarchive-dev libssl-dev pkg-config python3-venv zstd zip util-linux
+  libsnappy-dev libzstd-dev zlib1g-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libturbojpeg0-dev ffmpeg)
+if pkg-config --exists libarchive sqlite3 libcrypto libzstd zlib libavformat libavcodec libswscale \
+  libturbojpeg 2>/dev/null && [ -e /usr/include/snappy-c.h ] && command -v zstd >/dev/null \
+  && command -v ffmpeg >/dev/null \
   && command -v prlimit >/dev/null; then
   exit 0
 fi

@@ -12,9 +12,10 @@ enum ToolCatalog {
     [
       Tool(
         name: "prepare_dataset", title: "Prepare a robot dataset",
-        description: "Validate recorded robot episodes (a directory or .tar/.tar.gz/.tar.zst/.zip on "
-          + "this machine) and write a checksummed, training-ready package with normalization "
-          + "statistics. Returns the dataset document; errors name the episode, step and field.",
+        description: "Validate recorded robot episodes (an `episodes` directory or .tar/.tar.gz/"
+          + ".tar.zst/.zip, or a LeRobotDataset v2.0/v2.1/v3.0 directory, on this machine) and "
+          + "write a checksummed, training-ready package with normalization statistics. Returns "
+          + "the dataset document; errors name the episode, step and field.",
         inputSchema: JSONSchema.input(PrepareParameters.table),
         annotations: .init(
           title: "Prepare dataset", readOnlyHint: false, destructiveHint: false,

@@ -30,6 +30,8 @@ extension DatasetCommand {
     @Option(help: help("seed")) var seed: String?
     @Option(help: help("gripper_dim")) var gripperDim: String?
     @Flag(help: help("overwrite")) var overwrite = false
+    @Option(help: help("camera_map")) var cameraMap: String?
+    @Flag(help: help("skip_incomplete")) var skipIncomplete = false
     @OptionGroup var actor: ActorOptions
     @OptionGroup var policy: PolicyOptions
     @Flag(help: "Print only the dataset id.") var quiet = false
@@ -40,10 +42,12 @@ extension DatasetCommand {
       let values: [(String, String?)] = [
         ("name", name), ("format", format), ("val_fraction", valFraction),
         ("shard_size", shardSize), ("seed", seed), ("gripper_dim", gripperDim),
+        ("camera_map", cameraMap),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = PrepareParameters.table.fromCommandLine(raw)
       parameters["overwrite"] = .bool(overwrite)
+      parameters["skip_incomplete"] = .bool(skipIncomplete)
       return try PrepareRequest(parameters: parameters, actor: actor.resolved(environment))
     }
 

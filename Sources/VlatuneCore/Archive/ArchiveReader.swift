@@ -1,4 +1,5 @@
 internal import CArchive
+import Glibc
 
 /// Streams the entries of a tar (plain, gzip, zstd, xz, bzip2) or zip archive through libarchive,
 /// without unpacking anything to disk.
@@ -81,6 +82,45 @@ public final class ArchiveReader {
       }
     }
     return result
+  }
+
+  /// Streams the current entry's data into a new file at `destination` (created 0600, never
+  /// overwriting), 64 KiB at a time.
+  ///
+  /// - Returns: The number of bytes written.
+  /// - Throws: ``ArchiveError`` for corrupt data, ``VlatuneError/ioFailure(path:message:)`` when
+  ///   the file cannot be written.
+  @discardableResult
+  public func extract(to destination: String) throws -> Int64 {
+    let descriptor = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else {
+      throw VlatuneError.ioFailure(path: destination, message: String(cString: strerror(errno)))
+    }
+    defer { close(descriptor) }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    var total: Int64 = 0
+    while true {
+      let count = chunk.withUnsafeMutableBytes { buffer in
+        archive_read_data(handle, buffer.baseAddress, buffer.count)
+      }
+      if count < 0 {
+        try checkArchive(Int32(count), handle, operation: "read data", path: path)
+      }
+      if count <= 0 { break }
+      var written = 0
+      while written < count {
+        let result = chunk.withUnsafeBytes { buffer in
+          write(descriptor, buffer.baseAddress! + written, count - written)
+        }
+        if result < 0 && errno == EINTR { continue }
+        guard result > 0 else {
+          throw VlatuneError.ioFailure(path: destination, message: String(cString: strerror(errno)))
+        }
+        written += result
+      }
+      total += Int64(count)
+    }
+    return total
   }
 
   /// Skips the current entry's data.

@@ -18,27 +18,13 @@ struct DatasetAnalysis {
   /// The smallest range (max − min, or q99 − q01) a dimension needs to be normalized.
   static let minimumRange = 1e-6
 
-  static func analyze(_ scan: SourceScan, request: PrepareRequest, name: String) throws
+  static func analyze(_ inventory: SourceInventory, request: PrepareRequest, name: String) throws
     -> DatasetAnalysis
   {
-    guard !scan.episodes.isEmpty else {
-      throw VlatuneError.invalidDataset(
-        message: "no episodes found in \(request.source): expected <root>/<episode>/meta.json "
-          + "and steps.jsonl (see docs/dataset-format.md)",
-        findings: scan.diagnostics)
-    }
-    var diagnostics = scan.diagnostics
-    var episodes: [EpisodeRecord] = []
-    let names = episodeNames(scan.episodes.map(\.directory))
-    for (scanned, episodeName) in zip(scan.episodes, names) {
-      var parser = EpisodeParser(name: episodeName, directory: scanned.directory)
-      if let record = parser.parse(meta: scanned.meta, steps: scanned.steps) {
-        episodes.append(record)
-      }
-      diagnostics += parser.diagnostics
-    }
+    var diagnostics = inventory.diagnostics
+    var episodes = inventory.episodes
     episodes.sort { $0.name < $1.name }
-    let (shape, found) = DatasetValidator.validate(episodes, files: scan.files)
+    let (shape, found) = DatasetValidator.validate(episodes, files: inventory.files)
     diagnostics += found
     try throwIfErrors(diagnostics, name: name)
     guard let shape else {

@@ -49,7 +49,7 @@ public struct DatasetPreparer: Sendable {
   ) throws -> DatasetDocument {
     try request.validate()
     let sourcePath = URL(fileURLWithPath: request.source).standardizedFileURL.path
-    let source = try Self.openSource(sourcePath, format: request.format)
+    let source = try Self.openSource(sourcePath, request: request, scratch: home.temporaryURL.path)
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
     try home.prepare()
     TemporaryDirectories.sweep(home.temporaryURL.path)
@@ -57,8 +57,11 @@ public struct DatasetPreparer: Sendable {
     try admit(request, sourcePath: sourcePath)
 
     progress?(PrepareProgress(phase: "scan", episodesDone: 0, episodesTotal: 0, bytesDone: 0, bytesTotal: 0))
-    let scan = try source.scan(cancellation: cancellation)
-    var analysis = try DatasetAnalysis.analyze(scan, request: request, name: name)
+    let inventory = try source.inventory(cancellation: cancellation)
+    var analysis = try DatasetAnalysis.analyze(inventory, request: request, name: name)
+    if let lerobot = source as? LeRobotSource {
+      analysis.diagnostics += lerobot.review(analysis.statistics, stateDim: analysis.shape.stateDim)
+    }
 
     let id = makeID("ds")
     let temporary = TemporaryDirectories.create(in: home.temporaryURL.path, label: id)
@@ -68,7 +71,7 @@ public struct DatasetPreparer: Sendable {
     }
     let writer = try PackageWriter(
       directory: temporary, analysis: analysis, shardSize: request.shardSizeBytes)
-    let bytesTotal = scan.totalBytes
+    let bytesTotal = inventory.totalBytes
     try source.readImages(of: analysis.episodes, cancellation: cancellation) {
       index, images, bytesRead in
       try writer.addEpisode(index, images: images)
@@ -88,7 +91,7 @@ public struct DatasetPreparer: Sendable {
     let document = try writer.finish(
       id: id, name: name, createdAt: Timestamp.format(now()), finalPath: directory,
       source: DatasetDocument.Source(
-        path: sourcePath, format: SourceFormat.episodes.rawValue,
+        path: sourcePath, format: source.format.rawValue,
         fingerprint: analysis.sourceFingerprint(imageDigests: writer.imageDigests)),
       request: request)
     try cancellation.check()
@@ -142,16 +145,29 @@ public struct DatasetPreparer: Sendable {
     }
   }
 
-  static func openSource(_ path: String, format: SourceFormat) throws -> any EpisodeSource {
-    switch format {
-    case .auto, .episodes: break
-    case .lerobot, .hdf5, .rlds:
+  static func openSource(_ path: String, request: PrepareRequest, scratch: String) throws
+    -> any DatasetSource
+  {
+    let kind = FileIO.kind(path)
+    switch request.format {
+    case .hdf5, .rlds:
       throw VlatuneError.invalidArgument(
         param: "--format",
-        message: "'\(format.rawValue)' sources are not supported by this version yet; "
-          + "supported: auto, episodes")
+        message: "'\(request.format.rawValue)' sources are not supported by this version yet; "
+          + "supported: auto, episodes, lerobot")
+    case .lerobot:
+      guard kind == .directory else { break }
+      return LeRobotSource(
+        root: path, cameraMap: request.cameraMap, skipIncomplete: request.skipIncomplete)
+    case .auto:
+      if kind == .directory && LeRobotInfo.isPresent(in: path) {
+        return LeRobotSource(
+          root: path, cameraMap: request.cameraMap, skipIncomplete: request.skipIncomplete)
+      }
+    case .episodes:
+      break
     }
-    switch FileIO.kind(path) {
+    switch kind {
     case .missing:
       throw VlatuneError.notFound(
         kind: "source", reference: path,
@@ -160,6 +176,11 @@ public struct DatasetPreparer: Sendable {
       return DirectorySource(root: path)
     case .regular:
       try ArchiveProbe.check(path)
+      if request.format == .lerobot {
+        return LeRobotSource(
+          archive: path, scratchParent: scratch, cameraMap: request.cameraMap,
+          skipIncomplete: request.skipIncomplete)
+      }
       return ArchiveSource(path: path)
     case .other:
       throw VlatuneError.invalidArgument(

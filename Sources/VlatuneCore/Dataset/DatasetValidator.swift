@@ -15,7 +15,7 @@ struct DatasetValidator {
   }
 
   /// Validates `episodes` (sorted by name) against each other and the source's file list.
-  static func validate(_ episodes: [EpisodeRecord], files: Set<String>) -> (Shape?, [Diagnostic]) {
+  static func validate(_ episodes: [EpisodeRecord], files: Set<String>?) -> (Shape?, [Diagnostic]) {
     var diagnostics: [Diagnostic] = []
     guard let reference = episodes.first(where: { $0.stepCount > 0 }) else {
       return (nil, diagnostics)
@@ -33,7 +33,7 @@ struct DatasetValidator {
     for episode in episodes where episode.stepCount > 0 {
       diagnostics += checkShape(episode, against: shape, reference: reference.name)
       diagnostics += checkTimestamps(episode)
-      diagnostics += checkImages(episode, files: files)
+      if let files { diagnostics += checkImages(episode, files: files) }
       if let original = seen[episode.numericDigest] {
         diagnostics.append(
           Diagnostic(

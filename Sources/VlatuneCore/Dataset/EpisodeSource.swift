@@ -27,24 +27,14 @@ struct ImageSlot {
   var slot: Int
 }
 
-/// A dataset source in the `episodes` format: a directory or an archive, read in two passes.
-protocol EpisodeSource {
+/// A dataset source in the `episodes` format: a directory or an archive, read in two passes
+/// (its ``DatasetSource/inventory(cancellation:)`` scans, then parses each episode).
+protocol EpisodeSource: DatasetSource {
   /// `directory` or the archive kind, for messages.
   var kind: String { get }
 
   /// Pass 1: finds every episode's `meta.json` and `steps.jsonl` and lists the files present.
   func scan(cancellation: CancellationToken) throws -> SourceScan
-
-  /// Pass 2: delivers the image bytes of every episode, one complete episode at a time.
-  ///
-  /// - Parameters:
-  ///   - episodes: The validated episodes, in prepare order.
-  ///   - deliver: Called with the episode's index and its images, `stepCount × cameras`,
-  ///     step-major; `bytesRead` counts source bytes consumed so far.
-  func readImages(
-    of episodes: [EpisodeRecord], cancellation: CancellationToken,
-    deliver: (_ index: Int, _ images: [[UInt8]], _ bytesRead: Int64) throws -> Void
-  ) throws
 }
 
 extension EpisodeSource {

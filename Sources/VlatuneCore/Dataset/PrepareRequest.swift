@@ -51,6 +51,10 @@ public struct PrepareRequest: Sendable, Equatable {
   public var gripperDim: GripperDimension = .auto
   /// Replace a dataset with the same name.
   public var overwrite = false
+  /// Cameras to take from a LeRobot source (`nil`: all of them).
+  public var cameraMap: CameraMap?
+  /// Leave out episodes whose files are absent instead of failing.
+  public var skipIncomplete = false
 
   /// Who asks (`cli:$USER`, `mcp:<client>`), for limits and audit.
   public var actor = "cli"
@@ -70,7 +74,15 @@ public struct PrepareRequest: Sendable, Equatable {
     valFraction = values["val_fraction"]?.numberValue ?? 0.1
     seed = UInt64(values["seed"]?.numberValue ?? 42)
     overwrite = values["overwrite"] == .bool(true)
+    skipIncomplete = values["skip_incomplete"] == .bool(true)
     self.actor = actor
+    if let text = values["camera_map"]?.stringValue {
+      do {
+        cameraMap = try CameraMap(parsing: text)
+      } catch VlatuneError.invalidArgument(_, let message) {
+        problems.append(ParameterProblem(param: "camera_map", message: "camera_map (--camera-map) \(message)"))
+      }
+    }
     let sizeText = values["shard_size"]?.stringValue ?? "256MB"
     if let bytes = ByteSize.parse(sizeText) {
       shardSizeBytes = bytes
@@ -99,6 +111,12 @@ public struct PrepareRequest: Sendable, Equatable {
       "seed": .number(Double(seed)), "overwrite": .bool(overwrite),
     ]
     if let name { values["name"] = .string(name) }
+    if let cameraMap {
+      values["camera_map"] = .string(
+        cameraMap.entries.isEmpty
+          ? "none" : cameraMap.entries.map { ($0.slot.map { $0 + "=" } ?? "") + $0.key }.joined(separator: ","))
+    }
+    if skipIncomplete { values["skip_incomplete"] = .bool(true) }
     return values
   }
 

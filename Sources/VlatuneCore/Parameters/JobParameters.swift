@@ -140,5 +140,13 @@ public enum PrepareParameters {
     ParameterDefinition(
       name: "overwrite", kind: .boolean, defaultValue: .bool(false),
       help: "Replace an existing dataset with the same name."),
+    ParameterDefinition(
+      name: "camera_map", kind: .string(maxLength: 2048),
+      help: "LeRobot sources: cameras to take, in order, as slot=key pairs separated by commas "
+        + "(a bare key keeps its default name; 'none' for no images). Default: every camera."),
+    ParameterDefinition(
+      name: "skip_incomplete", kind: .boolean, defaultValue: .bool(false),
+      help: "LeRobot sources: leave out episodes whose data or video files are absent "
+        + "(a warning) instead of failing."),
   ])
 }

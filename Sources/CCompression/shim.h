@@ -1,0 +1,3 @@
+#include <snappy-c.h>
+#include <zstd.h>
+#include <zlib.h>

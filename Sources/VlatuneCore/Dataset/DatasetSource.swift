@@ -1,0 +1,61 @@
+/// What pass 1 over a source found: every episode parsed, with the source's own problems.
+struct SourceInventory {
+  /// Parsed episodes in no particular order (unusable ones are left out, with errors).
+  var episodes: [EpisodeRecord] = []
+  /// Every regular file in the source, to check image references against; `nil` when the
+  /// source resolves its images itself (LeRobot).
+  var files: Set<String>?
+  /// Total bytes of the source (for progress).
+  var totalBytes: Int64 = 0
+  /// Warnings and errors about the source (unsafe archive entries, unreadable files).
+  var diagnostics: [Diagnostic] = []
+}
+
+/// A dataset source of any format, read in two passes: numeric data and metadata first
+/// (validated and summarised before anything is written), then images episode by episode.
+protocol DatasetSource {
+  /// The format, recorded in the dataset document.
+  var format: SourceFormat { get }
+
+  /// Pass 1: parses every episode's metadata and numeric data.
+  func inventory(cancellation: CancellationToken) throws -> SourceInventory
+
+  /// Pass 2: delivers the image bytes of every episode, one complete episode at a time.
+  ///
+  /// - Parameters:
+  ///   - episodes: The validated episodes, in prepare order.
+  ///   - deliver: Called with the episode's index and its images, `stepCount × cameras`,
+  ///     step-major; `bytesRead` counts source bytes consumed so far.
+  func readImages(
+    of episodes: [EpisodeRecord], cancellation: CancellationToken,
+    deliver: (_ index: Int, _ images: [[UInt8]], _ bytesRead: Int64) throws -> Void
+  ) throws
+}
+
+extension EpisodeSource {
+  var format: SourceFormat { .episodes }
+
+  /// Scans the source and parses each episode's `meta.json` and `steps.jsonl`.
+  func inventory(cancellation: CancellationToken) throws -> SourceInventory {
+    let scan = try self.scan(cancellation: cancellation)
+    var inventory = SourceInventory(
+      files: scan.files, totalBytes: scan.totalBytes, diagnostics: scan.diagnostics)
+    guard !scan.episodes.isEmpty else {
+      let hint =
+        LeRobotArchive.isLeRobot(scan.files)
+        ? "it holds a LeRobotDataset (meta/info.json): pass --format lerobot"
+        : "expected <root>/<episode>/meta.json and steps.jsonl (see docs/dataset-format.md)"
+      throw VlatuneError.invalidDataset(
+        message: "no episodes found in the \(kind): \(hint)", findings: scan.diagnostics)
+    }
+    let names = DatasetAnalysis.episodeNames(scan.episodes.map(\.directory))
+    for (scanned, episodeName) in zip(scan.episodes, names) {
+      var parser = EpisodeParser(name: episodeName, directory: scanned.directory)
+      if let record = parser.parse(meta: scanned.meta, steps: scanned.steps) {
+        inventory.episodes.append(record)
+      }
+      inventory.diagnostics += parser.diagnostics
+    }
+    return inventory
+  }
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// `meta/info.json` of a LeRobotDataset: the version, frame rate, path templates and features.
+struct LeRobotInfo {
+  /// One entry of `features`.
+  struct Feature {
+    var dtype: String
+    var shape: [Int]
+  }
+
+  /// The major layout: v2.x (one file per episode) or v3.0 (many episodes per file).
+  enum Layout: Equatable {
+    case v2
+    case v3
+  }
+
+  var version: String
+  var layout: Layout
+  var fps: Double
+  var chunksSize: Int
+  var dataPath: String
+  var videoPath: String?
+  var features: [String: Feature]
+
+  /// Camera features (`image` or `video` dtype), sorted by key.
+  var cameraKeys: [String] {
+    features.filter { $0.value.dtype == "image" || $0.value.dtype == "video" }.keys.sorted()
+  }
+
+  /// Whether `root` looks like a LeRobotDataset (has `meta/info.json` with a codebase version).
+  static func isPresent(in root: String) -> Bool {
+    guard let bytes = FileManager.default.contents(atPath: root + "/meta/info.json"),
+      let value = try? JSONParser.parse([UInt8](bytes))
+    else { return false }
+    return value["codebase_version"]?.stringValue != nil
+  }
+
+  /// Reads and checks `meta/info.json`.
+  static func load(root: String) throws -> LeRobotInfo {
+    let path = root + "/meta/info.json"
+    guard let bytes = FileManager.default.contents(atPath: path) else {
+      throw LeRobotError.file("meta/info.json", "is missing; a LeRobotDataset has meta/info.json")
+    }
+    let value: JSONValue
+    do {
+      value = try JSONParser.parse([UInt8](bytes))
+    } catch {
+      throw LeRobotError.file("meta/info.json", "is not valid JSON: \(error)")
+    }
+    guard let version = value["codebase_version"]?.stringValue else {
+      throw LeRobotError.file("meta/info.json", "has no codebase_version")
+    }
+    let layout: Layout
+    switch version {
+    case "v2.0", "v2.1": layout = .v2
+    case "v3.0": layout = .v3
+    default:
+      throw LeRobotError.file(
+        "meta/info.json",
+        "has codebase_version '\(version)'; vlatune reads v2.0, v2.1 and v3.0 (convert older "
+          + "datasets with LeRobot's conversion scripts)")
+    }
+    guard let fps = value["fps"]?.numberValue, fps > 0, fps.isFinite else {
+      throw LeRobotError.file("meta/info.json", "fps must be a positive number")
+    }
+    guard let dataPath = value["data_path"]?.stringValue else {
+      throw LeRobotError.file("meta/info.json", "has no data_path template")
+    }
+    guard let rawFeatures = value["features"]?.objectValue else {
+      throw LeRobotError.file("meta/info.json", "has no features")
+    }
+    var features: [String: Feature] = [:]
+    for (key, feature) in rawFeatures {
+      guard let dtype = feature["dtype"]?.stringValue else {
+        throw LeRobotError.file("meta/info.json", "feature '\(key)' has no dtype")
+      }
+      let shape = (feature["shape"]?.arrayValue ?? []).compactMap { $0.numberValue.map { Int($0) } }
+      features[key] = Feature(dtype: dtype, shape: shape)
+    }
+    guard features["action"] != nil else {
+      throw LeRobotError.file("meta/info.json", "has no 'action' feature; vlatune needs actions")
+    }
+    let chunks = Int(value["chunks_size"]?.numberValue ?? 1000)
+    return LeRobotInfo(
+      version: version, layout: layout, fps: fps, chunksSize: max(chunks, 1), dataPath: dataPath,
+      videoPath: value["video_path"]?.stringValue, features: features)
+  }
+
+  /// Fills a LeRobot path template (`{episode_chunk:03d}`, `{episode_index:06d}`,
+  /// `{chunk_index:03d}`, `{file_index:03d}`, `{video_key}`).
+  static func fill(_ template: String, _ values: [String: Int], videoKey: String? = nil) -> String {
+    var result = ""
+    var rest = Substring(template)
+    while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+      result += rest[..<open]
+      let field = rest[rest.index(after: open)..<close]
+      let parts = field.split(separator: ":", maxSplits: 1)
+      let name = String(parts.first ?? "")
+      if name == "video_key", let videoKey {
+        result += videoKey
+      } else if let number = values[name] {
+        var width = 0
+        if parts.count == 2, let spec = parts.last, spec.hasSuffix("d") {
+          width = Int(spec.dropFirst(spec.hasPrefix("0") ? 1 : 0).dropLast()) ?? 0
+        }
+        let digits = String(number)
+        result += String(repeating: "0", count: max(0, width - digits.count)) + digits
+      } else {
+        result += rest[open...close]
+      }
+      rest = rest[rest.index(after: close)...]
+    }
+    return result + rest
+  }
+}
