@@ -9,6 +9,7 @@
 #   make bench      benchmarks against baselines (bench/results/, docs/performance.md)
 #   make lint       ruff on the Python code
 #   make sample     generate and prepare the example dataset
+#   make protos     regenerate the committed swift-protobuf code (RLDS)
 #   make clean
 # Warnings in the project's own targets are errors (Package.swift: treatAllWarnings).
 
@@ -17,12 +18,12 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
-PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas
+PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protobuf h5py
 # The CPU-only torch wheel these machines keep in pip's local wheel folder; elsewhere the
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu
 
-.PHONY: deps build release test test-swift test-python venv lint sample tiny-base demo bench clean
+.PHONY: deps build release test test-swift test-python venv lint sample tiny-base demo bench protos clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -78,6 +79,15 @@ demo: venv build
 # baseline, peak RSS at 1 and 4 GB, CLI latency with 10 000 jobs, limiter, trainer throughput.
 bench: venv release
 	$(VENV_PYTHON) bench/run.py --binary .build/release/vlatune
+
+# Regenerates the committed swift-protobuf code of the tf.train messages RLDS records use
+# (protoc from grpcio-tools, protoc-gen-swift built from the swift-protobuf dependency).
+protos: venv
+	$(VENV_PYTHON) -m pip install --quiet grpcio-tools
+	$(SWIFT) build --product protoc-gen-swift
+	$(VENV_PYTHON) -m grpc_tools.protoc --plugin=protoc-gen-swift=$(abspath .build/debug/protoc-gen-swift) \
+	  --swift_out=Sources/VlatuneCore/RLDS/Generated --swift_opt=Visibility=Internal \
+	  -I protos protos/feature.proto protos/example.proto
 
 clean:
 	$(SWIFT) package clean

@@ -14,6 +14,7 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.30.0"),
   ],
   targets: [
     .systemLibrary(
@@ -22,6 +23,8 @@ let package = Package(
     .systemLibrary(
       name: "CCompression",
       providers: [.apt(["libsnappy-dev", "libzstd-dev", "zlib1g-dev"])]),
+    .systemLibrary(name: "CHDF5Lib", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+    .target(name: "CHDF5", dependencies: ["CHDF5Lib"]),
     .target(name: "CSpawn"),
     .target(
       name: "CVideo",
@@ -32,10 +35,12 @@ let package = Package(
     .target(
       name: "VlatuneCore",
       dependencies: [
-        "CArchive", "CCompression", "CCrypto", "CSpawn", "CVideo",
+        "CArchive", "CCompression", "CCrypto", "CHDF5", "CSpawn", "CVideo",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),
-      ]
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      exclude: ["RLDS/Generated/README.md"]
     ),
     .target(
       name: "VlatuneMCP",

@@ -3,9 +3,9 @@
 set -euo pipefail
 packages=(libsqlite3-dev libarchive-dev libssl-dev pkg-config python3-venv zstd zip util-linux
   libsnappy-dev libzstd-dev zlib1g-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
-  libturbojpeg0-dev ffmpeg)
+  libturbojpeg0-dev ffmpeg libhdf5-dev)
 if pkg-config --exists libarchive sqlite3 libcrypto libzstd zlib libavformat libavcodec libswscale \
-  libturbojpeg 2>/dev/null && [ -e /usr/include/snappy-c.h ] && command -v zstd >/dev/null \
+  libturbojpeg hdf5 2>/dev/null && [ -e /usr/include/snappy-c.h ] && command -v zstd >/dev/null \
   && command -v ffmpeg >/dev/null \
   && command -v prlimit >/dev/null; then
   exit 0

@@ -4,9 +4,11 @@
 #include <libavformat/avformat.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,4 +324,149 @@ int vt_video_extract_jpeg(vt_video *v, const double *timestamps, size_t count, d
     if (r != 0) return r;
   }
   return 0;
+}
+
+/* ---- Still JPEG images ---- */
+
+void vt_free(void *pointer) { free(pointer); }
+
+/* Whether the last TurboJPEG call on h only warned, about something other than truncated
+   data: the output is complete then. */
+static int tj_tolerable(tjhandle h) {
+  return tjGetErrorCode(h) == TJERR_WARNING && !strstr(tjGetErrorStr2(h), "Premature end");
+}
+
+/* Encodes pixels (pf: TJPF_RGB, TJPF_GRAY or TJPF_CMYK) into a malloc'd JPEG. */
+static int jpeg_encode(const unsigned char *pixels, int width, int height, int pf, int subsamp, int quality,
+                       unsigned char **jpeg, size_t *length, char *err, size_t errlen) {
+  unsigned long cap = tjBufSize(width, height, subsamp);
+  if (cap == (unsigned long)-1 || cap > INT32_MAX)
+    return fail(err, errlen, "cannot encode a %dx%d image as JPEG: too large", width, height);
+  tjhandle h = tjInitCompress();
+  if (!h) return fail(err, errlen, "cannot start the JPEG encoder: %s", tjGetErrorStr2(NULL));
+  unsigned char *buf = malloc(cap);
+  if (!buf) {
+    tjDestroy(h);
+    return fail(err, errlen, "out of memory encoding a %dx%d JPEG", width, height);
+  }
+  unsigned char *dst = buf;
+  unsigned long size = cap;
+  int r = tjCompress2(h, pixels, width, width * tjPixelSize[pf], height, pf, &dst, &size, subsamp, quality,
+                      TJFLAG_NOREALLOC);
+  if (r < 0) {
+    fail(err, errlen, "JPEG encoding of a %dx%d image failed: %s", width, height, tjGetErrorStr2(h));
+    tjDestroy(h);
+    free(buf);
+    return -1;
+  }
+  tjDestroy(h);
+  unsigned char *shrunk = realloc(buf, size ? size : 1);
+  *jpeg = shrunk ? shrunk : buf;
+  *length = size;
+  return 0;
+}
+
+int vt_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality, unsigned char **jpeg,
+                       size_t *length, char *err, size_t errlen) {
+  if (quality < 1 || quality > 100) return fail(err, errlen, "JPEG quality %d is not in 1...100", quality);
+  if (width <= 0 || height <= 0 || width > 65535 || height > 65535)
+    return fail(err, errlen, "cannot encode a %dx%d image as JPEG (sides must be 1...65535)", width, height);
+  return jpeg_encode(rgb, width, height, TJPF_RGB, quality >= 90 ? TJSAMP_444 : TJSAMP_420, quality, jpeg, length,
+                     err, errlen);
+}
+
+/* Decodes into malloc'd pixels of format pf. */
+static int jpeg_decode(tjhandle h, const unsigned char *jpeg, size_t length, int pf, int width, int height,
+                       unsigned char **pixels, char *err, size_t errlen) {
+  size_t size = (size_t)width * (size_t)height * (size_t)tjPixelSize[pf];
+  unsigned char *buf = malloc(size ? size : 1);
+  if (!buf) return fail(err, errlen, "out of memory decoding a %dx%d JPEG", width, height);
+  if (tjDecompress2(h, jpeg, (unsigned long)length, buf, width, 0, height, pf, 0) < 0 && !tj_tolerable(h)) {
+    fail(err, errlen, "JPEG decoding failed: %s", tjGetErrorStr2(h));
+    free(buf);
+    return -1;
+  }
+  *pixels = buf;
+  return 0;
+}
+
+/* Reads the header: size, subsampling (-1 when TurboJPEG cannot classify it) and colorspace. */
+static int jpeg_header(tjhandle h, const unsigned char *jpeg, size_t length, int *width, int *height, int *subsamp,
+                       int *colorspace, char *err, size_t errlen) {
+  if (!jpeg || length == 0) return fail(err, errlen, "not a JPEG: empty data");
+  if (length > ULONG_MAX) return fail(err, errlen, "JPEG data too large");
+  if (tjDecompressHeader3(h, jpeg, (unsigned long)length, width, height, subsamp, colorspace) < 0)
+    return fail(err, errlen, "not a readable JPEG: %s", tjGetErrorStr2(h));
+  if (*width <= 0 || *height <= 0) return fail(err, errlen, "JPEG has a bad size %dx%d", *width, *height);
+  if (*subsamp < 0 || *subsamp >= TJ_NUMSAMP) *subsamp = -1;
+  return 0;
+}
+
+int vt_jpeg_decode_rgb(const unsigned char *jpeg, size_t length, unsigned char **rgb, int *width, int *height,
+                       char *err, size_t errlen) {
+  tjhandle h = tjInitDecompress();
+  if (!h) return fail(err, errlen, "cannot start the JPEG decoder: %s", tjGetErrorStr2(NULL));
+  int w, hh, subsamp, cs;
+  int r = jpeg_header(h, jpeg, length, &w, &hh, &subsamp, &cs, err, errlen);
+  if (r == 0) r = jpeg_decode(h, jpeg, length, TJPF_RGB, w, hh, rgb, err, errlen);
+  tjDestroy(h);
+  if (r == 0) {
+    *width = w;
+    *height = hh;
+  }
+  return r;
+}
+
+/* Reverses the order of the pixels (bpp bytes each) in place: a 180-degree rotation. */
+static void reverse_pixels(unsigned char *p, size_t count, int bpp) {
+  if (count < 2) return;
+  for (size_t i = 0, j = count - 1; i < j; i++, j--) {
+    unsigned char *a = p + i * (size_t)bpp, *b = p + j * (size_t)bpp;
+    for (int k = 0; k < bpp; k++) {
+      unsigned char t = a[k];
+      a[k] = b[k];
+      b[k] = t;
+    }
+  }
+}
+
+int vt_jpeg_rotate180(const unsigned char *jpeg, size_t length, unsigned char **out, size_t *out_length, char *err,
+                      size_t errlen) {
+  tjhandle h = tjInitTransform();
+  if (!h) return fail(err, errlen, "cannot start the JPEG transformer: %s", tjGetErrorStr2(NULL));
+  int w, hh, subsamp, cs, r;
+  if ((r = jpeg_header(h, jpeg, length, &w, &hh, &subsamp, &cs, err, errlen)) < 0) goto done;
+  if (subsamp >= 0 && w % tjMCUWidth[subsamp] == 0 && hh % tjMCUHeight[subsamp] == 0) {
+    /* Lossless: whole MCUs only, so TJXOPT_PERFECT holds and nothing is trimmed. */
+    tjtransform xf;
+    memset(&xf, 0, sizeof xf);
+    xf.op = TJXOP_ROT180;
+    xf.options = TJXOPT_PERFECT;
+    unsigned char *dst = NULL;
+    unsigned long size = 0;
+    if (tjTransform(h, jpeg, (unsigned long)length, 1, &dst, &size, &xf, 0) == 0 || (dst && size && tj_tolerable(h))) {
+      unsigned char *copy = malloc(size ? size : 1);
+      if (copy && size) memcpy(copy, dst, size);
+      tjFree(dst);
+      if (!copy) {
+        r = fail(err, errlen, "out of memory rotating a %dx%d JPEG", w, hh);
+        goto done;
+      }
+      *out = copy;
+      *out_length = size;
+      r = 0;
+      goto done;
+    }
+    tjFree(dst); /* fall back to decoding */
+  }
+  /* Decode, rotate the pixels, re-encode with the same subsampling. */
+  int pf = subsamp == TJSAMP_GRAY ? TJPF_GRAY : cs == TJCS_CMYK || cs == TJCS_YCCK ? TJPF_CMYK : TJPF_RGB;
+  unsigned char *pixels = NULL;
+  if ((r = jpeg_decode(h, jpeg, length, pf, w, hh, &pixels, err, errlen)) < 0) goto done;
+  reverse_pixels(pixels, (size_t)w * (size_t)hh, tjPixelSize[pf]);
+  r = jpeg_encode(pixels, w, hh, pf, subsamp >= 0 ? subsamp : TJSAMP_444, 95, out, out_length, err, errlen);
+  free(pixels);
+done:
+  tjDestroy(h);
+  return r;
 }

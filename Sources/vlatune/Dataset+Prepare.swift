@@ -32,6 +32,9 @@ extension DatasetCommand {
     @Flag(help: help("overwrite")) var overwrite = false
     @Option(help: help("camera_map")) var cameraMap: String?
     @Flag(help: help("skip_incomplete")) var skipIncomplete = false
+    @Option(help: help("fps")) var fps: String?
+    @Option(help: help("instruction")) var instruction: String?
+    @Flag(help: help("drop_noops")) var dropNoops = false
     @OptionGroup var actor: ActorOptions
     @OptionGroup var policy: PolicyOptions
     @Flag(help: "Print only the dataset id.") var quiet = false
@@ -42,12 +45,13 @@ extension DatasetCommand {
       let values: [(String, String?)] = [
         ("name", name), ("format", format), ("val_fraction", valFraction),
         ("shard_size", shardSize), ("seed", seed), ("gripper_dim", gripperDim),
-        ("camera_map", cameraMap),
+        ("camera_map", cameraMap), ("fps", fps), ("instruction", instruction),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = PrepareParameters.table.fromCommandLine(raw)
       parameters["overwrite"] = .bool(overwrite)
       parameters["skip_incomplete"] = .bool(skipIncomplete)
+      parameters["drop_noops"] = .bool(dropNoops)
       return try PrepareRequest(parameters: parameters, actor: actor.resolved(environment))
     }
 

@@ -5,7 +5,7 @@ import VlatuneTestSupport
 /// `vlatune dataset prepare` on LeRobotDatasets: generated ones (every value checked against
 /// pyarrow's reading), the real ones under `../shared/datasets`, and broken ones (exit 65,
 /// nothing registered).
-@Suite(.enabled(if: LeRobotFixture.available), .serialized)
+@Suite(.enabled(if: DatasetFixture.available), .serialized)
 struct LeRobotPrepareCLITests {
   let directory = TemporaryDirectory("vlatune-lerobot-cli")
   var vlatune: VlatuneRunner { VlatuneRunner(home: directory.appending("home")) }
@@ -30,7 +30,7 @@ struct LeRobotPrepareCLITests {
   }
 
   @Test func v3VideoDatasetIsDetectedAndPackagedWithExactStatistics() throws {
-    let (root, expected) = try LeRobotFixture.make(
+    let (root, expected) = try DatasetFixture.make(
       in: directory.url, name: "v3video",
       ["--version", "v3.0", "--cameras", "video", "--episodes", "4", "--files-per-chunk", "2"])
     let (status, document, text) = try prepare([root.path, "--name", "v3video", "--val-fraction", "0.25"])
@@ -66,7 +66,7 @@ struct LeRobotPrepareCLITests {
   }
 
   @Test func archivesAreExtractedPreparedAndCleanedUp() throws {
-    let (root, expected) = try LeRobotFixture.make(
+    let (root, expected) = try DatasetFixture.make(
       in: directory.url, name: "packed", ["--version", "v2.1", "--cameras", "video", "--episodes", "3"])
     let archive = directory.appending("packed.tar.gz")
     let tar = try ProcessRunner.run(
@@ -99,7 +99,7 @@ struct LeRobotPrepareCLITests {
   }
 
   @Test func cameraMapChoosesOrdersAndRenamesCameras() throws {
-    let (root, _) = try LeRobotFixture.make(in: directory.url, name: "cams", ["--version", "v2.1", "--cameras", "image"])
+    let (root, _) = try DatasetFixture.make(in: directory.url, name: "cams", ["--version", "v2.1", "--cameras", "image"])
     let mapped = try prepare([
       root.path, "--name", "mapped", "--camera-map", "hand=observation.images.wrist,observation.images.front",
     ])
@@ -120,7 +120,7 @@ struct LeRobotPrepareCLITests {
   }
 
   @Test func missingVideoFailsNamingItUnlessIncompleteEpisodesAreSkipped() throws {
-    let (root, _) = try LeRobotFixture.make(
+    let (root, _) = try DatasetFixture.make(
       in: directory.url, name: "partial", ["--version", "v2.1", "--cameras", "video", "--episodes", "3"])
     let removed = "videos/chunk-000/observation.images.wrist/episode_000001.mp4"
     try FileManager.default.removeItem(at: root.appendingPathComponent(removed))
@@ -140,7 +140,7 @@ struct LeRobotPrepareCLITests {
 
   @Test func brokenFilesAreInvalidDataWithTheFileAndColumnNamed() throws {
     func fresh(_ name: String, _ options: [String] = []) throws -> URL {
-      try LeRobotFixture.make(in: directory.url, name: name, ["--version", "v2.1", "--cameras", "none"] + options).root
+      try DatasetFixture.make(in: directory.url, name: name, ["--version", "v2.1", "--cameras", "none"] + options).root
     }
     let dataFile = "data/chunk-000/episode_000001.parquet"
 
@@ -178,7 +178,7 @@ struct LeRobotPrepareCLITests {
 
     // Schema mismatch: one episode's file from a dataset with another action size.
     let mixed = try fresh("mixed")
-    let other = try LeRobotFixture.make(
+    let other = try DatasetFixture.make(
       in: directory.url, name: "other", ["--version", "v2.1", "--cameras", "none", "--action-dim", "5"]).root
     let target = mixed.appendingPathComponent(dataFile)
     try FileManager.default.removeItem(at: target)
@@ -201,7 +201,7 @@ struct LeRobotPrepareCLITests {
   }
 
   @Test func disagreeingShippedStatisticsAreReported() throws {
-    let (root, _) = try LeRobotFixture.make(in: directory.url, name: "stale", ["--version", "v3.0", "--cameras", "none"])
+    let (root, _) = try DatasetFixture.make(in: directory.url, name: "stale", ["--version", "v3.0", "--cameras", "none"])
     let statsPath = root.appendingPathComponent("meta/stats.json")
     var stats = try JSONSerialization.jsonObject(with: Data(contentsOf: statsPath)) as! [String: Any]
     var action = stats["action"] as! [String: Any]
@@ -221,9 +221,9 @@ struct LeRobotPrepareCLITests {
 
   /// The real datasets: counts from their parquet files (checked with pyarrow when they were
   /// collected, see ../shared/datasets/README.md).
-  @Test(.enabled(if: LeRobotFixture.sharedDatasets != nil))
+  @Test(.enabled(if: DatasetFixture.sharedDatasets != nil))
   func realDatasetsPrepare() throws {
-    let shared = try #require(LeRobotFixture.sharedDatasets)
+    let shared = try #require(DatasetFixture.sharedDatasets)
     let gr00t = try prepare([
       shared.appendingPathComponent("gr00t-robot-sim-picknplace-v2").path, "--camera-map",
       "ego=observation.images.ego_view",

@@ -6,7 +6,7 @@ import VlatuneTestSupport
 
 /// The native Parquet reader and the LeRobot source against datasets written by pyarrow/pandas
 /// exactly as LeRobot writes them; every expected value was read back with pyarrow.
-@Suite(.enabled(if: LeRobotFixture.available))
+@Suite(.enabled(if: DatasetFixture.available))
 struct LeRobotSourceTests {
   let directory = TemporaryDirectory("vlatune-lerobot")
 
@@ -18,7 +18,7 @@ struct LeRobotSourceTests {
 
   /// Reads a fixture's episodes and checks them against pyarrow's reading of the same files.
   private func checkNumbers(_ options: [String], name: String) throws -> (LeRobotSource, [EpisodeRecord], [String: Any]) {
-    let (root, expected) = try LeRobotFixture.make(in: directory.url, name: name, options)
+    let (root, expected) = try DatasetFixture.make(in: directory.url, name: name, options)
     let source = LeRobotSource(root: root.path, cameraMap: nil, skipIncomplete: false)
     let inventory = try source.inventory(cancellation: CancellationToken())
     #expect(inventory.diagnostics.filter { $0.severity == .error }.isEmpty, "\(inventory.diagnostics)")
@@ -93,7 +93,7 @@ struct LeRobotSourceTests {
   }
 
   @Test func truncatedAndCorruptParquetAreMalformed() throws {
-    let (root, _) = try LeRobotFixture.make(in: directory.url, name: "bad", ["--version", "v2.1", "--cameras", "none"])
+    let (root, _) = try DatasetFixture.make(in: directory.url, name: "bad", ["--version", "v2.1", "--cameras", "none"])
     let path = root.appendingPathComponent("data/chunk-000/episode_000000.parquet").path
     let bytes = try FileIO.read(path)
     #expect(throws: ParquetError.self) { try ParquetFile(bytes: Array(bytes.prefix(bytes.count / 2))) }

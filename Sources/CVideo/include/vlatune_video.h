@@ -57,4 +57,33 @@ int vt_video_extract_jpeg(vt_video *video, const double *timestamps, size_t coun
 /// Closes the file and frees everything the handle holds. NULL is allowed.
 void vt_video_close(vt_video *video);
 
+/// ---- Still JPEG images (libjpeg-turbo) ----
+/// Each call uses its own TurboJPEG handle: any thread may call these. Buffers returned
+/// through `unsigned char **` are malloc'd; free them with vt_free. All return 0 on success,
+/// -1 on failure with a message in err (NUL-terminated, at most errlen bytes).
+
+/// Encodes an 8-bit RGB image (height × width × 3 bytes, row-major, no row padding) as a
+/// baseline JPEG at `quality` (1-100): 4:4:4 chroma at quality >= 90, 4:2:0 below.
+/// *jpeg (malloc'd) and *length receive the JPEG.
+int vt_jpeg_encode_rgb(const unsigned char *rgb, int width, int height, int quality,
+                       unsigned char **jpeg, size_t *length, char *err, size_t errlen);
+
+/// Decodes a JPEG (any subsampling; grayscale and CMYK are converted) to 8-bit RGB
+/// (height × width × 3, malloc'd) and reports its size. Bytes after the end-of-image marker
+/// are ignored (a padded buffer is fine). libjpeg warnings about recoverable corruption are
+/// tolerated, except truncated data ("Premature end of JPEG file"), which is an error.
+int vt_jpeg_decode_rgb(const unsigned char *jpeg, size_t length, unsigned char **rgb,
+                       int *width, int *height, char *err, size_t errlen);
+
+/// Rotates a JPEG by 180 degrees (LIBERO's upside-down frames), keeping its size. When the
+/// width and height are multiples of the MCU size of the image's chroma subsampling, the
+/// rotation is lossless (a DCT-domain transform; other markers are copied); otherwise the
+/// image is decoded, its pixels rotated, and re-encoded at quality 95 with the same chroma
+/// subsampling (grayscale stays grayscale). *out (malloc'd) and *out_length receive it.
+int vt_jpeg_rotate180(const unsigned char *jpeg, size_t length, unsigned char **out,
+                      size_t *out_length, char *err, size_t errlen);
+
+/// Frees a buffer returned by the vt_jpeg_* functions (free()). NULL is allowed.
+void vt_free(void *pointer);
+
 #endif

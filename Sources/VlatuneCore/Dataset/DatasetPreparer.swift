@@ -150,11 +150,14 @@ public struct DatasetPreparer: Sendable {
   {
     let kind = FileIO.kind(path)
     switch request.format {
-    case .hdf5, .rlds:
+    case .hdf5:
       throw VlatuneError.invalidArgument(
         param: "--format",
-        message: "'\(request.format.rawValue)' sources are not supported by this version yet; "
-          + "supported: auto, episodes, lerobot")
+        message: "'hdf5' sources are not supported by this version yet; "
+          + "supported: auto, episodes, lerobot, rlds")
+    case .rlds:
+      guard kind == .directory else { break }
+      return RLDSSource(path: path, options: SourceOptions(request))
     case .lerobot:
       guard kind == .directory else { break }
       return LeRobotSource(
@@ -163,6 +166,9 @@ public struct DatasetPreparer: Sendable {
       if kind == .directory && LeRobotInfo.isPresent(in: path) {
         return LeRobotSource(
           root: path, cameraMap: request.cameraMap, skipIncomplete: request.skipIncomplete)
+      }
+      if kind == .directory && RLDSSource.isPresent(in: path) {
+        return RLDSSource(path: path, options: SourceOptions(request))
       }
     case .episodes:
       break
@@ -175,6 +181,12 @@ public struct DatasetPreparer: Sendable {
     case .directory:
       return DirectorySource(root: path)
     case .regular:
+      if request.format == .rlds {
+        throw VlatuneError.invalidArgument(
+          param: "SOURCE",
+          message: "RLDS datasets are read from their directory (<name>/<version>/ with "
+            + "features.json and .tfrecord shards); extract '\(path)' first")
+      }
       try ArchiveProbe.check(path)
       if request.format == .lerobot {
         return LeRobotSource(

@@ -55,6 +55,12 @@ public struct PrepareRequest: Sendable, Equatable {
   public var cameraMap: CameraMap?
   /// Leave out episodes whose files are absent instead of failing.
   public var skipIncomplete = false
+  /// Control frequency for sources that record none.
+  public var fps: Double?
+  /// Instruction for every episode of an RLDS or HDF5 source.
+  public var instruction: String?
+  /// Drop no-op steps (RLDS, HDF5).
+  public var dropNoops = false
 
   /// Who asks (`cli:$USER`, `mcp:<client>`), for limits and audit.
   public var actor = "cli"
@@ -75,6 +81,12 @@ public struct PrepareRequest: Sendable, Equatable {
     seed = UInt64(values["seed"]?.numberValue ?? 42)
     overwrite = values["overwrite"] == .bool(true)
     skipIncomplete = values["skip_incomplete"] == .bool(true)
+    fps = values["fps"]?.numberValue
+    instruction = values["instruction"]?.stringValue.map { $0.trimmingWhitespace() }
+    if instruction?.isEmpty == true {
+      problems.append(ParameterProblem(param: "instruction", message: "instruction (--instruction) must not be empty"))
+    }
+    dropNoops = values["drop_noops"] == .bool(true)
     self.actor = actor
     if let text = values["camera_map"]?.stringValue {
       do {
@@ -117,6 +129,9 @@ public struct PrepareRequest: Sendable, Equatable {
           ? "none" : cameraMap.entries.map { ($0.slot.map { $0 + "=" } ?? "") + $0.key }.joined(separator: ","))
     }
     if skipIncomplete { values["skip_incomplete"] = .bool(true) }
+    if let fps { values["fps"] = .number(fps) }
+    if let instruction { values["instruction"] = .string(instruction) }
+    if dropNoops { values["drop_noops"] = .bool(true) }
     return values
   }
 

@@ -57,4 +57,31 @@ public struct CameraMap: Sendable, Equatable {
       })
     return String(cleaned.prefix(64))
   }
+
+  /// The cameras to take from a source's `available` keys: the map's, in its order, or all of
+  /// them, each with its package name.
+  ///
+  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` for an unknown key or a name
+  ///   used twice.
+  static func select(_ map: CameraMap?, available: [String]) throws -> [(slot: String, key: String)] {
+    let pairs: [(slot: String, key: String)]
+    if let map {
+      for entry in map.entries where !available.contains(entry.key) {
+        throw VlatuneError.invalidArgument(
+          param: "--camera-map",
+          message: "camera '\(entry.key)' is not in the dataset; available: "
+            + (available.isEmpty ? "none" : available.joined(separator: ", ")))
+      }
+      pairs = map.entries.map { ($0.slot ?? defaultSlot(for: $0.key), $0.key) }
+    } else {
+      pairs = available.map { (defaultSlot(for: $0), $0) }
+    }
+    var seen: Set<String> = []
+    for pair in pairs where !seen.insert(pair.slot).inserted {
+      throw VlatuneError.invalidArgument(
+        param: "--camera-map",
+        message: "camera name '\(pair.slot)' is used twice; give each camera its own slot=key name")
+    }
+    return pairs
+  }
 }

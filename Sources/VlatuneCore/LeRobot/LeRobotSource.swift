@@ -201,25 +201,9 @@ final class LeRobotSource: DatasetSource {
 
   /// The cameras to take: the map's, in its order, or every camera feature sorted by key.
   static func selectCameras(info: LeRobotInfo, map: CameraMap?) throws -> [Camera] {
-    let available = info.cameraKeys
-    let pairs: [(slot: String, key: String)]
-    if let map {
-      for entry in map.entries where !available.contains(entry.key) {
-        throw VlatuneError.invalidArgument(
-          param: "--camera-map",
-          message: "camera '\(entry.key)' is not in the dataset; available: "
-            + (available.isEmpty ? "none" : available.joined(separator: ", ")))
-      }
-      pairs = map.entries.map { ($0.slot ?? CameraMap.defaultSlot(for: $0.key), $0.key) }
-    } else {
-      pairs = available.map { (CameraMap.defaultSlot(for: $0), $0) }
+    try CameraMap.select(map, available: info.cameraKeys).map {
+      Camera(key: $0.key, slot: $0.slot, dtype: info.features[$0.key]?.dtype ?? "")
     }
-    var seen: Set<String> = []
-    for pair in pairs where !seen.insert(pair.slot).inserted {
-      throw VlatuneError.invalidArgument(
-        param: "--camera-map", message: "camera name '\(pair.slot)' is used twice; give each camera its own slot=key name")
-    }
-    return pairs.map { Camera(key: $0.key, slot: $0.slot, dtype: info.features[$0.key]?.dtype ?? "") }
   }
 
   func readImages(

@@ -145,6 +145,18 @@ public enum PrepareParameters {
       help: "LeRobot sources: cameras to take, in order, as slot=key pairs separated by commas "
         + "(a bare key keeps its default name; 'none' for no images). Default: every camera."),
     ParameterDefinition(
+      name: "fps", kind: .number, minimum: 0.1, maximum: 1000,
+      help: "Control frequency (Hz) for sources that record none (RLDS, HDF5); default 10 for "
+        + "RLDS (with a warning), the file's own for HDF5 when it has one."),
+    ParameterDefinition(
+      name: "instruction", kind: .string(maxLength: 1024),
+      help: "Language instruction for every episode of an RLDS or HDF5 source (required when "
+        + "the source has none; overrides it otherwise)."),
+    ParameterDefinition(
+      name: "drop_noops", kind: .boolean, defaultValue: .bool(false),
+      help: "RLDS and HDF5 sources: drop OpenVLA-style no-op steps (arm action norm < 1e-4 and "
+        + "the gripper unchanged)."),
+    ParameterDefinition(
       name: "skip_incomplete", kind: .boolean, defaultValue: .bool(false),
       help: "LeRobot sources: leave out episodes whose data or video files are absent "
         + "(a warning) instead of failing."),

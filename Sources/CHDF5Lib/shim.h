@@ -1,0 +1,4 @@
+#ifndef VLATUNE_CHDF5LIB_SHIM_H
+#define VLATUNE_CHDF5LIB_SHIM_H
+#include <hdf5.h>
+#endif

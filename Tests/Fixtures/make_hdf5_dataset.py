@@ -1,0 +1,704 @@
+"""Write small synthetic HDF5 demonstration datasets: robomimic / LIBERO or ALOHA / ACT layout.
+
+The fixtures exist so that vlatune's HDF5 dataset support can be tested against the layouts met in
+the wild. The writers follow (cited per function below):
+
+* robomimic `robomimic/scripts/dataset_states_to_obs.py` (per-demo datasets and attrs, `total` and
+  `env_args` on `data`, optional gzip) and `robomimic/scripts/split_train_val.py` +
+  `robomimic/utils/file_utils.py::create_hdf5_filter_key` (`mask/train`, `mask/valid`);
+  LIBERO's `scripts/create_dataset.py` (`problem_info` JSON attr with `language_instruction`,
+  `bddl_file_name`; obs keys `agentview_rgb`, `eye_in_hand_rgb`, `ee_pos`, `gripper_states`, ...).
+* ALOHA `aloha_scripts/record_episodes.py` (mobile-aloha / Physical-Intelligence/aloha),
+  act-plus-plus `record_sim_episodes.py`, `compress_data.py` and `utils.py` (loader).
+
+Usage (`python make_hdf5_dataset.py --help` lists every flag):
+
+    make_hdf5_dataset.py --out DIR --layout robomimic|aloha [--episodes 3]
+        [--steps-min 8 --steps-max 14] [--image-size 32x24] [--cameras a,b|none] [--seed 0]
+        [--expect OUT.json] [--force]
+      robomimic: [--file-name demo.hdf5] [--obs-keys robomimic|libero] [--action-dim 7]
+        [--instruction-attr] [--instruction TEXT] [--val-ratio 0.34] [--no-mask]
+        [--demo-start 0] [--next-obs] [--gzip]
+      aloha: [--action-dim 14] [--compress] [--jpeg-channels rgb|bgr] [--pad global|per-camera]
+        [--sim] [--base-action] [--float64]
+
+`--expect OUT.json` writes what a correct reader must produce, read back with h5py from the
+written files (not from the in-memory arrays).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+UInt8Array = npt.NDArray[np.uint8]
+Json = dict[str, Any]
+
+FFMPEG = "/usr/bin/ffmpeg"
+DEFAULT_CAMERAS = {
+    ("robomimic", "robomimic"): "agentview_image,robot0_eye_in_hand_image",
+    ("robomimic", "libero"): "agentview_rgb,eye_in_hand_rgb",
+    ("aloha", ""): "cam_high,cam_left_wrist,cam_right_wrist",
+}
+# Low-dim observation keys and widths (robomimic Lift/Can image datasets; LIBERO's raw HDF5).
+LOW_DIM_KEYS = {
+    "robomimic": {"robot0_eef_pos": 3, "robot0_eef_quat": 4, "robot0_gripper_qpos": 2},
+    "libero": {
+        "ee_ori": 3,
+        "ee_pos": 3,
+        "ee_states": 6,
+        "gripper_states": 2,
+        "joint_states": 7,
+    },
+}
+SIM_STATE_DIM = {"robomimic": 32, "libero": 47}  # flattened MuJoCo state, NOT proprio
+DEFAULT_INSTRUCTION = "put the black bowl on the plate"
+MODEL_XML = '<mujoco model="vlatune_fixture"><worldbody/></mujoco>'
+
+
+# --------------------------------------------------------------------------- images / ffmpeg
+
+
+def make_frames(h: int, w: int, episode: int, camera: int, n: int) -> UInt8Array:
+    """Smooth gradient plus a moving square: cheap to encode, different on every frame."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.empty((h, w, 3), dtype=np.uint8)
+    base[..., 0] = (xx * 255) // max(w - 1, 1)
+    base[..., 1] = (yy * 255) // max(h - 1, 1)
+    base[..., 2] = (37 * episode + 91 * camera) % 256
+    side = max(2, min(h, w) // 4)
+    frames = np.repeat(base[None], n, axis=0)
+    for f in range(n):
+        x0 = (3 * f + 5 * camera) % max(w - side, 1)
+        y0 = (2 * f + episode) % max(h - side, 1)
+        frames[f, y0 : y0 + side, x0 : x0 + side] = (255, 255 - 20 * camera, (40 * f) % 256)
+    return frames
+
+
+def run_ffmpeg(args: list[str], data: bytes) -> bytes:
+    cmd = [FFMPEG, "-v", "error", "-nostdin", *args]
+    result = subprocess.run(cmd, input=data, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"ffmpeg failed: {result.stderr.decode(errors='replace')}")
+    return result.stdout
+
+
+def split_jpeg_stream(stream: bytes) -> list[bytes]:
+    """Split concatenated JPEGs (an MJPEG stream) at SOI/EOI by walking the marker segments."""
+    frames: list[bytes] = []
+    pos = 0
+    while pos < len(stream):
+        if stream[pos : pos + 2] != b"\xff\xd8":
+            raise SystemExit(f"MJPEG stream: no SOI at byte {pos}")
+        start, p = pos, pos + 2
+        while True:
+            if stream[p] != 0xFF:
+                raise SystemExit(f"MJPEG stream: bad marker at byte {p}")
+            marker = stream[p + 1]
+            if marker == 0xD9:  # EOI
+                p += 2
+                break
+            (seg_len,) = struct.unpack_from(">H", stream, p + 2)
+            p += 2 + seg_len
+            if marker == 0xDA:  # SOS: entropy-coded data up to the next non-RST marker
+                while not (
+                    stream[p] == 0xFF
+                    and stream[p + 1] != 0x00
+                    and not (0xD0 <= stream[p + 1] <= 0xD7)
+                ):
+                    p += 1
+        frames.append(stream[start:p])
+        pos = p
+    return frames
+
+
+def encode_jpegs(frames: UInt8Array, pix_fmt: str) -> list[bytes]:
+    """JPEG-encode N×H×W×3 frames in one ffmpeg call (an MJPEG stream split per frame).
+
+    `pix_fmt` says how ffmpeg reads the frame bytes: `rgb24` makes a standard RGB JPEG; `bgr24`
+    reproduces `cv2.imencode` handed an RGB array (OpenCV assumes BGR), so a standard decoder
+    returns the channels reversed and only `cv2.imdecode` gives the stored array back.
+    """
+    if len(frames) == 0:
+        return []
+    n, h, w, _ = frames.shape
+    stream = run_ffmpeg(
+        [
+            *("-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-r", "10", "-i", "-"),
+            *("-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj420p", "-threads", "1"),
+            *("-fflags", "+bitexact", "-flags:v", "+bitexact", "-f", "mjpeg", "-"),
+        ],
+        np.ascontiguousarray(frames).tobytes(),
+    )
+    jpegs = split_jpeg_stream(stream)
+    if len(jpegs) != n:
+        raise SystemExit(f"ffmpeg produced {len(jpegs)} JPEG frames for {n} inputs")
+    return jpegs
+
+
+def decode_jpegs(jpegs: list[bytes], height: int, width: int) -> UInt8Array:
+    """Decode JPEGs with ffmpeg (standard YCbCr->RGB decoding) in one call."""
+    if not jpegs:
+        return np.zeros((0, height, width, 3), dtype=np.uint8)
+    raw = run_ffmpeg(
+        [
+            *("-f", "mjpeg", "-i", "-", "-fps_mode", "passthrough"),
+            *("-f", "rawvideo", "-pix_fmt", "rgb24", "-"),
+        ],
+        b"".join(jpegs),
+    )
+    frames = np.frombuffer(raw, dtype=np.uint8)
+    if frames.size != len(jpegs) * height * width * 3:
+        raise SystemExit(f"ffmpeg decoded {frames.size} bytes for {len(jpegs)} JPEG frames")
+    return frames.reshape(len(jpegs), height, width, 3)
+
+
+def jpeg_size(jpeg: bytes) -> tuple[int, int]:
+    """(height, width) from a JPEG's SOFn segment."""
+    p = 2
+    while p + 4 <= len(jpeg):
+        marker = jpeg[p + 1]
+        (seg_len,) = struct.unpack_from(">H", jpeg, p + 2)
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack_from(">HH", jpeg, p + 5)
+            return int(height), int(width)
+        p += 2 + seg_len
+    raise SystemExit("JPEG without a SOF segment")
+
+
+def frame_means(frames: UInt8Array) -> list[list[float]]:
+    means = frames.reshape(len(frames), -1, 3).mean(axis=1)
+    return [[round(float(c), 3) for c in m] for m in means]
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class Options:
+    out: Path
+    layout: str
+    episodes: int
+    steps_min: int
+    steps_max: int
+    image_height: int
+    image_width: int
+    cameras: tuple[str, ...]
+    action_dim: int
+    seed: int
+    expect: Path | None
+    force: bool
+    # robomimic / LIBERO
+    file_name: str
+    obs_keys: str
+    instruction_attr: bool
+    instruction: str
+    val_ratio: float
+    mask: bool
+    demo_start: int
+    next_obs: bool
+    gzip: bool
+    # ALOHA / ACT
+    compress: bool
+    jpeg_channels: str
+    pad: str
+    sim: bool
+    base_action: bool
+    float64: bool
+
+
+def lengths(opts: Options, rng: np.random.Generator) -> list[int]:
+    return [int(n) for n in rng.integers(opts.steps_min, opts.steps_max + 1, size=opts.episodes)]
+
+
+def smooth(rng: np.random.Generator, n: int, dim: int, scale: float) -> FloatArray:
+    t = np.arange(n, dtype=np.float64)[:, None]
+    phase = rng.uniform(0, 2 * np.pi, size=dim)
+    freq = rng.uniform(0.1, 0.4, size=dim)
+    return rng.uniform(-scale, scale, size=dim) + scale * np.sin(phase + freq * t)
+
+
+# --------------------------------------------------------------------------- robomimic / LIBERO
+
+
+def env_args(opts: Options) -> Json:
+    """`data.attrs["env_args"]`: robomimic's `env.serialize()` (EnvUtils type 1 = robosuite)."""
+    libero = opts.obs_keys == "libero"
+    cams = [re.sub(r"_(image|rgb)$", "", c) for c in opts.cameras]
+    return {
+        "env_name": "LIBERO_Kitchen_Tabletop_Manipulation" if libero else "Lift",
+        "type": 1,
+        "env_kwargs": {
+            "has_renderer": False,
+            "has_offscreen_renderer": True,
+            "ignore_done": True,
+            "use_object_obs": True,
+            "use_camera_obs": bool(cams),
+            "control_freq": 20,
+            "controller_configs": {
+                "type": "OSC_POSE",
+                "input_max": 1,
+                "input_min": -1,
+                "output_max": [0.05, 0.05, 0.05, 0.5, 0.5, 0.5],
+                "output_min": [-0.05, -0.05, -0.05, -0.5, -0.5, -0.5],
+                "kp": 150,
+                "damping": 1,
+                "impedance_mode": "fixed",
+                "control_delta": True,
+            },
+            "robots": ["Panda"],
+            "camera_depths": False,
+            "camera_heights": opts.image_height,
+            "camera_widths": opts.image_width,
+            "camera_names": cams,
+            "reward_shaping": False,
+        },
+    }
+
+
+def write_robomimic(opts: Options) -> None:
+    """One file, `data/demo_<i>` groups (robomimic `dataset_states_to_obs.py` layout)."""
+    rng = np.random.default_rng(opts.seed)
+    low_dim = LOW_DIM_KEYS[opts.obs_keys]
+    names = [f"demo_{opts.demo_start + i}" for i in range(opts.episodes)]
+    demo_lengths = lengths(opts, rng)
+    h, w = opts.image_height, opts.image_width
+    compression: Json = {"compression": "gzip"} if opts.gzip else {}
+    path = opts.out / opts.file_name
+    with h5py.File(path, "w") as f:
+        data = f.create_group("data")
+        # Groups are created in a shuffled order (robomimic's multiprocessing writer stores demos
+        # as workers finish); HDF5 lists links by name anyway: demo_0, demo_1, demo_10, demo_2...
+        for i in [int(k) for k in rng.permutation(opts.episodes)]:
+            n = demo_lengths[i]
+            grp = data.create_group(names[i])
+            actions = np.clip(smooth(rng, n, opts.action_dim, 0.5), -1.0, 1.0)
+            close_at = int(rng.integers(1, n))
+            actions[:, -1] = np.where(np.arange(n) < close_at, -1.0, 1.0)  # -1 open, +1 close
+            rewards = np.zeros(n)
+            rewards[-1] = 1.0
+            dones = np.zeros(n, dtype=np.int64)  # done_mode 2: success or end of trajectory
+            dones[-1] = 1
+            grp.create_dataset("actions", data=actions)
+            grp.create_dataset("states", data=smooth(rng, n, SIM_STATE_DIM[opts.obs_keys], 1.0))
+            grp.create_dataset("rewards", data=rewards)
+            grp.create_dataset("dones", data=dones)
+            obs: dict[str, npt.NDArray[Any]] = {
+                key: smooth(rng, n, dim, 0.8) for key, dim in low_dim.items()
+            }
+            for cam, key in enumerate(opts.cameras):
+                obs[key] = make_frames(h, w, i, cam, n)
+            for key, value in obs.items():
+                grp.create_dataset(f"obs/{key}", data=value, **compression)
+                if opts.next_obs:
+                    nxt = np.concatenate([value[1:], value[-1:]])
+                    grp.create_dataset(f"next_obs/{key}", data=nxt, **compression)
+            grp.attrs["model_file"] = MODEL_XML
+            grp.attrs["num_samples"] = n
+        data.attrs["total"] = sum(demo_lengths)
+        data.attrs["env_args"] = json.dumps(env_args(opts), indent=4)
+        if opts.instruction_attr:  # LIBERO create_dataset.py
+            problem_info = {
+                "problem_name": "libero_tabletop_manipulation",
+                "domain_name": "robosuite",
+                "language_instruction": opts.instruction,
+            }
+            data.attrs["problem_info"] = json.dumps(problem_info)
+            data.attrs["bddl_file_name"] = "libero/bddl_files/fixture/" + "_".join(
+                opts.instruction.split()
+            )
+        if opts.mask:
+            # split_train_val.py: demos = sorted(keys) (lexical!), num_val = int(ratio * N),
+            # a shuffled 0/1 mask; create_hdf5_filter_key: f[...] = np.array(keys, dtype="S").
+            demos = sorted(names)
+            num_val = int(opts.val_ratio * len(demos))
+            mask = np.zeros(len(demos), dtype=np.int64)
+            mask[:num_val] = 1
+            rng.shuffle(mask)
+            f["mask/train"] = np.array([d for d, m in zip(demos, mask, strict=True) if not m], "S")
+            f["mask/valid"] = np.array([d for d, m in zip(demos, mask, strict=True) if m], "S")
+
+
+def demo_number(name: str) -> int:
+    return int(name.rsplit("_", 1)[1])
+
+
+def read_robomimic(opts: Options) -> Json:
+    path = opts.out / opts.file_name
+    with h5py.File(path, "r") as f:
+        data = f["data"]
+        listed = list(data.keys())
+        ordered = sorted(listed, key=demo_number)  # robomimic: argsort([int(e[5:]) ...])
+        problem = data.attrs.get("problem_info")
+        instruction = json.loads(problem)["language_instruction"] if problem else None
+        env = json.loads(data.attrs["env_args"])
+        episodes: list[Json] = []
+        cameras: list[str] = []
+        low_dim: list[str] = []
+        sizes: dict[str, list[int]] = {}
+        for name in ordered:
+            grp = data[name]
+            obs = grp["obs"]
+            cameras = sorted(k for k in obs if obs[k].ndim == 4)
+            low_dim = sorted(k for k in obs if obs[k].ndim == 2)
+            sizes = {k: [int(obs[k].shape[1]), int(obs[k].shape[2])] for k in cameras}
+            n = int(grp["actions"].shape[0])
+            if int(grp.attrs["num_samples"]) != n:
+                raise SystemExit(f"{name}: num_samples != len(actions)")
+            state = np.concatenate([obs[k][()] for k in low_dim], axis=1)
+            frames = {k: obs[k][()] for k in cameras}
+            episodes.append(
+                {
+                    "name": name,
+                    "length": n,
+                    "actions": grp["actions"][()].tolist(),
+                    "states": state.tolist(),
+                    "sim_state_dim": int(grp["states"].shape[1]),
+                    "rewards": grp["rewards"][()].tolist(),
+                    "dones": grp["dones"][()].tolist(),
+                    "image_sha256_raw": {
+                        k: [hashlib.sha256(fr.tobytes()).hexdigest() for fr in v]
+                        for k, v in frames.items()
+                    },
+                    "image_mean_rgb": {k: frame_means(v) for k, v in frames.items()},
+                    "jpeg": False,
+                }
+            )
+        mask = None
+        if "mask" in f:
+            mask = {k: [bytes(b).decode() for b in f["mask"][k][()]] for k in f["mask"]}
+        total = int(data.attrs["total"])
+    if total != sum(e["length"] for e in episodes):
+        raise SystemExit("data.attrs['total'] != sum of demo lengths")
+    return {
+        "layout": "robomimic",
+        "files": [opts.file_name],
+        "demo_order_listed": listed,
+        "demo_order_numeric": ordered,
+        "cameras": cameras,
+        "image_sizes": sizes,
+        "low_dim_keys": low_dim,
+        "action_dim": len(episodes[0]["actions"][0]),
+        "state_dim": len(episodes[0]["states"][0]),
+        "instruction": instruction,
+        "env_name": env["env_name"],
+        "total": total,
+        "mask": mask,
+        "episodes": episodes,
+    }
+
+
+# --------------------------------------------------------------------------- ALOHA / ACT
+
+
+@dataclass
+class AlohaEpisode:
+    action: FloatArray
+    qpos: FloatArray
+    qvel: FloatArray
+    effort: FloatArray
+    base_action: FloatArray
+    frames: dict[str, UInt8Array]
+    jpegs: dict[str, list[bytes]]
+
+    @property
+    def length(self) -> int:
+        return int(self.action.shape[0])
+
+
+def make_aloha_episodes(opts: Options) -> list[AlohaEpisode]:
+    rng = np.random.default_rng(opts.seed)
+    h, w = opts.image_height, opts.image_width
+    episodes: list[AlohaEpisode] = []
+    for i, n in enumerate(lengths(opts, rng)):
+        action = smooth(rng, n, opts.action_dim, 0.6)
+        qpos = np.concatenate([action[:1], action[:-1]]) + rng.normal(0, 0.01, action.shape)
+        episodes.append(
+            AlohaEpisode(
+                action=action,
+                qpos=qpos,
+                qvel=np.diff(qpos, axis=0, prepend=qpos[:1]) * 50.0,
+                effort=rng.normal(0, 1, qpos.shape),
+                base_action=smooth(rng, n, 2, 0.3),
+                frames={key: make_frames(h, w, i, c, n) for c, key in enumerate(opts.cameras)},
+                jpegs={},
+            )
+        )
+    if opts.compress and opts.cameras:  # one ffmpeg call for every frame of the run
+        stacked = np.concatenate([ep.frames[k] for ep in episodes for k in opts.cameras])
+        jpegs = encode_jpegs(stacked, "bgr24" if opts.jpeg_channels == "bgr" else "rgb24")
+        pos = 0
+        for ep in episodes:
+            for key in opts.cameras:
+                ep.jpegs[key] = jpegs[pos : pos + ep.length]
+                pos += ep.length
+    return episodes
+
+
+def write_aloha(opts: Options) -> None:
+    """One `episode_<i>.hdf5` per episode (ALOHA record_episodes.py / ACT record_sim_episodes.py).
+
+    Vectors use h5py's default dtype, float32 (`create_dataset('action', (T, 14))` without a
+    dtype, although the recorders' docstrings say float64). Raw images are chunked (1, H, W, 3).
+    With `--compress` each frame is a JPEG in a zero-padded row of an (N, padded_size) uint8
+    dataset and `/compress_len` is (num_cams, N) float32, rows in camera order -- as
+    mobile-aloha `record_episodes.py` (padded_size = max over all cameras) and act-plus-plus
+    `compress_data.py` (`--pad per-camera`: one max per camera). act-plus-plus `utils.py` loads it
+    with `compressed = root.attrs.get('compress', False)` and `cv2.imdecode(padded_row, 1)`.
+    """
+    dtype = np.float64 if opts.float64 else np.float32
+    h, w = opts.image_height, opts.image_width
+    for i, ep in enumerate(make_aloha_episodes(opts)):
+        n = ep.length
+        with h5py.File(opts.out / f"episode_{i}.hdf5", "w") as root:
+            root.attrs["sim"] = opts.sim
+            if opts.compress or not opts.sim:  # record_sim_episodes.py writes no 'compress'
+                root.attrs["compress"] = opts.compress
+            obs = root.create_group("observations")
+            images = obs.create_group("images")
+            if opts.compress and opts.cameras:
+                lens = np.array([[len(j) for j in ep.jpegs[k]] for k in opts.cameras])
+                for c, key in enumerate(opts.cameras):
+                    width = int(lens.max() if opts.pad == "global" else lens[c].max())
+                    padded = np.zeros((n, width), dtype=np.uint8)
+                    for t, jpeg in enumerate(ep.jpegs[key]):
+                        padded[t, : len(jpeg)] = np.frombuffer(jpeg, dtype=np.uint8)
+                    images.create_dataset(key, data=padded, chunks=(1, width))
+                # The recorders: create_dataset('compress_len', (cams, T)) -> h5py default 'f4'.
+                root.create_dataset("compress_len", lens.shape, dtype="f4")
+                root["/compress_len"][...] = lens
+            else:
+                for key, value in ep.frames.items():
+                    images.create_dataset(key, data=value, chunks=(1, h, w, 3))
+            obs.create_dataset("qpos", data=ep.qpos.astype(dtype))
+            obs.create_dataset("qvel", data=ep.qvel.astype(dtype))
+            if not opts.sim:
+                obs.create_dataset("effort", data=ep.effort.astype(dtype))
+            root.create_dataset("action", data=ep.action.astype(dtype))
+            if opts.base_action:  # mobile ALOHA: linear / angular base velocity
+                root.create_dataset("base_action", data=ep.base_action.astype(dtype))
+
+
+def read_aloha(opts: Options) -> Json:
+    files = sorted(opts.out.glob("episode_*.hdf5"), key=lambda p: demo_number(p.stem))
+    episodes: list[Json] = []
+    cameras: list[str] = []
+    sizes: dict[str, list[int]] = {}
+    attrs: Json = {}
+    pending: list[tuple[Json, str, list[bytes]]] = []  # JPEGs to decode in one ffmpeg call
+    for path in files:
+        with h5py.File(path, "r") as root:
+            attrs = {k: bool(root.attrs[k]) for k in ("sim", "compress") if k in root.attrs}
+            compressed = bool(root.attrs.get("compress", False))
+            image_grp = root["observations/images"]
+            cameras = list(image_grp.keys())  # h5py lists by name
+            action = root["action"][()]
+            entry: Json = {
+                "name": path.stem,
+                "file": path.name,
+                "length": int(action.shape[0]),
+                "actions": action.astype(np.float64).tolist(),
+                "states": root["observations/qpos"][()].astype(np.float64).tolist(),
+                "qvel": root["observations/qvel"][()].astype(np.float64).tolist(),
+                "action_dtype": str(action.dtype),
+                "jpeg": compressed,
+                "image_sha256_raw": None if compressed else {},
+                "image_mean_rgb": {},
+            }
+            if "base_action" in root:
+                entry["base_actions"] = root["base_action"][()].astype(np.float64).tolist()
+            if compressed:
+                lens = root["compress_len"][()]
+                entry["compress_len_shape"] = list(lens.shape)
+                entry["jpeg_lengths"] = {}
+                entry["image_sha256_jpeg"] = {}
+                order = list(opts.cameras)  # rows of compress_len follow the recorder's order
+                for key in cameras:
+                    rows = image_grp[key][()]
+                    blobs = [
+                        bytes(rows[t, : int(lens[order.index(key), t])]) for t in range(len(rows))
+                    ]
+                    entry["jpeg_lengths"][key] = [len(b) for b in blobs]
+                    entry["image_sha256_jpeg"][key] = [hashlib.sha256(b).hexdigest() for b in blobs]
+                    sizes[key] = list(jpeg_size(blobs[0]))
+                    pending.append((entry, key, blobs))
+            else:
+                for key in cameras:
+                    frames = image_grp[key][()]
+                    sizes[key] = [int(frames.shape[1]), int(frames.shape[2])]
+                    entry["image_sha256_raw"][key] = [
+                        hashlib.sha256(fr.tobytes()).hexdigest() for fr in frames
+                    ]
+                    entry["image_mean_rgb"][key] = frame_means(frames)
+            episodes.append(entry)
+    if pending:
+        h, w = sizes[pending[0][1]]
+        decoded = decode_jpegs([b for _, _, blobs in pending for b in blobs], h, w)
+        if opts.jpeg_channels == "bgr":
+            decoded = decoded[..., ::-1]  # what cv2.imdecode returns: the array as recorded
+        pos = 0
+        for entry, key, blobs in pending:
+            entry["image_mean_rgb"][key] = frame_means(decoded[pos : pos + len(blobs)])
+            pos += len(blobs)
+    compressed_any = bool(pending)
+    return {
+        "layout": "aloha",
+        "files": [p.name for p in files],
+        "cameras": cameras,
+        "compress_len_rows": list(opts.cameras) if compressed_any else None,
+        "jpeg_channels": opts.jpeg_channels if compressed_any else None,
+        "image_sizes": sizes,
+        "root_attrs": attrs,
+        "action_dim": len(episodes[0]["actions"][0]),
+        "state_dim": len(episodes[0]["states"][0]),
+        "instruction": None,
+        "mask": None,
+        "episodes": episodes,
+    }
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, required=True, help="directory to write into")
+    parser.add_argument("--layout", choices=("robomimic", "aloha"), required=True)
+    parser.add_argument("--episodes", type=positive, default=3)
+    parser.add_argument("--steps-min", type=positive, default=8)
+    parser.add_argument("--steps-max", type=positive, default=14)
+    parser.add_argument("--image-size", default="32x24", help="WIDTHxHEIGHT")
+    parser.add_argument("--cameras", help="image keys, comma-separated, or none")
+    parser.add_argument("--action-dim", type=positive, help="default 7 (robomimic), 14 (aloha)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--expect", type=Path)
+    parser.add_argument("--force", action="store_true", help="replace files written before")
+    robo = parser.add_argument_group("robomimic / LIBERO")
+    robo.add_argument("--file-name", default="demo.hdf5")
+    robo.add_argument("--obs-keys", choices=("robomimic", "libero"), default="robomimic")
+    robo.add_argument("--instruction-attr", action="store_true", help="LIBERO problem_info attr")
+    robo.add_argument("--instruction", default=DEFAULT_INSTRUCTION)
+    robo.add_argument("--val-ratio", type=float, default=0.34, help="mask/valid share (floor)")
+    robo.add_argument("--no-mask", action="store_true", help="no mask/ group")
+    robo.add_argument("--demo-start", type=int, choices=(0, 1), default=0, help="first demo_N")
+    robo.add_argument("--next-obs", action="store_true", help="also write next_obs/")
+    robo.add_argument("--gzip", action="store_true", help="gzip obs datasets (--compress)")
+    aloha = parser.add_argument_group("ALOHA / ACT")
+    aloha.add_argument("--compress", action="store_true", help="JPEG frames + /compress_len")
+    aloha.add_argument(
+        "--jpeg-channels",
+        choices=("rgb", "bgr"),
+        default="rgb",
+        help="bgr: frames handed to the encoder as cv2.imencode would read an RGB array",
+    )
+    aloha.add_argument("--pad", choices=("global", "per-camera"), default="global")
+    aloha.add_argument("--sim", action="store_true", help="attrs sim=True (ACT sim episodes)")
+    aloha.add_argument("--base-action", action="store_true", help="mobile ALOHA /base_action")
+    aloha.add_argument("--float64", action="store_true", help="float64 vectors (default f32)")
+    args = parser.parse_args(argv)
+
+    if args.steps_min > args.steps_max:
+        parser.error("--steps-min must be <= --steps-max")
+    if args.steps_min < 2:
+        parser.error("--steps-min must be >= 2")
+    try:
+        width, height = (int(part) for part in args.image_size.lower().split("x"))
+    except ValueError:
+        parser.error("--image-size must look like 32x24")
+    if width < 8 or height < 8:
+        parser.error("--image-size must be at least 8x8")
+    obs_style = args.obs_keys if args.layout == "robomimic" else ""
+    cam_text = (
+        args.cameras if args.cameras is not None else DEFAULT_CAMERAS[(args.layout, obs_style)]
+    )
+    cams = () if cam_text.strip() == "none" else tuple(c.strip() for c in cam_text.split(","))
+    if any(not c or "/" in c for c in cams) or len(set(cams)) != len(cams):
+        parser.error("--cameras: names must be distinct, non-empty and contain no '/'")
+    if args.layout == "robomimic" and set(cams) & set(LOW_DIM_KEYS[args.obs_keys]):
+        parser.error("--cameras: a camera name clashes with a low-dim obs key")
+    if not 0.0 <= args.val_ratio < 1.0:
+        parser.error("--val-ratio must be in [0, 1)")
+    action_dim = args.action_dim or (7 if args.layout == "robomimic" else 14)
+    return Options(
+        out=args.out,
+        layout=args.layout,
+        episodes=args.episodes,
+        steps_min=args.steps_min,
+        steps_max=args.steps_max,
+        image_height=height,
+        image_width=width,
+        cameras=cams,
+        action_dim=action_dim,
+        seed=args.seed,
+        expect=args.expect,
+        force=args.force,
+        file_name=args.file_name,
+        obs_keys=args.obs_keys,
+        instruction_attr=args.instruction_attr,
+        instruction=args.instruction,
+        val_ratio=args.val_ratio,
+        mask=not args.no_mask,
+        demo_start=args.demo_start,
+        next_obs=args.next_obs,
+        gzip=args.gzip,
+        compress=args.compress,
+        jpeg_channels=args.jpeg_channels,
+        pad=args.pad,
+        sim=args.sim,
+        base_action=args.base_action,
+        float64=args.float64,
+    )
+
+
+def prepare_out(opts: Options) -> None:
+    out = opts.out
+    ours = [*out.glob("episode_*.hdf5"), out / opts.file_name] if out.exists() else []
+    existing = [p for p in ours if p.exists()]
+    if out.exists() and any(out.iterdir()):
+        if not opts.force:
+            raise SystemExit(f"{out} is not empty (use --force to replace a dataset there)")
+        others = [p for p in out.iterdir() if p not in existing]
+        if others:
+            raise SystemExit(f"{out} holds files this script did not write; refusing to clear it")
+        for p in existing:
+            p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    prepare_out(opts)
+    if opts.layout == "robomimic":
+        write_robomimic(opts)
+        expect = read_robomimic(opts) if opts.expect is not None else None
+    else:
+        write_aloha(opts)
+        expect = read_aloha(opts) if opts.expect is not None else None
+    if opts.expect is not None:
+        opts.expect.parent.mkdir(parents=True, exist_ok=True)
+        opts.expect.write_text(json.dumps(expect) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

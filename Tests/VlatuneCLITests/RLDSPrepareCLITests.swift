@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import VlatuneTestSupport
+
+/// `vlatune dataset prepare` on RLDS / TFDS datasets: generated ones (every value checked
+/// against the generator's own protobuf decoding), the real Bridge debug set, and broken ones.
+@Suite(.enabled(if: DatasetFixture.available), .serialized)
+struct RLDSPrepareCLITests {
+  let directory = TemporaryDirectory("vlatune-rlds-cli")
+  var vlatune: VlatuneRunner { VlatuneRunner(home: directory.appending("home")) }
+
+  private func prepare(_ arguments: [String]) throws -> (status: Int32, document: [String: Any], text: String) {
+    let result = try vlatune.run(["dataset", "prepare"] + arguments + ["--json"])
+    return ((result.status), (try? result.json()) ?? [:], result.standardError)
+  }
+
+  private func findings(_ document: [String: Any]) -> [[String: Any]] {
+    (document["error"] as? [String: Any])?["findings"] as? [[String: Any]] ?? []
+  }
+
+  private func message(_ document: [String: Any]) -> String {
+    (document["error"] as? [String: Any])?["message"] as? String ?? ""
+  }
+
+  /// The package's actions (trajectories/action.f32) and episodes.jsonl.
+  private func package(_ document: [String: Any]) throws -> (actions: [Float], episodes: [[String: Any]]) {
+    let path = try #require(document["path"] as? String)
+    let data = try Data(contentsOf: URL(fileURLWithPath: path + "/trajectories/action.f32"))
+    let actions = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    let lines = try String(contentsOfFile: path + "/episodes.jsonl", encoding: .utf8)
+      .split(separator: "\n")
+    let episodes = try lines.map {
+      try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+    }
+    return (actions, episodes)
+  }
+
+  @Test func generatedDatasetMatchesTheProtobufReading() throws {
+    let (root, expected) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "gen",
+      ["--episodes", "5", "--shards", "2", "--image-format", "jpeg"])
+    let (status, document, text) = try prepare([root.path, "--fps", "15", "--val-fraction", "0"])
+    #expect(status == 0, "\(text)")
+    #expect((document["source"] as? [String: Any])?["format"] as? String == "rlds")
+    #expect(document["fps"] as? Double == 15)
+    let references = try #require(expected["episodes"] as? [[String: Any]])
+    #expect(document["episodes"] as? Int == references.count)
+    #expect(document["steps"] as? Int == expected["total_steps"] as? Int)
+    let cameras = try #require(document["cameras"] as? [[String: Any]])
+    #expect(cameras.map { $0["key"] as? String } == ["image", "wrist_image"])
+    #expect(cameras.allSatisfy { $0["encoding"] as? String == "jpeg" })
+    let (actions, episodes) = try package(document)
+    let expectedActions = references.flatMap { ($0["actions"] as? [[Double]] ?? []).flatMap { $0 } }
+    #expect(actions.count == expectedActions.count)
+    #expect(zip(actions, expectedActions).allSatisfy { abs(Double($0) - $1) < 1e-6 })
+    #expect(episodes.map { $0["instruction"] as? String } == references.map { $0["instruction"] as? String })
+    let warnings = document["warnings"] as? [[String: Any]] ?? []
+    #expect(!warnings.contains { $0["code"] as? String == "fps_assumed" })
+  }
+
+  @Test func noOpStepsAreDroppedByOpenVLAsRule() throws {
+    let (root, expected) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "noops", ["--episodes", "3", "--noop-steps", "3", "--cameras", "image"])
+    let references = try #require(expected["episodes"] as? [[String: Any]])
+    let noops = references.map { ($0["noop_steps"] as? [Int] ?? []).count }
+    #expect(noops.allSatisfy { $0 > 0 })
+    let kept = try prepare([root.path, "--name", "all"])
+    #expect(kept.status == 0, "\(kept.text)")
+    #expect(kept.document["steps"] as? Int == expected["total_steps"] as? Int)
+    let dropped = try prepare([root.path, "--name", "dropped", "--drop-noops"])
+    #expect(dropped.status == 0, "\(dropped.text)")
+    #expect(dropped.document["steps"] as? Int == (expected["total_steps"] as? Int ?? 0) - noops.reduce(0, +))
+    let warnings = dropped.document["warnings"] as? [[String: Any]] ?? []
+    #expect(warnings.contains { $0["code"] as? String == "noops_dropped" })
+  }
+
+  @Test func flippedChecksumsNameTheRecord() throws {
+    for flag in ["--corrupt-crc", "--corrupt-length-crc"] {
+      let (root, _) = try DatasetFixture.make(
+        "rlds", in: directory.url, name: "crc\(flag)", ["--episodes", "4", flag, "2", "--cameras", "none"])
+      let result = try prepare([root.path])
+      #expect(result.status == 65)
+      let text = message(result.document)
+      #expect(text.contains("my_dataset-train.tfrecord-00000-of-00001"), "\(text)")
+      #expect(text.contains("record 2"), "\(text)")
+      #expect(text.contains(flag == "--corrupt-crc" ? "data checksum" : "length checksum"), "\(text)")
+    }
+    let list = try vlatune.run(["dataset", "list", "--json"])
+    #expect((try list.json()["datasets"] as? [Any])?.isEmpty == true)
+  }
+
+  @Test func missingInstructionsNeedTheFlag() throws {
+    let (root, _) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "mute", ["--episodes", "2", "--no-instruction", "--cameras", "none"])
+    let failed = try prepare([root.path])
+    #expect(failed.status == 65)
+    #expect(findings(failed.document).contains { $0["code"] as? String == "missing_instruction" })
+    let fixed = try prepare([root.path, "--instruction", "stack the cups"])
+    #expect(fixed.status == 0, "\(fixed.text)")
+    #expect(fixed.document["instructions"] as? [String] == ["stack the cups"])
+    let unknown = try prepare([root.path, "--name", "other", "--camera-map", "front=observation.image"])
+    #expect(unknown.status == 64)
+  }
+
+  /// The real BridgeData debug set: 25 train episodes of 10 steps, 7-d actions and state, four
+  /// 64×64 JPEG cameras, no `is_last` anywhere (truncated clips).
+  @Test(.enabled(if: DatasetFixture.sharedDatasets != nil))
+  func bridgeDebugSetPrepares() throws {
+    let shared = try #require(DatasetFixture.sharedDatasets)
+    let result = try prepare([
+      shared.appendingPathComponent("octo-bridge-debug-rlds").path, "--fps", "5",
+      "--camera-map", "primary=image_0,image_1",
+    ])
+    #expect(result.status == 0, "\(result.text)")
+    #expect(result.document["episodes"] as? Int == 25)
+    #expect(result.document["steps"] as? Int == 250)
+    #expect(result.document["action_dim"] as? Int == 7)
+    #expect(result.document["state_dim"] as? Int == 7)
+    let cameras = result.document["cameras"] as? [[String: Any]] ?? []
+    #expect(cameras.map { $0["key"] as? String } == ["primary", "image_1"])
+    #expect(cameras.allSatisfy { $0["width"] as? Int == 64 && $0["height"] as? Int == 64 })
+    #expect((result.document["instructions"] as? [String])?.count == 4)
+    let warnings = result.document["warnings"] as? [[String: Any]] ?? []
+    #expect(warnings.contains { $0["code"] as? String == "no_last_step" })
+  }
+}
