@@ -13,7 +13,8 @@ enum ToolCatalog {
       Tool(
         name: "prepare_dataset", title: "Prepare a robot dataset",
         description: "Validate recorded robot episodes (an `episodes` directory or .tar/.tar.gz/"
-          + ".tar.zst/.zip, or a LeRobotDataset v2.0/v2.1/v3.0 directory, on this machine) and "
+          + ".tar.zst/.zip, a LeRobotDataset v2.0/v2.1/v3.0, an RLDS/TFDS directory or robomimic/"
+          + "ALOHA HDF5 files, on this machine) and "
           + "write a checksummed, training-ready package with normalization statistics. Returns "
           + "the dataset document; errors name the episode, step and field.",
         inputSchema: JSONSchema.input(PrepareParameters.table),

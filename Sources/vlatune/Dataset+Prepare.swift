@@ -35,6 +35,8 @@ extension DatasetCommand {
     @Option(help: help("fps")) var fps: String?
     @Option(help: help("instruction")) var instruction: String?
     @Flag(help: help("drop_noops")) var dropNoops = false
+    @Option(help: help("filter_key")) var filterKey: String?
+    @Option(name: .customLong("rotate-180"), help: help("rotate_180")) var rotate180: String?
     @OptionGroup var actor: ActorOptions
     @OptionGroup var policy: PolicyOptions
     @Flag(help: "Print only the dataset id.") var quiet = false
@@ -46,6 +48,7 @@ extension DatasetCommand {
         ("name", name), ("format", format), ("val_fraction", valFraction),
         ("shard_size", shardSize), ("seed", seed), ("gripper_dim", gripperDim),
         ("camera_map", cameraMap), ("fps", fps), ("instruction", instruction),
+        ("filter_key", filterKey), ("rotate_180", rotate180),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = PrepareParameters.table.fromCommandLine(raw)

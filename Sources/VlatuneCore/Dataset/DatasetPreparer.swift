@@ -151,10 +151,7 @@ public struct DatasetPreparer: Sendable {
     let kind = FileIO.kind(path)
     switch request.format {
     case .hdf5:
-      throw VlatuneError.invalidArgument(
-        param: "--format",
-        message: "'hdf5' sources are not supported by this version yet; "
-          + "supported: auto, episodes, lerobot, rlds")
+      guard kind == .missing else { return HDF5Source(path: path, options: SourceOptions(request)) }
     case .rlds:
       guard kind == .directory else { break }
       return RLDSSource(path: path, options: SourceOptions(request))
@@ -169,6 +166,9 @@ public struct DatasetPreparer: Sendable {
       }
       if kind == .directory && RLDSSource.isPresent(in: path) {
         return RLDSSource(path: path, options: SourceOptions(request))
+      }
+      if kind != .missing && HDF5Source.isPresent(in: path) {
+        return HDF5Source(path: path, options: SourceOptions(request))
       }
     case .episodes:
       break

@@ -61,6 +61,10 @@ public struct PrepareRequest: Sendable, Equatable {
   public var instruction: String?
   /// Drop no-op steps (RLDS, HDF5).
   public var dropNoops = false
+  /// robomimic mask to take demos from.
+  public var filterKey: String?
+  /// Source camera keys whose frames are turned 180°.
+  public var rotate180: [String] = []
 
   /// Who asks (`cli:$USER`, `mcp:<client>`), for limits and audit.
   public var actor = "cli"
@@ -87,6 +91,9 @@ public struct PrepareRequest: Sendable, Equatable {
       problems.append(ParameterProblem(param: "instruction", message: "instruction (--instruction) must not be empty"))
     }
     dropNoops = values["drop_noops"] == .bool(true)
+    filterKey = values["filter_key"]?.stringValue
+    rotate180 = (values["rotate_180"]?.stringValue ?? "").split(separator: ",")
+      .map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
     self.actor = actor
     if let text = values["camera_map"]?.stringValue {
       do {
@@ -132,6 +139,8 @@ public struct PrepareRequest: Sendable, Equatable {
     if let fps { values["fps"] = .number(fps) }
     if let instruction { values["instruction"] = .string(instruction) }
     if dropNoops { values["drop_noops"] = .bool(true) }
+    if let filterKey { values["filter_key"] = .string(filterKey) }
+    if !rotate180.isEmpty { values["rotate_180"] = .string(rotate180.joined(separator: ",")) }
     return values
   }
 

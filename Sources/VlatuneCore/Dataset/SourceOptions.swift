@@ -8,12 +8,18 @@ struct SourceOptions {
   var instruction: String?
   /// Drop OpenVLA-style no-op steps.
   var dropNoops = false
+  /// robomimic mask to take demos from.
+  var filterKey: String?
+  /// Source camera keys whose frames are turned 180°.
+  var rotate180: Set<String> = []
 
   init(_ request: PrepareRequest) {
     cameraMap = request.cameraMap
     fps = request.fps
     instruction = request.instruction
     dropNoops = request.dropNoops
+    filterKey = request.filterKey
+    rotate180 = Set(request.rotate180)
   }
 }
 

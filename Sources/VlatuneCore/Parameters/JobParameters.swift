@@ -157,6 +157,14 @@ public enum PrepareParameters {
       help: "RLDS and HDF5 sources: drop OpenVLA-style no-op steps (arm action norm < 1e-4 and "
         + "the gripper unchanged)."),
     ParameterDefinition(
+      name: "filter_key", kind: .string(maxLength: 128),
+      help: "HDF5 (robomimic) sources: take only the demos listed in mask/<filter_key> "
+        + "(e.g. train, valid)."),
+    ParameterDefinition(
+      name: "rotate_180", kind: .string(maxLength: 1024),
+      help: "RLDS and HDF5 sources: cameras (source keys, comma-separated) whose frames are "
+        + "upside down and are turned 180° (LIBERO's agentview and wrist cameras)."),
+    ParameterDefinition(
       name: "skip_incomplete", kind: .boolean, defaultValue: .bool(false),
       help: "LeRobot sources: leave out episodes whose data or video files are absent "
         + "(a warning) instead of failing."),

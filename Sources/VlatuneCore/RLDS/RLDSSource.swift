@@ -63,6 +63,12 @@ final class RLDSSource: DatasetSource {
     root = directory
     features = try RLDSFeatures.load(directory + "/features.json")
     cameras = try CameraMap.select(options.cameraMap, available: features.cameras)
+    for key in options.rotate180 where !features.cameras.contains(key) {
+      throw VlatuneError.invalidArgument(
+        param: "--rotate-180",
+        message: "camera '\(key)' is not in the dataset; available: "
+          + features.cameras.joined(separator: ", "))
+    }
     files = try Self.trainFiles(in: directory)
     var inventory = SourceInventory()
     var diagnostics = RLDSDiagnostics()
@@ -162,13 +168,28 @@ final class RLDSSource: DatasetSource {
           var images: [[UInt8]] = []
           images.reserveCapacity(plan.steps.count * cameras.count)
           for step in plan.steps {
-            for camera in cameras { images.append(episode.images[camera.key]?[step] ?? []) }
+            for camera in cameras {
+              let bytes = episode.images[camera.key]?[step] ?? []
+              images.append(
+                options.rotate180.contains(camera.key) ? try Self.rotated(bytes, source: file) : bytes)
+            }
           }
           try deliver(position, images, bytesRead)
         }
       }
     } catch let error as RLDSError {
       throw error.vlatuneError
+    }
+  }
+}
+
+extension RLDSSource {
+  /// A frame turned 180° (`--rotate-180`).
+  fileprivate static func rotated(_ bytes: [UInt8], source: String) throws -> [UInt8] {
+    do {
+      return try JPEGCodec.rotate180(bytes)
+    } catch {
+      throw RLDSError.file(source, "holds an image that cannot be rotated: \(error)")
     }
   }
 }

@@ -1,0 +1,59 @@
+import CVideo
+
+/// JPEG encoding and lossless-where-possible rotation (libjpeg-turbo, through `CVideo`).
+enum JPEGCodec {
+  /// The quality raw frames are encoded at.
+  static let quality: Int32 = 95
+
+  /// A codec call failed.
+  struct Problem: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+  }
+
+  private static func run(
+    _ body: (inout UnsafeMutablePointer<UInt8>?, inout Int, UnsafeMutablePointer<CChar>, Int) -> Int32
+  ) throws -> [UInt8] {
+    var output: UnsafeMutablePointer<UInt8>?
+    var length = 0
+    var message = [CChar](repeating: 0, count: 256)
+    let status = message.withUnsafeMutableBufferPointer { body(&output, &length, $0.baseAddress!, $0.count) }
+    defer { vt_free(output) }
+    guard status == 0, let output else {
+      throw Problem(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    return Array(UnsafeBufferPointer(start: output, count: length))
+  }
+
+  /// Encodes an RGB image (`height × width × 3` bytes, row-major).
+  static func encode(rgb: [UInt8], width: Int, height: Int) throws -> [UInt8] {
+    try rgb.withUnsafeBufferPointer { pixels in
+      try run { output, length, message, capacity in
+        vt_jpeg_encode_rgb(pixels.baseAddress, Int32(width), Int32(height), quality, &output, &length, message, capacity)
+      }
+    }
+  }
+
+  /// Rotates a JPEG by 180° (lossless when the size is a whole number of MCUs).
+  static func rotate180(_ jpeg: [UInt8]) throws -> [UInt8] {
+    try jpeg.withUnsafeBufferPointer { input in
+      try run { output, length, message, capacity in
+        vt_jpeg_rotate180(input.baseAddress, input.count, &output, &length, message, capacity)
+      }
+    }
+  }
+
+  /// Rotates raw RGB pixels by 180° (the pixel order reversed).
+  static func rotate180(rgb: [UInt8]) -> [UInt8] {
+    var result = [UInt8](repeating: 0, count: rgb.count)
+    let pixels = rgb.count / 3
+    for pixel in 0..<pixels {
+      let from = pixel * 3
+      let to = (pixels - 1 - pixel) * 3
+      result[to] = rgb[from]
+      result[to + 1] = rgb[from + 1]
+      result[to + 2] = rgb[from + 2]
+    }
+    return result
+  }
+}

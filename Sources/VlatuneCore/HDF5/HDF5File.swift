@@ -1,0 +1,132 @@
+import Foundation
+import CHDF5
+
+/// A read-only HDF5 file (libhdf5 through the `CHDF5` shim), with errors that name the object.
+final class HDF5File {
+  /// An HDF5 call failed; the message names the path and HDF5's reason.
+  struct Problem: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+  }
+
+  /// A dataset's shape and element type.
+  struct Shape {
+    var dims: [Int]
+    /// 1 integer, 2 float, 3 string, 4 other.
+    var typeClass: Int32
+    var elementSize: Int
+  }
+
+  let path: String
+  private let id: vh_id
+
+  init(path: String) throws {
+    self.path = path
+    var message = [CChar](repeating: 0, count: 512)
+    let id = vh_open(path, &message, message.count)
+    guard id >= 0 else { throw Problem(message: Self.text(message)) }
+    self.id = id
+  }
+
+  deinit { vh_close(id) }
+
+  private static func text(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// Runs a shim call that reports through an error buffer.
+  private func call(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws -> Int32 {
+    var message = [CChar](repeating: 0, count: 512)
+    let status = message.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+    guard status >= 0 else { throw Problem(message: Self.text(message)) }
+    return status
+  }
+
+  /// Splits a NUL-separated buffer from the shim and frees it.
+  private static func names(_ buffer: UnsafeMutablePointer<CChar>?, count: Int) -> [String] {
+    guard let buffer else { return [] }
+    defer { vh_free(buffer) }
+    var result: [String] = []
+    var cursor = buffer
+    for _ in 0..<count {
+      let length = strlen(cursor)
+      result.append(
+        String(decoding: UnsafeRawBufferPointer(start: cursor, count: length), as: UTF8.self))
+      cursor += length + 1
+    }
+    return result
+  }
+
+  /// 0 missing, 1 group, 2 dataset, 3 other.
+  func kind(_ object: String) -> Int32 { vh_kind(id, object) }
+
+  /// A group's children, in natural order (`demo_2` before `demo_10`).
+  func children(_ group: String) throws -> [String] {
+    var buffer: UnsafeMutablePointer<CChar>?
+    var count = 0
+    _ = try call { vh_children(id, group, &buffer, &count, $0, $1) }
+    return Self.names(buffer, count: count).sorted {
+      $0.compare($1, options: .numeric) == .orderedAscending
+    }
+  }
+
+  func shape(_ dataset: String) throws -> Shape {
+    var rank: Int32 = 0
+    var dims = [UInt64](repeating: 0, count: 8)
+    var typeClass: Int32 = 0
+    var elementSize = 0
+    var signed: Int32 = 0
+    _ = try call { message, length in
+      dims.withUnsafeMutableBufferPointer { dims in
+        vh_shape(id, dataset, &rank, dims.baseAddress, &typeClass, &elementSize, &signed, message, length)
+      }
+    }
+    return Shape(dims: dims.prefix(Int(rank)).map { Int($0) }, typeClass: typeClass, elementSize: elementSize)
+  }
+
+  /// A whole numeric dataset as doubles, with its shape.
+  func doubles(_ dataset: String) throws -> (values: [Double], shape: Shape) {
+    let shape = try shape(dataset)
+    let count = shape.dims.reduce(1, *)
+    var values = [Double](repeating: 0, count: count)
+    _ = try call { message, length in
+      values.withUnsafeMutableBufferPointer { vh_read_doubles(id, dataset, $0.baseAddress, count, message, length) }
+    }
+    return (values, shape)
+  }
+
+  /// Rows `rows` along dimension 0 of a 1-byte dataset, as raw bytes.
+  func bytes(_ dataset: String, rows: Range<Int>, rowBytes: Int) throws -> [UInt8] {
+    var output = [UInt8](repeating: 0, count: rows.count * rowBytes)
+    _ = try call { message, length in
+      output.withUnsafeMutableBufferPointer {
+        vh_read_u8_rows(id, dataset, UInt64(rows.lowerBound), UInt64(rows.count), $0.baseAddress, $0.count, message, length)
+      }
+    }
+    return output
+  }
+
+  /// A dataset of strings (robomimic's `mask/train`).
+  func strings(_ dataset: String) throws -> [String] {
+    var buffer: UnsafeMutablePointer<CChar>?
+    var count = 0
+    _ = try call { vh_read_strings(id, dataset, &buffer, &count, $0, $1) }
+    return Self.names(buffer, count: count)
+  }
+
+  /// A string attribute, or `nil` when absent.
+  func attribute(_ name: String, of object: String = "/") throws -> String? {
+    var value: UnsafeMutablePointer<CChar>?
+    let status = try call { vh_attribute_string(id, object, name, &value, $0, $1) }
+    guard status == 0, let value else { return nil }
+    defer { vh_free(value) }
+    return String(cString: value)
+  }
+
+  /// A numeric or boolean attribute, or `nil` when absent.
+  func number(_ name: String, of object: String = "/") throws -> Double? {
+    var value = 0.0
+    let status = try call { vh_attribute_double(id, object, name, &value, $0, $1) }
+    return status == 0 ? value : nil
+  }
+}

@@ -1,0 +1,349 @@
+import Foundation
+
+/// HDF5 demonstrations as a ``DatasetSource``: robomimic / LIBERO files (`data/demo_N/actions`,
+/// `obs/<key>`, `mask/<filter>`) and ALOHA / ACT episodes (one file each: `/action`,
+/// `/observations/qpos`, `/observations/images/<cam>`, raw or JPEG-compressed).
+final class HDF5Source: DatasetSource {
+  /// The two layouts read.
+  enum Layout: String {
+    case robomimic
+    case aloha
+  }
+
+  /// One episode's place in the files, for pass 2.
+  private struct Plan {
+    var file: String
+    /// The group holding the episode (`data/demo_3`, or `` for an ALOHA file).
+    var group: String
+    var layout: Layout
+    var steps: [Int]
+    /// Whether the ALOHA images are JPEG buffers.
+    var compressed: Bool
+    var bytes: Int64
+  }
+
+  let path: String
+  let options: SourceOptions
+  var format: SourceFormat { .hdf5 }
+
+  private var files: [String] = []
+  private(set) var cameras: [(slot: String, key: String)] = []
+  private var plans: [String: Plan] = [:]
+
+  /// Default control frequencies when neither the file nor `--fps` gives one.
+  static let robomimicFPS = 20.0
+  static let alohaFPS = 50.0
+
+  init(path: String, options: SourceOptions) {
+    self.path = path
+    self.options = options
+  }
+
+  /// The HDF5 files of a source: the file itself, or a directory's `*.hdf5` / `*.h5` files.
+  static func files(at path: String) -> [String] {
+    guard FileIO.kind(path) == .directory else { return [path] }
+    return ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+      .filter { $0.hasSuffix(".hdf5") || $0.hasSuffix(".h5") }
+      .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+      .map { path + "/" + $0 }
+  }
+
+  /// Whether `path` holds HDF5 files (for `--format auto`): the HDF5 signature on the first.
+  static func isPresent(in path: String) -> Bool {
+    guard let first = files(at: path).first, let handle = FileHandle(forReadingAtPath: first),
+      let head = try? handle.read(upToCount: 8)
+    else { return false }
+    return [UInt8](head) == [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
+  }
+
+  private func relative(_ file: String) -> String {
+    file.hasPrefix(path + "/") ? String(file.dropFirst(path.count + 1)) : SourcePath.basename(file)
+  }
+
+  func inventory(cancellation: CancellationToken) throws -> SourceInventory {
+    files = Self.files(at: path)
+    guard !files.isEmpty else {
+      throw VlatuneError.invalidDataset(
+        message: "\(path) holds no .hdf5 or .h5 files", findings: [])
+    }
+    var inventory = SourceInventory()
+    var dropped = 0
+    var assumed: [Layout: Double] = [:]
+    var available: [String]?
+    for file in files {
+      try cancellation.check()
+      let name = relative(file)
+      inventory.totalBytes += FileIO.size(file)
+      let hdf5: HDF5File
+      do {
+        hdf5 = try HDF5File(path: file)
+      } catch {
+        throw VlatuneError.invalidDataset(message: "\(name): \(error)", findings: [])
+      }
+      do {
+        let layout = try Self.layout(hdf5, name: name)
+        let episodes = try layout == .robomimic ? robomimicGroups(hdf5, name: name) : [""]
+        let fileCameras = try cameraKeys(hdf5, layout: layout, group: episodes.first ?? "")
+        if available == nil {
+          available = fileCameras
+          cameras = try CameraMap.select(options.cameraMap, available: fileCameras)
+          for key in options.rotate180 where !fileCameras.contains(key) {
+            throw VlatuneError.invalidArgument(
+              param: "--rotate-180",
+              message: "camera '\(key)' is not in the dataset; available: \(fileCameras.joined(separator: ", "))")
+          }
+        }
+        let (fps, fpsAssumed) = try frequency(hdf5, layout: layout)
+        if fpsAssumed { assumed[layout] = fps }
+        let instruction = try options.instruction ?? Self.instruction(hdf5, layout: layout)
+        for group in episodes {
+          let episodeName =
+            layout == .aloha
+            ? String(name.dropLast(name.hasSuffix(".h5") ? 3 : 5))
+            : (files.count > 1 ? name + "/" : "") + SourcePath.basename(group)
+          var record = try read(
+            hdf5, layout: layout, group: group, name: episodeName, fps: fps,
+            instruction: instruction, source: name, diagnostics: &inventory.diagnostics)
+          var kept = Array(0..<record.stepCount)
+          if options.dropNoops {
+            kept = NoopFilter.keptSteps(actions: record.actions, dimension: record.actionDim)
+            dropped += record.stepCount - kept.count
+            record = record.keepingSteps(kept)
+          }
+          record.imagePaths = kept.flatMap { step in
+            cameras.map { "\(name) \(group.isEmpty ? "" : group + " ")step \(step) \($0.key)" }
+          }
+          let compressFlag = layout == .aloha ? try hdf5.number("compress") : nil
+          let compressed = (compressFlag ?? 0) != 0
+          plans[record.name] = Plan(
+            file: file, group: group, layout: layout, steps: kept, compressed: compressed,
+            bytes: FileIO.size(file) / Int64(max(episodes.count, 1)))
+          inventory.episodes.append(record)
+        }
+      } catch let problem as HDF5File.Problem {
+        throw VlatuneError.invalidDataset(message: "\(name): \(problem)", findings: [])
+      }
+    }
+    for (layout, fps) in assumed {
+      inventory.diagnostics.append(
+        Diagnostic(
+          .warning, code: "fps_assumed",
+          message: "the \(layout.rawValue) files record no control frequency; \(fps) Hz was "
+            + "assumed (pass --fps)"))
+    }
+    if dropped > 0 {
+      inventory.diagnostics.append(
+        Diagnostic(
+          .warning, code: "noops_dropped",
+          message: "--drop-noops removed \(dropped) no-op steps (‖a[:-1]‖ < 1e-4, gripper unchanged)"))
+    }
+    return inventory
+  }
+
+  /// Which layout a file has.
+  static func layout(_ file: HDF5File, name: String) throws -> Layout {
+    if file.kind("data") == 1 { return .robomimic }
+    if file.kind("action") == 2 && file.kind("observations") == 1 { return .aloha }
+    throw HDF5File.Problem(
+      message: "is neither a robomimic file (data/demo_N/actions) nor an ALOHA episode "
+        + "(/action, /observations/qpos, /observations/images/<camera>)")
+  }
+
+  /// robomimic: the demo groups, numerically sorted, filtered by `mask/<filter_key>`.
+  private func robomimicGroups(_ file: HDF5File, name: String) throws -> [String] {
+    var demos = try file.children("data").filter { $0.hasPrefix("demo") }
+    if let key = options.filterKey {
+      guard file.kind("mask/" + key) == 2 else {
+        let masks = file.kind("mask") == 1 ? try file.children("mask") : []
+        throw VlatuneError.invalidArgument(
+          param: "--filter-key",
+          message: "\(name) has no mask/\(key); available: "
+            + (masks.isEmpty ? "none" : masks.joined(separator: ", ")))
+      }
+      let wanted = Set(try file.strings("mask/" + key))
+      demos = demos.filter { wanted.contains($0) }
+    }
+    guard !demos.isEmpty else { throw HDF5File.Problem(message: "has no demos under data/") }
+    return demos.map { "data/" + $0 }
+  }
+
+  /// Image datasets: rank-4 uint8 arrays under `obs/` (robomimic), or the children of
+  /// `observations/images` (ALOHA; raw N×H×W×3 or JPEG buffers N×L).
+  private func cameraKeys(_ file: HDF5File, layout: Layout, group: String) throws -> [String] {
+    switch layout {
+    case .aloha:
+      return file.kind("observations/images") == 1 ? try file.children("observations/images") : []
+    case .robomimic:
+      return try file.children(group + "/obs").filter { key in
+        guard let shape = try? file.shape(group + "/obs/" + key) else { return false }
+        return shape.dims.count == 4 && shape.elementSize == 1 && shape.dims[3] == 3
+      }.sorted()
+    }
+  }
+
+  /// The control frequency: `--fps`, robosuite's `env_args.env_kwargs.control_freq`, or the
+  /// layout's usual rate (flagged as assumed).
+  private func frequency(_ file: HDF5File, layout: Layout) throws -> (Double, Bool) {
+    if let fps = options.fps { return (fps, false) }
+    if layout == .robomimic, let text = try file.attribute("env_args", of: "data"),
+      let value = try? JSONParser.parse(text),
+      let control = value["env_kwargs"]?["control_freq"]?.numberValue, control > 0
+    {
+      return (control, false)
+    }
+    return (layout == .robomimic ? Self.robomimicFPS : Self.alohaFPS, true)
+  }
+
+  /// LIBERO's `data.attrs["problem_info"]["language_instruction"]` (a string or a list).
+  static func instruction(_ file: HDF5File, layout: Layout) throws -> String? {
+    guard layout == .robomimic, let text = try file.attribute("problem_info", of: "data"),
+      let value = try? JSONParser.parse(text)
+    else { return nil }
+    let instruction = value["language_instruction"]
+    let found = instruction?.stringValue ?? instruction?.arrayValue?.compactMap(\.stringValue).joined(separator: " ")
+    return found?.isEmpty == false ? found : nil
+  }
+
+  /// Reads one episode's numbers.
+  private func read(
+    _ file: HDF5File, layout: Layout, group: String, name: String, fps: Double,
+    instruction: String?, source: String, diagnostics: inout [Diagnostic]
+  ) throws -> EpisodeRecord {
+    let prefix = group.isEmpty ? "" : group + "/"
+    let (actions, actionShape) = try file.doubles(prefix + (layout == .aloha ? "action" : "actions"))
+    guard actionShape.dims.count == 2 else {
+      throw HDF5File.Problem(message: "\(prefix)action(s) must be steps × dims, got \(actionShape.dims)")
+    }
+    let steps = actionShape.dims[0]
+    var states: [Double] = []
+    var stateDim = 0
+    if layout == .aloha {
+      let (values, shape) = try file.doubles("observations/qpos")
+      guard shape.dims.count == 2, shape.dims[0] == steps else {
+        throw HDF5File.Problem(message: "observations/qpos must be \(steps) × dims, got \(shape.dims)")
+      }
+      states = values
+      stateDim = shape.dims[1]
+    } else {
+      let keys = try file.children(prefix + "obs").sorted().filter { key in
+        guard let shape = try? file.shape(prefix + "obs/" + key) else { return false }
+        return shape.dims.count == 2 && shape.dims[0] == steps && shape.typeClass == 2
+      }
+      var columns: [(values: [Double], width: Int)] = []
+      for key in keys {
+        let (values, shape) = try file.doubles(prefix + "obs/" + key)
+        columns.append((values, shape.dims[1]))
+      }
+      stateDim = columns.reduce(0) { $0 + $1.width }
+      states.reserveCapacity(steps * stateDim)
+      for step in 0..<steps {
+        for column in columns {
+          states += column.values[(step * column.width)..<((step + 1) * column.width)]
+        }
+      }
+    }
+    if instruction == nil {
+      diagnostics.append(
+        Diagnostic(
+          .error, code: "missing_instruction",
+          message: "\(source) records no language instruction; pass --instruction TEXT",
+          episode: name))
+    }
+    if steps < 2 {
+      diagnostics.append(
+        Diagnostic(
+          .error, code: steps == 0 ? "empty_episode" : "one_step_episode",
+          message: "the episode has \(steps) step(s); an episode needs at least 2", episode: name))
+    }
+    if let bad = actions.firstIndex(where: { !$0.isFinite }) {
+      let dim = bad % actionShape.dims[1]
+      diagnostics.append(
+        Diagnostic(
+          .error, code: "non_finite", message: "action[\(dim)] is \(actions[bad])",
+          episode: name, step: bad / actionShape.dims[1], field: "action[\(dim)]"))
+    }
+    let numeric = SHA256Hasher()
+    actions.withUnsafeBytes { numeric.update($0) }
+    states.withUnsafeBytes { numeric.update($0) }
+    let numericDigest = numeric.hexDigest()
+    let metadata = SHA256Hasher()
+    metadata.update("hdf5\u{0}\(source)\u{0}\(group)\u{0}\(instruction ?? "")\u{0}\(numericDigest)")
+    return EpisodeRecord(
+      name: name, directory: "", instruction: instruction ?? "", fps: fps,
+      cameras: cameras.map(\.slot), stepCount: steps, actionDim: actionShape.dims[1],
+      stateDim: stateDim, actions: actions, states: states,
+      timestamps: (0..<steps).map { Double($0) / fps }, imagePaths: [],
+      metadataDigest: metadata.hexDigest(), numericDigest: numericDigest)
+  }
+
+  func readImages(
+    of episodes: [EpisodeRecord], cancellation: CancellationToken,
+    deliver: (_ index: Int, _ images: [[UInt8]], _ bytesRead: Int64) throws -> Void
+  ) throws {
+    var bytesRead: Int64 = 0
+    for (index, episode) in episodes.enumerated() {
+      try cancellation.check()
+      guard let plan = plans[episode.name] else { continue }
+      var images = [[UInt8]](repeating: [], count: plan.steps.count * cameras.count)
+      do {
+        let file = try HDF5File(path: plan.file)
+        for (cameraIndex, camera) in cameras.enumerated() {
+          let frames = try self.frames(file, plan: plan, camera: camera.key)
+          for (position, frame) in frames.enumerated() {
+            images[position * cameras.count + cameraIndex] = frame
+          }
+        }
+      } catch let problem as HDF5File.Problem {
+        throw VlatuneError.invalidDataset(
+          message: "\(relative(plan.file)): \(problem)",
+          findings: [Diagnostic(.error, code: "undecodable_image", message: "\(problem)", episode: episode.name)])
+      } catch let problem as JPEGCodec.Problem {
+        throw VlatuneError.invalidDataset(
+          message: "\(relative(plan.file)): \(problem)",
+          findings: [Diagnostic(.error, code: "undecodable_image", message: "\(problem)", episode: episode.name)])
+      }
+      bytesRead += plan.bytes
+      try deliver(index, images, bytesRead)
+    }
+  }
+
+  /// The kept steps' frames of one camera as JPEG (or PNG bytes as stored).
+  private func frames(_ file: HDF5File, plan: Plan, camera: String) throws -> [[UInt8]] {
+    let dataset =
+      plan.layout == .aloha ? "observations/images/" + camera : plan.group + "/obs/" + camera
+    let shape = try file.shape(dataset)
+    let rotate = options.rotate180.contains(camera)
+    let batch = 64
+    var result: [[UInt8]] = []
+    result.reserveCapacity(plan.steps.count)
+    if plan.compressed || shape.dims.count == 2 {
+      // JPEG buffers padded with zeros to a common length.
+      let rowBytes = shape.dims.dropFirst().reduce(1, *)
+      for step in plan.steps {
+        var jpeg = try file.bytes(dataset, rows: step..<(step + 1), rowBytes: rowBytes)
+        while let last = jpeg.last, last == 0 { jpeg.removeLast() }
+        result.append(rotate ? try JPEGCodec.rotate180(jpeg) : jpeg)
+      }
+      return result
+    }
+    guard shape.dims.count == 4, shape.dims[3] == 3 else {
+      throw HDF5File.Problem(message: "\(dataset) must be steps × height × width × 3, got \(shape.dims)")
+    }
+    let (height, width) = (shape.dims[1], shape.dims[2])
+    let frameBytes = height * width * 3
+    var start = 0
+    while start < plan.steps.count {
+      let chunk = plan.steps[start..<min(start + batch, plan.steps.count)]
+      let rows = chunk.first!..<(chunk.last! + 1)
+      let raw = try file.bytes(dataset, rows: rows, rowBytes: frameBytes)
+      for step in chunk {
+        let offset = (step - rows.lowerBound) * frameBytes
+        var pixels = Array(raw[offset..<(offset + frameBytes)])
+        if rotate { pixels = JPEGCodec.rotate180(rgb: pixels) }
+        result.append(try JPEGCodec.encode(rgb: pixels, width: width, height: height))
+      }
+      start += batch
+    }
+    return result
+  }
+}

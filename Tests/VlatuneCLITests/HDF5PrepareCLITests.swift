@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import VlatuneTestSupport
+
+/// `vlatune dataset prepare` on HDF5 demonstrations (robomimic / LIBERO and ALOHA / ACT layouts)
+/// written with h5py; every value checked against h5py's reading of the same files.
+@Suite(.enabled(if: DatasetFixture.available), .serialized)
+struct HDF5PrepareCLITests {
+  let directory = TemporaryDirectory("vlatune-hdf5-cli")
+  var vlatune: VlatuneRunner { VlatuneRunner(home: directory.appending("home")) }
+
+  private func prepare(_ arguments: [String]) throws -> (status: Int32, document: [String: Any], text: String) {
+    let result = try vlatune.run(["dataset", "prepare"] + arguments + ["--json"])
+    return (result.status, (try? result.json()) ?? [:], result.standardError)
+  }
+
+  private func findings(_ document: [String: Any]) -> [[String: Any]] {
+    (document["error"] as? [String: Any])?["findings"] as? [[String: Any]] ?? []
+  }
+
+  /// Each package episode's actions and states by name (episodes.jsonl + trajectories/*.f32).
+  private func episodes(_ document: [String: Any]) throws -> [String: (actions: [Float], states: [Float])] {
+    let path = try #require(document["path"] as? String)
+    let actionDim = try #require(document["action_dim"] as? Int)
+    let stateDim = try #require(document["state_dim"] as? Int)
+    func floats(_ name: String) throws -> [Float] {
+      let data = try Data(contentsOf: URL(fileURLWithPath: path + "/trajectories/" + name))
+      return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+    let actions = try floats("action.f32")
+    let states = stateDim > 0 ? try floats("state.f32") : []
+    var result: [String: (actions: [Float], states: [Float])] = [:]
+    for line in try String(contentsOfFile: path + "/episodes.jsonl", encoding: .utf8).split(separator: "\n") {
+      let episode = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+      let (offset, steps) = (episode["offset"] as? Int ?? 0, episode["steps"] as? Int ?? 0)
+      result[episode["name"] as? String ?? ""] = (
+        Array(actions[(offset * actionDim)..<((offset + steps) * actionDim)]),
+        stateDim > 0 ? Array(states[(offset * stateDim)..<((offset + steps) * stateDim)]) : []
+      )
+    }
+    return result
+  }
+
+  private func matches(_ mine: [Float], _ reference: [[Double]]) -> Bool {
+    let flat = reference.flatMap { $0 }
+    return mine.count == flat.count && zip(mine, flat).allSatisfy { abs(Double($0) - $1) < 1e-5 * max(1, abs($1)) }
+  }
+
+  @Test func liberoFileMatchesH5pyWithItsInstructionAndMasks() throws {
+    let (root, expected) = try DatasetFixture.make(
+      "hdf5", in: directory.url, name: "libero",
+      ["--layout", "robomimic", "--obs-keys", "libero", "--instruction-attr", "--episodes", "12"])
+    let (status, document, text) = try prepare([root.path, "--name", "libero"])
+    #expect(status == 0, "\(text)")
+    #expect((document["source"] as? [String: Any])?["format"] as? String == "hdf5")
+    #expect(document["instructions"] as? [String] == [expected["instruction"] as? String ?? "?"])
+    let references = try #require(expected["episodes"] as? [[String: Any]])
+    #expect(document["episodes"] as? Int == references.count)
+    let packaged = try episodes(document)
+    for reference in references {
+      let name = try #require(reference["name"] as? String)
+      let mine = try #require(packaged[name], "\(name) missing")
+      #expect(matches(mine.actions, reference["actions"] as? [[Double]] ?? []), "\(name) actions")
+      #expect(matches(mine.states, reference["states"] as? [[Double]] ?? []), "\(name) states")
+    }
+    let cameras = (document["cameras"] as? [[String: Any]] ?? []).map { $0["key"] as? String }
+    #expect(cameras == (expected["cameras"] as? [String])?.sorted())
+
+    let mask = try #require((expected["mask"] as? [String: Any])?["train"] as? [String])
+    let train = try prepare([root.path, "--name", "libero-train", "--filter-key", "train"])
+    #expect(train.status == 0, "\(train.text)")
+    #expect(Set(try episodes(train.document).keys) == Set(mask))
+    let unknown = try prepare([root.path, "--name", "x", "--filter-key", "nope"])
+    #expect(unknown.status == 64)
+    #expect(unknown.text.contains("train, valid") || unknown.text.contains("valid, train"), "\(unknown.text)")
+  }
+
+  @Test func alohaEpisodesRawAndCompressed() throws {
+    for compressed in [false, true] {
+      let name = compressed ? "aloha-jpeg" : "aloha-raw"
+      let (root, expected) = try DatasetFixture.make(
+        "hdf5", in: directory.url, name: name,
+        ["--layout", "aloha", "--episodes", "3"] + (compressed ? ["--compress"] : []))
+      let missing = try prepare([root.path, "--name", name])
+      #expect(missing.status == 65)
+      #expect(findings(missing.document).contains { $0["code"] as? String == "missing_instruction" })
+
+      let (status, document, text) = try prepare([root.path, "--name", name, "--instruction", "fold", "--fps", "50"])
+      #expect(status == 0, "\(text)")
+      let references = try #require(expected["episodes"] as? [[String: Any]])
+      let packaged = try episodes(document)
+      for reference in references {
+        let episode = try #require(reference["name"] as? String)
+        let mine = try #require(packaged[episode])
+        #expect(matches(mine.actions, reference["actions"] as? [[Double]] ?? []), "\(episode)")
+        #expect(matches(mine.states, reference["states"] as? [[Double]] ?? []), "\(episode)")
+      }
+      let sizes = try #require(expected["image_sizes"] as? [String: [Int]])
+      for camera in document["cameras"] as? [[String: Any]] ?? [] {
+        let key = camera["key"] as? String ?? ""
+        #expect([camera["height"] as? Int ?? 0, camera["width"] as? Int ?? 0] == sizes[key], "\(key)")
+        #expect(camera["encoding"] as? String == "jpeg")
+      }
+    }
+  }
+
+  @Test func rotationChangesTheFramesAndUnknownCamerasAreRefused() throws {
+    let (root, _) = try DatasetFixture.make(
+      "hdf5", in: directory.url, name: "rot", ["--layout", "aloha", "--episodes", "2", "--cameras", "cam_high"])
+    let plain = try prepare([root.path, "--name", "plain", "--instruction", "x"])
+    let turned = try prepare([root.path, "--name", "turned", "--instruction", "x", "--rotate-180", "cam_high"])
+    #expect(plain.status == 0 && turned.status == 0, "\(plain.text) \(turned.text)")
+    let fingerprint = { (document: [String: Any]) in (document["source"] as? [String: Any])?["fingerprint"] as? String }
+    #expect(fingerprint(plain.document) != nil)
+    #expect(fingerprint(plain.document) != fingerprint(turned.document))
+    let bad = try prepare([root.path, "--name", "bad", "--instruction", "x", "--rotate-180", "cam_low"])
+    #expect(bad.status == 64)
+    #expect(bad.text.contains("cam_high"))
+  }
+
+  @Test func filesOfAnotherShapeAreInvalidData() throws {
+    let python = try #require(TestPaths.python)
+    let odd = directory.appending("odd")
+    try FileManager.default.createDirectory(at: odd, withIntermediateDirectories: true)
+    let made = try ProcessRunner.run(
+      python, ["-c", "import h5py, numpy as np, sys; f = h5py.File(sys.argv[1], 'w'); f['weights'] = np.zeros(3)", odd.appendingPathComponent("model.h5").path])
+    #expect(made.status == 0, "\(made.standardError)")
+    let result = try prepare([odd.path, "--format", "hdf5"])
+    #expect(result.status == 65)
+    #expect(result.text.contains("neither a robomimic file"), "\(result.text)")
+    let notHDF5 = directory.appending("notes.hdf5")
+    try Data("hello".utf8).write(to: notHDF5)
+    let garbage = try prepare([notHDF5.path, "--format", "hdf5"])
+    #expect(garbage.status == 65)
+    #expect(garbage.text.contains("notes.hdf5"))
+    let list = try vlatune.run(["dataset", "list", "--json"])
+    #expect((try list.json()["datasets"] as? [Any])?.isEmpty == true)
+  }
+}
