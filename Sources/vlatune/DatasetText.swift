@@ -21,8 +21,29 @@ enum DatasetText {
 
   static func warnings(_ warnings: [Diagnostic]) -> String {
     var text = "\(warnings.count) warning(s):\n"
-    for warning in warnings.prefix(50) { text += "  warning: \(warning)\n" }
-    if warnings.count > 50 { text += "  … and \(warnings.count - 50) more (see manifest.json)\n" }
+    var lines: [String] = []
+    var constant: [String: [String]] = [:]
+    for warning in warnings {
+      // Robots with many unused joints have dozens of constant dimensions: one line per vector.
+      if warning.code == "constant_dimension", let field = warning.field,
+        let open = field.firstIndex(of: "["), field.hasSuffix("]")
+      {
+        let vector = String(field[..<open])
+        if constant[vector] == nil { lines.append("\u{0}" + vector) }
+        constant[vector, default: []].append(String(field[field.index(after: open)..<field.index(before: field.endIndex)]))
+      } else {
+        lines.append("warning: \(warning)")
+      }
+    }
+    lines = lines.map { line in
+      guard line.hasPrefix("\u{0}") else { return line }
+      let vector = String(line.dropFirst())
+      let dims = constant[vector] ?? []
+      let action = vector == "action" ? "masked and not normalized" : "consider dropping them"
+      return "warning: \(vector): \(dims.count) constant dimension(s) [\(dims.joined(separator: ", "))]; \(action)"
+    }
+    for line in lines.prefix(50) { text += "  \(line)\n" }
+    if lines.count > 50 { text += "  … and \(lines.count - 50) more (see manifest.json)\n" }
     return text
   }
 

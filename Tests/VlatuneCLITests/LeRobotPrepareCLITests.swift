@@ -236,6 +236,15 @@ struct LeRobotPrepareCLITests {
     #expect(instructions.count == 5)
     #expect(instructions.contains("valid") == false)
 
+    // In text, its 25 constant action dimensions are one line, not 25.
+    let text = try vlatune.run([
+      "dataset", "prepare", shared.appendingPathComponent("gr00t-robot-sim-picknplace-v2").path,
+      "--camera-map", "ego=observation.images.ego_view", "--name", "gr00t-text",
+    ])
+    let output = text.standardOutput + text.standardError
+    #expect(output.contains("action: 25 constant dimension(s) [7, 8, 9"), "\(output)")
+    #expect(!output.contains("action[7] is constant"))
+
     // Its declared second camera has no files: a clear error by default.
     let undeclared = try prepare([shared.appendingPathComponent("gr00t-robot-sim-picknplace-v2").path, "--name", "g2"])
     #expect(undeclared.status == 65)
