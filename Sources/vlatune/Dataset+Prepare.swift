@@ -36,6 +36,7 @@ extension DatasetCommand {
     @Option(help: help("instruction")) var instruction: String?
     @Flag(help: help("drop_noops")) var dropNoops = false
     @Option(help: help("filter_key")) var filterKey: String?
+    @Option(help: help("gripper_convention")) var gripperConvention: String?
     @Option(name: .customLong("rotate-180"), help: help("rotate_180")) var rotate180: String?
     @OptionGroup var actor: ActorOptions
     @OptionGroup var policy: PolicyOptions
@@ -49,6 +50,7 @@ extension DatasetCommand {
         ("shard_size", shardSize), ("seed", seed), ("gripper_dim", gripperDim),
         ("camera_map", cameraMap), ("fps", fps), ("instruction", instruction),
         ("filter_key", filterKey), ("rotate_180", rotate180),
+        ("gripper_convention", gripperConvention),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = PrepareParameters.table.fromCommandLine(raw)

@@ -70,6 +70,20 @@ struct HDF5PrepareCLITests {
     let train = try prepare([root.path, "--name", "libero-train", "--filter-key", "train"])
     #expect(train.status == 0, "\(train.text)")
     #expect(Set(try episodes(train.document).keys) == Set(mask))
+    // LIBERO's raw gripper is -1 open / +1 close; OpenVLA's convention is 1 open / 0 closed.
+    let openVLA = try prepare([root.path, "--name", "libero-open1", "--gripper-convention", "open1"])
+    #expect(openVLA.status == 0, "\(openVLA.text)")
+    let converted = try episodes(openVLA.document)
+    for reference in references {
+      let name = reference["name"] as? String ?? ""
+      let raw = (reference["actions"] as? [[Double]] ?? []).map { $0.last ?? 0 }
+      let dims = (reference["actions"] as? [[Double]])?.first?.count ?? 1
+      let mine = stride(from: dims - 1, to: converted[name]?.actions.count ?? 0, by: dims).map {
+        Double(converted[name]!.actions[$0])
+      }
+      #expect(mine == raw.map { 1 - max(0, min(1, ($0 + 1) / 2)) }, "\(name)")
+    }
+
     let unknown = try prepare([root.path, "--name", "x", "--filter-key", "nope"])
     #expect(unknown.status == 64)
     #expect(unknown.text.contains("train, valid") || unknown.text.contains("valid, train"), "\(unknown.text)")

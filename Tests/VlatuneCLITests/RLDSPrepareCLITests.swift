@@ -56,6 +56,16 @@ struct RLDSPrepareCLITests {
     #expect(episodes.map { $0["instruction"] as? String } == references.map { $0["instruction"] as? String })
     let warnings = document["warnings"] as? [[String: Any]] ?? []
     #expect(!warnings.contains { $0["code"] as? String == "fps_assumed" })
+
+    // openpi's convention: the 0/1 gripper (1 = open here) becomes 1 = closed.
+    let flipped = try prepare([root.path, "--name", "closed1", "--gripper-convention", "close1"])
+    #expect(flipped.status == 0, "\(flipped.text)")
+    let (flippedActions, _) = try package(flipped.document)
+    let dims = try #require(document["action_dim"] as? Int)
+    for (index, value) in flippedActions.enumerated() {
+      let original = actions[index]
+      #expect(index % dims == dims - 1 ? value == 1 - original : value == original)
+    }
   }
 
   @Test func noOpStepsAreDroppedByOpenVLAsRule() throws {

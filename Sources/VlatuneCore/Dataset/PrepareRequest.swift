@@ -65,6 +65,8 @@ public struct PrepareRequest: Sendable, Equatable {
   public var filterKey: String?
   /// Source camera keys whose frames are turned 180°.
   public var rotate180: [String] = []
+  /// Flip the gripper action into this convention (`open1` or `close1`).
+  public var gripperConvention: String?
 
   /// Who asks (`cli:$USER`, `mcp:<client>`), for limits and audit.
   public var actor = "cli"
@@ -92,6 +94,7 @@ public struct PrepareRequest: Sendable, Equatable {
     }
     dropNoops = values["drop_noops"] == .bool(true)
     filterKey = values["filter_key"]?.stringValue
+    gripperConvention = values["gripper_convention"]?.stringValue
     rotate180 = (values["rotate_180"]?.stringValue ?? "").split(separator: ",")
       .map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
     self.actor = actor
@@ -140,6 +143,7 @@ public struct PrepareRequest: Sendable, Equatable {
     if let instruction { values["instruction"] = .string(instruction) }
     if dropNoops { values["drop_noops"] = .bool(true) }
     if let filterKey { values["filter_key"] = .string(filterKey) }
+    if let gripperConvention { values["gripper_convention"] = .string(gripperConvention) }
     if !rotate180.isEmpty { values["rotate_180"] = .string(rotate180.joined(separator: ",")) }
     return values
   }

@@ -12,6 +12,10 @@ struct SourceOptions {
   var filterKey: String?
   /// Source camera keys whose frames are turned 180°.
   var rotate180: Set<String> = []
+  /// Flip the gripper action into this convention (`open1` or `close1`).
+  var gripperConvention: String?
+  /// The gripper dimension (`--gripper-dim`).
+  var gripperDim: GripperDimension = .auto
 
   init(_ request: PrepareRequest) {
     cameraMap = request.cameraMap
@@ -20,6 +24,51 @@ struct SourceOptions {
     dropNoops = request.dropNoops
     filterKey = request.filterKey
     rotate180 = Set(request.rotate180)
+    gripperConvention = request.gripperConvention
+    gripperDim = request.gripperDim
+  }
+}
+
+/// `--gripper-convention`: flips the gripper action between OpenVLA's convention (1 = open) and
+/// openpi's (1 = closed). The source is assumed to use the other one; a source gripper in
+/// [-1, 1] (LIBERO's raw −1 open / +1 close) is rescaled to [0, 1] first, as OpenVLA's LIBERO
+/// transform does (`1 - clip(a, 0, 1)` for ±1 values).
+enum GripperConversion {
+  /// Converts every episode's gripper dimension; returns a warning saying what was done.
+  static func apply(_ options: SourceOptions, to inventory: inout SourceInventory) throws {
+    guard let target = options.gripperConvention, let first = inventory.episodes.first else { return }
+    let dimension: Int
+    switch options.gripperDim {
+    case .index(let index): dimension = index
+    case .auto, .none: dimension = first.actionDim - 1
+    }
+    guard dimension >= 0, inventory.episodes.allSatisfy({ dimension < $0.actionDim }) else {
+      throw VlatuneError.invalidArgument(
+        param: "--gripper-convention",
+        message: "the gripper dimension \(dimension) is outside the actions; set --gripper-dim")
+    }
+    var minimum = Double.infinity
+    for episode in inventory.episodes {
+      for step in 0..<episode.stepCount {
+        minimum = min(minimum, episode.actions[step * episode.actionDim + dimension])
+      }
+    }
+    let signed = minimum < 0
+    for index in inventory.episodes.indices {
+      var episode = inventory.episodes[index]
+      for step in 0..<episode.stepCount {
+        let slot = step * episode.actionDim + dimension
+        let unit = signed ? (episode.actions[slot] + 1) / 2 : episode.actions[slot]
+        episode.actions[slot] = 1 - max(0, min(1, unit))
+      }
+      inventory.episodes[index] = episode.keepingSteps(Array(0..<episode.stepCount))
+    }
+    inventory.diagnostics.append(
+      Diagnostic(
+        .warning, code: "gripper_converted",
+        message: "action[\(dimension)] flipped into \(target) (1 = \(target == "open1" ? "open" : "closed"))"
+          + (signed ? " after rescaling [-1, 1] to [0, 1]" : ""),
+        field: "action[\(dimension)]"))
   }
 }
 

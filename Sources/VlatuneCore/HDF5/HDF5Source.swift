@@ -124,6 +124,7 @@ final class HDF5Source: DatasetSource {
         throw VlatuneError.invalidDataset(message: "\(name): \(problem)", findings: [])
       }
     }
+    try GripperConversion.apply(options, to: &inventory)
     for (layout, fps) in assumed {
       inventory.diagnostics.append(
         Diagnostic(

@@ -165,6 +165,11 @@ public enum PrepareParameters {
       help: "RLDS and HDF5 sources: cameras (source keys, comma-separated) whose frames are "
         + "upside down and are turned 180° (LIBERO's agentview and wrist cameras)."),
     ParameterDefinition(
+      name: "gripper_convention", kind: .choice(["open1", "close1"]),
+      help: "RLDS and HDF5 sources: flip the gripper action (--gripper-dim, default the last) "
+        + "into this convention: open1 = 1 is open (OpenVLA), close1 = 1 is closed (openpi); "
+        + "a source in [-1, 1] is rescaled to [0, 1] first."),
+    ParameterDefinition(
       name: "skip_incomplete", kind: .boolean, defaultValue: .bool(false),
       help: "LeRobot sources: leave out episodes whose data or video files are absent "
         + "(a warning) instead of failing."),

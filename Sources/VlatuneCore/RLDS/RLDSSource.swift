@@ -106,6 +106,7 @@ final class RLDSSource: DatasetSource {
         inventory.episodes.append(record)
       }
     }
+    try GripperConversion.apply(options, to: &inventory)
     inventory.diagnostics += diagnostics.summary(episodes: counter)
     if inventory.episodes.isEmpty {
       throw RLDSError.file(root, "holds no episodes in \(files.joined(separator: ", "))")
