@@ -32,7 +32,7 @@ build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
 release: deps
-	$(SWIFT) build -c release $(SWIFT_FLAGS)
+	$(SWIFT) build -c release --static-swift-stdlib $(SWIFT_FLAGS)
 
 $(VENV)/.installed: trainer/pyproject.toml Makefile
 	@bash scripts/install-deps.sh
@@ -46,7 +46,7 @@ venv: $(VENV)/.installed
 
 test: test-swift test-python
 
-test-swift: deps venv
+test-swift: deps venv build
 	VLATUNE_TEST_PYTHON=$(abspath $(VENV_PYTHON)) $(SWIFT) test $(SWIFT_FLAGS)
 
 test-python: venv build

@@ -7,6 +7,9 @@ let package = Package(
   products: [
     .executable(name: "vlatune", targets: ["vlatune"]),
     .library(name: "VlatuneCore", targets: ["VlatuneCore"]),
+    // FFmpeg, libjpeg-turbo and libhdf5 behind dlopen (Sources/CMedia): only `dataset prepare`
+    // of videos, raw images or HDF5 loads them, not every command.
+    .library(name: "VlatuneMedia", type: .dynamic, targets: ["CVideo", "CHDF5"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +28,7 @@ let package = Package(
       providers: [.apt(["libsnappy-dev", "libzstd-dev", "zlib1g-dev"])]),
     .systemLibrary(name: "CHDF5Lib", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
     .target(name: "CHDF5", dependencies: ["CHDF5Lib"]),
+    .target(name: "CMedia", linkerSettings: [.linkedLibrary("dl")]),
     .target(name: "CSpawn"),
     .target(
       name: "CVideo",
@@ -35,7 +39,7 @@ let package = Package(
     .target(
       name: "VlatuneCore",
       dependencies: [
-        "CArchive", "CCompression", "CCrypto", "CHDF5", "CSpawn", "CVideo",
+        "CArchive", "CCompression", "CCrypto", "CMedia", "CSpawn",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -1,4 +1,4 @@
-import CVideo
+import CMedia
 
 /// JPEG encoding and lossless-where-possible rotation (libjpeg-turbo, through `CVideo`).
 enum JPEGCodec {
@@ -14,11 +14,12 @@ enum JPEGCodec {
   private static func run(
     _ body: (inout UnsafeMutablePointer<UInt8>?, inout Int, UnsafeMutablePointer<CChar>, Int) -> Int32
   ) throws -> [UInt8] {
+    let media = try MediaLibrary.functions()
     var output: UnsafeMutablePointer<UInt8>?
     var length = 0
     var message = [CChar](repeating: 0, count: 256)
     let status = message.withUnsafeMutableBufferPointer { body(&output, &length, $0.baseAddress!, $0.count) }
-    defer { vt_free(output) }
+    defer { media.media_free(output) }
     guard status == 0, let output else {
       throw Problem(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
@@ -27,18 +28,20 @@ enum JPEGCodec {
 
   /// Encodes an RGB image (`height × width × 3` bytes, row-major).
   static func encode(rgb: [UInt8], width: Int, height: Int) throws -> [UInt8] {
-    try rgb.withUnsafeBufferPointer { pixels in
+    let media = try MediaLibrary.functions()
+    return try rgb.withUnsafeBufferPointer { pixels in
       try run { output, length, message, capacity in
-        vt_jpeg_encode_rgb(pixels.baseAddress, Int32(width), Int32(height), quality, &output, &length, message, capacity)
+        media.jpeg_encode_rgb(pixels.baseAddress, Int32(width), Int32(height), quality, &output, &length, message, capacity)
       }
     }
   }
 
   /// Rotates a JPEG by 180° (lossless when the size is a whole number of MCUs).
   static func rotate180(_ jpeg: [UInt8]) throws -> [UInt8] {
-    try jpeg.withUnsafeBufferPointer { input in
+    let media = try MediaLibrary.functions()
+    return try jpeg.withUnsafeBufferPointer { input in
       try run { output, length, message, capacity in
-        vt_jpeg_rotate180(input.baseAddress, input.count, &output, &length, message, capacity)
+        media.jpeg_rotate180(input.baseAddress, input.count, &output, &length, message, capacity)
       }
     }
   }

@@ -1,5 +1,5 @@
 import Foundation
-import CHDF5
+import CMedia
 
 /// A read-only HDF5 file (libhdf5 through the `CHDF5` shim), with errors that name the object.
 final class HDF5File {
@@ -18,17 +18,19 @@ final class HDF5File {
   }
 
   let path: String
-  private let id: vh_id
+  private let id: Int64
+  private let media: vlatune_media
 
   init(path: String) throws {
     self.path = path
+    media = try MediaLibrary.functions()
     var message = [CChar](repeating: 0, count: 512)
-    let id = vh_open(path, &message, message.count)
+    let id = media.h5_open(path, &message, message.count)
     guard id >= 0 else { throw Problem(message: Self.text(message)) }
     self.id = id
   }
 
-  deinit { vh_close(id) }
+  deinit { media.h5_close(id) }
 
   private static func text(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -43,9 +45,9 @@ final class HDF5File {
   }
 
   /// Splits a NUL-separated buffer from the shim and frees it.
-  private static func names(_ buffer: UnsafeMutablePointer<CChar>?, count: Int) -> [String] {
+  private func names(_ buffer: UnsafeMutablePointer<CChar>?, count: Int) -> [String] {
     guard let buffer else { return [] }
-    defer { vh_free(buffer) }
+    defer { media.h5_free(buffer) }
     var result: [String] = []
     var cursor = buffer
     for _ in 0..<count {
@@ -58,14 +60,14 @@ final class HDF5File {
   }
 
   /// 0 missing, 1 group, 2 dataset, 3 other.
-  func kind(_ object: String) -> Int32 { vh_kind(id, object) }
+  func kind(_ object: String) -> Int32 { media.h5_kind(id, object) }
 
   /// A group's children, in natural order (`demo_2` before `demo_10`).
   func children(_ group: String) throws -> [String] {
     var buffer: UnsafeMutablePointer<CChar>?
     var count = 0
-    _ = try call { vh_children(id, group, &buffer, &count, $0, $1) }
-    return Self.names(buffer, count: count).sorted {
+    _ = try call { media.h5_children(id, group, &buffer, &count, $0, $1) }
+    return names(buffer, count: count).sorted {
       $0.compare($1, options: .numeric) == .orderedAscending
     }
   }
@@ -78,7 +80,7 @@ final class HDF5File {
     var signed: Int32 = 0
     _ = try call { message, length in
       dims.withUnsafeMutableBufferPointer { dims in
-        vh_shape(id, dataset, &rank, dims.baseAddress, &typeClass, &elementSize, &signed, message, length)
+        media.h5_shape(id, dataset, &rank, dims.baseAddress, &typeClass, &elementSize, &signed, message, length)
       }
     }
     return Shape(dims: dims.prefix(Int(rank)).map { Int($0) }, typeClass: typeClass, elementSize: elementSize)
@@ -90,7 +92,7 @@ final class HDF5File {
     let count = shape.dims.reduce(1, *)
     var values = [Double](repeating: 0, count: count)
     _ = try call { message, length in
-      values.withUnsafeMutableBufferPointer { vh_read_doubles(id, dataset, $0.baseAddress, count, message, length) }
+      values.withUnsafeMutableBufferPointer { media.h5_read_doubles(id, dataset, $0.baseAddress, count, message, length) }
     }
     return (values, shape)
   }
@@ -100,7 +102,7 @@ final class HDF5File {
     var output = [UInt8](repeating: 0, count: rows.count * rowBytes)
     _ = try call { message, length in
       output.withUnsafeMutableBufferPointer {
-        vh_read_u8_rows(id, dataset, UInt64(rows.lowerBound), UInt64(rows.count), $0.baseAddress, $0.count, message, length)
+        media.h5_read_u8_rows(id, dataset, UInt64(rows.lowerBound), UInt64(rows.count), $0.baseAddress, $0.count, message, length)
       }
     }
     return output
@@ -110,23 +112,23 @@ final class HDF5File {
   func strings(_ dataset: String) throws -> [String] {
     var buffer: UnsafeMutablePointer<CChar>?
     var count = 0
-    _ = try call { vh_read_strings(id, dataset, &buffer, &count, $0, $1) }
-    return Self.names(buffer, count: count)
+    _ = try call { media.h5_read_strings(id, dataset, &buffer, &count, $0, $1) }
+    return names(buffer, count: count)
   }
 
   /// A string attribute, or `nil` when absent.
   func attribute(_ name: String, of object: String = "/") throws -> String? {
     var value: UnsafeMutablePointer<CChar>?
-    let status = try call { vh_attribute_string(id, object, name, &value, $0, $1) }
+    let status = try call { media.h5_attribute_string(id, object, name, &value, $0, $1) }
     guard status == 0, let value else { return nil }
-    defer { vh_free(value) }
+    defer { media.h5_free(value) }
     return String(cString: value)
   }
 
   /// A numeric or boolean attribute, or `nil` when absent.
   func number(_ name: String, of object: String = "/") throws -> Double? {
     var value = 0.0
-    let status = try call { vh_attribute_double(id, object, name, &value, $0, $1) }
+    let status = try call { media.h5_attribute_double(id, object, name, &value, $0, $1) }
     return status == 0 ? value : nil
   }
 }

@@ -1,4 +1,4 @@
-import CVideo
+import CMedia
 
 /// Decodes video frames at given timestamps (FFmpeg) and encodes them as JPEG (libjpeg-turbo).
 enum VideoFrames {
@@ -19,17 +19,19 @@ enum VideoFrames {
 
   /// Opens a video and reports its stream properties.
   static func properties(of path: String) throws -> Properties {
+    let media = try MediaLibrary.functions()
     let video = try open(path)
-    defer { vt_video_close(video) }
+    defer { media.video_close(video) }
     return Properties(
-      width: Int(vt_video_width(video)), height: Int(vt_video_height(video)),
-      fps: vt_video_fps(video), codec: String(cString: vt_video_codec(video)))
+      width: Int(media.video_width(video)), height: Int(media.video_height(video)),
+      fps: media.video_fps(video), codec: media.video_codec(video).map { String(cString: $0) } ?? "")
   }
 
   /// The frames nearest `timestamps` (non-decreasing, seconds from the file start) as JPEG.
   static func jpegFrames(of path: String, at timestamps: [Double]) throws -> [[UInt8]] {
+    let media = try MediaLibrary.functions()
     let video = try open(path)
-    defer { vt_video_close(video) }
+    defer { media.video_close(video) }
     final class Collector {
       var frames: [[UInt8]] = []
     }
@@ -37,7 +39,7 @@ enum VideoFrames {
     var message = [CChar](repeating: 0, count: 512)
     let status = timestamps.withUnsafeBufferPointer { times in
       withExtendedLifetime(collector) {
-        vt_video_extract_jpeg(
+        media.video_extract_jpeg(
           video, times.baseAddress, times.count, tolerance, jpegQuality,
           { context, _, jpeg, length, _ in
             let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
@@ -60,7 +62,7 @@ enum VideoFrames {
 
   private static func open(_ path: String) throws -> OpaquePointer {
     var message = [CChar](repeating: 0, count: 512)
-    guard let video = vt_video_open(path, &message, message.count) else {
+    guard let video = try MediaLibrary.functions().video_open(path, &message, message.count) else {
       throw VideoError(message: Self.text(message))
     }
     return video

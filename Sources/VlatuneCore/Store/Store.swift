@@ -19,7 +19,10 @@ public final class Store: Sendable {
     configuration.label = "vlatune"
     do {
       queue = try DatabaseQueue(path: path, configuration: configuration)
-      try Migrations.migrator.migrate(queue)
+      // A read answers "anything to do?" for every command after the first; only a database
+      // that needs migrating takes the write lock migrate() asks for.
+      let current = try queue.read { try Migrations.migrator.hasCompletedMigrations($0) }
+      if !current { try Migrations.migrator.migrate(queue) }
     } catch {
       throw VlatuneError.internalError(
         message: "cannot open the database at \(path): \(error); "
