@@ -9,24 +9,6 @@ enum VideoFrames {
   /// millisecond time bases.
   static let tolerance = 1e-3
 
-  /// A video stream's properties.
-  struct Properties {
-    var width: Int
-    var height: Int
-    var fps: Double
-    var codec: String
-  }
-
-  /// Opens a video and reports its stream properties.
-  static func properties(of path: String) throws -> Properties {
-    let media = try MediaLibrary.functions()
-    let video = try open(path)
-    defer { media.video_close(video) }
-    return Properties(
-      width: Int(media.video_width(video)), height: Int(media.video_height(video)),
-      fps: media.video_fps(video), codec: media.video_codec(video).map { String(cString: $0) } ?? "")
-  }
-
   /// The frames nearest `timestamps` (non-decreasing, seconds from the file start) as JPEG.
   static func jpegFrames(of path: String, at timestamps: [Double]) throws -> [[UInt8]] {
     let media = try MediaLibrary.functions()

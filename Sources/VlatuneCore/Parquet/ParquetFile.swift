@@ -87,9 +87,6 @@ struct ParquetFile {
     return bytes
   }
 
-  /// Total rows.
-  var rowCount: Int { Int(metadata.rowCount) }
-
   /// Top-level field names, in schema order.
   var fieldNames: [String] {
     var names: [String] = []

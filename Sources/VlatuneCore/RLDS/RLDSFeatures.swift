@@ -54,7 +54,6 @@ struct RLDSFeatures {
       throw RLDSError.file(
         "features.json", "has no 'steps/action' vector; vlatune needs one action vector per step")
     }
-    _ = dimensions
     return features
   }
 
