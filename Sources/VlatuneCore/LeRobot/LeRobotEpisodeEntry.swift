@@ -32,7 +32,7 @@ struct LeRobotEpisodeEntry {
   private static func loadV2(root: String, info: LeRobotInfo) throws -> [LeRobotEpisodeEntry] {
     let path = "meta/episodes.jsonl"
     guard let bytes = FileManager.default.contents(atPath: root + "/" + path) else {
-      throw LeRobotError.file(path, "is missing; v2 datasets list their episodes there")
+      throw SourceFileError.file(path, "is missing; v2 datasets list their episodes there")
     }
     var entries: [LeRobotEpisodeEntry] = []
     for (number, line) in bytes.split(separator: UInt8(ascii: "\n")).enumerated() {
@@ -40,7 +40,7 @@ struct LeRobotEpisodeEntry {
       guard let value = try? JSONParser.parse([UInt8](line)),
         let index = value["episode_index"]?.numberValue
       else {
-        throw LeRobotError.file(path, "line \(number + 1) is not an episode object with episode_index")
+        throw SourceFileError.file(path, "line \(number + 1) is not an episode object with episode_index")
       }
       let episode = Int(index)
       let chunk = episode / info.chunksSize
@@ -65,7 +65,7 @@ struct LeRobotEpisodeEntry {
     let files = (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? [])
       .filter { $0.hasSuffix(".parquet") }.sorted()
     guard !files.isEmpty else {
-      throw LeRobotError.file("meta/episodes/", "has no parquet files; v3 datasets list their episodes there")
+      throw SourceFileError.file("meta/episodes/", "has no parquet files; v3 datasets list their episodes there")
     }
     var entries: [LeRobotEpisodeEntry] = []
     for file in files {

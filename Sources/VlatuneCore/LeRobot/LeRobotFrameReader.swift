@@ -22,7 +22,7 @@ struct LeRobotFrameReader {
     action = try Self.numeric(table, "action")
     state = table.has("observation.state") ? try Self.numeric(table, "observation.state") : nil
     for column in [action, state].compactMap({ $0 }) where column.rowCount != episodeIndex.count {
-      throw LeRobotError.file(
+      throw SourceFileError.file(
         path, "column '\(column.leaf.path[0])' has \(column.rowCount) rows, the file \(episodeIndex.count)")
     }
     var rows: [Int: Range<Int>?] = [:]
@@ -40,7 +40,7 @@ struct LeRobotFrameReader {
   private static func numeric(_ table: LeRobotTable, _ field: String) throws -> ParquetColumn {
     let column = try table.column(field)
     guard column.isNumeric else {
-      throw LeRobotError.file(
+      throw SourceFileError.file(
         table.path,
         "column '\(field)' holds \(ParquetLeaf.typeName(column.leaf.type)); it must hold numbers "
           + "(float32, float64 or integers)")
@@ -54,7 +54,7 @@ struct LeRobotFrameReader {
   func rows(ofEpisode index: Int) throws -> Range<Int>? {
     guard let found = episodeRows[index] else { return nil }
     guard let rows = found else {
-      throw LeRobotError.file(path, "holds the rows of episode \(index) in more than one run")
+      throw SourceFileError.file(path, "holds the rows of episode \(index) in more than one run")
     }
     return rows
   }

@@ -39,46 +39,46 @@ struct LeRobotInfo {
   static func load(root: String) throws -> LeRobotInfo {
     let path = root + "/meta/info.json"
     guard let bytes = FileManager.default.contents(atPath: path) else {
-      throw LeRobotError.file("meta/info.json", "is missing; a LeRobotDataset has meta/info.json")
+      throw SourceFileError.file("meta/info.json", "is missing; a LeRobotDataset has meta/info.json")
     }
     let value: JSONValue
     do {
       value = try JSONParser.parse([UInt8](bytes))
     } catch {
-      throw LeRobotError.file("meta/info.json", "is not valid JSON: \(error)")
+      throw SourceFileError.file("meta/info.json", "is not valid JSON: \(error)")
     }
     guard let version = value["codebase_version"]?.stringValue else {
-      throw LeRobotError.file("meta/info.json", "has no codebase_version")
+      throw SourceFileError.file("meta/info.json", "has no codebase_version")
     }
     let layout: Layout
     switch version {
     case "v2.0", "v2.1": layout = .v2
     case "v3.0": layout = .v3
     default:
-      throw LeRobotError.file(
+      throw SourceFileError.file(
         "meta/info.json",
         "has codebase_version '\(version)'; vlatune reads v2.0, v2.1 and v3.0 (convert older "
           + "datasets with LeRobot's conversion scripts)")
     }
     guard let fps = value["fps"]?.numberValue, fps > 0, fps.isFinite else {
-      throw LeRobotError.file("meta/info.json", "fps must be a positive number")
+      throw SourceFileError.file("meta/info.json", "fps must be a positive number")
     }
     guard let dataPath = value["data_path"]?.stringValue else {
-      throw LeRobotError.file("meta/info.json", "has no data_path template")
+      throw SourceFileError.file("meta/info.json", "has no data_path template")
     }
     guard let rawFeatures = value["features"]?.objectValue else {
-      throw LeRobotError.file("meta/info.json", "has no features")
+      throw SourceFileError.file("meta/info.json", "has no features")
     }
     var features: [String: Feature] = [:]
     for (key, feature) in rawFeatures {
       guard let dtype = feature["dtype"]?.stringValue else {
-        throw LeRobotError.file("meta/info.json", "feature '\(key)' has no dtype")
+        throw SourceFileError.file("meta/info.json", "feature '\(key)' has no dtype")
       }
       let shape = (feature["shape"]?.arrayValue ?? []).compactMap { $0.numberValue.map { Int($0) } }
       features[key] = Feature(dtype: dtype, shape: shape)
     }
     guard features["action"] != nil else {
-      throw LeRobotError.file("meta/info.json", "has no 'action' feature; vlatune needs actions")
+      throw SourceFileError.file("meta/info.json", "has no 'action' feature; vlatune needs actions")
     }
     let chunks = Int(value["chunks_size"]?.numberValue ?? 1000)
     return LeRobotInfo(

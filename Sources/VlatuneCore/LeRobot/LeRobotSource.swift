@@ -69,7 +69,7 @@ final class LeRobotSource: DatasetSource {
     }
     do {
       return try readInventory(cancellation: cancellation)
-    } catch let error as LeRobotError {
+    } catch let error as SourceFileError {
       throw error.vlatuneError
     }
   }
@@ -81,7 +81,7 @@ final class LeRobotSource: DatasetSource {
     let tasks = try LeRobotTasks.load(root: root, info: info)
     let entries = try LeRobotEpisodeEntry.load(root: root, info: info)
     guard !entries.isEmpty else {
-      throw LeRobotError.file("meta/", "lists no episodes")
+      throw SourceFileError.file("meta/", "lists no episodes")
     }
     var inventory = SourceInventory()
     var missing: [(episode: LeRobotEpisodeEntry, file: String)] = []
@@ -163,7 +163,7 @@ final class LeRobotSource: DatasetSource {
             + "start of the video (frame i for row i), as GR00T's loader does"))
     }
     if inventory.episodes.isEmpty && inventory.diagnostics.allSatisfy({ $0.severity != .error }) {
-      throw LeRobotError.file("data/", "holds no episodes listed in meta/")
+      throw SourceFileError.file("data/", "holds no episodes listed in meta/")
     }
     return inventory
   }
@@ -223,7 +223,7 @@ final class LeRobotSource: DatasetSource {
           frames = try videoFrames(plan: plan, camera: camera, episode: episode.name)
         } else {
           if table?.path != plan.entry.dataFile {
-            table = try withLeRobotErrors { try LeRobotTable(root: root, path: plan.entry.dataFile) }
+            table = try withSourceFileErrors { try LeRobotTable(root: root, path: plan.entry.dataFile) }
           }
           frames = try imageBytes(table!, plan: plan, camera: camera, episode: episode.name)
         }
@@ -236,10 +236,10 @@ final class LeRobotSource: DatasetSource {
     }
   }
 
-  private func withLeRobotErrors<T>(_ body: () throws -> T) throws -> T {
+  private func withSourceFileErrors<T>(_ body: () throws -> T) throws -> T {
     do {
       return try body()
-    } catch let error as LeRobotError {
+    } catch let error as SourceFileError {
       throw error.vlatuneError
     }
   }
@@ -252,11 +252,11 @@ final class LeRobotSource: DatasetSource {
     let file = plan.entry.dataFile
     let leaf = table.file.leaf(camera.key, member: "bytes") ?? table.file.leaf(camera.key)
     guard let leaf, leaf.type == 6 else {
-      throw LeRobotError.file(
+      throw SourceFileError.file(
         file, "has no image bytes for '\(camera.key)' (expected an HF Image struct {bytes, path})"
       ).vlatuneError
     }
-    let (column, firstRow) = try withLeRobotErrors { try table.read(leaf, covering: plan.rows) }
+    let (column, firstRow) = try withSourceFileErrors { try table.read(leaf, covering: plan.rows) }
     return try plan.rows.map { row in
       let range = column.range(ofRow: row - firstRow)
       guard range.count == 1 else {

@@ -12,7 +12,7 @@ struct LeRobotTable {
     do {
       file = try ParquetFile(path: root + "/" + path)
     } catch let error as ParquetError {
-      throw LeRobotError.file(path, "cannot be read: \(error)")
+      throw SourceFileError.file(path, "cannot be read: \(error)")
     }
   }
 
@@ -22,9 +22,9 @@ struct LeRobotTable {
   func column(_ field: String, member: String? = nil) throws -> ParquetColumn {
     guard let leaf = file.leaf(field, member: member) else {
       if has(field) {
-        throw LeRobotError.file(path, "column '\(field)' has a nested type vlatune does not read")
+        throw SourceFileError.file(path, "column '\(field)' has a nested type vlatune does not read")
       }
-      throw LeRobotError.file(
+      throw SourceFileError.file(
         path, "has no column '\(field)' (columns: \(file.fieldNames.joined(separator: ", ")))")
     }
     return try read(leaf)
@@ -36,7 +36,7 @@ struct LeRobotTable {
       if let group { return try file.column(leaf, in: group) }
       return try file.column(leaf)
     } catch let error as ParquetError {
-      throw LeRobotError.file(path, "cannot be read: \(error)")
+      throw SourceFileError.file(path, "cannot be read: \(error)")
     }
   }
 
@@ -45,14 +45,14 @@ struct LeRobotTable {
     do {
       return try file.column(leaf, covering: rows)
     } catch let error as ParquetError {
-      throw LeRobotError.file(path, "cannot be read: \(error)")
+      throw SourceFileError.file(path, "cannot be read: \(error)")
     }
   }
 
   /// One integer per row (no nulls).
   func integers(_ field: String) throws -> [Int] {
     guard let values = try optionalIntegers(field) else {
-      throw LeRobotError.file(path, "has no column '\(field)'")
+      throw SourceFileError.file(path, "has no column '\(field)'")
     }
     return values
   }
@@ -63,7 +63,7 @@ struct LeRobotTable {
     guard [1, 2].contains(column.leaf.type), column.nullRows == 0,
       column.integers.count == column.rowCount
     else {
-      throw LeRobotError.file(path, "column '\(field)' must hold one integer per row")
+      throw SourceFileError.file(path, "column '\(field)' must hold one integer per row")
     }
     return column.integers.map { Int($0) }
   }
@@ -72,7 +72,7 @@ struct LeRobotTable {
   func doubles(_ field: String) throws -> [Double] {
     let column = try column(field)
     guard column.isNumeric, column.nullRows == 0, column.rowStarts.last == column.rowCount else {
-      throw LeRobotError.file(path, "column '\(field)' must hold one number per row")
+      throw SourceFileError.file(path, "column '\(field)' must hold one number per row")
     }
     return column.doubles
   }
@@ -82,7 +82,7 @@ struct LeRobotTable {
     let column = try column(field)
     guard column.leaf.type == 6, column.nullRows == 0, column.binaries.count == column.rowCount
     else {
-      throw LeRobotError.file(path, "column '\(field)' must hold one string per row")
+      throw SourceFileError.file(path, "column '\(field)' must hold one string per row")
     }
     return column.binaries.map { String(decoding: $0, as: UTF8.self) }
   }
@@ -92,7 +92,7 @@ struct LeRobotTable {
     guard has(field) else { return nil }
     let column = try column(field)
     guard column.leaf.type == 6 else {
-      throw LeRobotError.file(path, "column '\(field)' must hold lists of strings")
+      throw SourceFileError.file(path, "column '\(field)' must hold lists of strings")
     }
     return (0..<column.rowCount).map { row in
       column.range(ofRow: row).map { String(decoding: column.binaries[$0], as: UTF8.self) }

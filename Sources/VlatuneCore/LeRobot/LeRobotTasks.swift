@@ -13,7 +13,7 @@ enum LeRobotTasks {
   private static func loadJSONLines(root: String) throws -> [Int: String] {
     let path = "meta/tasks.jsonl"
     guard let bytes = FileManager.default.contents(atPath: root + "/" + path) else {
-      throw LeRobotError.file(path, "is missing; v2 datasets keep their task strings there")
+      throw SourceFileError.file(path, "is missing; v2 datasets keep their task strings there")
     }
     var tasks: [Int: String] = [:]
     for (number, line) in bytes.split(separator: UInt8(ascii: "\n")).enumerated() {
@@ -21,7 +21,7 @@ enum LeRobotTasks {
       guard let value = try? JSONParser.parse([UInt8](line)),
         let index = value["task_index"]?.numberValue, let task = value["task"]?.stringValue
       else {
-        throw LeRobotError.file(path, "line \(number + 1) needs task_index and task")
+        throw SourceFileError.file(path, "line \(number + 1) needs task_index and task")
       }
       tasks[Int(index)] = task
     }
@@ -33,7 +33,7 @@ enum LeRobotTasks {
   private static func loadParquet(root: String) throws -> [Int: String] {
     let path = "meta/tasks.parquet"
     guard FileManager.default.fileExists(atPath: root + "/" + path) else {
-      throw LeRobotError.file(path, "is missing; v3 datasets keep their task strings there")
+      throw SourceFileError.file(path, "is missing; v3 datasets keep their task strings there")
     }
     let table = try LeRobotTable(root: root, path: path)
     var candidates: [String] = []
@@ -45,7 +45,7 @@ enum LeRobotTasks {
     }
     candidates += ["task", "__index_level_0__"]
     guard let taskColumn = candidates.first(where: { table.has($0) }) else {
-      throw LeRobotError.file(
+      throw SourceFileError.file(
         path,
         "has no task strings: expected them as the pandas index (column 'task' or "
           + "'__index_level_0__'); rewrite it with DataFrame.to_parquet as LeRobot does")

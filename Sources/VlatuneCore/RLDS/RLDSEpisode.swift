@@ -22,23 +22,23 @@ struct RLDSEpisode {
     do {
       example = try Tensorflow_Example(serializedBytes: data)
     } catch {
-      throw RLDSError.file(source, "is not a tf.train.Example: \(error)")
+      throw SourceFileError.file(source, "is not a tf.train.Example: \(error)")
     }
     let map = example.features.feature
     func floats(_ key: String) throws -> [Double] {
-      guard let feature = map[key] else { throw RLDSError.file(source, "has no '\(key)'") }
+      guard let feature = map[key] else { throw SourceFileError.file(source, "has no '\(key)'") }
       guard case .floatList(let list) = feature.kind else {
-        throw RLDSError.file(source, "'\(key)' is not a float list")
+        throw SourceFileError.file(source, "'\(key)' is not a float list")
       }
       return list.value.map(Double.init)
     }
     guard case .tensor(let actionShape, _) = features.steps[features.actionKey] else {
-      throw RLDSError.file(source, "features.json has no action vector")
+      throw SourceFileError.file(source, "features.json has no action vector")
     }
     actionDim = actionShape.reduce(1, *)
     actions = try floats(features.actionKey)
     guard actionDim > 0, actions.count % actionDim == 0 else {
-      throw RLDSError.file(
+      throw SourceFileError.file(
         source, "'steps/action' holds \(actions.count) floats, not a multiple of its size \(actionDim)")
     }
     stepCount = actions.count / actionDim
@@ -46,7 +46,7 @@ struct RLDSEpisode {
       stateDim = shape.reduce(1, *)
       states = try floats(stateKey)
       guard states.count == stepCount * stateDim else {
-        throw RLDSError.file(
+        throw SourceFileError.file(
           source, "'\(stateKey)' holds \(states.count) floats for \(stepCount) steps of \(stateDim)")
       }
     } else {
@@ -66,7 +66,7 @@ struct RLDSEpisode {
     for camera in cameras {
       let key = "steps/observation/" + camera
       guard case .bytesList(let list)? = map[key]?.kind, list.value.count == stepCount else {
-        throw RLDSError.file(source, "'\(key)' does not hold one encoded image per step")
+        throw SourceFileError.file(source, "'\(key)' does not hold one encoded image per step")
       }
       images[camera] = list.value.map { [UInt8]($0) }
     }

@@ -39,19 +39,19 @@ struct RLDSFeatures {
     guard let bytes = FileManager.default.contents(atPath: path),
       let value = try? JSONParser.parse([UInt8](bytes))
     else {
-      throw RLDSError.file("features.json", "is missing or not JSON")
+      throw SourceFileError.file("features.json", "is missing or not JSON")
     }
     guard let top = value["featuresDict"]?["features"]?.objectValue,
       let steps = top["steps"]?["sequence"]?["feature"]
     else {
-      throw RLDSError.file(
+      throw SourceFileError.file(
         "features.json", "has no 'steps' sequence; vlatune reads RLDS episodes (steps/…)")
     }
     var features = RLDSFeatures()
     collect(steps, prefix: "steps", into: &features.steps)
     guard case .tensor(let dimensions, _) = features.steps["steps/action"], dimensions.count == 1
     else {
-      throw RLDSError.file(
+      throw SourceFileError.file(
         "features.json", "has no 'steps/action' vector; vlatune needs one action vector per step")
     }
     return features
@@ -71,20 +71,6 @@ struct RLDSFeatures {
       }
       let dtype = tensor["dtype"]?.stringValue ?? ""
       steps[prefix] = dimensions.isEmpty ? .scalar(dtype: dtype) : .tensor(dimensions: dimensions, dtype: dtype)
-    }
-  }
-}
-
-/// A problem with an RLDS dataset's files, reported as invalid data (exit 65).
-enum RLDSError: Error {
-  case file(String, String)
-
-  var vlatuneError: VlatuneError {
-    switch self {
-    case .file(let path, let message):
-      return .invalidDataset(
-        message: "\(path) \(message)",
-        findings: [Diagnostic(.error, code: "rlds_format", message: "\(path) \(message)")])
     }
   }
 }

@@ -51,14 +51,14 @@ final class RLDSSource: DatasetSource {
   func inventory(cancellation: CancellationToken) throws -> SourceInventory {
     do {
       return try readInventory(cancellation: cancellation)
-    } catch let error as RLDSError {
+    } catch let error as SourceFileError {
       throw error.vlatuneError
     }
   }
 
   private func readInventory(cancellation: CancellationToken) throws -> SourceInventory {
     guard let directory = Self.datasetDirectory(path) else {
-      throw RLDSError.file(path, "holds no TFDS features.json (at its top or in <name>/<version>/)")
+      throw SourceFileError.file(path, "holds no TFDS features.json (at its top or in <name>/<version>/)")
     }
     root = directory
     features = try RLDSFeatures.load(directory + "/features.json")
@@ -109,7 +109,7 @@ final class RLDSSource: DatasetSource {
     try GripperConversion.apply(options, to: &inventory)
     inventory.diagnostics += diagnostics.summary(episodes: counter)
     if inventory.episodes.isEmpty {
-      throw RLDSError.file(root, "holds no episodes in \(files.joined(separator: ", "))")
+      throw SourceFileError.file(root, "holds no episodes in \(files.joined(separator: ", "))")
     }
     return inventory
   }
@@ -124,7 +124,7 @@ final class RLDSSource: DatasetSource {
     let train = names.filter { $0.contains("-train.tfrecord") }
     let chosen = train.isEmpty ? names : train
     guard !chosen.isEmpty else {
-      throw RLDSError.file(directory, "holds no .tfrecord files")
+      throw SourceFileError.file(directory, "holds no .tfrecord files")
     }
     return chosen
   }
@@ -140,7 +140,7 @@ final class RLDSSource: DatasetSource {
         index += 1
       }
     } catch let problem as TFRecordReader.Problem {
-      throw RLDSError.file(file, "\(problem)")
+      throw SourceFileError.file(file, "\(problem)")
     }
   }
 
@@ -178,7 +178,7 @@ final class RLDSSource: DatasetSource {
           try deliver(position, images, bytesRead)
         }
       }
-    } catch let error as RLDSError {
+    } catch let error as SourceFileError {
       throw error.vlatuneError
     }
   }
@@ -190,7 +190,7 @@ extension RLDSSource {
     do {
       return try JPEGCodec.rotate180(bytes)
     } catch {
-      throw RLDSError.file(source, "holds an image that cannot be rotated: \(error)")
+      throw SourceFileError.file(source, "holds an image that cannot be rotated: \(error)")
     }
   }
 }
