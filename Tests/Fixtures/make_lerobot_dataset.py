@@ -42,20 +42,20 @@ import argparse
 import hashlib
 import json
 import shutil
-import struct
 import subprocess
 import sys
-import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fixture_media
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fixture_media import encode_png, positive
 
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
@@ -229,40 +229,7 @@ def make_episodes(opts: Options) -> tuple[list[str], list[Episode]]:
 
 def make_frames(opts: Options, episode: int, camera: int, n: int) -> UInt8Array:
     """Smooth gradient plus a moving square: cheap to encode, different on every frame."""
-    h, w = opts.image_height, opts.image_width
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = np.empty((h, w, 3), dtype=np.uint8)
-    base[..., 0] = (xx * 255) // max(w - 1, 1)
-    base[..., 1] = (yy * 255) // max(h - 1, 1)
-    base[..., 2] = (37 * episode + 91 * camera) % 256
-    side = max(2, min(h, w) // 4)
-    frames = np.repeat(base[None], n, axis=0)
-    for f in range(n):
-        x0 = (3 * f + 5 * camera) % max(w - side, 1)
-        y0 = (2 * f + episode) % max(h - side, 1)
-        frames[f, y0 : y0 + side, x0 : x0 + side] = (255, 255 - 20 * camera, (40 * f) % 256)
-    return frames
-
-
-def encode_png(image: UInt8Array) -> bytes:
-    """Minimal RGB8 PNG (filter 0 on every row); deterministic, no Pillow needed."""
-    h, w, _ = image.shape
-    rows = np.concatenate([np.zeros((h, 1), dtype=np.uint8), image.reshape(h, w * 3)], axis=1)
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-        + chunk(b"IEND", b"")
-    )
-
-
-# --------------------------------------------------------------------------- features / stats
+    return fixture_media.make_frames(opts.image_height, opts.image_width, episode, camera, n)
 
 
 def action_names(dim: int) -> list[str]:
@@ -796,13 +763,6 @@ def read_expectations(root: Path) -> Json:
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
