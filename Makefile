@@ -47,7 +47,7 @@ venv: $(VENV)/.installed
 test: test-swift test-python
 
 test-swift: deps venv build
-	VLATUNE_TEST_PYTHON=$(abspath $(VENV_PYTHON)) $(SWIFT) test $(SWIFT_FLAGS)
+	VLATUNE_REQUIRE_FIXTURES=1 VLATUNE_TEST_PYTHON=$(abspath $(VENV_PYTHON)) $(SWIFT) test $(SWIFT_FLAGS)
 
 test-python: venv build
 	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer

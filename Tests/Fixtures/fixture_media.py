@@ -40,6 +40,20 @@ def make_frames(h: int, w: int, episode: int, camera: int, n: int) -> UInt8Array
     return frames
 
 
+def frame_cell_means(frames: UInt8Array, cells: int = 4) -> list[list[float]]:
+    """Per frame, the mean RGB of each cell of a `cells` × `cells` grid (row-major, 3 values a
+    cell, rounded to 3 decimals): where things are in the frame, not only its average colour, so
+    a frame from the wrong step or a turned frame does not match."""
+    result: list[list[float]] = []
+    for frame in frames.astype(np.float64):
+        values: list[float] = []
+        for band in np.array_split(frame, cells, axis=0):
+            for cell in np.array_split(band, cells, axis=1):
+                values += [round(float(c), 3) for c in cell.reshape(-1, 3).mean(axis=0)]
+        result.append(values)
+    return result
+
+
 # --------------------------------------------------------------------------- PNG
 
 

@@ -17,10 +17,20 @@ Usage (`python make_hdf5_dataset.py --help` lists every flag):
         [--steps-min 8 --steps-max 14] [--image-size 32x24] [--cameras a,b|none] [--seed 0]
         [--expect OUT.json] [--force]
       robomimic: [--file-name demo.hdf5] [--obs-keys robomimic|libero] [--action-dim 7]
-        [--instruction-attr] [--instruction TEXT] [--val-ratio 0.34] [--no-mask]
-        [--demo-start 0] [--next-obs] [--gzip]
+        [--instruction-attr | --instruction-env-args | --instruction-ep-meta]
+        [--instruction TEXT] [--val-ratio 0.34] [--no-mask] [--demo-start 0] [--next-obs] [--gzip]
       aloha: [--action-dim 14] [--compress] [--jpeg-channels rgb|bgr] [--pad global|per-camera]
         [--sim] [--base-action] [--float64]
+      both: [--defect obs_length|image_frames|image_dtype|no_actions]
+
+Instruction sources (robomimic): `--instruction-attr` LIBERO's `data.attrs["problem_info"]`;
+`--instruction-env-args` `data.attrs["env_args"]["env_kwargs"]["language_instruction"]`;
+`--instruction-ep-meta` RoboCasa's per-demo `data/demo_N.attrs["ep_meta"]` JSON (`"lang"`).
+`--defect` breaks the first episode (`demo_<start>` / `episode_0.hdf5`): `obs_length` (the first
+state dataset -- robomimic's first low-dim obs key, ALOHA's `/observations/qpos` -- has one row
+fewer than the actions), `image_frames` (the first camera one frame fewer), `image_dtype` (the
+first camera float32 in [0, 1]; raw frames only), `no_actions` (no actions dataset); the
+expectation's `"defect"` names the episode and the HDF5 path.
 
 `--expect OUT.json` writes what a correct reader must produce, read back with h5py from the
 written files (not from the in-memory arrays).
@@ -41,7 +51,7 @@ from typing import Any
 import h5py
 import numpy as np
 import numpy.typing as npt
-from fixture_media import decode_jpegs, encode_jpegs, make_frames, positive
+from fixture_media import decode_jpegs, encode_jpegs, frame_cell_means, make_frames, positive
 
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
@@ -84,11 +94,6 @@ def jpeg_size(jpeg: bytes) -> tuple[int, int]:
     raise SystemExit("JPEG without a SOF segment")
 
 
-def frame_means(frames: UInt8Array) -> list[list[float]]:
-    means = frames.reshape(len(frames), -1, 3).mean(axis=1)
-    return [[round(float(c), 3) for c in m] for m in means]
-
-
 # --------------------------------------------------------------------------- options
 
 
@@ -110,6 +115,8 @@ class Options:
     file_name: str
     obs_keys: str
     instruction_attr: bool
+    instruction_env_args: bool
+    instruction_ep_meta: bool
     instruction: str
     val_ratio: float
     mask: bool
@@ -123,6 +130,51 @@ class Options:
     sim: bool
     base_action: bool
     float64: bool
+    defect: str | None = None
+
+
+DEFECTS = ("obs_length", "image_frames", "image_dtype", "no_actions")
+# RoboCasa `ep_meta` keys next to `lang` (robocasa/environments/kitchen/kitchen.py get_ep_meta).
+EP_META_EXTRA: Json = {"layout_id": 0, "style_id": 0, "object_cfgs": [], "fixtures": {}}
+
+
+def first_episode_name(opts: Options) -> str:
+    return f"demo_{opts.demo_start}" if opts.layout == "robomimic" else "episode_0"
+
+
+def defect_key(opts: Options) -> str | None:
+    """The HDF5 path (inside the first episode's file) of the dataset `--defect` breaks."""
+    if opts.defect is None:
+        return None
+    if opts.layout == "robomimic":
+        prefix = f"/data/{first_episode_name(opts)}"
+        keys = {
+            "obs_length": f"{prefix}/obs/{sorted(LOW_DIM_KEYS[opts.obs_keys])[0]}",
+            "image_frames": f"{prefix}/obs/{opts.cameras[0]}" if opts.cameras else "",
+            "image_dtype": f"{prefix}/obs/{opts.cameras[0]}" if opts.cameras else "",
+            "no_actions": f"{prefix}/actions",
+        }
+    else:
+        camera = f"/observations/images/{opts.cameras[0]}" if opts.cameras else ""
+        keys = {
+            "obs_length": "/observations/qpos",
+            "image_frames": camera,
+            "image_dtype": camera,
+            "no_actions": "/action",
+        }
+    return keys[opts.defect]
+
+
+def apply_defect(opts: Options, episode: int, key: str, value: npt.NDArray[Any]) -> Any:
+    """`value` as `--defect` stores it at `key` of episode number `episode` (None: omit it)."""
+    target = defect_key(opts)
+    if episode != 0 or target is None or key != target:
+        return value
+    if opts.defect in ("obs_length", "image_frames"):
+        return value[:-1]
+    if opts.defect == "image_dtype":
+        return value.astype(np.float32) / np.float32(255.0)
+    return None  # no_actions
 
 
 def lengths(opts: Options, rng: np.random.Generator) -> list[int]:
@@ -174,6 +226,13 @@ def env_args(opts: Options) -> Json:
     }
 
 
+def robomimic_env_args(opts: Options) -> Json:
+    args = env_args(opts)
+    if opts.instruction_env_args:
+        args["env_kwargs"]["language_instruction"] = opts.instruction
+    return args
+
+
 def write_robomimic(opts: Options) -> None:
     """One file, `data/demo_<i>` groups (robomimic `dataset_states_to_obs.py` layout)."""
     rng = np.random.default_rng(opts.seed)
@@ -197,7 +256,10 @@ def write_robomimic(opts: Options) -> None:
             rewards[-1] = 1.0
             dones = np.zeros(n, dtype=np.int64)  # done_mode 2: success or end of trajectory
             dones[-1] = 1
-            grp.create_dataset("actions", data=actions)
+            prefix = f"/data/{names[i]}"
+            stored = apply_defect(opts, i, f"{prefix}/actions", actions)
+            if stored is not None:
+                grp.create_dataset("actions", data=stored)
             grp.create_dataset("states", data=smooth(rng, n, SIM_STATE_DIM[opts.obs_keys], 1.0))
             grp.create_dataset("rewards", data=rewards)
             grp.create_dataset("dones", data=dones)
@@ -207,14 +269,17 @@ def write_robomimic(opts: Options) -> None:
             for cam, key in enumerate(opts.cameras):
                 obs[key] = make_frames(h, w, i, cam, n)
             for key, value in obs.items():
-                grp.create_dataset(f"obs/{key}", data=value, **compression)
+                stored = apply_defect(opts, i, f"{prefix}/obs/{key}", value)
+                grp.create_dataset(f"obs/{key}", data=stored, **compression)
                 if opts.next_obs:
                     nxt = np.concatenate([value[1:], value[-1:]])
                     grp.create_dataset(f"next_obs/{key}", data=nxt, **compression)
             grp.attrs["model_file"] = MODEL_XML
             grp.attrs["num_samples"] = n
+            if opts.instruction_ep_meta:  # RoboCasa: env.get_ep_meta() per demo
+                grp.attrs["ep_meta"] = json.dumps({**EP_META_EXTRA, "lang": opts.instruction})
         data.attrs["total"] = sum(demo_lengths)
-        data.attrs["env_args"] = json.dumps(env_args(opts), indent=4)
+        data.attrs["env_args"] = json.dumps(robomimic_env_args(opts), indent=4)
         if opts.instruction_attr:  # LIBERO create_dataset.py
             problem_info = {
                 "problem_name": "libero_tabletop_manipulation",
@@ -237,6 +302,11 @@ def write_robomimic(opts: Options) -> None:
             f["mask/valid"] = np.array([d for d, m in zip(demos, mask, strict=True) if m], "S")
 
 
+def first_width(episodes: list[Json], key: str) -> int:
+    """The row width of `key` in the first episode that has it (a `--defect` can remove it)."""
+    return next(len(e[key][0]) for e in episodes if e[key] is not None)
+
+
 def demo_number(name: str) -> int:
     return int(name.rsplit("_", 1)[1])
 
@@ -250,6 +320,16 @@ def read_robomimic(opts: Options) -> Json:
         problem = data.attrs.get("problem_info")
         instruction = json.loads(problem)["language_instruction"] if problem else None
         env = json.loads(data.attrs["env_args"])
+        if instruction is None:
+            instruction = env["env_kwargs"].get("language_instruction")
+        per_demo: dict[str, str] = {
+            name: json.loads(data[name].attrs["ep_meta"])["lang"]
+            for name in ordered
+            if "ep_meta" in data[name].attrs
+        }
+        if instruction is None and per_demo:
+            texts = sorted(set(per_demo.values()))
+            instruction = texts[0] if len(texts) == 1 else texts
         episodes: list[Json] = []
         cameras: list[str] = []
         low_dim: list[str] = []
@@ -260,17 +340,23 @@ def read_robomimic(opts: Options) -> Json:
             cameras = sorted(k for k in obs if obs[k].ndim == 4)
             low_dim = sorted(k for k in obs if obs[k].ndim == 2)
             sizes = {k: [int(obs[k].shape[1]), int(obs[k].shape[2])] for k in cameras}
-            n = int(grp["actions"].shape[0])
+            has_actions = "actions" in grp
+            n = int(grp["actions"].shape[0]) if has_actions else int(grp.attrs["num_samples"])
             if int(grp.attrs["num_samples"]) != n:
                 raise SystemExit(f"{name}: num_samples != len(actions)")
-            state = np.concatenate([obs[k][()] for k in low_dim], axis=1)
+            rows = {int(obs[k].shape[0]) for k in low_dim}
+            state = np.concatenate([obs[k][()] for k in low_dim], axis=1) if rows == {n} else None
             frames = {k: obs[k][()] for k in cameras}
+            entry: Json = {}
+            if per_demo:
+                entry["instruction"] = per_demo.get(name)
             episodes.append(
                 {
                     "name": name,
+                    **entry,
                     "length": n,
-                    "actions": grp["actions"][()].tolist(),
-                    "states": state.tolist(),
+                    "actions": grp["actions"][()].tolist() if has_actions else None,
+                    "states": state.tolist() if state is not None else None,
                     "sim_state_dim": int(grp["states"].shape[1]),
                     "rewards": grp["rewards"][()].tolist(),
                     "dones": grp["dones"][()].tolist(),
@@ -278,7 +364,7 @@ def read_robomimic(opts: Options) -> Json:
                         k: [hashlib.sha256(fr.tobytes()).hexdigest() for fr in v]
                         for k, v in frames.items()
                     },
-                    "image_mean_rgb": {k: frame_means(v) for k, v in frames.items()},
+                    "image_cell_means": {k: frame_cell_means(v) for k, v in frames.items()},
                     "jpeg": False,
                 }
             )
@@ -296,8 +382,8 @@ def read_robomimic(opts: Options) -> Json:
         "cameras": cameras,
         "image_sizes": sizes,
         "low_dim_keys": low_dim,
-        "action_dim": len(episodes[0]["actions"][0]),
-        "state_dim": len(episodes[0]["states"][0]),
+        "action_dim": first_width(episodes, "actions"),
+        "state_dim": first_width(episodes, "states"),
         "instruction": instruction,
         "env_name": env["env_name"],
         "total": total,
@@ -353,6 +439,20 @@ def make_aloha_episodes(opts: Options) -> list[AlohaEpisode]:
     return episodes
 
 
+def put(
+    opts: Options,
+    episode: int,
+    group: h5py.Group,
+    name: str,
+    value: npt.NDArray[Any],
+    **kwargs: Any,
+) -> None:
+    """`group.create_dataset(name, data=value, **kwargs)` after `--defect` (which may omit it)."""
+    stored = apply_defect(opts, episode, f"{group.name.rstrip('/')}/{name}", value)
+    if stored is not None:
+        group.create_dataset(name, data=stored, **kwargs)
+
+
 def write_aloha(opts: Options) -> None:
     """One `episode_<i>.hdf5` per episode (ALOHA record_episodes.py / ACT record_sim_episodes.py).
 
@@ -368,6 +468,7 @@ def write_aloha(opts: Options) -> None:
     h, w = opts.image_height, opts.image_width
     for i, ep in enumerate(make_aloha_episodes(opts)):
         n = ep.length
+
         with h5py.File(opts.out / f"episode_{i}.hdf5", "w") as root:
             root.attrs["sim"] = opts.sim
             if opts.compress or not opts.sim:  # record_sim_episodes.py writes no 'compress'
@@ -381,18 +482,18 @@ def write_aloha(opts: Options) -> None:
                     padded = np.zeros((n, width), dtype=np.uint8)
                     for t, jpeg in enumerate(ep.jpegs[key]):
                         padded[t, : len(jpeg)] = np.frombuffer(jpeg, dtype=np.uint8)
-                    images.create_dataset(key, data=padded, chunks=(1, width))
+                    put(opts, i, images, key, padded, chunks=(1, width))
                 # The recorders: create_dataset('compress_len', (cams, T)) -> h5py default 'f4'.
                 root.create_dataset("compress_len", lens.shape, dtype="f4")
                 root["/compress_len"][...] = lens
             else:
                 for key, value in ep.frames.items():
-                    images.create_dataset(key, data=value, chunks=(1, h, w, 3))
-            obs.create_dataset("qpos", data=ep.qpos.astype(dtype))
+                    put(opts, i, images, key, value, chunks=(1, h, w, 3))
+            put(opts, i, obs, "qpos", ep.qpos.astype(dtype))
             obs.create_dataset("qvel", data=ep.qvel.astype(dtype))
             if not opts.sim:
                 obs.create_dataset("effort", data=ep.effort.astype(dtype))
-            root.create_dataset("action", data=ep.action.astype(dtype))
+            put(opts, i, root, "action", ep.action.astype(dtype))
             if opts.base_action:  # mobile ALOHA: linear / angular base velocity
                 root.create_dataset("base_action", data=ep.base_action.astype(dtype))
 
@@ -410,18 +511,19 @@ def read_aloha(opts: Options) -> Json:
             compressed = bool(root.attrs.get("compress", False))
             image_grp = root["observations/images"]
             cameras = list(image_grp.keys())  # h5py lists by name
-            action = root["action"][()]
+            action = root["action"][()] if "action" in root else None
+            qpos = root["observations/qpos"]
             entry: Json = {
                 "name": path.stem,
                 "file": path.name,
-                "length": int(action.shape[0]),
-                "actions": action.astype(np.float64).tolist(),
+                "length": int(action.shape[0] if action is not None else qpos.shape[0]),
+                "actions": action.astype(np.float64).tolist() if action is not None else None,
                 "states": root["observations/qpos"][()].astype(np.float64).tolist(),
                 "qvel": root["observations/qvel"][()].astype(np.float64).tolist(),
-                "action_dtype": str(action.dtype),
+                "action_dtype": str(action.dtype) if action is not None else None,
                 "jpeg": compressed,
                 "image_sha256_raw": None if compressed else {},
-                "image_mean_rgb": {},
+                "image_cell_means": {},
             }
             if "base_action" in root:
                 entry["base_actions"] = root["base_action"][()].astype(np.float64).tolist()
@@ -447,7 +549,7 @@ def read_aloha(opts: Options) -> Json:
                     entry["image_sha256_raw"][key] = [
                         hashlib.sha256(fr.tobytes()).hexdigest() for fr in frames
                     ]
-                    entry["image_mean_rgb"][key] = frame_means(frames)
+                    entry["image_cell_means"][key] = frame_cell_means(frames)
             episodes.append(entry)
     if pending:
         h, w = sizes[pending[0][1]]
@@ -456,7 +558,7 @@ def read_aloha(opts: Options) -> Json:
             decoded = decoded[..., ::-1]  # what cv2.imdecode returns: the array as recorded
         pos = 0
         for entry, key, blobs in pending:
-            entry["image_mean_rgb"][key] = frame_means(decoded[pos : pos + len(blobs)])
+            entry["image_cell_means"][key] = frame_cell_means(decoded[pos : pos + len(blobs)])
             pos += len(blobs)
     compressed_any = bool(pending)
     return {
@@ -467,8 +569,8 @@ def read_aloha(opts: Options) -> Json:
         "jpeg_channels": opts.jpeg_channels if compressed_any else None,
         "image_sizes": sizes,
         "root_attrs": attrs,
-        "action_dim": len(episodes[0]["actions"][0]),
-        "state_dim": len(episodes[0]["states"][0]),
+        "action_dim": first_width(episodes, "actions"),
+        "state_dim": first_width(episodes, "states"),
         "instruction": None,
         "mask": None,
         "episodes": episodes,
@@ -491,10 +593,26 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--expect", type=Path)
     parser.add_argument("--force", action="store_true", help="replace files written before")
+    parser.add_argument(
+        "--defect",
+        choices=DEFECTS,
+        help="break the first episode: obs_length, image_frames, image_dtype, no_actions",
+    )
     robo = parser.add_argument_group("robomimic / LIBERO")
     robo.add_argument("--file-name", default="demo.hdf5")
     robo.add_argument("--obs-keys", choices=("robomimic", "libero"), default="robomimic")
-    robo.add_argument("--instruction-attr", action="store_true", help="LIBERO problem_info attr")
+    where = robo.add_mutually_exclusive_group()
+    where.add_argument("--instruction-attr", action="store_true", help="LIBERO problem_info attr")
+    where.add_argument(
+        "--instruction-env-args",
+        action="store_true",
+        help="env_args['env_kwargs']['language_instruction'] on data (no problem_info)",
+    )
+    where.add_argument(
+        "--instruction-ep-meta",
+        action="store_true",
+        help="RoboCasa: data/demo_N attr ep_meta = JSON {'lang': INSTRUCTION, ...}",
+    )
     robo.add_argument("--instruction", default=DEFAULT_INSTRUCTION)
     robo.add_argument("--val-ratio", type=float, default=0.34, help="mask/valid share (floor)")
     robo.add_argument("--no-mask", action="store_true", help="no mask/ group")
@@ -536,6 +654,10 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error("--cameras: a camera name clashes with a low-dim obs key")
     if not 0.0 <= args.val_ratio < 1.0:
         parser.error("--val-ratio must be in [0, 1)")
+    if args.defect in ("image_frames", "image_dtype") and not cams:
+        parser.error(f"--defect {args.defect} needs a camera")
+    if args.defect == "image_dtype" and args.layout == "aloha" and args.compress:
+        parser.error("--defect image_dtype: --compress frames are JPEG bytes")
     action_dim = args.action_dim or (7 if args.layout == "robomimic" else 14)
     return Options(
         out=args.out,
@@ -553,6 +675,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         file_name=args.file_name,
         obs_keys=args.obs_keys,
         instruction_attr=args.instruction_attr,
+        instruction_env_args=args.instruction_env_args,
+        instruction_ep_meta=args.instruction_ep_meta,
         instruction=args.instruction,
         val_ratio=args.val_ratio,
         mask=not args.no_mask,
@@ -565,7 +689,34 @@ def parse_args(argv: list[str] | None = None) -> Options:
         sim=args.sim,
         base_action=args.base_action,
         float64=args.float64,
+        defect=args.defect,
     )
+
+
+def read_defect(opts: Options) -> Json:
+    """`--defect` as found with h5py in the first episode's file: what is wrong with `key`."""
+    name = first_episode_name(opts)
+    file = opts.file_name if opts.layout == "robomimic" else f"{name}.hdf5"
+    key = defect_key(opts)
+    if key is None or opts.defect is None:
+        raise SystemExit("internal error: read_defect without --defect")
+    actions_key = f"/data/{name}/actions" if opts.layout == "robomimic" else "/action"
+    found: Json = {"kind": opts.defect, "episode": name, "key": key, "file": file}
+    with h5py.File(opts.out / file, "r") as f:
+        if opts.defect == "no_actions":
+            ok = key not in f
+        else:
+            rows, expected = int(f[key].shape[0]), int(f[actions_key].shape[0])
+            found |= {"rows": rows, "actions_rows": expected, "dtype": str(f[key].dtype)}
+            if opts.defect == "image_dtype":
+                data = f[key][()]
+                ok = data.dtype == np.float32 and data.ndim == 4 and float(data.max()) <= 1.0
+                ok = ok and rows == expected
+            else:
+                ok = rows == expected - 1
+    if not ok:
+        raise SystemExit(f"internal error: {file}:{key} does not show --defect {opts.defect}")
+    return found
 
 
 def prepare_out(opts: Options) -> None:
@@ -592,7 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         write_aloha(opts)
         expect = read_aloha(opts) if opts.expect is not None else None
-    if opts.expect is not None:
+    if opts.expect is not None and expect is not None:
+        if opts.defect is not None:
+            expect["defect"] = read_defect(opts)
         opts.expect.parent.mkdir(parents=True, exist_ok=True)
         opts.expect.write_text(json.dumps(expect) + "\n")
     return 0

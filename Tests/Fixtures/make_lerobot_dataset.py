@@ -30,16 +30,26 @@ Usage (`python make_lerobot_dataset.py --help` lists every flag):
         [--image-size 32x24] [--codec h264|av1] [--compression snappy|zstd|gzip|none]
         [--float64] [--list-kind fixed|variable] [--data-page-version 1|2] [--no-dictionary]
         [--row-group-size N] [--files-per-chunk N] [--chunks-size N] [--legacy-tasks-index]
+        [--unsupported lz4|delta] [--jitter-timestamp] [--declared-action-dim N]
         [--seed 0] [--expect OUT.json] [--force]
 
 `--expect OUT.json` writes what a correct reader must produce, read back from the written files
-with pyarrow/pandas (not from the in-memory arrays).
+with pyarrow/pandas (not from the in-memory arrays); with cameras, `image_cell_means` per episode is
+the mean RGB of each frame as decoded by Pillow (image bytes) or the ffmpeg CLI (rgb24, videos).
+
+Defects (each adds a key to the expectation): `--unsupported lz4` writes the data files with
+pyarrow `compression="lz4"` (Parquet codec LZ4_RAW, every column), `--unsupported delta` the data
+files' `episode_index` column as DELTA_BINARY_PACKED (`"unsupported"`); `--jitter-timestamp` moves
+episode 0's step 3 timestamp 4 ms off the 1/fps grid (`"jittered"`); `--declared-action-dim N`
+makes info.json declare `action` shape [N] while the data keeps its real width
+(`"declared_action_dim"`; `action_dim` is the width of the stored rows).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -55,7 +65,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fixture_media import encode_png, positive
+from fixture_media import encode_png, frame_cell_means, positive
+from PIL import Image
 
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
@@ -80,6 +91,8 @@ VIDEO_GOP = 2  # LeRobot VideoEncoderConfig.g
 VIDEO_CRF = 30  # LeRobot VideoEncoderConfig.crf
 SVTAV1_PRESET = 12  # LeRobot LIBSVTAV1_DEFAULT_PRESET
 SVTAV1_MIN_SIDE = 64  # SVT-AV1 refuses smaller frames; libaom-av1 is used below that
+DELTA_COLUMN = "episode_index"
+JITTER = (0, 3, 0.004)  # --jitter-timestamp: episode, step, seconds added
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,9 @@ class Options:
     seed: int
     expect: Path | None
     force: bool
+    unsupported: str | None = None
+    jitter_timestamp: bool = False
+    declared_action_dim: int | None = None
 
     @property
     def v3(self) -> bool:
@@ -148,6 +164,20 @@ class Options:
         }
         return kwargs
 
+    def data_parquet_kwargs(self, schema: pa.Schema) -> Json:
+        """`parquet_kwargs` for the data files, with `--unsupported` applied."""
+        kwargs = self.parquet_kwargs()
+        if self.unsupported == "lz4":
+            kwargs["compression"] = "lz4"  # pyarrow's LZ4 is the Parquet LZ4_RAW codec
+        elif self.unsupported == "delta":
+            # column_encoding needs dictionary encoding off for its columns: keep it for the rest.
+            if self.use_dictionary:
+                kwargs["use_dictionary"] = [
+                    path for path in leaf_paths(schema) if path != DELTA_COLUMN
+                ]
+            kwargs["column_encoding"] = {DELTA_COLUMN: "DELTA_BINARY_PACKED"}
+        return kwargs
+
 
 @dataclass
 class Episode:
@@ -166,9 +196,13 @@ class Episode:
     @property
     def timestamps(self) -> FloatArray:
         # LeRobot stores `frame_index / fps` (a Python float) in a float32 column.
-        return np.arange(self.length, dtype=np.float64) / self.fps_value
+        times = np.arange(self.length, dtype=np.float64) / self.fps_value
+        for step, seconds in self.jitter.items():
+            times[step] += seconds
+        return times
 
     fps_value: float = 1.0
+    jitter: dict[int, float] = field(default_factory=dict)  # step -> seconds off the grid
 
 
 @dataclass(frozen=True)
@@ -220,6 +254,8 @@ def make_episodes(opts: Options) -> tuple[list[str], list[Episode]]:
             states=states.astype(dtype).astype(np.float64),
             fps_value=float(opts.fps),
         )
+        if opts.jitter_timestamp and ep == JITTER[0]:
+            episode.jitter[JITTER[1]] = JITTER[2]
         for cam, key in enumerate(opts.keys):
             episode.frames[key] = make_frames(opts, ep, cam, n)
         episodes.append(episode)
@@ -275,11 +311,12 @@ def video_info(opts: Options) -> Json:
 
 def build_features(opts: Options) -> Json:
     """info.json `features`, in LeRobot's order: user features first, then DEFAULT_FEATURES."""
+    declared = opts.declared_action_dim or opts.action_dim
     features: Json = {
         "action": {
             "dtype": opts.float_dtype,
-            "shape": [opts.action_dim],
-            "names": action_names(opts.action_dim),
+            "shape": [declared],
+            "names": action_names(declared),
         },
         "observation.state": {
             "dtype": opts.float_dtype,
@@ -399,6 +436,14 @@ def hf_feature(data_type: pa.DataType, sequence_name: str) -> Json:
     return {"dtype": dtype, "_type": "Value"}
 
 
+def leaf_paths(schema: pa.Schema) -> list[str]:
+    """The Parquet column paths (`action.list.element`, ...) pyarrow writes for `schema`."""
+    buffer = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), buffer)
+    parquet_schema = pq.ParquetFile(pa.BufferReader(buffer.getvalue())).schema
+    return [parquet_schema.column(i).path for i in range(len(parquet_schema))]
+
+
 def with_hf_metadata(table: pa.Table, sequence_name: str) -> pa.Table:
     features = {f.name: hf_feature(f.type, sequence_name) for f in table.schema}
     metadata = {"huggingface": json.dumps({"info": {"features": features}})}
@@ -493,9 +538,10 @@ def write_jsonl(rows: list[Json], path: Path) -> None:
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
-def write_parquet(table: pa.Table, path: Path, opts: Options) -> None:
+def write_parquet(table: pa.Table, path: Path, opts: Options, data: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, row_group_size=opts.row_group_size, **opts.parquet_kwargs())
+    kwargs = opts.data_parquet_kwargs(table.schema) if data else opts.parquet_kwargs()
+    pq.write_table(table, path, row_group_size=opts.row_group_size, **kwargs)
 
 
 def next_chunk_file(chunk: int, file: int, chunks_size: int) -> tuple[int, int]:
@@ -508,7 +554,7 @@ def write_v2(opts: Options, tasks: list[str], episodes: list[Episode]) -> None:
     for ep in episodes:
         chunk = ep.index // opts.chunks_size
         path = opts.out / V2_DATA_PATH.format(episode_chunk=chunk, episode_index=ep.index)
-        write_parquet(finish_data_table(data_table(ep, opts), opts), path, opts)
+        write_parquet(finish_data_table(data_table(ep, opts), opts), path, opts, data=True)
         if opts.cameras == "video":
             for key in opts.keys:
                 rel = V2_VIDEO_PATH.format(
@@ -575,13 +621,14 @@ def write_v3(opts: Options, tasks: list[str], episodes: list[Episode]) -> None:
         tables = [finish_data_table(data_table(ep, opts), opts) for ep in group]
         if opts.fixed:
             # LeRobot's recorder: one ParquetWriter per file, one write_table per episode.
-            with pq.ParquetWriter(path, tables[0].schema, **opts.parquet_kwargs()) as writer:
+            kwargs = opts.data_parquet_kwargs(tables[0].schema)
+            with pq.ParquetWriter(path, tables[0].schema, **kwargs) as writer:
                 for table in tables:
                     writer.write_table(table, row_group_size=opts.row_group_size)
         else:
             # The v2.1 -> v3.0 converter: pd.concat(...).to_parquet(index=False).
             merged = pa.concat_tables([t.replace_schema_metadata(None) for t in tables])
-            write_parquet(finish_data_table(merged, opts), path, opts)
+            write_parquet(finish_data_table(merged, opts), path, opts, data=True)
         for ep in group:
             location[ep.index] = (chunk, file)
         for key in video_keys:
@@ -709,6 +756,7 @@ def read_expectations(root: Path) -> Json:
             slices.append((row, pq.read_table(root / rel)))
 
     out_episodes: list[Json] = []
+    decoded_videos: dict[str, UInt8Array] = {}
     for row, table in slices:
         ep_index = row["episode_index"]
         if table.column("episode_index").to_pylist() != [ep_index] * row["length"]:
@@ -726,6 +774,10 @@ def read_expectations(root: Path) -> Json:
         if image_keys:
             entry["image_sha256"] = {
                 key: [hashlib.sha256(v["bytes"]).hexdigest() for v in table.column(key).to_pylist()]
+                for key in image_keys
+            }
+            entry["image_cell_means"] = {
+                key: [pillow_mean_rgb(v["bytes"]) for v in table.column(key).to_pylist()]
                 for key in image_keys
             }
         if video_keys:
@@ -747,12 +799,35 @@ def read_expectations(root: Path) -> Json:
                     start_s, end_s = 0.0, row["length"] / fps
                 videos[key] = {"path": rel, "from_timestamp": start_s, "to_timestamp": end_s}
             entry["videos"] = videos
+            entry["image_cell_means"] = {}
+            for key, video in videos.items():
+                if video["path"] not in decoded_videos:
+                    h, w = features[key]["shape"][:2]
+                    decoded_videos[video["path"]] = decode_video(root / video["path"], h, w)
+                frames = decoded_videos[video["path"]]
+                first = round(video["from_timestamp"] * fps)
+                last = round(video["to_timestamp"] * fps)
+                if last - first != row["length"] or last > len(frames):
+                    raise SystemExit(
+                        f"{video['path']}: frames {first}..{last} of {len(frames)} decoded for "
+                        f"episode {ep_index} ({row['length']} rows)"
+                    )
+                entry["image_cell_means"][key] = frame_cell_means(frames[first:last])
         out_episodes.append(entry)
 
+    declared_action_dim = features["action"]["shape"][0]
+    stored_widths = {len(a) for e in out_episodes for a in e["actions"]}
+    if len(stored_widths) != 1:
+        raise SystemExit(f"action rows of several widths: {sorted(stored_widths)}")
+    action_dim = stored_widths.pop()
+    extra: Json = {}
+    if action_dim != declared_action_dim:
+        extra["declared_action_dim"] = declared_action_dim  # info.json; the rows differ
     return {
         "codebase_version": version,
         "fps": fps,
-        "action_dim": features["action"]["shape"][0],
+        "action_dim": action_dim,
+        **extra,
         "state_dim": features["observation.state"]["shape"][0],
         "cameras": cameras,
         "image_sizes": {k: features[k]["shape"][:2] for k in cameras},
@@ -760,6 +835,62 @@ def read_expectations(root: Path) -> Json:
         "total_frames": sum(e["length"] for e in out_episodes),
         "episodes": out_episodes,
     }
+
+
+def pillow_mean_rgb(data: bytes) -> list[float]:
+    """Mean RGB of one encoded image, decoded by Pillow."""
+    with Image.open(io.BytesIO(data)) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return frame_cell_means(pixels[None])[0]
+
+
+def decode_video(path: Path, height: int, width: int) -> UInt8Array:
+    """Every frame of a video, decoded by the ffmpeg CLI to rgb24 (no frame dropped or doubled)."""
+    raw = fixture_media.run_ffmpeg(
+        [
+            *("-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough"),
+            *("-f", "rawvideo", "-pix_fmt", "rgb24", "-"),
+        ],
+        b"",
+    )
+    frame_bytes = height * width * 3
+    if len(raw) % frame_bytes:
+        raise SystemExit(f"{path}: decoded {len(raw)} bytes, not whole {width}x{height} frames")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
+
+
+def defect_expectations(opts: Options, expect: Json) -> Json:
+    """The expectation keys of `--unsupported` and `--jitter-timestamp`, read from the files."""
+    extra: Json = {}
+    if opts.unsupported is not None:
+        info = json.loads((opts.out / "meta" / "info.json").read_text())
+        if opts.v3:
+            rel = info["data_path"].format(chunk_index=0, file_index=0)
+        else:
+            rel = info["data_path"].format(episode_chunk=0, episode_index=0)
+        meta = pq.ParquetFile(opts.out / rel).metadata
+        chunks = [meta.row_group(0).column(i) for i in range(meta.num_columns)]
+        found: Json = {"kind": opts.unsupported, "file": rel}
+        if opts.unsupported == "lz4":
+            # pyarrow names the Parquet LZ4_RAW codec (7) "LZ4" (and the Hadoop one "LZ4_HADOOP")
+            if {c.compression for c in chunks} != {"LZ4"}:
+                raise SystemExit(f"internal error: {rel} is not LZ4_RAW throughout")
+            found |= {"column": None, "codec": "LZ4_RAW"}
+            found["columns"] = [c.path_in_schema for c in chunks]
+        else:
+            delta = [c.path_in_schema for c in chunks if "DELTA_BINARY_PACKED" in c.encodings]
+            if delta != [DELTA_COLUMN]:
+                raise SystemExit(f"internal error: DELTA_BINARY_PACKED columns {delta} in {rel}")
+            found |= {"column": DELTA_COLUMN, "encoding": "DELTA_BINARY_PACKED"}
+        extra["unsupported"] = found
+    if opts.jitter_timestamp:
+        episode, step, _ = JITTER
+        times = next(e for e in expect["episodes"] if e["episode_index"] == episode)["timestamps"]
+        off = times[step] - step / expect["fps"]
+        if abs(off) <= 1e-4:
+            raise SystemExit(f"internal error: step {step} is only {off} s off the grid")
+        extra["jittered"] = {"episode": episode, "step": step, "offset_s": round(off, 6)}
+    return extra
 
 
 # --------------------------------------------------------------------------- CLI
@@ -803,6 +934,22 @@ def parse_args(argv: list[str] | None = None) -> Options:
         action="store_true",
         help="v3.0: unnamed tasks.parquet index (`__index_level_0__`, LeRobot < v0.5)",
     )
+    parser.add_argument(
+        "--unsupported",
+        choices=("lz4", "delta"),
+        help="data files: lz4 = LZ4_RAW compression; delta = episode_index DELTA_BINARY_PACKED",
+    )
+    parser.add_argument(
+        "--jitter-timestamp",
+        action="store_true",
+        help="episode 0, step 3: timestamp + 0.004 s (off the 1/fps grid)",
+    )
+    parser.add_argument(
+        "--declared-action-dim",
+        type=positive,
+        metavar="N",
+        help="info.json declares action shape [N]; the data keeps --action-dim",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--expect", type=Path, help="write the expected reader output here")
     parser.add_argument("--force", action="store_true", help="replace an existing dataset")
@@ -821,6 +968,10 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error("--image-size must be at least 8x8")
     if args.cameras == "video" and (width % 2 or height % 2):
         parser.error("--image-size must be even for yuv420p video")
+    if args.jitter_timestamp and args.steps_min < JITTER[1] + 1:
+        parser.error(f"--jitter-timestamp needs --steps-min >= {JITTER[1] + 1}")
+    if args.declared_action_dim == args.action_dim:
+        parser.error("--declared-action-dim must differ from --action-dim")
     return Options(
         out=args.out,
         version=args.version,
@@ -847,6 +998,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         seed=args.seed,
         expect=args.expect,
         force=args.force,
+        unsupported=args.unsupported,
+        jitter_timestamp=args.jitter_timestamp,
+        declared_action_dim=args.declared_action_dim,
     )
 
 
@@ -872,7 +1026,9 @@ def main(argv: list[str] | None = None) -> int:
         write_v2(opts, tasks, episodes)
     if opts.expect is not None:
         opts.expect.parent.mkdir(parents=True, exist_ok=True)
-        opts.expect.write_text(json.dumps(read_expectations(opts.out)) + "\n")
+        expect = read_expectations(opts.out)
+        expect |= defect_expectations(opts, expect)
+        opts.expect.write_text(json.dumps(expect) + "\n")
     return 0
 
 

@@ -18,6 +18,16 @@ reader below; `--inspect` prints what it finds there):
   seed-dependent shuffled order, so a reader that assumes sorted keys fails.
 * `dataset_info.json` `numBytes` is the sum of the serialized Example sizes of a split (no framing
   bytes: the bridge train file is 3475142 bytes = 3474742 + 25 records * 16).
+* `dataset_info.json` is as TFDS writes it (the bridge file's keys, `fileFormat` included):
+  per split `shardLengths` (records per shard, decimal strings), `numBytes`, `filepathTemplate`.
+
+Defects and variations (each keeps `--expect` truthful and adds a key to it):
+`--sequence-example` writes `tf.train.SequenceExample` records (`context`: the `episode_metadata/*`
+keys; `feature_lists`: every `steps/*` key, one `Feature` per step; `"record_kind"` is
+`sequence_example` instead of `example`); `--flags-defect` breaks episode 0's `is_first` /
+`is_terminal` (`"flags_defect"`); `--truncate-shard` drops the first train shard's last record
+while `shardLengths` still counts it (`"truncated_shard"`); `--stray-shard` adds a valid
+`NAME-train.tfrecord-00000-of-00009` that no split lists (`"stray_shard"`).
 
 The `tensorflow.Example` classes are built at runtime from a `FileDescriptorProto` (no protoc, no
 generated `_pb2`). JPEG frames come from one `ffmpeg` call per run (an MJPEG stream split at its
@@ -29,8 +39,9 @@ Usage (`python make_rlds_dataset.py --help` lists every flag):
         [--steps-min 8 --steps-max 14] [--action-dim 7] [--state-dim 8]
         [--cameras image,wrist_image|none] [--image-size 32x24] [--image-format jpeg|png]
         [--shards 1] [--val-episodes 0] [--no-instruction] [--truncated] [--noop-steps K]
-        [--corrupt-crc RECORD] [--corrupt-length-crc RECORD] [--seed 0] [--expect OUT.json]
-        [--force]
+        [--corrupt-crc RECORD] [--corrupt-length-crc RECORD] [--sequence-example]
+        [--flags-defect mid_first|no_first|terminal_early] [--truncate-shard] [--stray-shard]
+        [--seed 0] [--expect OUT.json] [--force]
     make_rlds_dataset.py --inspect PATH   # summarize a .tfrecord file or a TFDS version dir
 
 The dataset lands in `OUT/<name>/<version>/`. `--expect OUT.json` writes what a correct reader
@@ -53,7 +64,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from fixture_media import decode_jpegs, encode_jpegs, encode_png, make_frames, positive
+from fixture_media import (
+    decode_jpegs,
+    encode_jpegs,
+    encode_png,
+    frame_cell_means,
+    make_frames,
+    positive,
+)
 from google.protobuf import descriptor_pb2, descriptor_pool, message, message_factory
 
 FloatArray = npt.NDArray[np.float64]
@@ -71,6 +89,7 @@ SCALAR = f"{TFDS}.scalar.Scalar"
 TEXT = f"{TFDS}.text_feature.Text"
 IMAGE = f"{TFDS}.image_feature.Image"
 FILEPATH_TEMPLATE = "{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}"
+FLAGS_DEFECTS = ("mid_first", "no_first", "terminal_early")
 
 # --------------------------------------------------------------------------- CRC32C / TFRecord
 
@@ -165,6 +184,8 @@ def read_records(path: Path) -> list[Record]:
 class ProtoClasses:
     example: type[message.Message]
     features: type[message.Message]
+    sequence_example: type[message.Message]
+    feature_lists: type[message.Message]
 
 
 def _add_field(
@@ -228,12 +249,40 @@ def proto_classes() -> ProtoClasses:
     )
     example = file.message_type.add(name="Example")
     _add_field(example, "features", 1, fdp.TYPE_MESSAGE, type_name=".tensorflow.Features")
+    feature_list = file.message_type.add(name="FeatureList")
+    _add_field(
+        feature_list, "feature", 1, fdp.TYPE_MESSAGE, repeated=True, type_name=".tensorflow.Feature"
+    )
+    feature_lists = file.message_type.add(name="FeatureLists")
+    list_entry = feature_lists.nested_type.add(name="FeatureListEntry")
+    list_entry.options.map_entry = True
+    _add_field(list_entry, "key", 1, fdp.TYPE_STRING)
+    _add_field(list_entry, "value", 2, fdp.TYPE_MESSAGE, type_name=".tensorflow.FeatureList")
+    _add_field(
+        feature_lists,
+        "feature_list",
+        1,
+        fdp.TYPE_MESSAGE,
+        repeated=True,
+        type_name=".tensorflow.FeatureLists.FeatureListEntry",
+    )
+    sequence_example = file.message_type.add(name="SequenceExample")
+    _add_field(sequence_example, "context", 1, fdp.TYPE_MESSAGE, type_name=".tensorflow.Features")
+    _add_field(
+        sequence_example, "feature_lists", 2, fdp.TYPE_MESSAGE, type_name=".tensorflow.FeatureLists"
+    )
 
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
+
+    def find(name: str) -> type[message.Message]:
+        return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"tensorflow.{name}"))
+
     return ProtoClasses(
-        example=message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.Example")),
-        features=message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.Features")),
+        example=find("Example"),
+        features=find("Features"),
+        sequence_example=find("SequenceExample"),
+        feature_lists=find("FeatureLists"),
     )
 
 
@@ -284,38 +333,148 @@ def decode_example(data: bytes) -> dict[str, FeatureValue]:
     return out
 
 
-def wire_key_order(data: bytes) -> list[str]:
-    """The Features map keys in the order they are serialized (walks the wire format)."""
+def is_step_key(key: str) -> bool:
+    return key.startswith("steps/")
 
-    def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
-        result = shift = 0
-        while True:
-            byte = buf[pos]
-            pos += 1
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return result, pos
 
+def encode_sequence_example(
+    values: dict[str, FeatureValue], key_order: list[str], steps: int, widths: dict[str, int]
+) -> bytes:
+    """Serialize a SequenceExample: episode-level keys in `context`, per-step keys in
+    `feature_lists` with one `Feature` per step (`widths[key]` values each), both maps in the
+    `key_order` "hash" order, entry by entry as in `encode_example`.
+    """
+    classes = proto_classes()
+    context_parts: list[bytes] = []
+    list_parts: list[bytes] = []
+    for key in key_order:
+        kind, items = values[key]
+        if not is_step_key(key):
+            features: Any = classes.features()
+            feature = features.feature[key]
+            getattr(feature, kind).SetInParent()
+            getattr(feature, kind).value.extend(items)
+            context_parts.append(features.SerializeToString())
+            continue
+        width = widths.get(key, 1)
+        if len(items) != steps * width:
+            raise SystemExit(f"internal error: {key} has {len(items)} values for {steps} steps")
+        lists: Any = classes.feature_lists()
+        feature_list = lists.feature_list[key]
+        for step in range(steps):
+            feature = feature_list.feature.add()
+            getattr(feature, kind).SetInParent()
+            getattr(feature, kind).value.extend(items[step * width : (step + 1) * width])
+        list_parts.append(lists.SerializeToString())
+    context = b"".join(context_parts)
+    feature_lists = b"".join(list_parts)
+    data = b"\x0a" + varint(len(context)) + context  # SequenceExample.context, field 1
+    data += b"\x12" + varint(len(feature_lists)) + feature_lists  # .feature_lists, field 2
+    parsed: Any = classes.sequence_example.FromString(data)
+    keys = set(parsed.context.feature) | set(parsed.feature_lists.feature_list)
+    if keys != set(key_order):
+        raise SystemExit("internal error: SequenceExample round trip lost keys")
+    return data
+
+
+def record_kind(data: bytes) -> str:
+    """`sequence_example` when the record parses as one with feature lists, else `example`.
+
+    An Example's field 1 (`features`) reads as a SequenceExample's `context`; only a
+    SequenceExample has field 2 (`feature_lists`).
+    """
+    parsed: Any = proto_classes().sequence_example.FromString(data)
+    return "sequence_example" if parsed.HasField("feature_lists") else "example"
+
+
+def decode_sequence_example(data: bytes) -> tuple[dict[str, FeatureValue], dict[str, list[int]]]:
+    """The flattened values (as `decode_example` gives for an Example: a per-step key's values
+    concatenated step-major) and, per feature list, the number of values of each step's Feature.
+    """
+    parsed: Any = proto_classes().sequence_example.FromString(data)
+    out: dict[str, FeatureValue] = {}
+    per_step: dict[str, list[int]] = {}
+    for key, feature in parsed.context.feature.items():
+        kind = feature.WhichOneof("kind")
+        out[key] = ("none", []) if kind is None else (kind, list(getattr(feature, kind).value))
+    for key, feature_list in parsed.feature_lists.feature_list.items():
+        kinds = {f.WhichOneof("kind") for f in feature_list.feature}
+        if len(kinds) > 1:
+            raise SystemExit(f"{key}: the steps' Features mix kinds {sorted(map(str, kinds))}")
+        kind = kinds.pop() if kinds else None
+        values: list[Any] = []
+        counts: list[int] = []
+        for f in feature_list.feature:
+            items = list(getattr(f, kind).value) if kind is not None else []
+            values += items
+            counts.append(len(items))
+        out[key] = ("none", []) if kind is None else (kind, values)
+        per_step[key] = counts
+    return out, per_step
+
+
+def decode_record(data: bytes) -> dict[str, FeatureValue]:
+    if record_kind(data) == "sequence_example":
+        return decode_sequence_example(data)[0]
+    return decode_example(data)
+
+
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return result, pos
+
+
+def map_wire_keys(body: bytes) -> list[str]:
+    """The keys of a serialized message whose field 1 is a string-keyed map, in wire order."""
     keys: list[str] = []
+    inner = 0
+    while inner < len(body):
+        _tag, inner = read_varint(body, inner)
+        entry_len, inner = read_varint(body, inner)
+        entry = body[inner : inner + entry_len]
+        inner += entry_len
+        key_tag, q = read_varint(entry, 0)
+        if key_tag == 0x0A:
+            key_len, q = read_varint(entry, q)
+            keys.append(entry[q : q + key_len].decode())
+    return keys
+
+
+def top_level_fields(data: bytes) -> list[tuple[int, bytes]]:
+    """(tag, body) of each length-delimited top-level field, in wire order."""
+    fields: list[tuple[int, bytes]] = []
     pos = 0
     while pos < len(data):
         tag, pos = read_varint(data, pos)
         length, pos = read_varint(data, pos)
-        if tag != 0x0A:
-            pos += length
-            continue
-        features, end, pos = data[pos : pos + length], length, pos + length
-        inner = 0
-        while inner < end:
-            _tag, inner = read_varint(features, inner)
-            entry_len, inner = read_varint(features, inner)
-            entry = features[inner : inner + entry_len]
-            inner += entry_len
-            key_tag, q = read_varint(entry, 0)
-            if key_tag == 0x0A:
-                key_len, q = read_varint(entry, q)
-                keys.append(entry[q : q + key_len].decode())
+        fields.append((tag, data[pos : pos + length]))
+        pos += length
+    return fields
+
+
+def wire_key_order(data: bytes) -> list[str]:
+    """The Features map keys in the order they are serialized (walks the wire format)."""
+    keys: list[str] = []
+    for tag, body in top_level_fields(data):
+        if tag == 0x0A:
+            keys += map_wire_keys(body)
+    return keys
+
+
+def sequence_wire_key_order(data: bytes) -> list[str]:
+    """A SequenceExample's keys in wire order: `context` entries, then `feature_lists` entries."""
+    fields = top_level_fields(data)
+    keys: list[str] = []
+    for wanted in (0x0A, 0x12):  # context (field 1), feature_lists (field 2)
+        for tag, body in fields:
+            if tag == wanted:
+                keys += map_wire_keys(body)
     return keys
 
 
@@ -398,6 +557,10 @@ class Options:
     seed: int
     expect: Path | None
     force: bool
+    sequence_example: bool = False
+    flags_defect: str | None = None
+    truncate_shard: bool = False
+    stray_shard: bool = False
 
     @property
     def root(self) -> Path:
@@ -613,12 +776,21 @@ def episode_values(opts: Options, ep: Episode, file_path: str) -> dict[str, Feat
     if not opts.truncated:
         last[-1] = 1
         reward[-1] = 1.0
+    first = [1] + [0] * (n - 1)
+    terminal = list(last)
+    if opts.flags_defect is not None and ep.split == "train" and ep.episode_id == 0:
+        if opts.flags_defect == "mid_first":
+            first[2] = 1
+        elif opts.flags_defect == "no_first":
+            first[0] = 0
+        else:  # terminal_early
+            terminal[1] = 1
     values: dict[str, FeatureValue] = {
         "steps/action": ("float_list", ep.actions.reshape(-1).tolist()),
         "steps/discount": ("float_list", [1.0] * n),
-        "steps/is_first": ("int64_list", [1] + [0] * (n - 1)),
+        "steps/is_first": ("int64_list", first),
         "steps/is_last": ("int64_list", last),
-        "steps/is_terminal": ("int64_list", list(last)),
+        "steps/is_terminal": ("int64_list", terminal),
         "steps/reward": ("float_list", reward),
         "episode_metadata/file_path": ("bytes_list", [file_path.encode()]),
         "episode_metadata/episode_id": ("int64_list", [ep.episode_id]),
@@ -635,6 +807,15 @@ def episode_values(opts: Options, ep: Episode, file_path: str) -> dict[str, Feat
 def shard_lengths(count: int, shards: int) -> list[int]:
     bounds = [round(count * (i + 1) / shards) for i in range(shards)]
     return [b - a for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
+
+
+def serialize_episode(
+    opts: Options, ep: Episode, values: dict[str, FeatureValue], order: list[str]
+) -> bytes:
+    if not opts.sequence_example:
+        return encode_example(values, order)
+    widths = {"steps/action": opts.action_dim, "steps/observation/state": opts.state_dim}
+    return encode_sequence_example(values, order, ep.length, widths)
 
 
 def write_dataset(opts: Options, episodes: list[Episode]) -> None:
@@ -657,7 +838,7 @@ def write_dataset(opts: Options, episodes: list[Episode]) -> None:
                 values = episode_values(opts, ep, file_path)
                 if key_order is None:  # one fixed "hash" order for every record, like TF
                     key_order = [str(k) for k in order_rng.permutation(sorted(values))]
-                data = encode_example(values, key_order)
+                data = serialize_episode(opts, ep, values, key_order)
                 total_bytes += len(data)
                 blob += frame_record(data)
             pos += count
@@ -667,6 +848,37 @@ def write_dataset(opts: Options, episodes: list[Episode]) -> None:
     info = build_dataset_info(opts, split_info)
     (root / "dataset_info.json").write_text(json.dumps(info, indent=2) + "\n")
     corrupt(opts, split_info)
+    if opts.truncate_shard:
+        truncate_first_shard(opts, split_info)
+    if opts.stray_shard and key_order is not None:
+        write_stray_shard(opts, len(episodes), len(split_info[0][2]), key_order)
+
+
+def truncate_first_shard(opts: Options, split_info: list[tuple[str, int, list[int]]]) -> None:
+    """Rewrite the first train shard without its last record; dataset_info.json still lists it."""
+    path = opts.root / shard_file(opts, "train", 0, len(split_info[0][2]))
+    records = read_records(path)
+    path.write_bytes(path.read_bytes()[: records[-1].offset])
+
+
+def stray_shard_file(opts: Options, num_shards: int) -> str:
+    """A train shard name of another shard count (`-of-00009`), which dataset_info.json lacks."""
+    return shard_file(opts, "train", 0, 9 if num_shards != 9 else 10)
+
+
+def write_stray_shard(opts: Options, number: int, num_shards: int, key_order: list[str]) -> None:
+    """One valid extra episode in a file named like a train shard that no split lists (left over
+    from an earlier build with another shard count); a reader following dataset_info.json skips it.
+    Its own RNG, so the listed episodes are the ones written without `--stray-shard`.
+    """
+    rng = np.random.default_rng([opts.seed, 0x57A7])
+    ep = make_episode(opts, rng, 9000 + number, "train")
+    for cam, key in enumerate(opts.cameras):
+        ep.frames[key] = make_frames(opts.image_height, opts.image_width, number, cam, ep.length)
+    encode_all_frames(opts, [ep])
+    file_path = f"/data/raw/{opts.name}/stray/episode_{ep.episode_id:04d}.npy"
+    data = serialize_episode(opts, ep, episode_values(opts, ep, file_path), key_order)
+    (opts.root / stray_shard_file(opts, num_shards)).write_bytes(frame_record(data))
 
 
 def corrupt(opts: Options, split_info: list[tuple[str, int, list[int]]]) -> None:
@@ -701,8 +913,13 @@ def chunk_rows(values: list[float], width: int) -> list[list[float]]:
     return [values[i : i + width] for i in range(0, len(values), width)] if width else []
 
 
-def read_expectations(root: Path) -> Json:
-    """What a correct reader must produce, decoded from the files on disk only."""
+def read_expectations(root: Path, short_shards: list[Json] | None = None) -> Json:
+    """What a correct reader must produce, decoded from the files on disk only.
+
+    A shard with fewer records than its `shardLengths` entry is an error unless `short_shards`
+    is given: then it is appended there (`file`, `records_listed`, `records_present`) and the
+    records present are read (the split's `numBytes` then covers records that are gone).
+    """
     features = json.loads((root / "features.json").read_text())
     info = json.loads((root / "dataset_info.json").read_text())
     step = features["featuresDict"]["features"]["steps"]["sequence"]["feature"]["featuresDict"]
@@ -718,6 +935,7 @@ def read_expectations(root: Path) -> Json:
     files: dict[str, list[str]] = {}
     keys: dict[str, str] = {}
     key_order: list[str] = []
+    kinds: set[str] = set()
     for split in info["splits"]:
         names = [
             f"{info['name']}-{split['name']}.tfrecord-{i:05d}-of-{len(split['shardLengths']):05d}"
@@ -725,9 +943,19 @@ def read_expectations(root: Path) -> Json:
         ]
         files[split["name"]] = names
         num_bytes = 0
+        short = False
         for name, expected_count in zip(names, split["shardLengths"], strict=True):
             records = read_records(root / name)
-            if len(records) != int(expected_count):
+            if len(records) < int(expected_count) and short_shards is not None:
+                short_shards.append(
+                    {
+                        "file": name,
+                        "records_listed": int(expected_count),
+                        "records_present": len(records),
+                    }
+                )
+                short = True
+            elif len(records) != int(expected_count):
                 raise SystemExit(
                     f"{name}: {len(records)} records, shardLengths says {expected_count}"
                 )
@@ -738,10 +966,19 @@ def read_expectations(root: Path) -> Json:
                         crc_errors.append(
                             {"file": name, "record": rec.index, "kind": kind, "offset": rec.offset}
                         )
-                values = decode_example(rec.data)
+                kind = record_kind(rec.data)
+                kinds.add(kind)
+                if kind == "sequence_example":
+                    values, per_step = decode_sequence_example(rec.data)
+                    check_feature_lists(values, per_step, action_dim, state_dim, name, rec.index)
+                else:
+                    values = decode_example(rec.data)
                 if not keys:
                     keys = {k: v[0] for k, v in sorted(values.items())}
-                    key_order = wire_key_order(rec.data)
+                    if kind == "sequence_example":
+                        key_order = sequence_wire_key_order(rec.data)
+                    else:
+                        key_order = wire_key_order(rec.data)
                 episodes.append(
                     episode_expectation(values, cameras, formats, sizes, action_dim, state_dim)
                     | {
@@ -751,9 +988,12 @@ def read_expectations(root: Path) -> Json:
                         "record": rec.index,
                     }
                 )
-        if num_bytes != int(split["numBytes"]):
+        if num_bytes != int(split["numBytes"]) and not short:
             raise SystemExit(f"split {split['name']}: numBytes mismatch")
+    if len(kinds) > 1:
+        raise SystemExit(f"records of both kinds: {sorted(kinds)}")
     return {
+        "record_kind": kinds.pop() if kinds else "example",
         "name": info["name"],
         "version": info["version"],
         "files": files,
@@ -772,6 +1012,26 @@ def read_expectations(root: Path) -> Json:
         "crc_errors": crc_errors,
         "episodes": episodes,
     }
+
+
+def check_feature_lists(
+    values: dict[str, FeatureValue],
+    per_step: dict[str, list[int]],
+    action_dim: int,
+    state_dim: int,
+    file: str,
+    record: int,
+) -> None:
+    """A SequenceExample has one Feature per step in every feature list, each of the key's width
+    (a vector's dim, else one value); context holds only episode-level keys."""
+    n = len(per_step.get("steps/is_first", []))
+    widths = {"steps/action": action_dim, "steps/observation/state": state_dim}
+    for key in values:
+        if is_step_key(key) != (key in per_step):
+            raise SystemExit(f"{file} record {record}: {key} is in the wrong part of the record")
+    for key, counts in per_step.items():
+        if counts != [widths.get(key, 1)] * n:
+            raise SystemExit(f"{file} record {record}: {key} has per-step sizes {counts}")
 
 
 def episode_expectation(
@@ -812,7 +1072,7 @@ def episode_expectation(
         "noop_steps": noops,
         "still_gripper_steps": still,
         "image_sha256": {},
-        "image_mean_rgb": {},
+        "image_cell_means": {},
     }
     raw_sha: Json = {}
     for cam in cameras:
@@ -828,11 +1088,41 @@ def episode_expectation(
             decoded = decode_jpegs(blobs, h, w)
         if decoded.shape[1:] != (h, w, 3):
             raise SystemExit(f"{cam}: decoded {decoded.shape[1:]}, features.json says {h}x{w}")
-        means = decoded.reshape(n, -1, 3).mean(axis=1)
-        entry["image_mean_rgb"][cam] = [[round(float(c), 3) for c in m] for m in means]
+        entry["image_cell_means"][cam] = frame_cell_means(decoded)
     if raw_sha:
         entry["image_sha256_raw"] = raw_sha  # exact decoded pixels; PNG only (JPEG is lossy)
     return entry
+
+
+def defect_expectations(opts: Options, expect: Json, short: list[Json]) -> Json:
+    """The expectation keys of `--flags-defect`, `--truncate-shard` and `--stray-shard`, each
+    checked against what was decoded from the files."""
+    extra: Json = {}
+    if opts.flags_defect is not None:
+        ep = expect["episodes"][0]
+        n = ep["length"]
+        found = {
+            "mid_first": ep["is_first"][0] == 1 and ep["is_first"][2] == 1,
+            "no_first": ep["is_first"][0] == 0,
+            "terminal_early": ep["is_terminal"][1] == 1 and ep["is_last"][1] == 0 and n > 2,
+        }
+        if not found[opts.flags_defect]:
+            raise SystemExit(f"internal error: episode 0 does not show {opts.flags_defect}")
+        extra["flags_defect"] = {"episode": 0, "kind": opts.flags_defect}
+    if opts.truncate_shard:
+        if len(short) != 1 or short[0]["records_present"] != short[0]["records_listed"] - 1:
+            raise SystemExit(f"internal error: truncated shards read back as {short}")
+        extra["truncated_shard"] = short[0]
+    if opts.stray_shard:
+        name = stray_shard_file(opts, len(expect["files"]["train"]))
+        records = read_records(opts.root / name)
+        if len(records) != 1 or not (records[0].length_crc_ok and records[0].data_crc_ok):
+            raise SystemExit(f"internal error: {name} is not one valid record")
+        decode_record(records[0].data)
+        if any(name in files for files in expect["files"].values()):
+            raise SystemExit(f"internal error: dataset_info.json lists {name}")
+        extra["stray_shard"] = name
+    return extra
 
 
 def inspect(path: Path) -> Json:
@@ -848,14 +1138,18 @@ def inspect(path: Path) -> Json:
             "crc_ok": all(r.length_crc_ok and r.data_crc_ok for r in records),
         }
         if records:
-            first = decode_example(records[0].data)
-            summary["wire_key_order"] = wire_key_order(records[0].data)
+            first = decode_record(records[0].data)
+            if record_kind(records[0].data) == "sequence_example":
+                summary["record_kind"] = "sequence_example"  # absent: tf.train.Example
+                summary["wire_key_order"] = sequence_wire_key_order(records[0].data)
+            else:
+                summary["wire_key_order"] = wire_key_order(records[0].data)
             summary["keys_record_0"] = {k: [v[0], len(v[1])] for k, v in sorted(first.items())}
             summary["steps_per_record"] = [
-                len(decode_example(r.data)["steps/is_first"][1]) for r in records
+                len(decode_record(r.data)["steps/is_first"][1]) for r in records
             ]
             summary["is_last_sum_per_record"] = [
-                sum(decode_example(r.data)["steps/is_last"][1]) for r in records
+                sum(decode_record(r.data)["steps/is_last"][1]) for r in records
             ]
         out[p.name] = summary
     return out
@@ -901,6 +1195,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--corrupt-crc", type=non_negative, metavar="RECORD")
     parser.add_argument("--corrupt-length-crc", type=non_negative, metavar="RECORD")
+    parser.add_argument(
+        "--sequence-example",
+        action="store_true",
+        help="records are tf.train.SequenceExample (context + one Feature per step)",
+    )
+    parser.add_argument(
+        "--flags-defect",
+        choices=FLAGS_DEFECTS,
+        help="episode 0: mid_first (is_first also at step 2), no_first (is_first 0 at step 0), "
+        "terminal_early (is_terminal 1 at step 1)",
+    )
+    parser.add_argument(
+        "--truncate-shard",
+        action="store_true",
+        help="drop the first train shard's last record (dataset_info.json still counts it)",
+    )
+    parser.add_argument(
+        "--stray-shard",
+        action="store_true",
+        help="an extra valid train shard of another shard count that dataset_info.json lacks",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--expect", type=Path)
     parser.add_argument("--force", action="store_true", help="replace OUT/NAME/VERSION")
@@ -934,6 +1249,10 @@ def parse_args(argv: list[str] | None = None) -> Options | Path:
         parser.error("--action-dim must be >= 2 (arm dims + a last gripper dim)")
     if args.shards > args.episodes:
         parser.error("--shards must be <= --episodes")
+    if args.flags_defect is not None and args.steps_min < 3:
+        parser.error("--flags-defect needs --steps-min >= 3")
+    if args.truncate_shard and shard_lengths(args.episodes, args.shards)[0] < 2:
+        parser.error("--truncate-shard: the first shard needs at least 2 records")
     for flag in ("corrupt_crc", "corrupt_length_crc"):
         value = getattr(args, flag)
         if value is not None and value >= shard_lengths(args.episodes, args.shards)[0]:
@@ -961,6 +1280,10 @@ def parse_args(argv: list[str] | None = None) -> Options | Path:
         seed=args.seed,
         expect=args.expect,
         force=args.force,
+        sequence_example=args.sequence_example,
+        flags_defect=args.flags_defect,
+        truncate_shard=args.truncate_shard,
+        stray_shard=args.stray_shard,
     )
 
 
@@ -986,10 +1309,16 @@ def main(argv: list[str] | None = None) -> int:
     episodes = make_episodes(opts)
     write_dataset(opts, episodes)
     if opts.expect is not None:
-        expect = read_expectations(opts.root)
-        for ep, written in zip(expect["episodes"], episodes, strict=True):
+        short: list[Json] = []
+        expect = read_expectations(opts.root, short if opts.truncate_shard else None)
+        present = episodes
+        if opts.truncate_shard:
+            dropped = shard_lengths(opts.episodes, opts.shards)[0] - 1  # train episode index
+            present = [ep for i, ep in enumerate(episodes) if i != dropped]
+        for ep, written in zip(expect["episodes"], present, strict=True):
             if ep["noop_steps"] != written.noop_steps:
                 raise SystemExit("internal error: decoded no-op steps differ from the inserted")
+        expect |= defect_expectations(opts, expect, short)
         opts.expect.parent.mkdir(parents=True, exist_ok=True)
         opts.expect.write_text(json.dumps(expect) + "\n")
     return 0

@@ -46,6 +46,65 @@ struct HDF5PrepareCLITests {
     return mine.count == flat.count && zip(mine, flat).allSatisfy { abs(Double($0) - $1) < 1e-5 * max(1, abs($1)) }
   }
 
+  /// Every packaged frame is the file's frame of that step (h5py's pixels, or ffmpeg's decoding
+  /// of stored JPEGs, vs Pillow's decoding of the package: raw frames are JPEG-encoded at quality
+  /// 95 and the decoders upsample chroma differently on these tiny frames, hence the tolerance;
+  /// the nearest-frame check still tells neighbouring steps apart).
+  private func expectSameImages(_ document: [String: Any], _ references: [[String: Any]]) throws {
+    let means = try PackageImages.means(try #require(document["path"] as? String))
+    for reference in references {
+      let name = try #require(reference["name"] as? String)
+      guard means[name] != nil else { continue }  // filtered out (mask) or not packaged
+      let expected = try #require(reference["image_cell_means"] as? [String: [[Double]]])
+      #expect(!expected.isEmpty)
+      for (camera, frames) in expected {
+        let mine = try #require(means[name]?[camera], "\(name) \(camera) missing")
+        #expect(PackageImages.sameFrames(mine, frames, tolerance: 40), "\(name) \(camera)")
+      }
+    }
+  }
+
+  @Test func instructionsFromEnvArgsAndEpisodeMetadata() throws {
+    for flag in ["--instruction-env-args", "--instruction-ep-meta"] {
+      let (root, expected) = try DatasetFixture.make(
+        "hdf5", in: directory.url, name: "instr" + flag, ["--layout", "robomimic", "--cameras", "none", flag])
+      let (status, document, text) = try prepare([root.path, "--name", "instr" + flag])
+      #expect(status == 0, "\(flag): \(text)")
+      let references = try #require(expected["episodes"] as? [[String: Any]])
+      let wanted = references.map { $0["instruction"] as? String ?? expected["instruction"] as? String ?? "?" }
+      #expect(Set(document["instructions"] as? [String] ?? []) == Set(wanted), "\(flag)")
+    }
+  }
+
+  @Test func malformedArraysAreInvalidDataNamingTheDataset() throws {
+    let cases: [(layout: String, defect: String, expect: String)] = [
+      ("robomimic", "obs_length", "length_mismatch"), ("robomimic", "image_frames", "length_mismatch"),
+      ("robomimic", "image_dtype", "uint8"), ("robomimic", "no_actions", "actions"),
+      ("aloha", "obs_length", "qpos"), ("aloha", "image_frames", "length_mismatch"),
+      ("aloha", "image_dtype", "image_dtype"), ("aloha", "no_actions", "/action"),
+    ]
+    for item in cases {
+      let name = item.layout + "-" + item.defect
+      let (root, expected) = try DatasetFixture.make(
+        "hdf5", in: directory.url, name: name, ["--layout", item.layout, "--defect", item.defect])
+      let defect = try #require(expected["defect"] as? [String: Any])
+      let result = try prepare([root.path, "--name", name, "--instruction", "x"])
+      #expect(result.status == 65, "\(name): \(result.text)")
+      let error = result.document["error"] as? [String: Any] ?? [:]
+      let codes = findings(result.document).compactMap { $0["code"] as? String }
+      let text = (error["message"] as? String ?? "") + " "
+        + findings(result.document).compactMap { $0["message"] as? String }.joined(separator: " ")
+      #expect(codes.contains(item.expect) || text.contains(item.expect), "\(name): \(text)")
+      if item.defect != "no_actions" {
+        // The message names the dataset (h5py's path without the leading slash).
+        let key = String((defect["key"] as? String ?? "?").drop { $0 == "/" })
+        #expect(text.contains(key), "\(name): \(text) lacks \(key)")
+      }
+    }
+    let list = try vlatune.run(["dataset", "list", "--json"])
+    #expect((try list.json()["datasets"] as? [Any])?.isEmpty == true)
+  }
+
   @Test func liberoFileMatchesH5pyWithItsInstructionAndMasks() throws {
     let (root, expected) = try DatasetFixture.make(
       "hdf5", in: directory.url, name: "libero",
@@ -65,6 +124,7 @@ struct HDF5PrepareCLITests {
     }
     let cameras = (document["cameras"] as? [[String: Any]] ?? []).map { $0["key"] as? String }
     #expect(cameras == (expected["cameras"] as? [String])?.sorted())
+    try expectSameImages(document, references)
 
     let mask = try #require((expected["mask"] as? [String: Any])?["train"] as? [String])
     let train = try prepare([root.path, "--name", "libero-train", "--filter-key", "train"])
@@ -115,15 +175,29 @@ struct HDF5PrepareCLITests {
         #expect([camera["height"] as? Int ?? 0, camera["width"] as? Int ?? 0] == sizes[key], "\(key)")
         #expect(camera["encoding"] as? String == "jpeg")
       }
+      try expectSameImages(document, references)
     }
   }
 
   @Test func rotationChangesTheFramesAndUnknownCamerasAreRefused() throws {
-    let (root, _) = try DatasetFixture.make(
+    let (root, expected) = try DatasetFixture.make(
       "hdf5", in: directory.url, name: "rot", ["--layout", "aloha", "--episodes", "2", "--cameras", "cam_high"])
     let plain = try prepare([root.path, "--name", "plain", "--instruction", "x"])
     let turned = try prepare([root.path, "--name", "turned", "--instruction", "x", "--rotate-180", "cam_high"])
     #expect(plain.status == 0 && turned.status == 0, "\(plain.text) \(turned.text)")
+    // Turned by 180°: the grid's cells in reverse order (each cell's RGB kept).
+    let references = try #require(expected["episodes"] as? [[String: Any]])
+    let rotated = references.map { reference in
+      var copy = reference
+      let cells = reference["image_cell_means"] as? [String: [[Double]]] ?? [:]
+      copy["image_cell_means"] = cells.mapValues { frames in
+        frames.map { values in
+          stride(from: values.count - 3, through: 0, by: -3).flatMap { values[$0..<($0 + 3)] }
+        }
+      }
+      return copy
+    }
+    try expectSameImages(turned.document, rotated)
     let fingerprint = { (document: [String: Any]) in (document["source"] as? [String: Any])?["fingerprint"] as? String }
     #expect(fingerprint(plain.document) != nil)
     #expect(fingerprint(plain.document) != fingerprint(turned.document))

@@ -65,6 +65,40 @@ struct LeRobotPrepareCLITests {
     #expect(!warnings.contains { $0["code"] as? String == "stats_disagree" }, "\(warnings)")
   }
 
+  /// Every packaged frame is the frame of that step as an independent decoder sees it (the
+  /// ffmpeg CLI for videos, selected by the episode's timestamps; Pillow for image columns).
+  private func expectSameFrames(_ document: [String: Any], _ episodes: [[String: Any]], slots: [String: String]) throws {
+    let means = try PackageImages.means(try #require(document["path"] as? String))
+    #expect(means.count == episodes.count)
+    for episode in episodes {
+      let index = try #require(episode["episode_index"] as? Int)
+      let name = String(format: "episode_%06d", index)
+      let expected = try #require(episode["image_cell_means"] as? [String: [[Double]]])
+      #expect(expected.count == slots.count)
+      for (key, frames) in expected {
+        let slot = try #require(slots[key])
+        let mine = try #require(means[name]?[slot], "\(name) \(slot) missing")
+        #expect(PackageImages.sameFrames(mine, frames, tolerance: 40), "\(name) \(slot)")
+      }
+    }
+  }
+
+  @Test func videoAndImageFramesAreTheRightFrames() throws {
+    let slots = ["observation.images.front": "front", "observation.images.wrist": "wrist"]
+    let cases: [(String, [String])] = [
+      ("v3-av1", ["--version", "v3.0", "--cameras", "video", "--codec", "av1", "--files-per-chunk", "2"]),
+      ("v21-h264", ["--version", "v2.1", "--cameras", "video", "--codec", "h264"]),
+      ("v3-images", ["--version", "v3.0", "--cameras", "image"]),
+    ]
+    for (name, options) in cases {
+      let (root, expected) = try DatasetFixture.make(
+        in: directory.url, name: "frames-" + name, options + ["--episodes", "3", "--image-size", "64x48"])
+      let (status, document, text) = try prepare([root.path, "--name", name, "--val-fraction", "0"])
+      #expect(status == 0, "\(name): \(text)")
+      try expectSameFrames(document, try #require(expected["episodes"] as? [[String: Any]]), slots: slots)
+    }
+  }
+
   @Test func archivesAreExtractedPreparedAndCleanedUp() throws {
     let (root, expected) = try DatasetFixture.make(
       in: directory.url, name: "packed", ["--version", "v2.1", "--cameras", "video", "--episodes", "3"])
@@ -196,6 +230,41 @@ struct LeRobotPrepareCLITests {
     result = try prepare([strays.path])
     #expect(result.status == 65)
     #expect(error(result.document).findings.contains { $0["code"] as? String == "missing_episode_data" })
+
+    // Parquet features outside the reader's subset: named column and feature.
+    for (kind, feature) in [("lz4", "compression LZ4_RAW"), ("delta", "encoding DELTA_BINARY_PACKED")] {
+      let (root, expected) = try DatasetFixture.make(
+        in: directory.url, name: "unsupported-" + kind, ["--version", "v2.1", "--unsupported", kind])
+      let unsupported = try #require(expected["unsupported"] as? [String: Any])
+      result = try prepare([root.path])
+      #expect(result.status == 65)
+      let message = error(result.document).message
+      #expect(message.contains(feature), "\(message)")
+      #expect(message.contains("column '"), "\(message)")
+      if let column = unsupported["column"] as? String { #expect(message.contains("column '\(column)'"), "\(message)") }
+    }
+
+    // A timestamp off the 1/fps grid, named by episode and step.
+    let (jittered, jitter) = try DatasetFixture.make(
+      in: directory.url, name: "jittered", ["--version", "v3.0", "--jitter-timestamp"])
+    let moved = try #require(jitter["jittered"] as? [String: Any])
+    result = try prepare([jittered.path])
+    #expect(result.status == 65)
+    #expect(
+      error(result.document).findings.contains {
+        $0["code"] as? String == "timestamp_off_grid" && $0["episode"] as? String == "episode_000000"
+          && $0["step"] as? Int == moved["step"] as? Int
+      }, "\(error(result.document).findings)")
+
+    // meta/info.json declaring another action shape than the data has.
+    let (declared, _) = try DatasetFixture.make(
+      in: directory.url, name: "declared", ["--version", "v2.1", "--declared-action-dim", "6"])
+    result = try prepare([declared.path])
+    #expect(result.status == 65)
+    #expect(
+      error(result.document).findings.contains {
+        $0["code"] as? String == "shape_mismatch" && ($0["message"] as? String ?? "").contains("declares shape [6]")
+      }, "\(error(result.document).findings)")
 
     #expect(try registeredCount() == 0)
   }

@@ -56,6 +56,7 @@ struct RLDSPrepareCLITests {
     #expect(episodes.map { $0["instruction"] as? String } == references.map { $0["instruction"] as? String })
     let warnings = document["warnings"] as? [[String: Any]] ?? []
     #expect(!warnings.contains { $0["code"] as? String == "fps_assumed" })
+    try expectSameImages(document, references)
 
     // openpi's convention: the 0/1 gripper (1 = open here) becomes 1 = closed.
     let flipped = try prepare([root.path, "--name", "closed1", "--gripper-convention", "close1"])
@@ -66,6 +67,104 @@ struct RLDSPrepareCLITests {
       let original = actions[index]
       #expect(index % dims == dims - 1 ? value == 1 - original : value == original)
     }
+  }
+
+  /// Every packaged frame is the source's frame of that step (ffmpeg's decoding of the record's
+  /// image vs Pillow's of the package's; the decoders upsample chroma differently).
+  private func expectSameImages(_ document: [String: Any], _ references: [[String: Any]]) throws {
+    let means = try PackageImages.means(try #require(document["path"] as? String))
+    #expect(means.count == references.count)
+    for (index, reference) in references.enumerated() {
+      let name = String(format: "episode_%06d", index)
+      let expected = try #require(reference["image_cell_means"] as? [String: [[Double]]])
+      #expect(!expected.isEmpty)
+      for (camera, frames) in expected {
+        let mine = try #require(means[name]?[camera], "\(name) \(camera) missing")
+        #expect(PackageImages.sameFrames(mine, frames, tolerance: 40), "\(name) \(camera)")
+      }
+    }
+  }
+
+  @Test func sequenceExamplesReadLikeExamples() throws {
+    let (root, expected) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "sequence", ["--episodes", "3", "--sequence-example"])
+    #expect(expected["record_kind"] as? String == "sequence_example")
+    let (status, document, text) = try prepare([root.path, "--fps", "10", "--val-fraction", "0"])
+    #expect(status == 0, "\(text)")
+    let references = try #require(expected["episodes"] as? [[String: Any]])
+    #expect(document["steps"] as? Int == expected["total_steps"] as? Int)
+    #expect(document["state_dim"] as? Int == expected["state_dim"] as? Int)
+    let (actions, episodes) = try package(document)
+    let expectedActions = references.flatMap { ($0["actions"] as? [[Double]] ?? []).flatMap { $0 } }
+    #expect(actions.count == expectedActions.count)
+    #expect(zip(actions, expectedActions).allSatisfy { abs(Double($0) - $1) < 1e-6 })
+    #expect(episodes.map { $0["instruction"] as? String } == references.map { $0["instruction"] as? String })
+    try expectSameImages(document, references)
+  }
+
+  @Test func stepFlagsOutOfPlaceAreReported() throws {
+    let cases = [
+      ("mid_first", "is_first is 1 at step 2"), ("no_first", "is_first is 0 at step 0"),
+      ("terminal_early", "is_terminal is 1 at step 1"),
+    ]
+    for (kind, text) in cases {
+      let (root, expected) = try DatasetFixture.make(
+        "rlds", in: directory.url, name: "flags-" + kind,
+        ["--episodes", "2", "--cameras", "none", "--flags-defect", kind])
+      #expect((expected["flags_defect"] as? [String: Any])?["kind"] as? String == kind)
+      let result = try prepare([root.path, "--name", kind, "--fps", "10"])
+      #expect(result.status == 0, "\(result.text)")
+      let warnings = result.document["warnings"] as? [[String: Any]] ?? []
+      let flags: String = warnings.first { $0["code"] as? String == "step_flags" }?["message"] as? String ?? ""
+      #expect(flags.contains("episode_000000: " + text), "\(warnings)")
+    }
+    let (clean, _) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "flags-clean", ["--episodes", "2", "--cameras", "none"])
+    let result = try prepare([clean.path, "--name", "clean", "--fps", "10"])
+    #expect(result.status == 0, "\(result.text)")
+    #expect(!(result.document["warnings"] as? [[String: Any]] ?? []).contains { $0["code"] as? String == "step_flags" })
+  }
+
+  @Test func datasetInfoListsTheShardsAndTheirRecords() throws {
+    // A shard that dataset_info.json does not list is not read.
+    let (stray, expected) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "stray", ["--episodes", "3", "--cameras", "none", "--stray-shard"])
+    let strayFile = try #require(expected["stray_shard"] as? String)
+    #expect(FileManager.default.fileExists(atPath: try #require(RLDSFixture.versionDirectory(stray)) + "/" + strayFile))
+    let read = try prepare([stray.path, "--name", "stray", "--fps", "10"])
+    #expect(read.status == 0, "\(read.text)")
+    #expect(read.document["episodes"] as? Int == (expected["episodes"] as? [Any])?.count)
+    #expect(read.document["steps"] as? Int == expected["total_steps"] as? Int)
+
+    // A shard with fewer records than dataset_info.json lists is invalid data, named.
+    let (short, shortExpected) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "short",
+      ["--episodes", "4", "--shards", "2", "--cameras", "none", "--truncate-shard"])
+    let truncated = try #require(shortExpected["truncated_shard"] as? [String: Any])
+    let result = try prepare([short.path, "--name", "short", "--fps", "10"])
+    #expect(result.status == 65)
+    let text = message(result.document)
+    #expect(text.contains(truncated["file"] as? String ?? "?"), "\(text)")
+    #expect(
+      text.contains("holds \(truncated["records_present"] as? Int ?? -1) records but dataset_info.json "
+        + "lists \(truncated["records_listed"] as? Int ?? -1)"), "\(text)")
+
+    // A listed shard that is missing.
+    let (gone, goneExpected) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "gone", ["--episodes", "4", "--shards", "2", "--cameras", "none"])
+    let files = try #require((goneExpected["files"] as? [String: Any])?["train"] as? [Any])
+    let version = try #require(RLDSFixture.versionDirectory(gone))
+    let shard = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: version).filter { $0.contains("-train.tfrecord-00001") }.first)
+    #expect(files.count >= 2)
+    try FileManager.default.removeItem(atPath: version + "/" + shard)
+    let missing = try prepare([gone.path, "--name", "gone", "--fps", "10"])
+    #expect(missing.status == 65)
+    #expect(message(missing.document).contains(shard), "\(message(missing.document))")
+    #expect(message(missing.document).contains("missing"), "\(message(missing.document))")
+
+    let list = try vlatune.run(["dataset", "list", "--json"])
+    #expect((try list.json()["datasets"] as? [Any])?.count == 1)
   }
 
   @Test func noOpStepsAreDroppedByOpenVLAsRule() throws {
@@ -132,5 +231,19 @@ struct RLDSPrepareCLITests {
     #expect((result.document["instructions"] as? [String])?.count == 4)
     let warnings = result.document["warnings"] as? [[String: Any]] ?? []
     #expect(warnings.contains { $0["code"] as? String == "no_last_step" })
+  }
+}
+
+/// Where the RLDS generator puts a dataset: `OUT/NAME/VERSION/`.
+enum RLDSFixture {
+  static func versionDirectory(_ root: URL) -> String? {
+    let manager = FileManager.default
+    for name in (try? manager.contentsOfDirectory(atPath: root.path)) ?? [] {
+      for version in (try? manager.contentsOfDirectory(atPath: root.path + "/" + name)) ?? [] {
+        let path = root.path + "/" + name + "/" + version
+        if manager.fileExists(atPath: path + "/features.json") { return path }
+      }
+    }
+    return nil
   }
 }

@@ -95,8 +95,10 @@ final class HDF5Source: DatasetSource {
         }
         let (fps, fpsAssumed) = try frequency(hdf5, layout: layout)
         if fpsAssumed { assumed[layout] = fps }
-        let instruction = try options.instruction ?? Self.instruction(hdf5, layout: layout)
+        let fileInstruction = try Self.instruction(hdf5, layout: layout)
         for group in episodes {
+          let instruction =
+            try options.instruction ?? Self.episodeInstruction(hdf5, group: group) ?? fileInstruction
           let episodeName =
             layout == .aloha
             ? String(name.dropLast(name.hasSuffix(".h5") ? 3 : 5))
@@ -145,6 +147,11 @@ final class HDF5Source: DatasetSource {
   static func layout(_ file: HDF5File, name: String) throws -> Layout {
     if file.kind("data") == 1 { return .robomimic }
     if file.kind("action") == 2 && file.kind("observations") == 1 { return .aloha }
+    if file.kind("observations") == 1 {
+      throw HDF5File.Problem(
+        message: "looks like an ALOHA episode (/observations) but has no /action dataset "
+          + "(steps × dims); every episode file needs its actions")
+    }
     throw HDF5File.Problem(
       message: "is neither a robomimic file (data/demo_N/actions) nor an ALOHA episode "
         + "(/action, /observations/qpos, /observations/images/<camera>)")
@@ -176,8 +183,16 @@ final class HDF5Source: DatasetSource {
       return file.kind("observations/images") == 1 ? try file.children("observations/images") : []
     case .robomimic:
       return try file.children(group + "/obs").filter { key in
-        guard let shape = try? file.shape(group + "/obs/" + key) else { return false }
-        return shape.dims.count == 4 && shape.elementSize == 1 && shape.dims[3] == 3
+        let dataset = group + "/obs/" + key
+        guard let shape = try? file.shape(dataset), shape.dims.count == 4, shape.dims[3] == 3
+        else { return false }
+        guard shape.typeClass == 1, shape.elementSize == 1 else {
+          throw HDF5File.Problem(
+            message: "\(dataset) is a steps × height × width × 3 image array of "
+              + "\(shape.typeClass == 2 ? "float" : "non-uint8") \(shape.elementSize)-byte elements; "
+              + "vlatune reads uint8 RGB frames (store them as uint8, e.g. (x * 255).astype('uint8'))")
+        }
+        return true
       }.sorted()
     }
   }
@@ -195,13 +210,39 @@ final class HDF5Source: DatasetSource {
     return (layout == .robomimic ? Self.robomimicFPS : Self.alohaFPS, true)
   }
 
-  /// LIBERO's `data.attrs["problem_info"]["language_instruction"]` (a string or a list).
+  /// The file's instruction: LIBERO's `data.attrs["problem_info"]["language_instruction"]` (a
+  /// string or a list of words), else robosuite's `data.attrs["env_args"]` (`lang`,
+  /// `language_instruction` or `instruction`, at its top or in `env_kwargs`).
   static func instruction(_ file: HDF5File, layout: Layout) throws -> String? {
-    guard layout == .robomimic, let text = try file.attribute("problem_info", of: "data"),
+    guard layout == .robomimic else { return nil }
+    if let text = try file.attribute("problem_info", of: "data"), let value = try? JSONParser.parse(text),
+      let found = Self.text(value["language_instruction"])
+    {
+      return found
+    }
+    if let text = try file.attribute("env_args", of: "data"), let value = try? JSONParser.parse(text) {
+      for node in [value, value["env_kwargs"]] {
+        for key in Self.instructionKeys {
+          if let found = Self.text(node?[key]) { return found }
+        }
+      }
+    }
+    return nil
+  }
+
+  /// RoboCasa's per-demo instruction: `data/demo_N.attrs["ep_meta"]["lang"]`.
+  static func episodeInstruction(_ file: HDF5File, group: String) throws -> String? {
+    guard !group.isEmpty, let text = try file.attribute("ep_meta", of: group),
       let value = try? JSONParser.parse(text)
     else { return nil }
-    let instruction = value["language_instruction"]
-    let found = instruction?.stringValue ?? instruction?.arrayValue?.compactMap(\.stringValue).joined(separator: " ")
+    return Self.instructionKeys.lazy.compactMap { Self.text(value[$0]) }.first
+  }
+
+  private static let instructionKeys = ["lang", "language_instruction", "instruction"]
+
+  /// A non-empty string, or a list of strings joined by spaces.
+  private static func text(_ value: JSONValue?) -> String? {
+    let found = value?.stringValue ?? value?.arrayValue?.compactMap(\.stringValue).joined(separator: " ")
     return found?.isEmpty == false ? found : nil
   }
 
@@ -226,13 +267,22 @@ final class HDF5Source: DatasetSource {
       states = values
       stateDim = shape.dims[1]
     } else {
-      let keys = try file.children(prefix + "obs").sorted().filter { key in
-        guard let shape = try? file.shape(prefix + "obs/" + key) else { return false }
-        return shape.dims.count == 2 && shape.dims[0] == steps && shape.typeClass == 2
-      }
+      // The state: every low-dimensional float observation (steps × dims), in name order.
       var columns: [(values: [Double], width: Int)] = []
-      for key in keys {
-        let (values, shape) = try file.doubles(prefix + "obs/" + key)
+      for key in try file.children(prefix + "obs").sorted() {
+        let dataset = prefix + "obs/" + key
+        guard let shape = try? file.shape(dataset), shape.dims.count == 2, shape.typeClass == 2
+        else { continue }
+        guard shape.dims[0] == steps else {
+          diagnostics.append(
+            Diagnostic(
+              .error, code: "length_mismatch",
+              message: "\(source): \(dataset) has \(shape.dims[0]) rows but \(prefix)actions has "
+                + "\(steps); every observation needs one row per action",
+              episode: name, field: "obs/" + key))
+          continue
+        }
+        let (values, _) = try file.doubles(dataset)
         columns.append((values, shape.dims[1]))
       }
       stateDim = columns.reduce(0) { $0 + $1.width }
@@ -241,6 +291,28 @@ final class HDF5Source: DatasetSource {
         for column in columns {
           states += column.values[(step * column.width)..<((step + 1) * column.width)]
         }
+      }
+    }
+    for camera in cameras {
+      let dataset = layout == .aloha ? "observations/images/" + camera.key : prefix + "obs/" + camera.key
+      let shape = try file.shape(dataset)
+      let frames = shape.dims.first ?? 0
+      if shape.dims.count == 4, shape.typeClass != 1 || shape.elementSize != 1 {
+        diagnostics.append(
+          Diagnostic(
+            .error, code: "image_dtype",
+            message: "\(source): \(dataset) holds \(shape.typeClass == 2 ? "float" : "non-uint8") "
+              + "\(shape.elementSize)-byte pixels; vlatune reads uint8 RGB frames (store them as "
+              + "uint8, e.g. (x * 255).astype('uint8'))",
+            episode: name, field: camera.slot))
+      }
+      if frames != steps {
+        diagnostics.append(
+          Diagnostic(
+            .error, code: "length_mismatch",
+            message: "\(source): \(dataset) has \(frames) frames but there are \(steps) actions; "
+              + "every camera needs one frame per action",
+            episode: name, field: camera.slot))
       }
     }
     if instruction == nil {

@@ -10,6 +10,8 @@ struct LeRobotFrameReader {
   private let state: ParquetColumn?
   /// Row ranges per episode, when contiguous; episodes split across the file are `nil`.
   private let episodeRows: [Int: Range<Int>?]
+  /// Values per frame that `meta/info.json` declares for `action` and `observation.state`.
+  private let declaredWidths: [String: Int]
 
   var rowCount: Int { episodeIndex.count }
 
@@ -35,6 +37,9 @@ struct LeRobotFrameReader {
       start = end
     }
     episodeRows = rows
+    declaredWidths = ["action", "observation.state"].reduce(into: [:]) { widths, key in
+      if let shape = info.features[key]?.shape, !shape.isEmpty { widths[key] = shape.reduce(1, *) }
+    }
   }
 
   private static func numeric(_ table: LeRobotTable, _ field: String) throws -> ParquetColumn {
@@ -83,6 +88,16 @@ struct LeRobotFrameReader {
       let states = state.map({ vectors($0, rows: rows, field: "observation.state", dim: &stateDim, error: error) })
         ?? [Double]()
     else { return nil }
+    for (field, width) in [("action", actionDim), ("observation.state", stateDim)]
+    where width > 0 {
+      if let declared = declaredWidths[field], declared != width {
+        error(
+          "shape_mismatch",
+          "\(path): '\(field)' has \(width) values per frame but meta/info.json declares shape "
+            + "[\(declared)]; fix features.\(field).shape in meta/info.json (or the data)",
+          field: field)
+      }
+    }
     let episodeTimestamps = Array(timestamps[rows])
     if rows.count < 2 {
       error(

@@ -1,3 +1,4 @@
+import Foundation
 import SwiftProtobuf
 
 /// One RLDS episode decoded from its `tf.train.Example`: TFDS flattens the steps into
@@ -10,7 +11,10 @@ struct RLDSEpisode {
   var states: [Double]
   /// One instruction per step (empty when the dataset has none).
   var instructions: [String]
+  /// The RLDS step flags (empty when the dataset has none).
+  var isFirst: [Bool]
   var isLast: [Bool]
+  var isTerminal: [Bool]
   /// Encoded image bytes per camera key, one per step (only the cameras asked for).
   var images: [String: [[UInt8]]] = [:]
   /// Where it came from, for messages.
@@ -18,13 +22,7 @@ struct RLDSEpisode {
 
   init(_ data: [UInt8], features: RLDSFeatures, cameras: [String], source: String) throws {
     self.source = source
-    let example: Tensorflow_Example
-    do {
-      example = try Tensorflow_Example(serializedBytes: data)
-    } catch {
-      throw SourceFileError.file(source, "is not a tf.train.Example: \(error)")
-    }
-    let map = example.features.feature
+    let map = try Self.flattenedFeatures(data, source: source)
     func floats(_ key: String) throws -> [Double] {
       guard let feature = map[key] else { throw SourceFileError.file(source, "has no '\(key)'") }
       guard case .floatList(let list) = feature.kind else {
@@ -58,11 +56,14 @@ struct RLDSEpisode {
     } else {
       instructions = []
     }
-    if case .int64List(let list)? = map["steps/is_last"]?.kind {
-      isLast = list.value.map { $0 != 0 }
-    } else {
-      isLast = []
+    let steps = stepCount
+    func flags(_ key: String) -> [Bool] {
+      guard case .int64List(let list)? = map[key]?.kind, list.value.count == steps else { return [] }
+      return list.value.map { $0 != 0 }
     }
+    isFirst = flags("steps/is_first")
+    isLast = flags("steps/is_last")
+    isTerminal = flags("steps/is_terminal")
     for camera in cameras {
       let key = "steps/observation/" + camera
       guard case .bytesList(let list)? = map[key]?.kind, list.value.count == stepCount else {
@@ -70,6 +71,65 @@ struct RLDSEpisode {
       }
       images[camera] = list.value.map { [UInt8]($0) }
     }
+  }
+
+  /// The episode's features by flattened key. A `tf.train.Example` (what TFDS writes) holds
+  /// every step's values in one list per key; a `tf.train.SequenceExample` holds one feature per
+  /// step in `feature_lists` (concatenated here, keys with or without the `steps/` prefix) and
+  /// episode-level features in `context`. Both share field 1, so one parse reads either.
+  static func flattenedFeatures(_ data: [UInt8], source: String) throws -> [String: Tensorflow_Feature] {
+    let sequence: Tensorflow_SequenceExample
+    do {
+      sequence = try Tensorflow_SequenceExample(serializedBytes: data)
+    } catch {
+      throw SourceFileError.file(source, "is not a tf.train.Example or SequenceExample: \(error)")
+    }
+    var map = sequence.context.feature
+    for (name, list) in sequence.featureLists.featureList {
+      let key = name.hasPrefix("steps/") ? name : "steps/" + name
+      var floats: [Float] = []
+      var bytes: [Data] = []
+      var integers: [Int64] = []
+      let kinds = Set(list.feature.map(\.kindName))
+      guard kinds.count <= 1, !kinds.contains("empty") else {
+        throw SourceFileError.file(
+          source, "feature list '\(name)' must hold one kind of values per step, got \(kinds.sorted())")
+      }
+      for feature in list.feature {
+        switch feature.kind {
+        case .floatList(let one)?: floats += one.value
+        case .bytesList(let one)?: bytes += one.value
+        case .int64List(let one)?: integers += one.value
+        case nil: break
+        }
+      }
+      var merged = Tensorflow_Feature()
+      switch kinds.first {
+      case "float": merged.floatList.value = floats
+      case "bytes": merged.bytesList.value = bytes
+      case "int64": merged.int64List.value = integers
+      default: break
+      }
+      map[key] = merged
+    }
+    return map
+  }
+
+  /// Warnings about the step flags: `is_first` only at step 0, `is_last` and `is_terminal`
+  /// only at the last step.
+  func flagProblems() -> [String] {
+    var problems: [String] = []
+    if let first = isFirst.first, !first { problems.append("is_first is 0 at step 0") }
+    if let step = isFirst.dropFirst().firstIndex(of: true) {
+      problems.append("is_first is 1 at step \(step) (the record may join two episodes)")
+    }
+    if let step = isLast.dropLast().firstIndex(of: true) {
+      problems.append("is_last is 1 at step \(step) of \(stepCount)")
+    }
+    if let step = isTerminal.dropLast().firstIndex(of: true) {
+      problems.append("is_terminal is 1 at step \(step) of \(stepCount)")
+    }
+    return problems
   }
 
   /// The episode as a record (images are delivered in pass 2).
@@ -117,5 +177,17 @@ struct RLDSEpisode {
       stepCount: stepCount, actionDim: actionDim, stateDim: stateDim, actions: actions,
       states: states, timestamps: (0..<stepCount).map { Double($0) / fps }, imagePaths: [],
       metadataDigest: metadata.hexDigest(), numericDigest: numericDigest)
+  }
+}
+
+extension Tensorflow_Feature {
+  /// The value kind, for messages: `float`, `bytes`, `int64` or `empty`.
+  fileprivate var kindName: String {
+    switch kind {
+    case .floatList?: "float"
+    case .bytesList?: "bytes"
+    case .int64List?: "int64"
+    case nil: "empty"
+    }
   }
 }

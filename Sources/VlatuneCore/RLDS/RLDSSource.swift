@@ -69,7 +69,8 @@ final class RLDSSource: DatasetSource {
         message: "camera '\(key)' is not in the dataset; available: "
           + features.cameras.joined(separator: ", "))
     }
-    files = try Self.trainFiles(in: directory)
+    let split = try RLDSSplit.train(in: directory)
+    files = split.files
     var inventory = SourceInventory()
     var diagnostics = RLDSDiagnostics()
     let fps = options.fps ?? RLDSSource.assumedFPS
@@ -83,7 +84,9 @@ final class RLDSSource: DatasetSource {
     var counter = 0
     for (fileIndex, file) in files.enumerated() {
       inventory.totalBytes += FileIO.size(root + "/" + file)
+      var records = 0
       try forEachRecord(fileIndex) { recordIndex, data in
+        records = recordIndex + 1
         try cancellation.check()
         let name = String(format: "episode_%06d", counter)
         counter += 1
@@ -99,11 +102,17 @@ final class RLDSSource: DatasetSource {
           record = record.keepingSteps(kept)
         }
         if !episode.isLast.contains(true) { diagnostics.withoutLast.append(name) }
+        for problem in episode.flagProblems() { diagnostics.flags.append("\(name): \(problem)") }
         record.imagePaths = kept.flatMap { step in
           cameras.map { "\(file) record \(recordIndex) step \(step) \($0.key)" }
         }
         plans[name] = Plan(file: fileIndex, record: recordIndex, steps: kept)
         inventory.episodes.append(record)
+      }
+      if let listed = split.recordCounts?[fileIndex], listed != records {
+        throw SourceFileError.file(
+          file, "holds \(records) records but dataset_info.json lists \(listed) for it; the shard "
+            + "is truncated or from another version of the dataset (copy it again)")
       }
     }
     try GripperConversion.apply(options, to: &inventory)
@@ -116,18 +125,6 @@ final class RLDSSource: DatasetSource {
 
   /// The Hz assumed when `--fps` is not given (RLDS stores none; OpenVLA recommends 5–10 Hz).
   static let assumedFPS = 10.0
-
-  /// The `train` split's TFRecord shards (every shard when the names have no split).
-  static func trainFiles(in directory: String) throws -> [String] {
-    let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-      .filter { $0.contains(".tfrecord") }.sorted()
-    let train = names.filter { $0.contains("-train.tfrecord") }
-    let chosen = train.isEmpty ? names : train
-    guard !chosen.isEmpty else {
-      throw SourceFileError.file(directory, "holds no .tfrecord files")
-    }
-    return chosen
-  }
 
   /// Calls `body` with every record of a shard, converting framing errors.
   private func forEachRecord(_ fileIndex: Int, _ body: (Int, [UInt8]) throws -> Void) throws {
@@ -199,6 +196,8 @@ extension RLDSSource {
 private struct RLDSDiagnostics {
   var dropped = 0
   var withoutLast: [String] = []
+  /// Step flags out of place, one line per episode and problem.
+  var flags: [String] = []
 
   func summary(episodes: Int) -> [Diagnostic] {
     var result: [Diagnostic] = []
@@ -208,6 +207,13 @@ private struct RLDSDiagnostics {
           .warning, code: "no_last_step",
           message: "\(withoutLast.count) of \(episodes) episodes have no step with is_last = 1 "
             + "(\(withoutLast.prefix(3).joined(separator: ", "))…); they may be truncated clips"))
+    }
+    if !flags.isEmpty {
+      result.append(
+        Diagnostic(
+          .warning, code: "step_flags",
+          message: "\(flags.count) step flag(s) out of place: "
+            + flags.prefix(3).joined(separator: "; ") + (flags.count > 3 ? "; …" : "")))
     }
     if dropped > 0 {
       result.append(
