@@ -15,8 +15,9 @@ Prints one JSON object:
 
 Each image's values are `fixture_media.frame_cell_means`: the mean RGB of each cell of a 4 × 4
 grid over the image as Pillow decodes it (converted to RGB), row-major, rounded to 3 decimals —
-the same measure the generators' `image_cell_means` expectations use. Every episode of `episodes.jsonl` is listed (`{}` without cameras); a camera with images
-missing for some steps, an image of an unknown episode, or a duplicate image is an error (exit 1).
+the same measure the generators' `image_cell_means` expectations use. Every episode of
+`episodes.jsonl` is listed (`{}` without cameras); a camera with images missing for some steps,
+an image of an unknown episode, or a duplicate image is an error (exit 1).
 """
 
 from __future__ import annotations
