@@ -209,6 +209,15 @@ struct RLDSPrepareCLITests {
     #expect(fixed.document["instructions"] as? [String] == ["stack the cups"])
     let unknown = try prepare([root.path, "--name", "other", "--camera-map", "front=observation.image"])
     #expect(unknown.status == 64)
+
+    let (png, _) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "png", ["--episodes", "2", "--image-format", "png", "--cameras", "image"])
+    let rotated = try prepare([png.path, "--name", "png", "--instruction", "x", "--rotate-180", "image"])
+    #expect(rotated.status == 64)
+    #expect(rotated.text.contains("png frames"), "\(rotated.text)")
+    let kept = try prepare([png.path, "--name", "png", "--instruction", "x"])
+    #expect(kept.status == 0, "\(kept.text)")
+    #expect((kept.document["cameras"] as? [[String: Any]])?.first?["encoding"] as? String == "png")
   }
 
   /// The real BridgeData debug set: 25 train episodes of 10 steps, 7-d actions and state, four

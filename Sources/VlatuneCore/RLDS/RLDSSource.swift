@@ -63,11 +63,19 @@ final class RLDSSource: DatasetSource {
     root = directory
     features = try RLDSFeatures.load(directory + "/features.json")
     cameras = try CameraMap.select(options.cameraMap, available: features.cameras)
-    for key in options.rotate180 where !features.cameras.contains(key) {
-      throw VlatuneError.invalidArgument(
-        param: "--rotate-180",
-        message: "camera '\(key)' is not in the dataset; available: "
-          + features.cameras.joined(separator: ", "))
+    for key in options.rotate180 {
+      guard features.cameras.contains(key) else {
+        throw VlatuneError.invalidArgument(
+          param: "--rotate-180",
+          message: "camera '\(key)' is not in the dataset; available: "
+            + features.cameras.joined(separator: ", "))
+      }
+      if case .image(let format) = features.steps["steps/observation/" + key], format != "jpeg" {
+        throw VlatuneError.invalidArgument(
+          param: "--rotate-180",
+          message: "camera '\(key)' stores \(format) frames; --rotate-180 turns JPEG frames only "
+            + "(rotate them when converting, or re-encode the dataset as JPEG)")
+      }
     }
     let split = try RLDSSplit.train(in: directory)
     files = split.files
