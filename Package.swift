@@ -6,6 +6,9 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "vlatune", targets: ["vlatune"]),
+    // The MCP server, exec'd by `vlatune mcp`: the MCP SDK links Foundation's networking
+    // (libcurl and ~30 libraries), which every other command would load at start-up.
+    .executable(name: "vlatune-mcp", targets: ["vlatune-mcp"]),
     .library(name: "VlatuneCore", targets: ["VlatuneCore"]),
     // FFmpeg, libjpeg-turbo and libhdf5 behind dlopen (Sources/CMedia): only `dataset prepare`
     // of videos, raw images or HDF5 loads them, not every command.
@@ -56,10 +59,10 @@ let package = Package(
     .executableTarget(
       name: "vlatune",
       dependencies: [
-        "VlatuneCore", "VlatuneMCP",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "VlatuneCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    .executableTarget(name: "vlatune-mcp", dependencies: ["VlatuneCore", "VlatuneMCP"]),
     .target(name: "VlatuneTestSupport", path: "Tests/VlatuneTestSupport"),
     .testTarget(
       name: "VlatuneCoreTests",
@@ -71,7 +74,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VlatuneCLITests",
-      dependencies: ["vlatune", "VlatuneCore", "VlatuneTestSupport"]
+      dependencies: ["vlatune", "vlatune-mcp", "VlatuneCore", "VlatuneTestSupport"]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import sqlite3
@@ -116,10 +117,15 @@ def main() -> int:
     template = database.execute("SELECT * FROM jobs LIMIT 1").fetchone()
     columns = [c[1] for c in database.execute("PRAGMA table_info(jobs)")]
     id_index = columns.index("id")
+    created_index = columns.index("created_at")
+    # Older jobs, one a minute back from the first real one (distinct times, as jobs have).
+    first = datetime.datetime.fromisoformat(template[created_index].replace("Z", "+00:00"))
     with database:
         for index in range(args.jobs):
             row = list(template)
             row[id_index] = f"job_bench{index:07d}"
+            created = first - datetime.timedelta(minutes=index + 1)
+            row[created_index] = created.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             database.execute(f"INSERT INTO jobs VALUES ({','.join('?' * len(row))})", row)
     database.close()
     total = args.jobs + args.runs

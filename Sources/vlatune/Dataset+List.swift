@@ -5,7 +5,7 @@ import VlatuneCore
 extension DatasetCommand {
   /// `vlatune dataset list`.
   struct List: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List registered datasets.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List registered datasets.")
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -26,6 +26,7 @@ extension DatasetCommand {
   /// `vlatune dataset show ID`.
   struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "show",
       abstract: "Show a dataset (id, unique id prefix or name).")
 
     @Argument(help: "Dataset id, unique id prefix, or name.")
@@ -51,6 +52,7 @@ extension DatasetCommand {
   /// `vlatune dataset verify ID`.
   struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "verify",
       abstract: "Re-hash every shard and compare with the manifest (exit 65 on mismatch).")
 
     @Argument(help: "Dataset id, unique id prefix, or name.")

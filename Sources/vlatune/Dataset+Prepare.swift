@@ -6,6 +6,7 @@ extension DatasetCommand {
   /// `vlatune dataset prepare SOURCE`.
   struct Prepare: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "prepare",
       abstract: "Validate recorded episodes and write a checksummed, training-ready package.",
       discussion: """
         SOURCE is a directory or a .tar, .tar.gz, .tar.zst or .zip archive (streamed, never

@@ -6,6 +6,7 @@ extension JobCommand {
   /// `vlatune job logs ID`.
   struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "logs",
       abstract: "Print a job's trainer output (stdout and stderr interleaved, or one of them).")
 
     @Argument(help: "Job id, unique id prefix, or name.") var job: String

@@ -6,6 +6,7 @@ extension JobCommand {
   /// `vlatune job start`: the CLI face of the `start_finetune_job` tool.
   struct Start: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "start",
       abstract: "Start a LoRA fine-tune in the background and print its id.",
       discussion: """
         Every value is checked against one parameter table (docs/parameters.md), then the policy,

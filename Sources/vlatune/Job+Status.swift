@@ -6,6 +6,7 @@ extension JobCommand {
   /// `vlatune job status ID`.
   struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "status",
       abstract: "Show a job: state, progress, loss, timings, outputs, error.")
 
     @Argument(help: "Job id, unique id prefix, or name.") var job: String
@@ -46,7 +47,7 @@ extension JobCommand {
 
   /// `vlatune job list`.
   struct List: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, newest first.")
 
     @Option(help: "Only jobs in this state.") var state: String?
     @Option(help: "At most this many jobs.") var limit: Int = 50
@@ -68,6 +69,7 @@ extension JobCommand {
   /// `vlatune job wait ID`.
   struct Wait: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "wait",
       abstract: "Wait for a job to end: exit 0 succeeded, 100 failed or lost, 101 timed out, 103 cancelled.")
 
     @Argument(help: "Job id, unique id prefix, or name.") var job: String
@@ -89,6 +91,7 @@ extension JobCommand {
   /// `vlatune job cancel ID`.
   struct Cancel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "cancel",
       abstract: "Cancel a job (idempotent): SIGTERM, a grace period for a checkpoint, then SIGKILL.")
 
     @Argument(help: "Job id, unique id prefix, or name.") var job: String

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import VlatuneCore
-import VlatuneMCP
 
 /// `vlatune policy …`.
 struct PolicyCommand: AsyncParsableCommand {
@@ -12,6 +11,7 @@ struct PolicyCommand: AsyncParsableCommand {
   /// `vlatune policy show`.
   struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "show",
       abstract: "Print the effective policy (or the one in FILE).")
     @Argument(help: "Policy file (default: --policy, $VLATUNE_POLICY, $VLATUNE_HOME/policy.yaml, built-in).")
     var file: String?
@@ -32,6 +32,7 @@ struct PolicyCommand: AsyncParsableCommand {
   /// `vlatune policy check [FILE]`.
   struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "check",
       abstract: "Check a policy file and report every error with its line (exit 64 when invalid).")
     @Argument(help: "Policy file (default: the effective policy's file).") var file: String?
     @Flag(help: "Print JSON.") var json = false
@@ -94,7 +95,7 @@ struct DocsCommand: ParsableCommand {
   func run() throws {
     switch topic {
     case "parameters": Output.standardOutput(ParameterDocumentation.markdown())
-    case "mcp-tools": Output.standardOutput(MCPDocumentation.toolTable())
+    case "mcp-tools": try SiblingExecutable.replaceProcess(with: "vlatune-mcp", arguments: ["--tool-table"])
     default:
       throw VlatuneError.invalidArgument(param: "topic", message: "must be parameters or mcp-tools, got '\(topic)'")
     }

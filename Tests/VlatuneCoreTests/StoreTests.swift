@@ -11,9 +11,9 @@ import VlatuneTestSupport
     let path = directory.appending("vlatune.db").path
     let first = try Store(path: path)
     #expect(try first.journalMode() == "wal")
-    #expect(try first.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id"])
+    #expect(try first.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index"])
     let reopened = try Store(path: path)
-    #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id"])
+    #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index"])
   }
 
   @Test func olderDatabasesAreMigratedForwardKeepingTheirRows() throws {
@@ -30,9 +30,23 @@ import VlatuneTestSupport
       }
     }
     let store = try Store(path: path)
-    #expect(try store.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id"])
+    #expect(try store.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index"])
     #expect(try store.read { try DatasetRecord.fetchOne($0, key: "ds_old") }?.name == "old")
     #expect(try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM jobs") } == 0)
+  }
+
+  /// `job list` (newest first, ties by id, limited) walks one index and sorts nothing, so its
+  /// cost does not grow with jobs created in the same millisecond.
+  @Test func jobListOrderIsServedByOneIndex() throws {
+    let store = try Store.inMemory()
+    let plan = try store.read { database in
+      try Row.fetchAll(
+        database,
+        sql: "EXPLAIN QUERY PLAN SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT 50"
+      ).map { $0["detail"] as String }
+    }
+    #expect(plan.contains { $0.contains("jobs_created_at_id") }, "\(plan)")
+    #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
   }
 
   @Test func writeRollsBackWhenTheBodyThrows() throws {

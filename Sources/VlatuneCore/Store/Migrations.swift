@@ -120,6 +120,15 @@ enum Migrations {
     migrator.registerMigration("v4-executor-native-id") { database in
       try database.execute(sql: "ALTER TABLE jobs ADD COLUMN native_id TEXT")
     }
+    // `job list` orders by (created_at, id): with an index on created_at alone, jobs created in
+    // the same millisecond were sorted in a temporary B-tree, reading every such row.
+    migrator.registerMigration("v5-jobs-created-id-index") { database in
+      try database.execute(
+        sql: """
+          CREATE INDEX jobs_created_at_id ON jobs(created_at, id);
+          DROP INDEX jobs_created_at;
+          """)
+    }
     return migrator
   }
 }
