@@ -5,6 +5,48 @@ import VlatuneTestSupport
 @testable import VlatuneCore
 
 @Suite struct ArchiveTests {
+  /// Many blocks through the writing thread (more than its queue holds): all bytes land in
+  /// order and the hash is theirs.
+  @Test func blockWriterWritesEveryBlockInOrderAndHashesThem() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("blocks.bin").path
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+    #expect(descriptor >= 0)
+    defer { close(descriptor) }
+    let writer = BlockWriter(descriptor: descriptor)
+    var expected: [UInt8] = []
+    for index in 0..<(BlockWriter.capacity * 5) {
+      let block = [UInt8](repeating: UInt8(index), count: 1000 + index * 37)
+      expected += block
+      #expect(block.withUnsafeBytes { writer.append($0) } == 0)
+    }
+    let (bytes, sha) = try writer.finish().get()
+    #expect(bytes == Int64(expected.count))
+    #expect(try FileIO.read(path) == expected)
+    #expect(sha == SHA256Hasher.hex(expected))
+    #expect(try writer.finish().get().sha256 == sha)
+  }
+
+  /// A failed write (here: a descriptor not open for writing) reaches the producer at a later
+  /// block and at `finish()`, and the producer never blocks on a full queue.
+  @Test func blockWriterReportsTheFirstWriteFailure() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("readonly.bin").path
+    try FileIO.write([1, 2, 3], to: path)
+    let descriptor = open(path, O_RDONLY)
+    #expect(descriptor >= 0)
+    defer { close(descriptor) }
+    let writer = BlockWriter(descriptor: descriptor)
+    let block = [UInt8](repeating: 7, count: 4096)
+    var failure: Int32 = 0
+    for _ in 0..<(BlockWriter.capacity * 50) where failure == 0 {
+      failure = block.withUnsafeBytes { writer.append($0) }
+    }
+    let finished = writer.finish()
+    if case .failure(let error) = finished { #expect(error.errno == EBADF) } else { Issue.record("finish succeeded") }
+    #expect(failure == 0 || failure == EBADF)
+  }
+
   @Test func writtenShardReadsBackWithLibarchiveAndHashMatches() throws {
     let directory = TemporaryDirectory()
     let path = directory.appending("shard.tar").path

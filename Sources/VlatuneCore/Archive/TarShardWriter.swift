@@ -3,35 +3,26 @@ internal import CArchive
 import Glibc
 
 /// Writes one POSIX (pax restricted) tar file with libarchive, hashing the bytes as they go to
-/// disk so that the shard's SHA-256 is known when it is closed.
+/// disk (on a ``BlockWriter`` thread) so that the shard's SHA-256 is known when it is closed.
 ///
 /// Entries get mode 0644, owner 0:0 and a fixed modification time, so the same samples always
 /// produce the same bytes.
 public final class TarShardWriter {
-  /// The sink libarchive's write callback feeds: a file descriptor, the running hash and any
-  /// write error (libarchive's callbacks cannot throw).
+  /// The sink libarchive's write callback feeds: a ``BlockWriter`` (write and hash on its own
+  /// thread) and the first write error (libarchive's callbacks cannot throw).
   private final class Sink {
     let descriptor: Int32
-    let hasher = SHA256Hasher()
-    var bytesWritten: Int64 = 0
+    let writer: BlockWriter
     var failure: Int32 = 0
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    init(descriptor: Int32) {
+      self.descriptor = descriptor
+      writer = BlockWriter(descriptor: descriptor)
+    }
 
     func write(_ buffer: UnsafeRawBufferPointer) -> Int {
-      var offset = 0
-      while offset < buffer.count {
-        let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-        if written < 0 {
-          if errno == EINTR { continue }
-          failure = errno
-          return -1
-        }
-        offset += written
-      }
-      hasher.update(buffer)
-      bytesWritten += Int64(buffer.count)
-      return buffer.count
+      failure = writer.append(buffer)
+      return failure == 0 ? buffer.count : -1
     }
   }
 
@@ -77,6 +68,7 @@ public final class TarShardWriter {
   deinit {
     archive_entry_free(entry)
     archive_write_free(handle)
+    _ = sink.writer.finish()
     close(sink.descriptor)
   }
 
@@ -123,11 +115,19 @@ public final class TarShardWriter {
     precondition(!finished, "finish() called twice")
     finished = true
     try check(archive_write_close(handle), "close")
+    let result: (bytes: Int64, sha256: String)
+    switch sink.writer.finish() {
+    case .success(let written): result = written
+    case .failure(let failure):
+      throw ArchiveError(
+        operation: "write", path: path, message: String(cString: strerror(failure.errno)),
+        errno: failure.errno)
+    }
     if fsync(sink.descriptor) != 0 {
       throw ArchiveError(
         operation: "fsync", path: path, message: String(cString: strerror(errno)), errno: errno)
     }
-    return (sink.bytesWritten, sink.hasher.hexDigest())
+    return result
   }
 
   private func check(_ code: Int32, _ operation: String) throws {

@@ -1,0 +1,122 @@
+import Foundation
+import Glibc
+
+/// Writes blocks to a file descriptor on a thread of its own and hashes them there, so that a
+/// shard's `write(2)` (the kernel's copy into the page cache) and its SHA-256 run beside the
+/// work that produces the blocks (reading, validating and hashing the source's images) instead
+/// of after it.
+///
+/// At most ``capacity`` blocks wait; ``append(_:)`` blocks while the queue is full. The first
+/// write error stops the writing, drops what waits and is returned by every later `append` and
+/// by ``finish()``, so the caller fails at its next block.
+final class BlockWriter: @unchecked Sendable {
+  /// Blocks waiting at most (1 MiB each from libarchive).
+  static let capacity = 4
+
+  private let descriptor: Int32
+  private let condition = NSCondition()
+  // Guarded by `condition`.
+  private var pending: [[UInt8]] = []
+  private var closing = false
+  private var done = false
+  private var failure: Int32 = 0
+  // Touched only by the writing thread until `finish()` has seen it stop.
+  private let hasher = SHA256Hasher()
+  private var written: Int64 = 0
+
+  /// Starts the writing thread for `descriptor` (which stays the caller's to close).
+  init(descriptor: Int32) {
+    self.descriptor = descriptor
+    let thread = Thread { [self] in run() }
+    thread.name = "vlatune-shard-writer"
+    thread.start()
+  }
+
+  /// Queues a copy of `buffer`.
+  ///
+  /// - Returns: 0, or the `errno` of a failed write (nothing more is written then).
+  func append(_ buffer: UnsafeRawBufferPointer) -> Int32 {
+    let block = [UInt8](buffer)
+    condition.lock()
+    defer { condition.unlock() }
+    while pending.count >= Self.capacity && failure == 0 { condition.wait() }
+    if failure == 0 {
+      pending.append(block)
+      condition.broadcast()
+    }
+    return failure
+  }
+
+  /// Waits until every queued block is written and stops the thread.
+  ///
+  /// - Returns: The bytes written and their SHA-256 (hex), or the `errno` of a failed write.
+  /// Calling it again returns the same result.
+  func finish() -> Result<(bytes: Int64, sha256: String), WriteFailure> {
+    condition.lock()
+    closing = true
+    condition.broadcast()
+    while !done { condition.wait() }
+    let failure = failure
+    condition.unlock()
+    if let result { return result }
+    let finished: Result<(bytes: Int64, sha256: String), WriteFailure> =
+      failure != 0 ? .failure(WriteFailure(errno: failure)) : .success((written, hasher.hexDigest()))
+    result = finished
+    return finished
+  }
+
+  /// The outcome, once ``finish()`` has produced it.
+  private var result: Result<(bytes: Int64, sha256: String), WriteFailure>?
+
+  /// A `write(2)` failure.
+  struct WriteFailure: Error {
+    var errno: Int32
+  }
+
+  private func run() {
+    while let block = next() {
+      if let error = write(block) {
+        condition.lock()
+        failure = error
+        pending.removeAll()
+        condition.broadcast()
+        condition.unlock()
+      } else {
+        block.withUnsafeBytes { hasher.update($0) }
+        written += Int64(block.count)
+      }
+    }
+  }
+
+  /// The next block, or `nil` once the queue is closed and drained (after a failed write the
+  /// queue is dropped, so that is as soon as `finish()` is called).
+  private func next() -> [UInt8]? {
+    condition.lock()
+    defer { condition.unlock() }
+    while pending.isEmpty && !closing { condition.wait() }
+    guard let block = pending.first else {
+      done = true
+      condition.broadcast()
+      return nil
+    }
+    pending.removeFirst()
+    condition.broadcast()
+    return block
+  }
+
+  /// Writes all of `block`; returns the `errno` of a failure.
+  private func write(_ block: [UInt8]) -> Int32? {
+    block.withUnsafeBytes { buffer -> Int32? in
+      var offset = 0
+      while offset < buffer.count {
+        let count = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+        if count < 0 {
+          if errno == EINTR { continue }
+          return errno
+        }
+        offset += count
+      }
+      return nil
+    }
+  }
+}
