@@ -16,6 +16,18 @@ import VlatuneTestSupport
     #expect(stats.q99 == [99])
   }
 
+  /// Statistics over episodes' blocks are those of the rows concatenated, exactly.
+  @Test func blocksGiveTheStatisticsOfTheirRowsTogether() {
+    var generator = SeededGenerator(seed: 7)
+    let dimension = 3
+    let blocks = [5, 1, 12, 0, 7].map { rows in
+      (0..<(rows * dimension)).map { _ in Double.random(in: -2...2, using: &generator) }
+    }
+    let whole = VectorStatistics.compute(values: blocks.flatMap { $0 }, dimension: dimension)
+    #expect(VectorStatistics.compute(blocks: blocks, dimension: dimension) == whole)
+    #expect(VectorStatistics.zeros(dimension: 2) == VectorStatistics.compute(values: [0, 0, 0, 0], dimension: 2))
+  }
+
   @Test func quantileInterpolatesLinearly() {
     #expect(VectorStatistics.quantile(sorted: [0, 10], 0.01) == 0.1)
     #expect(VectorStatistics.quantile(sorted: [0, 10], 0.99) == 9.9)

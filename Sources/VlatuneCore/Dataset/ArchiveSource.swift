@@ -41,7 +41,7 @@ struct ArchiveSource: EpisodeSource {
       }
     }
     scan.episodes = metas.map { directory, meta in
-      ScannedEpisode(directory: directory, meta: meta, steps: steps[directory])
+      ScannedEpisode(directory: directory, contents: .bytes(meta: meta, steps: steps[directory]))
     }
     return scan
   }

@@ -32,13 +32,13 @@ struct DatasetAnalysis {
         message: "dataset '\(name)' has no usable episodes", findings: diagnostics)
     }
 
-    let actions = episodes.flatMap(\.actions)
-    var actionStats = VectorStatistics.compute(values: actions, dimension: shape.actionDim)
+    let actions = episodes.map(\.actions)
+    let transitions = episodes.reduce(0) { $0 + $1.stepCount }
+    var actionStats = VectorStatistics.compute(blocks: actions, dimension: shape.actionDim)
     let proprio =
       shape.stateDim > 0
-      ? VectorStatistics.compute(values: episodes.flatMap(\.states), dimension: shape.stateDim)
-      : VectorStatistics.compute(
-        values: [Double](repeating: 0, count: actions.count), dimension: shape.actionDim)
+      ? VectorStatistics.compute(blocks: episodes.map(\.states), dimension: shape.stateDim)
+      : VectorStatistics.zeros(dimension: shape.actionDim)
     let gripperDim = try resolveGripper(request.gripperDim, actions: actions, shape: shape)
     var mask: [Bool] = []
     for dim in 0..<shape.actionDim {
@@ -92,7 +92,7 @@ struct DatasetAnalysis {
       splits: episodes.indices.map { validation.contains($0) ? "val" : "train" },
       shape: shape,
       statistics: DatasetStatistics(
-        action: actionStats, proprio: proprio, numTransitions: actions.count / shape.actionDim,
+        action: actionStats, proprio: proprio, numTransitions: transitions,
         numTrajectories: episodes.count),
       gripperDim: gripperDim, diagnostics: diagnostics, instructions: instructions)
   }
@@ -115,7 +115,7 @@ struct DatasetAnalysis {
   }
 
   private static func resolveGripper(
-    _ setting: GripperDimension, actions: [Double], shape: DatasetValidator.Shape
+    _ setting: GripperDimension, actions: [[Double]], shape: DatasetValidator.Shape
   ) throws -> Int? {
     switch setting {
     case .none:
@@ -131,9 +131,11 @@ struct DatasetAnalysis {
     case .auto:
       let last = shape.actionDim - 1
       var values: Set<Double> = []
-      for row in stride(from: last, to: actions.count, by: shape.actionDim) {
-        values.insert(actions[row])
-        if values.count > 2 { return nil }
+      for block in actions {
+        for row in stride(from: last, to: block.count, by: shape.actionDim) {
+          values.insert(block[row])
+          if values.count > 2 { return nil }
+        }
       }
       return values.count == 2 ? last : nil
     }

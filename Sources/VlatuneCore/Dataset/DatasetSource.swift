@@ -4,7 +4,7 @@ struct SourceInventory {
   var episodes: [EpisodeRecord] = []
   /// Every regular file in the source, to check image references against; `nil` when the
   /// source resolves its images itself (LeRobot).
-  var files: Set<String>?
+  var files: PathSet?
   /// Total bytes of the source (for progress).
   var totalBytes: Int64 = 0
   /// Warnings and errors about the source (unsafe archive entries, unreadable files).
@@ -37,21 +37,26 @@ extension EpisodeSource {
 
   /// Scans the source and parses each episode's `meta.json` and `steps.jsonl`.
   func inventory(cancellation: CancellationToken) throws -> SourceInventory {
-    let scan = try self.scan(cancellation: cancellation)
+    var scan = try self.scan(cancellation: cancellation)
     var inventory = SourceInventory(
       files: scan.files, totalBytes: scan.totalBytes, diagnostics: scan.diagnostics)
     guard !scan.episodes.isEmpty else {
       let hint =
-        LeRobotArchive.isLeRobot(scan.files)
+        scan.files.hasLeRobotInfo
         ? "it holds a LeRobotDataset (meta/info.json): pass --format lerobot"
         : "expected <root>/<episode>/meta.json and steps.jsonl (see docs/dataset-format.md)"
       throw VlatuneError.invalidDataset(
         message: "no episodes found in the \(kind): \(hint)", findings: scan.diagnostics)
     }
     let names = DatasetAnalysis.episodeNames(scan.episodes.map(\.directory))
-    for (scanned, episodeName) in zip(scan.episodes, names) {
+    for (index, episodeName) in names.enumerated() {
+      try cancellation.check()
+      let scanned = scan.episodes[index]
+      let (meta, steps) = try scanned.read()
+      // An archive's bytes are dropped as soon as they are parsed.
+      scan.episodes[index].contents = .bytes(meta: [], steps: nil)
       var parser = EpisodeParser(name: episodeName, directory: scanned.directory)
-      if let record = parser.parse(meta: scanned.meta, steps: scanned.steps) {
+      if let record = parser.parse(meta: meta, steps: steps) {
         inventory.episodes.append(record)
       }
       inventory.diagnostics += parser.diagnostics

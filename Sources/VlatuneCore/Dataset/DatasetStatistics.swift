@@ -24,17 +24,32 @@ public struct VectorStatistics: Codable, Sendable, Equatable {
   ///   - dimension: The number of columns (at least 1).
   /// - Returns: Statistics with no mask.
   public static func compute(values: [Double], dimension: Int) -> VectorStatistics {
-    precondition(dimension > 0 && values.count % dimension == 0)
-    let count = values.count / dimension
+    compute(blocks: [values], dimension: dimension)
+  }
+
+  /// Computes exact statistics of the rows of several row-major blocks taken together (one
+  /// block per episode), holding one column at a time rather than a copy of every row.
+  ///
+  /// - Parameters:
+  ///   - blocks: Each `rows × dimension` values, row by row.
+  ///   - dimension: The number of columns (at least 1).
+  /// - Returns: Statistics with no mask.
+  public static func compute(blocks: [[Double]], dimension: Int) -> VectorStatistics {
+    precondition(dimension > 0 && blocks.allSatisfy { $0.count % dimension == 0 })
+    let count = blocks.reduce(0) { $0 + $1.count } / dimension
     var result = VectorStatistics(
       mean: [], std: [], max: [], min: [], q01: [], q99: [], mask: nil)
     var column = [Double](repeating: 0, count: count)
     for dim in 0..<dimension {
       var sum = 0.0
-      for row in 0..<count {
-        let value = values[row * dimension + dim]
-        column[row] = value
-        sum += value
+      var row = 0
+      for block in blocks {
+        for index in stride(from: dim, to: block.count, by: dimension) {
+          let value = block[index]
+          column[row] = value
+          sum += value
+          row += 1
+        }
       }
       let mean = sum / Double(count)
       var squares = 0.0
@@ -51,6 +66,13 @@ public struct VectorStatistics: Codable, Sendable, Equatable {
       result.q99.append(quantile(sorted: column, 0.99))
     }
     return result
+  }
+
+  /// The statistics of all-zero vectors of `dimension` values (OpenVLA's proprio statistics
+  /// when there is no state).
+  public static func zeros(dimension: Int) -> VectorStatistics {
+    let zero = [Double](repeating: 0, count: dimension)
+    return VectorStatistics(mean: zero, std: zero, max: zero, min: zero, q01: zero, q99: zero, mask: nil)
   }
 
   /// The exact quantile of sorted values with numpy's default (`linear`) method.

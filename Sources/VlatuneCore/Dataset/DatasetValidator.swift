@@ -15,7 +15,7 @@ struct DatasetValidator {
   }
 
   /// Validates `episodes` (sorted by name) against each other and the source's file list.
-  static func validate(_ episodes: [EpisodeRecord], files: Set<String>?) -> (Shape?, [Diagnostic]) {
+  static func validate(_ episodes: [EpisodeRecord], files: PathSet?) -> (Shape?, [Diagnostic]) {
     var diagnostics: [Diagnostic] = []
     guard let reference = episodes.first(where: { $0.stepCount > 0 }) else {
       return (nil, diagnostics)
@@ -112,7 +112,7 @@ struct DatasetValidator {
     return found
   }
 
-  private static func checkImages(_ episode: EpisodeRecord, files: Set<String>) -> [Diagnostic] {
+  private static func checkImages(_ episode: EpisodeRecord, files: PathSet) -> [Diagnostic] {
     var found: [Diagnostic] = []
     let cameras = max(episode.cameras.count, 1)
     var missing = 0

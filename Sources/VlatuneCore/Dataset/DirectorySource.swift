@@ -23,15 +23,8 @@ struct DirectorySource: EpisodeSource {
       scan.totalBytes += FileIO.size(root + "/" + relative)
       if name == "meta.json" { episodeDirectories.append(SourcePath.parent(relative)) }
     }
-    for directory in episodeDirectories {
-      try cancellation.check()
-      let prefix = directory.isEmpty ? root : root + "/" + directory
-      let meta = try FileIO.read(prefix + "/meta.json", limit: maximumMetadataBytes)
-      let stepsPath = prefix + "/steps.jsonl"
-      let steps =
-        FileIO.kind(stepsPath) == .regular
-        ? try FileIO.read(stepsPath, limit: maximumMetadataBytes) : nil
-      scan.episodes.append(ScannedEpisode(directory: directory, meta: meta, steps: steps))
+    scan.episodes = episodeDirectories.map {
+      ScannedEpisode(directory: $0, contents: .directory(root: root))
     }
     return scan
   }

@@ -126,6 +126,10 @@ struct EpisodeParser {
     var lineNumber = 0
     var step = 0
     var warnedKeys: Set<String> = []
+    // Every episode's arrays live until the package is written: size them once, from the
+    // number of lines and step 0's shapes, instead of letting them grow by doubling.
+    let lines = bytes.reduce(into: 1) { count, byte in if byte == 0x0A { count += 1 } }
+    record.timestamps.reserveCapacity(lines)
     while lineStart < bytes.count {
       var lineEnd = lineStart
       while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
@@ -155,6 +159,11 @@ struct EpisodeParser {
         warning("unknown_key", "unknown step key '\(key)' ignored", field: "steps.jsonl:\(key)")
       }
       parseStep(object, step: step, into: &record)
+      if step == 0 {
+        record.actions.reserveCapacity(lines * record.actionDim)
+        record.states.reserveCapacity(lines * record.stateDim)
+        record.imagePaths.reserveCapacity(paths: lines * record.imagePaths.count, bytes: lines * record.imagePaths.byteCount)
+      }
       step += 1
     }
     record.stepCount = step

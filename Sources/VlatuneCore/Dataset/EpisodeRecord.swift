@@ -23,8 +23,9 @@ public struct EpisodeRecord: Sendable {
   public var states: [Double]
   /// One timestamp per step, in seconds.
   public var timestamps: [Double]
-  /// Source-relative image paths, `stepCount × cameras.count`, step-major.
-  public var imagePaths: [String]
+  /// Source-relative image paths (or, for formats that locate images otherwise, a description
+  /// of where each is, for messages), `stepCount × cameras.count`, step-major.
+  public var imagePaths: ImagePaths
   /// SHA-256 of the raw `meta.json` and `steps.jsonl` bytes.
   public var metadataDigest: String
   /// SHA-256 of the numeric content (for duplicate detection).

@@ -1,11 +1,33 @@
-/// The raw text files of one episode found by a source scan.
+/// One episode found by a source scan, with where its `meta.json` and `steps.jsonl` are.
 struct ScannedEpisode {
+  /// Where the two text files are.
+  enum Contents {
+    /// In the source directory `root`: read when the episode is parsed, so that pass 1 never
+    /// holds more than one episode's `steps.jsonl` (about 250 bytes a step).
+    case directory(root: String)
+    /// Already read from an archive's stream (an archive is read front to back once).
+    case bytes(meta: [UInt8], steps: [UInt8]?)
+  }
+
   /// The episode directory inside the source (`""` for the root).
   var directory: String
-  /// The bytes of `meta.json`.
-  var meta: [UInt8]
-  /// The bytes of `steps.jsonl`, when present.
-  var steps: [UInt8]?
+  var contents: Contents
+
+  /// The bytes of `meta.json` and, when present, `steps.jsonl`.
+  func read() throws -> (meta: [UInt8], steps: [UInt8]?) {
+    switch contents {
+    case .bytes(let meta, let steps):
+      return (meta, steps)
+    case .directory(let root):
+      let prefix = directory.isEmpty ? root : root + "/" + directory
+      let meta = try FileIO.read(prefix + "/meta.json", limit: maximumMetadataBytes)
+      let stepsPath = prefix + "/steps.jsonl"
+      let steps =
+        FileIO.kind(stepsPath) == .regular
+        ? try FileIO.read(stepsPath, limit: maximumMetadataBytes) : nil
+      return (meta, steps)
+    }
+  }
 }
 
 /// The result of pass 1 over a source.
@@ -13,7 +35,7 @@ struct SourceScan {
   /// Episodes in no particular order.
   var episodes: [ScannedEpisode] = []
   /// Paths of every regular file in the source.
-  var files: Set<String> = []
+  var files = PathSet()
   /// Total bytes of regular files (for progress).
   var totalBytes: Int64 = 0
   /// Problems with the source itself (unsafe archive entries).

@@ -164,16 +164,18 @@ final class PackageWriter {
   private func writeTrajectories() throws {
     try FileManager.default.createDirectory(
       atPath: directory + "/trajectories", withIntermediateDirectories: true)
-    for (field, values) in [
-      ("action", analysis.episodes.flatMap(\.actions)),
-      ("state", analysis.episodes.flatMap(\.states)),
-    ] {
-      var bytes = [UInt8]()
-      bytes.reserveCapacity(values.count * 4)
-      for value in values {
-        withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    // Episode by episode, so the file is never built in memory (it is every step's numbers).
+    for (field, values) in [("action", \EpisodeRecord.actions), ("state", \EpisodeRecord.states)] {
+      try FileIO.write(to: directory + "/trajectories/\(field).f32") { append in
+        for episode in analysis.episodes {
+          var bytes = [UInt8]()
+          bytes.reserveCapacity(episode[keyPath: values].count * 4)
+          for value in episode[keyPath: values] {
+            withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+          }
+          try append(bytes)
+        }
       }
-      try FileIO.write(bytes, to: directory + "/trajectories/\(field).f32")
     }
   }
 }

@@ -112,9 +112,9 @@ final class HDF5Source: DatasetSource {
             dropped += record.stepCount - kept.count
             record = record.keepingSteps(kept)
           }
-          record.imagePaths = kept.flatMap { step in
+          record.imagePaths = ImagePaths(kept.flatMap { step in
             cameras.map { "\(name) \(group.isEmpty ? "" : group + " ")step \(step) \($0.key)" }
-          }
+          })
           let compressFlag = layout == .aloha ? try hdf5.number("compress") : nil
           let compressed = (compressFlag ?? 0) != 0
           plans[record.name] = Plan(

@@ -8,13 +8,11 @@ enum LeRobotArchive {
   /// 1 TiB, whichever is smaller.
   static func byteLimit(archiveSize: Int64) -> Int64 { min(archiveSize * 64 + (1 << 30), 1 << 40) }
 
-  /// Whether an archive's entries look like a LeRobotDataset (`meta/info.json` at the top or
-  /// under one top-level directory).
-  static func isLeRobot(_ files: Set<String>) -> Bool {
-    files.contains { path in
-      path == "meta/info.json"
-        || (path.hasSuffix("/meta/info.json") && path.split(separator: "/").count == 3)
-    }
+  /// Whether an archive entry is a LeRobotDataset's `meta/info.json` (at the top or under one
+  /// top-level directory).
+  static func isInfoFile(_ path: String) -> Bool {
+    path == "meta/info.json"
+      || (path.hasSuffix("/meta/info.json") && path.split(separator: "/").count == 3)
   }
 
   /// Extracts `archive` into `directory`; returns the dataset root inside it.

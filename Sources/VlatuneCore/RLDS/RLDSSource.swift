@@ -111,9 +111,9 @@ final class RLDSSource: DatasetSource {
         }
         if !episode.isLast.contains(true) { diagnostics.withoutLast.append(name) }
         for problem in episode.flagProblems() { diagnostics.flags.append("\(name): \(problem)") }
-        record.imagePaths = kept.flatMap { step in
+        record.imagePaths = ImagePaths(kept.flatMap { step in
           cameras.map { "\(file) record \(recordIndex) step \(step) \($0.key)" }
-        }
+        })
         plans[name] = Plan(file: fileIndex, record: recordIndex, steps: kept)
         inventory.episodes.append(record)
       }

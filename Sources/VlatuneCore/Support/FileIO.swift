@@ -34,19 +34,29 @@ public enum FileIO {
 
   /// Writes a file atomically enough for a package under construction: create, write, fsync.
   public static func write(_ bytes: [UInt8], to path: String) throws {
+    try write(to: path) { append in try append(bytes) }
+  }
+
+  /// Writes a file in pieces (create, write each piece `produce` hands to `append`, fsync), so
+  /// a large file never has to be in memory at once.
+  public static func write(
+    to path: String, _ produce: (_ append: ([UInt8]) throws -> Void) throws -> Void
+  ) throws {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw failure(path) }
     defer { close(descriptor) }
-    var offset = 0
-    while offset < bytes.count {
-      let count = bytes.withUnsafeBytes { buffer in
-        Glibc.write(descriptor, buffer.baseAddress! + offset, bytes.count - offset)
+    try produce { bytes in
+      var offset = 0
+      while offset < bytes.count {
+        let count = bytes.withUnsafeBytes { buffer in
+          Glibc.write(descriptor, buffer.baseAddress! + offset, bytes.count - offset)
+        }
+        if count < 0 {
+          if errno == EINTR { continue }
+          throw failure(path)
+        }
+        offset += count
       }
-      if count < 0 {
-        if errno == EINTR { continue }
-        throw failure(path)
-      }
-      offset += count
     }
     guard fsync(descriptor) == 0 else { throw failure(path) }
   }

@@ -44,6 +44,16 @@ public final class SHA256Hasher {
     }.joined()
   }
 
+  /// The 32-byte SHA-256 of a byte array (one call, no incremental state).
+  public static func digest(_ bytes: [UInt8]) -> [UInt8] {
+    var digest = [UInt8](repeating: 0, count: 32)
+    var length: UInt32 = 0
+    bytes.withUnsafeBytes { buffer in
+      _ = EVP_Digest(buffer.baseAddress, buffer.count, &digest, &length, EVP_sha256(), nil)
+    }
+    return digest
+  }
+
   /// The hex SHA-256 of a byte array.
   public static func hex(_ bytes: [UInt8]) -> String {
     let hasher = SHA256Hasher()
