@@ -235,18 +235,7 @@ def proto_classes() -> ProtoClasses:
     ):
         _add_field(feature, name, number, fdp.TYPE_MESSAGE, type_name=type_name, oneof_index=0)
     features = file.message_type.add(name="Features")
-    entry = features.nested_type.add(name="FeatureEntry")
-    entry.options.map_entry = True
-    _add_field(entry, "key", 1, fdp.TYPE_STRING)
-    _add_field(entry, "value", 2, fdp.TYPE_MESSAGE, type_name=".tensorflow.Feature")
-    _add_field(
-        features,
-        "feature",
-        1,
-        fdp.TYPE_MESSAGE,
-        repeated=True,
-        type_name=".tensorflow.Features.FeatureEntry",
-    )
+    _add_map_field(features, "feature", "FeatureEntry", ".tensorflow.Feature")
     example = file.message_type.add(name="Example")
     _add_field(example, "features", 1, fdp.TYPE_MESSAGE, type_name=".tensorflow.Features")
     feature_list = file.message_type.add(name="FeatureList")
@@ -254,18 +243,7 @@ def proto_classes() -> ProtoClasses:
         feature_list, "feature", 1, fdp.TYPE_MESSAGE, repeated=True, type_name=".tensorflow.Feature"
     )
     feature_lists = file.message_type.add(name="FeatureLists")
-    list_entry = feature_lists.nested_type.add(name="FeatureListEntry")
-    list_entry.options.map_entry = True
-    _add_field(list_entry, "key", 1, fdp.TYPE_STRING)
-    _add_field(list_entry, "value", 2, fdp.TYPE_MESSAGE, type_name=".tensorflow.FeatureList")
-    _add_field(
-        feature_lists,
-        "feature_list",
-        1,
-        fdp.TYPE_MESSAGE,
-        repeated=True,
-        type_name=".tensorflow.FeatureLists.FeatureListEntry",
-    )
+    _add_map_field(feature_lists, "feature_list", "FeatureListEntry", ".tensorflow.FeatureList")
     sequence_example = file.message_type.add(name="SequenceExample")
     _add_field(sequence_example, "context", 1, fdp.TYPE_MESSAGE, type_name=".tensorflow.Features")
     _add_field(
@@ -283,6 +261,25 @@ def proto_classes() -> ProtoClasses:
         features=find("Features"),
         sequence_example=find("SequenceExample"),
         feature_lists=find("FeatureLists"),
+    )
+
+
+def _add_map_field(
+    msg: descriptor_pb2.DescriptorProto, name: str, entry_name: str, value_type: str
+) -> None:
+    """A `map<string, value_type> name = 1;` field: its nested entry type and the field."""
+    fdp = descriptor_pb2.FieldDescriptorProto
+    entry = msg.nested_type.add(name=entry_name)
+    entry.options.map_entry = True
+    _add_field(entry, "key", 1, fdp.TYPE_STRING)
+    _add_field(entry, "value", 2, fdp.TYPE_MESSAGE, type_name=value_type)
+    _add_field(
+        msg,
+        name,
+        1,
+        fdp.TYPE_MESSAGE,
+        repeated=True,
+        type_name=f".tensorflow.{msg.name}.{entry_name}",
     )
 
 

@@ -23,6 +23,25 @@ public enum PackageImages {
     return byName
   }
 
+  /// What differs between the package at `path` and `expected` (episode name → camera → the
+  /// source's cell means per step): one line per episode or camera missing from the package
+  /// and per camera whose frames are not ``sameFrames(_:_:tolerance:)``; empty when all match.
+  public static func mismatches(_ path: String, expected: Means, tolerance: Double) throws -> [String] {
+    let means = try means(path)
+    var problems: [String] = []
+    for (name, cameras) in expected.sorted(by: { $0.key < $1.key }) {
+      if cameras.isEmpty { problems.append("\(name): the expectation has no cameras") }
+      for (camera, frames) in cameras.sorted(by: { $0.key < $1.key }) {
+        guard let mine = means[name]?[camera] else {
+          problems.append("\(name) \(camera): not in the package")
+          continue
+        }
+        if !sameFrames(mine, frames, tolerance: tolerance) { problems.append("\(name) \(camera): other frames") }
+      }
+    }
+    return problems
+  }
+
   /// Whether each of `mine` is within `tolerance` of the reference frame at the same step in
   /// every value, and nearer to it than to any other reference frame of the episode (so a
   /// frame taken from the wrong step fails even when the frames look alike).

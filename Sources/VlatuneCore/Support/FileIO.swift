@@ -16,20 +16,27 @@ public enum FileIO {
     guard size <= limit else {
       throw VlatuneError.ioFailure(path: path, message: "file is larger than \(limit) bytes")
     }
-    var bytes = [UInt8](repeating: 0, count: size)
-    var offset = 0
-    while offset < size {
-      let count = bytes.withUnsafeMutableBytes { buffer in
-        Glibc.read(descriptor, buffer.baseAddress! + offset, size - offset)
+    // Read straight into uninitialized storage: every image passes through here, and zeroing
+    // the buffer first would be one more pass over the dataset.
+    var readError: Int32 = 0
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+      var offset = 0
+      while offset < size {
+        let count = Glibc.read(descriptor, buffer.baseAddress! + offset, size - offset)
+        if count < 0 {
+          if errno == EINTR { continue }
+          readError = errno
+          break
+        }
+        if count == 0 { break }
+        offset += count
       }
-      if count < 0 {
-        if errno == EINTR { continue }
-        throw failure(path)
-      }
-      if count == 0 { break }
-      offset += count
+      initialized = offset
     }
-    return offset == size ? bytes : Array(bytes.prefix(offset))
+    if readError != 0 {
+      throw VlatuneError.ioFailure(path: path, message: String(cString: strerror(readError)))
+    }
+    return bytes
   }
 
   /// Writes a file atomically enough for a package under construction: create, write, fsync.
