@@ -54,9 +54,9 @@ do {
     actor: arguments.actor)
   try await server.serveStandardIO()
 } catch let error as VlatuneError {
-  FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+  FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
   exit(error.exitStatus)
 } catch {
-  FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+  FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
   exit(1)
 }

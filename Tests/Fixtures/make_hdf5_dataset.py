@@ -277,7 +277,8 @@ def write_robomimic(opts: Options) -> None:
             grp.attrs["model_file"] = MODEL_XML
             grp.attrs["num_samples"] = n
             if opts.instruction_ep_meta:  # RoboCasa: env.get_ep_meta() per demo
-                grp.attrs["ep_meta"] = json.dumps({**EP_META_EXTRA, "lang": opts.instruction})
+                lang = f"{opts.instruction} ({i + 1} of {opts.episodes})"  # one text per demo
+                grp.attrs["ep_meta"] = json.dumps({**EP_META_EXTRA, "lang": lang})
         data.attrs["total"] = sum(demo_lengths)
         data.attrs["env_args"] = json.dumps(robomimic_env_args(opts), indent=4)
         if opts.instruction_attr:  # LIBERO create_dataset.py

@@ -67,15 +67,27 @@ struct HDF5PrepareCLITests {
       let (status, document, text) = try prepare([root.path, "--name", "instr" + flag])
       #expect(status == 0, "\(flag): \(text)")
       let references = try #require(expected["episodes"] as? [[String: Any]])
+      // ep_meta gives each demo its own text; env_args one for the file.
       let wanted = references.map { $0["instruction"] as? String ?? expected["instruction"] as? String ?? "?" }
-      #expect(Set(document["instructions"] as? [String] ?? []) == Set(wanted), "\(flag)")
+      #expect(Set(wanted).count == (flag == "--instruction-ep-meta" ? references.count : 1))
+      let path = try #require(document["path"] as? String)
+      let packaged = try String(contentsOfFile: path + "/episodes.jsonl", encoding: .utf8).split(separator: "\n")
+        .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+      let byName = Dictionary(uniqueKeysWithValues: packaged.map { ($0["name"] as? String ?? "", $0["instruction"] as? String) })
+      for (reference, instruction) in zip(references, wanted) {
+        #expect(byName[reference["name"] as? String ?? "?"] == instruction, "\(flag) \(reference["name"] ?? "?")")
+      }
+      // --instruction overrides whatever the file records.
+      let forced = try prepare([root.path, "--name", "forced" + flag, "--instruction", "stack the bowls"])
+      #expect(forced.document["instructions"] as? [String] == ["stack the bowls"], "\(forced.text)")
     }
   }
 
   @Test func malformedArraysAreInvalidDataNamingTheDataset() throws {
     let cases: [(layout: String, defect: String, expect: String)] = [
       ("robomimic", "obs_length", "length_mismatch"), ("robomimic", "image_frames", "length_mismatch"),
-      ("robomimic", "image_dtype", "uint8"), ("robomimic", "no_actions", "actions"),
+      ("robomimic", "image_dtype", "image_dtype"),
+      ("robomimic", "no_actions", "cannot open dataset 'data/demo_0/actions'"),
       ("aloha", "obs_length", "qpos"), ("aloha", "image_frames", "length_mismatch"),
       ("aloha", "image_dtype", "image_dtype"), ("aloha", "no_actions", "/action"),
     ]
@@ -97,6 +109,21 @@ struct HDF5PrepareCLITests {
         #expect(text.contains(key), "\(name): \(text) lacks \(key)")
       }
     }
+    // A camera of the first demo missing from a later one.
+    let (partial, partialExpected) = try DatasetFixture.make(
+      "hdf5", in: directory.url, name: "partial", ["--layout", "robomimic", "--episodes", "2"])
+    let camera = try #require((partialExpected["cameras"] as? [String])?.sorted().first)
+    let file = partial.appendingPathComponent("demo.hdf5").path
+    let removed = try ProcessRunner.run(
+      try #require(TestPaths.python),
+      ["-c", "import h5py, sys; f = h5py.File(sys.argv[1], 'a'); del f[sys.argv[2]]", file, "data/demo_1/obs/" + camera])
+    #expect(removed.status == 0, "\(removed.standardError)")
+    let result = try prepare([partial.path, "--name", "partial", "--instruction", "x"])
+    #expect(result.status == 65, "\(result.text)")
+    #expect(findings(result.document).contains {
+      $0["code"] as? String == "missing_camera" && ($0["message"] as? String ?? "").contains("data/demo_1/obs/" + camera)
+    }, "\(findings(result.document))")
+
     let list = try vlatune.run(["dataset", "list", "--json"])
     #expect((try list.json()["datasets"] as? [Any])?.isEmpty == true)
   }

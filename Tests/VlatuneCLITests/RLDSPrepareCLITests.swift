@@ -159,6 +159,17 @@ struct RLDSPrepareCLITests {
     #expect(message(missing.document).contains(shard), "\(message(missing.document))")
     #expect(message(missing.document).contains("missing"), "\(message(missing.document))")
 
+    // Shards in another file format than TFRecord.
+    let (other, _) = try DatasetFixture.make(
+      "rlds", in: directory.url, name: "arrayrecord", ["--episodes", "2", "--cameras", "none"])
+    let info = try #require(RLDSFixture.versionDirectory(other)) + "/dataset_info.json"
+    var document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: Any])
+    document["fileFormat"] = "array_record"
+    try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: info))
+    let refused = try prepare([other.path, "--name", "arrayrecord", "--fps", "10"])
+    #expect(refused.status == 65)
+    #expect(message(refused.document).contains("fileFormat 'array_record'"), "\(message(refused.document))")
+
     let list = try vlatune.run(["dataset", "list", "--json"])
     #expect((try list.json()["datasets"] as? [Any])?.count == 1)
   }

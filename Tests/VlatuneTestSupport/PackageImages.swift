@@ -49,7 +49,9 @@ public enum PackageImages {
     guard mine.count == reference.count else { return false }
     func distance(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) }
     for (step, frame) in mine.enumerated() {
-      guard zip(frame, reference[step]).allSatisfy({ abs($0 - $1) <= tolerance }) else { return false }
+      guard frame.count == reference[step].count,
+        zip(frame, reference[step]).allSatisfy({ abs($0 - $1) <= tolerance })
+      else { return false }
       let own = distance(frame, reference[step])
       let nearest = reference.indices.min { distance(frame, reference[$0]) < distance(frame, reference[$1]) }
       if let nearest, nearest != step, distance(frame, reference[nearest]) < own { return false }

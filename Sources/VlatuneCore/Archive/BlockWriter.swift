@@ -8,7 +8,8 @@ import Glibc
 ///
 /// At most ``capacity`` blocks wait; ``append(_:)`` blocks while the queue is full. The first
 /// write error stops the writing, drops what waits and is returned by every later `append` and
-/// by ``finish()``, so the caller fails at its next block.
+/// by ``finish()``, so the caller fails at its next block. The owner must call ``finish()``
+/// (``TarShardWriter`` does, also when it is dropped unfinished): until then the thread waits.
 final class BlockWriter: @unchecked Sendable {
   /// Blocks waiting at most (1 MiB each from libarchive).
   static let capacity = 4

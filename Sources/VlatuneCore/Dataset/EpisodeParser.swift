@@ -160,9 +160,13 @@ struct EpisodeParser {
       }
       parseStep(object, step: step, into: &record)
       if step == 0 {
-        record.actions.reserveCapacity(lines * record.actionDim)
-        record.states.reserveCapacity(lines * record.stateDim)
-        record.imagePaths.reserveCapacity(paths: lines * record.imagePaths.count, bytes: lines * record.imagePaths.byteCount)
+        // At most as many steps as lines as long as step 0's fit in the file (blank lines
+        // must not make a small file reserve for millions of wide steps).
+        let steps = min(lines, bytes.count / max(line.count, 1) + 1)
+        record.actions.reserveCapacity(steps * record.actionDim)
+        record.states.reserveCapacity(steps * record.stateDim)
+        record.imagePaths.reserveCapacity(
+          paths: steps * record.imagePaths.count, bytes: steps * record.imagePaths.byteCount)
       }
       step += 1
     }

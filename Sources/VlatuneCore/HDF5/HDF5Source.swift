@@ -95,7 +95,7 @@ final class HDF5Source: DatasetSource {
         }
         let (fps, fpsAssumed) = try frequency(hdf5, layout: layout)
         if fpsAssumed { assumed[layout] = fps }
-        let fileInstruction = try Self.instruction(hdf5, layout: layout)
+        let fileInstruction = options.instruction == nil ? try Self.instruction(hdf5, layout: layout) : nil
         for group in episodes {
           let instruction =
             try options.instruction ?? Self.episodeInstruction(hdf5, group: group) ?? fileInstruction
@@ -182,17 +182,10 @@ final class HDF5Source: DatasetSource {
     case .aloha:
       return file.kind("observations/images") == 1 ? try file.children("observations/images") : []
     case .robomimic:
+      // Every steps × H × W × 3 array; its element type is checked for the cameras chosen.
       return try file.children(group + "/obs").filter { key in
-        let dataset = group + "/obs/" + key
-        guard let shape = try? file.shape(dataset), shape.dims.count == 4, shape.dims[3] == 3
-        else { return false }
-        guard shape.typeClass == 1, shape.elementSize == 1 else {
-          throw HDF5File.Problem(
-            message: "\(dataset) is a steps × height × width × 3 image array of "
-              + "\(shape.typeClass == 2 ? "float" : "non-uint8") \(shape.elementSize)-byte elements; "
-              + "vlatune reads uint8 RGB frames (store them as uint8, e.g. (x * 255).astype('uint8'))")
-        }
-        return true
+        guard let shape = try? file.shape(group + "/obs/" + key) else { return false }
+        return shape.dims.count == 4 && shape.dims[3] == 3
       }.sorted()
     }
   }
@@ -295,6 +288,15 @@ final class HDF5Source: DatasetSource {
     }
     for camera in cameras {
       let dataset = layout == .aloha ? "observations/images/" + camera.key : prefix + "obs/" + camera.key
+      guard file.kind(dataset) == 2 else {
+        diagnostics.append(
+          Diagnostic(
+            .error, code: "missing_camera",
+            message: "\(source): \(dataset) is missing, but camera '\(camera.key)' is in the first "
+              + "episode; record it in every episode or leave it out with --camera-map",
+            episode: name, field: camera.slot))
+        continue
+      }
       let shape = try file.shape(dataset)
       let frames = shape.dims.first ?? 0
       if shape.dims.count == 4, shape.typeClass != 1 || shape.elementSize != 1 {
@@ -303,7 +305,7 @@ final class HDF5Source: DatasetSource {
             .error, code: "image_dtype",
             message: "\(source): \(dataset) holds \(shape.typeClass == 2 ? "float" : "non-uint8") "
               + "\(shape.elementSize)-byte pixels; vlatune reads uint8 RGB frames (store them as "
-              + "uint8, e.g. (x * 255).astype('uint8'))",
+              + "uint8, e.g. (x * 255).astype('uint8'), or leave the camera out with --camera-map)",
             episode: name, field: camera.slot))
       }
       if frames != steps {

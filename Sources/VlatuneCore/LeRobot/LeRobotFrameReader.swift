@@ -10,8 +10,8 @@ struct LeRobotFrameReader {
   private let state: ParquetColumn?
   /// Row ranges per episode, when contiguous; episodes split across the file are `nil`.
   private let episodeRows: [Int: Range<Int>?]
-  /// Values per frame that `meta/info.json` declares for `action` and `observation.state`.
-  private let declaredWidths: [String: Int]
+  /// The shapes `meta/info.json` declares for `action` and `observation.state`.
+  private let declaredShapes: [String: [Int]]
 
   var rowCount: Int { episodeIndex.count }
 
@@ -37,8 +37,8 @@ struct LeRobotFrameReader {
       start = end
     }
     episodeRows = rows
-    declaredWidths = ["action", "observation.state"].reduce(into: [:]) { widths, key in
-      if let shape = info.features[key]?.shape, !shape.isEmpty { widths[key] = shape.reduce(1, *) }
+    declaredShapes = ["action", "observation.state"].reduce(into: [:]) { shapes, key in
+      if let shape = info.features[key]?.shape, !shape.isEmpty { shapes[key] = shape }
     }
   }
 
@@ -90,11 +90,11 @@ struct LeRobotFrameReader {
     else { return nil }
     for (field, width) in [("action", actionDim), ("observation.state", stateDim)]
     where width > 0 {
-      if let declared = declaredWidths[field], declared != width {
+      if let declared = declaredShapes[field], declared.reduce(1, *) != width {
         error(
           "shape_mismatch",
           "\(path): '\(field)' has \(width) values per frame but meta/info.json declares shape "
-            + "[\(declared)]; fix features.\(field).shape in meta/info.json (or the data)",
+            + "\(declared); fix features.\(field).shape in meta/info.json (or the data)",
           field: field)
       }
     }

@@ -42,6 +42,11 @@ struct RLDSSplit {
     }
     let template = train["filepathTemplate"]?.stringValue ?? defaultTemplate
     let format = info["fileFormat"]?.stringValue ?? "tfrecord"
+    guard format == "tfrecord" else {
+      throw SourceFileError.file(
+        "dataset_info.json", "has fileFormat '\(format)'; vlatune reads TFRecord shards only "
+          + "(rebuild the dataset with TFDS's default file format)")
+    }
     let files = lengths.indices.map { index in
       template.replacingOccurrences(of: "{DATASET}", with: name)
         .replacingOccurrences(of: "{SPLIT}", with: "train")
