@@ -105,10 +105,14 @@ struct LeRobotPrepareCLITests {
       "/bin/tar", ["-czf", archive.path, "-C", directory.url.path, "packed"])
     #expect(tar.status == 0, "\(tar.standardError)")
 
-    // Streamed as an `episodes` archive, it is recognised and the fix named.
-    let auto = try prepare([archive.path])
-    #expect(auto.status == 65)
-    #expect(error(auto.document).message.contains("--format lerobot"), "\(error(auto.document).message)")
+    // Read as an `episodes` archive, the fix is named; with --format auto it is taken as LeRobot.
+    let episodes = try prepare([archive.path, "--format", "episodes"])
+    #expect(episodes.status == 65)
+    #expect(error(episodes.document).message.contains("--format lerobot"), "\(error(episodes.document).message)")
+    let auto = try prepare([archive.path, "--name", "auto"])
+    #expect(auto.status == 0, "\(auto.text)")
+    #expect((auto.document["source"] as? [String: Any])?["format"] as? String == "lerobot")
+    #expect(auto.document["steps"] as? Int == expected["total_frames"] as? Int)
 
     let packed = try prepare([archive.path, "--format", "lerobot"])
     #expect(packed.status == 0, "\(packed.text)")
@@ -127,7 +131,7 @@ struct LeRobotPrepareCLITests {
     let refused = try prepare([linked.path, "--format", "lerobot", "--name", "linked"])
     #expect(refused.status == 65)
     #expect(error(refused.document).findings.contains { $0["code"] as? String == "unsafe_entry" })
-    #expect(try registeredCount() == 1)
+    #expect(try registeredCount() == 2)
   }
 
   @Test func cameraMapChoosesOrdersAndRenamesCameras() throws {

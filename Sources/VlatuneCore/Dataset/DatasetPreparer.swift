@@ -49,7 +49,7 @@ public struct DatasetPreparer: Sendable {
   ) throws -> DatasetDocument {
     try request.validate()
     let sourcePath = URL(fileURLWithPath: request.source).standardizedFileURL.path
-    let source = try Self.openSource(sourcePath, request: request, scratch: home.temporaryURL.path)
+    var source = try Self.openSource(sourcePath, request: request, scratch: home.temporaryURL.path)
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
     try home.prepare()
     TemporaryDirectories.sweep(home.temporaryURL.path)
@@ -57,7 +57,18 @@ public struct DatasetPreparer: Sendable {
     try admit(request, sourcePath: sourcePath)
 
     progress?(PrepareProgress(phase: "scan", episodesDone: 0, episodesTotal: 0, bytesDone: 0, bytesTotal: 0))
-    let inventory = try source.inventory(cancellation: cancellation)
+    let inventory: SourceInventory
+    do {
+      inventory = try source.inventory(cancellation: cancellation)
+    } catch let found as LeRobotDatasetFound {
+      // An archive's entries are only known once it has been streamed: `--format auto` takes
+      // the LeRobotDataset it turned out to hold.
+      guard request.format == .auto, source is ArchiveSource else { throw found.error }
+      source = LeRobotSource(
+        archive: sourcePath, scratchParent: home.temporaryURL.path, cameraMap: request.cameraMap,
+        skipIncomplete: request.skipIncomplete)
+      inventory = try source.inventory(cancellation: cancellation)
+    }
     var analysis = try DatasetAnalysis.analyze(inventory, request: request, name: name)
     if let lerobot = source as? LeRobotSource {
       analysis.diagnostics += lerobot.review(analysis.statistics, stateDim: analysis.shape.stateDim)

@@ -41,12 +41,15 @@ extension EpisodeSource {
     var inventory = SourceInventory(
       files: scan.files, totalBytes: scan.totalBytes, diagnostics: scan.diagnostics)
     guard !scan.episodes.isEmpty else {
-      let hint =
-        scan.files.hasLeRobotInfo
-        ? "it holds a LeRobotDataset (meta/info.json): pass --format lerobot"
-        : "expected <root>/<episode>/meta.json and steps.jsonl (see docs/dataset-format.md)"
+      guard !scan.files.hasLeRobotInfo else {
+        throw LeRobotDatasetFound(
+          error: .invalidDataset(
+            message: "no episodes found in the \(kind): it holds a LeRobotDataset "
+              + "(meta/info.json): pass --format lerobot", findings: scan.diagnostics))
+      }
       throw VlatuneError.invalidDataset(
-        message: "no episodes found in the \(kind): \(hint)", findings: scan.diagnostics)
+        message: "no episodes found in the \(kind): expected <root>/<episode>/meta.json and "
+          + "steps.jsonl (see docs/dataset-format.md)", findings: scan.diagnostics)
     }
     let names = DatasetAnalysis.episodeNames(scan.episodes.map(\.directory))
     for (index, episodeName) in names.enumerated() {
@@ -63,4 +66,10 @@ extension EpisodeSource {
     }
     return inventory
   }
+}
+
+/// An `episodes` scan found a LeRobotDataset instead (its `meta/info.json`): with
+/// `--format auto` the preparer reads the source again as LeRobot, otherwise `error` says so.
+struct LeRobotDatasetFound: Error {
+  let error: VlatuneError
 }
