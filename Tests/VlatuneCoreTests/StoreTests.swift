@@ -40,10 +40,9 @@ import VlatuneTestSupport
   @Test func jobListOrderIsServedByOneIndex() throws {
     let store = try Store.inMemory()
     let plan = try store.read { database in
-      try Row.fetchAll(
-        database,
-        sql: "EXPLAIN QUERY PLAN SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT 50"
-      ).map { $0["detail"] as String }
+      let statement = try JobStore.listRequest(state: nil, limit: 50).makePreparedRequest(database).statement
+      return try Row.fetchAll(database, sql: "EXPLAIN QUERY PLAN " + statement.sql, arguments: statement.arguments)
+        .map { $0["detail"] as String }
     }
     #expect(plan.contains { $0.contains("jobs_created_at_id") }, "\(plan)")
     #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")

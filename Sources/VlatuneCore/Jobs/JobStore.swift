@@ -162,11 +162,14 @@ public struct JobStore: Sendable {
 
   /// Jobs newest first, optionally of one state.
   func list(state: JobState?, limit: Int) throws -> [JobRecord] {
-    try store.read { database in
-      var request = JobRecord.order(Column("created_at").desc, Column("id").desc).limit(limit)
-      if let state { request = request.filter(Column("state") == state.rawValue) }
-      return try request.fetchAll(database)
-    }
+    try store.read { database in try Self.listRequest(state: state, limit: limit).fetchAll(database) }
+  }
+
+  /// The query of ``list(state:limit:)`` (served by the `jobs(created_at, id)` index).
+  static func listRequest(state: JobState?, limit: Int) -> QueryInterfaceRequest<JobRecord> {
+    var request = JobRecord.order(Column("created_at").desc, Column("id").desc).limit(limit)
+    if let state { request = request.filter(Column("state") == state.rawValue) }
+    return request
   }
 
   /// Jobs that are not terminal.
