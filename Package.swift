@@ -23,12 +23,13 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-protobuf", from: "1.30.0"),
   ],
   targets: [
-    .systemLibrary(
-      name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
-    .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-    .systemLibrary(
-      name: "CCompression",
-      providers: [.apt(["libsnappy-dev", "libzstd-dev", "zlib1g-dev"])]),
+    // libarchive, libcrypto, Snappy, Zstandard and zlib: their headers at build time, the
+    // libraries loaded on first use (Sources/CLibraryLoader), not by every command at start-up.
+    // Build dependencies: libarchive-dev libssl-dev libsnappy-dev libzstd-dev zlib1g-dev.
+    .target(name: "CLibraryLoader", linkerSettings: [.linkedLibrary("dl")]),
+    .target(name: "CArchive", dependencies: ["CLibraryLoader"]),
+    .target(name: "CCrypto", dependencies: ["CLibraryLoader"]),
+    .target(name: "CCompression", dependencies: ["CLibraryLoader"]),
     .systemLibrary(name: "CHDF5Lib", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
     .target(name: "CHDF5", dependencies: ["CHDF5Lib"]),
     .target(name: "CMedia", linkerSettings: [.linkedLibrary("dl")]),

@@ -4,13 +4,13 @@ import VlatuneCore
 
 extension DatasetCommand {
   /// `vlatune dataset list`.
-  struct List: AsyncParsableCommand {
+  struct List: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List registered datasets.")
 
     @Flag(help: "Print JSON.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let datasets = try context.datasets.list()
       if json {
@@ -24,7 +24,7 @@ extension DatasetCommand {
   }
 
   /// `vlatune dataset show ID`.
-  struct Show: AsyncParsableCommand {
+  struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "show",
       abstract: "Show a dataset (id, unique id prefix or name).")
@@ -35,7 +35,7 @@ extension DatasetCommand {
     @Flag(help: "Print the dataset document as JSON.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let document = try context.datasets.show(dataset)
       if json {
@@ -50,7 +50,7 @@ extension DatasetCommand {
   }
 
   /// `vlatune dataset verify ID`.
-  struct Verify: AsyncParsableCommand {
+  struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "verify",
       abstract: "Re-hash every shard and compare with the manifest (exit 65 on mismatch).")
@@ -61,7 +61,7 @@ extension DatasetCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let report = try context.datasets.verify(dataset)
       if json {
@@ -85,7 +85,7 @@ extension DatasetCommand {
   }
 
   /// `vlatune dataset rm ID`.
-  struct Remove: AsyncParsableCommand {
+  struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "rm", abstract: "Unregister a dataset and delete its package.")
 
@@ -95,7 +95,7 @@ extension DatasetCommand {
     @Flag(help: "Print the removed dataset's document as JSON.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let document = try context.datasets.remove(dataset)
       if json {

@@ -4,7 +4,7 @@ import VlatuneCore
 
 extension DatasetCommand {
   /// `vlatune dataset prepare SOURCE`.
-  struct Prepare: AsyncParsableCommand {
+  struct Prepare: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "prepare",
       abstract: "Validate recorded episodes and write a checksummed, training-ready package.",
@@ -61,7 +61,7 @@ extension DatasetCommand {
       return try PrepareRequest(parameters: parameters, actor: actor.resolved(environment))
     }
 
-    func run() async throws {
+    func run() throws {
       let environment = ProcessInfo.processInfo.environment
       let request = try request(environment)
       try request.validate()

@@ -4,7 +4,7 @@ import VlatuneCore
 
 extension JobCommand {
   /// `vlatune job logs ID`.
-  struct Logs: AsyncParsableCommand {
+  struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "logs",
       abstract: "Print a job's trainer output (stdout and stderr interleaved, or one of them).")
@@ -14,7 +14,7 @@ extension JobCommand {
     @Option(help: "Only the last N lines.") var tail: Int?
     @Flag(help: "Keep printing new output until the job ends.") var follow = false
 
-    func run() async throws {
+    func run() throws {
       let files = ["both": "output.log", "stdout": "stdout.log", "stderr": "stderr.log"]
       guard let file = files[stream] else {
         throw VlatuneError.invalidArgument(param: "--stream", message: "must be both, stdout or stderr, got '\(stream)'")
@@ -40,7 +40,7 @@ extension JobCommand {
         } else if finished {
           return
         }
-        try await Task.sleep(for: .milliseconds(200))
+        Thread.sleep(forTimeInterval: 0.2)
         document = try control.status(document.id)
       }
     }

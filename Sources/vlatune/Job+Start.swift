@@ -4,7 +4,7 @@ import VlatuneCore
 
 extension JobCommand {
   /// `vlatune job start`: the CLI face of the `start_finetune_job` tool.
-  struct Start: AsyncParsableCommand {
+  struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "start",
       abstract: "Start a LoRA fine-tune in the background and print its id.",
@@ -91,7 +91,7 @@ extension JobCommand {
       return parameters
     }
 
-    func run() async throws {
+    func run() throws {
       let environment = ProcessInfo.processInfo.environment
       let context = try VlatuneContext.open(environment: environment)
       let launcher = JobLauncher(

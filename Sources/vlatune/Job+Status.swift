@@ -4,7 +4,7 @@ import VlatuneCore
 
 extension JobCommand {
   /// `vlatune job status ID`.
-  struct Status: AsyncParsableCommand {
+  struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "status",
       abstract: "Show a job: state, progress, loss, timings, outputs, error.")
@@ -13,7 +13,7 @@ extension JobCommand {
     @Flag(help: "Refresh until the job ends.") var watch = false
     @Flag(help: "Print the job document as JSON.") var json = false
 
-    func run() async throws {
+    func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let control = JobControl(context: context)
       var document = try control.status(job)
@@ -39,21 +39,21 @@ extension JobCommand {
           lastKey = line
         }
         if document.state.isTerminal { break }
-        try await Task.sleep(for: .milliseconds(500))
+        Thread.sleep(forTimeInterval: 0.5)
         document = try control.status(document.id)
       }
     }
   }
 
   /// `vlatune job list`.
-  struct List: AsyncParsableCommand {
+  struct List: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, newest first.")
 
     @Option(help: "Only jobs in this state.") var state: String?
     @Option(help: "At most this many jobs.") var limit: Int = 50
     @Flag(help: "Print JSON.") var json = false
 
-    func run() async throws {
+    func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let jobs = try JobControl(context: context).list(stateName: state, limit: limit)
       if json {
@@ -67,7 +67,7 @@ extension JobCommand {
   }
 
   /// `vlatune job wait ID`.
-  struct Wait: AsyncParsableCommand {
+  struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "wait",
       abstract: "Wait for a job to end: exit 0 succeeded, 100 failed or lost, 101 timed out, 103 cancelled.")
@@ -76,7 +76,7 @@ extension JobCommand {
     @Option(help: "Give up after this many seconds (exit 101).") var timeout: Double?
     @Flag(help: "Print the job document as JSON.") var json = false
 
-    func run() async throws {
+    func run() throws {
       if let timeout, !(timeout >= 0) {
         throw VlatuneError.invalidArgument(param: "--timeout", message: "must be ≥ 0 seconds, got \(timeout)")
       }
@@ -89,7 +89,7 @@ extension JobCommand {
   }
 
   /// `vlatune job cancel ID`.
-  struct Cancel: AsyncParsableCommand {
+  struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "cancel",
       abstract: "Cancel a job (idempotent): SIGTERM, a grace period for a checkpoint, then SIGKILL.")
@@ -101,7 +101,7 @@ extension JobCommand {
     @OptionGroup var actor: ActorOptions
     @Flag(help: "Print the job document as JSON.") var json = false
 
-    func run() async throws {
+    func run() throws {
       guard grace >= 0 && grace <= 86_400 else {
         throw VlatuneError.invalidArgument(param: "--grace", message: "must be in 0…86400 seconds, got \(grace)")
       }

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `vlatune dataset …`.
-struct DatasetCommand: AsyncParsableCommand {
+struct DatasetCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "dataset",
     abstract: "Prepare, list, inspect, verify and remove dataset packages.",

@@ -3,7 +3,7 @@ import Foundation
 import VlatuneCore
 
 /// `vlatune doctor`: checks what vlatune needs and says what to do about anything missing.
-struct DoctorCommand: AsyncParsableCommand {
+struct DoctorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "doctor",
     abstract: "Check the state directory, database, libraries, trainer environment and GPUs.")
@@ -26,7 +26,7 @@ struct DoctorCommand: AsyncParsableCommand {
     }
   }
 
-  func run() async throws {
+  func run() throws {
     let environment = ProcessInfo.processInfo.environment
     var checks: [Check] = []
     let home = VlatuneHome.resolve(environment: environment)

@@ -3,7 +3,7 @@ import Foundation
 import VlatuneCore
 
 /// `vlatune job …`.
-struct JobCommand: AsyncParsableCommand {
+struct JobCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "job",
     abstract: "Start, watch, wait for and cancel fine-tuning jobs.",

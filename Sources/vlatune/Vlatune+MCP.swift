@@ -9,7 +9,7 @@ import VlatuneCore
 /// for at start-up if it were linked into `vlatune`. This command checks its arguments, the
 /// state directory and the policy, then replaces itself with `vlatune-mcp` (same process, same
 /// stdio), telling it which `vlatune` starts job watchers.
-struct MCPCommand: AsyncParsableCommand {
+struct MCPCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mcp",
     abstract: "Serve prepare_dataset, start_finetune_job, get/list/cancel jobs and list_datasets over MCP (stdio).",
@@ -19,7 +19,7 @@ struct MCPCommand: AsyncParsableCommand {
   var actor: String?
   @OptionGroup var policy: PolicyOptions
 
-  func run() async throws {
+  func run() throws {
     let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
     _ = try policy.resolved(context)
     var arguments = ["--watcher", ProcessSpawner.currentExecutable]

@@ -3,13 +3,13 @@ import Foundation
 import VlatuneCore
 
 /// `vlatune policy …`.
-struct PolicyCommand: AsyncParsableCommand {
+struct PolicyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "policy", abstract: "Show or check the policy that guards job starts and prepares.",
     subcommands: [Show.self, Check.self])
 
   /// `vlatune policy show`.
-  struct Show: AsyncParsableCommand {
+  struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "show",
       abstract: "Print the effective policy (or the one in FILE).")
@@ -18,7 +18,7 @@ struct PolicyCommand: AsyncParsableCommand {
     @OptionGroup var policy: PolicyOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() async throws {
+    func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let effective = try file.map { try PolicyLoader.load(file: $0) } ?? policy.resolved(context)
       if json {
@@ -30,14 +30,14 @@ struct PolicyCommand: AsyncParsableCommand {
   }
 
   /// `vlatune policy check [FILE]`.
-  struct Check: AsyncParsableCommand {
+  struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "check",
       abstract: "Check a policy file and report every error with its line (exit 64 when invalid).")
     @Argument(help: "Policy file (default: the effective policy's file).") var file: String?
     @Flag(help: "Print JSON.") var json = false
 
-    func run() async throws {
+    func run() throws {
       let environment = ProcessInfo.processInfo.environment
       let effective: Policy
       if let file {

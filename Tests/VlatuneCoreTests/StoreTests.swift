@@ -16,6 +16,23 @@ import VlatuneTestSupport
     #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index"])
   }
 
+  /// Opening and reading writes nothing: no schema change, no WAL frame, so a read-only command
+  /// (`job status`, `dataset list`) pays no fsync.
+  @Test func openingAnExistingDatabaseToReadWritesNothing() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("vlatune.db").path
+    let schemaVersion = { (store: Store) in
+      try store.read { try Int.fetchOne($0, sql: "PRAGMA schema_version") ?? -1 }
+    }
+    let before = try schemaVersion(try Store(path: path))
+    let reopened = try Store(path: path)
+    #expect(try schemaVersion(reopened) == before)
+    #expect(try reopened.journalMode() == "wal")
+    #expect(try reopened.synchronousLevel() == 1)
+    let walSize = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
+    #expect(walSize == 0)
+  }
+
   @Test func olderDatabasesAreMigratedForwardKeepingTheirRows() throws {
     let directory = TemporaryDirectory()
     let path = directory.appending("vlatune.db").path

@@ -18,7 +18,7 @@ public struct DatasetCatalog: Sendable {
   /// Every dataset, newest first.
   public func list() throws -> [DatasetDocument] {
     let records = try store.read { database in
-      try DatasetRecord.order(Column("created_at").desc, Column("id")).fetchAll(database)
+      try DatasetRecord.fetchAll(database, sql: "SELECT * FROM datasets ORDER BY created_at DESC, id")
     }
     return try records.map(Self.document)
   }
@@ -29,8 +29,15 @@ public struct DatasetCatalog: Sendable {
   ///   ``VlatuneError/ambiguous(kind:reference:candidates:)`` (64).
   public func resolve(_ reference: String) throws -> DatasetRecord {
     try store.read { database in
-      if let exact = try DatasetRecord.fetchOne(database, key: reference) { return exact }
-      if let named = try DatasetRecord.filter(Column("name") == reference).fetchOne(database) {
+      // Plain SQL: the query interface's `fetchOne(key:)` reads the table's schema first.
+      if let exact = try DatasetRecord.fetchOne(
+        database, sql: "SELECT * FROM datasets WHERE id = ?", arguments: [reference])
+      {
+        return exact
+      }
+      if let named = try DatasetRecord.fetchOne(
+        database, sql: "SELECT * FROM datasets WHERE name = ? LIMIT 1", arguments: [reference])
+      {
         return named
       }
       let pattern = Self.likePrefix(reference)

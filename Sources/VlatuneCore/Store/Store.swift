@@ -14,9 +14,19 @@ public final class Store: Sendable {
   /// - Throws: ``VlatuneError/internalError(message:)`` when the file is not a usable database.
   public init(path: String) throws {
     var configuration = Configuration()
-    configuration.journalMode = .wal
     configuration.busyMode = .timeout(10)
     configuration.label = "vlatune"
+    // WAL is set here rather than with `configuration.journalMode = .wal`: GRDB's WAL set-up
+    // creates and drops a table whenever the -wal file is empty (for DatabasePool readers,
+    // which vlatune does not use), so every command, `job status` included, committed a schema
+    // change and paid two fsyncs at open and a checkpoint at exit.
+    configuration.prepareDatabase { database in
+      let mode = try String.fetchOne(database, sql: "PRAGMA journal_mode = WAL")
+      guard mode == "wal" else {
+        throw DatabaseError(message: "could not set WAL mode at \(path) (journal_mode is \(mode ?? "unknown"))")
+      }
+      try database.execute(sql: "PRAGMA synchronous = NORMAL")
+    }
     do {
       queue = try DatabaseQueue(path: path, configuration: configuration)
       // A read answers "anything to do?" for every command after the first; only a database
@@ -71,6 +81,12 @@ public final class Store: Sendable {
   /// The names of the migrations applied, in order.
   public func appliedMigrations() throws -> [String] {
     try queue.read { try Migrations.migrator.appliedMigrations($0) }
+  }
+
+  /// The `synchronous` setting in force (1, NORMAL: WAL commits survive a crash of the process;
+  /// the checkpoint fsyncs).
+  public func synchronousLevel() throws -> Int {
+    try queue.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
   }
 
   /// The journal mode in force (`wal` for file databases).

@@ -1,0 +1,76 @@
+// Snappy, Zstandard and zlib, each loaded on first use: the functions vlatune calls, forwarded
+// (see vlatune_library_loader.h). Hidden (zstd.h asks for default visibility unless told), so
+// that libraries loaded later (libarchive, libhdf5) still bind to the real ones.
+#include <pthread.h>
+
+#include "vlatune_library_loader.h"
+
+#pragma GCC visibility push(hidden)
+#define ZSTDLIB_VISIBLE
+#include "CCompression.h"
+
+#define VT_SNAPPY_FUNCTIONS(R, V)                                                        \
+  R(snappy_status, snappy_uncompress,                                                    \
+    (const char *compressed, size_t compressed_length, char *uncompressed,               \
+     size_t *uncompressed_length),                                                       \
+    (compressed, compressed_length, uncompressed, uncompressed_length))
+
+#define VT_ZSTD_FUNCTIONS(R, V)                                                          \
+  R(size_t, ZSTD_decompress,                                                             \
+    (void *destination, size_t capacity, const void *source, size_t compressed_size),    \
+    (destination, capacity, source, compressed_size))                                    \
+  R(const char *, ZSTD_getErrorName, (size_t code), (code))                              \
+  R(unsigned, ZSTD_isError, (size_t code), (code))
+
+#define VT_ZLIB_FUNCTIONS(R, V)                                                          \
+  R(int, inflate, (z_streamp stream, int flush), (stream, flush))                        \
+  R(int, inflateEnd, (z_streamp stream), (stream))                                       \
+  R(int, inflateInit2_, (z_streamp stream, int window_bits, const char *version, int size), \
+    (stream, window_bits, version, size))                                                \
+  R(int, inflateReset, (z_streamp stream), (stream))
+
+VT_SNAPPY_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
+VT_ZSTD_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
+VT_ZLIB_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
+
+static pthread_once_t vt_snappy_once = PTHREAD_ONCE_INIT;
+static pthread_once_t vt_zstd_once = PTHREAD_ONCE_INIT;
+static pthread_once_t vt_zlib_once = PTHREAD_ONCE_INIT;
+
+static void vt_snappy_load(void) {
+  static const char *const names[] = {"libsnappy.so.1", "libsnappy.1.dylib", "libsnappy.so",
+                                      "libsnappy.dylib", NULL};
+  const char *label = "libsnappy";
+  void *handle = vt_library_open(label, names, "libsnappy1v5");
+  VT_SNAPPY_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
+}
+
+static void vt_zstd_load(void) {
+  static const char *const names[] = {"libzstd.so.1", "libzstd.1.dylib", "libzstd.so",
+                                      "libzstd.dylib", NULL};
+  const char *label = "libzstd";
+  void *handle = vt_library_open(label, names, "libzstd1");
+  VT_ZSTD_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
+}
+
+static void vt_zlib_load(void) {
+  static const char *const names[] = {"libz.so.1", "libz.1.dylib", "libz.so", "libz.dylib",
+                                      NULL};
+  const char *label = "zlib";
+  void *handle = vt_library_open(label, names, "zlib1g");
+  VT_ZLIB_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
+}
+
+#define VT_ENSURE_LOADED() pthread_once(&vt_snappy_once, vt_snappy_load)
+VT_SNAPPY_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
+#undef VT_ENSURE_LOADED
+
+#define VT_ENSURE_LOADED() pthread_once(&vt_zstd_once, vt_zstd_load)
+VT_ZSTD_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
+#undef VT_ENSURE_LOADED
+
+#define VT_ENSURE_LOADED() pthread_once(&vt_zlib_once, vt_zlib_load)
+VT_ZLIB_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
+#undef VT_ENSURE_LOADED
+
+#pragma GCC visibility pop

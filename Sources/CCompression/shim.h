@@ -1,3 +1,0 @@
-#include <snappy-c.h>
-#include <zstd.h>
-#include <zlib.h>
