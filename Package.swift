@@ -34,6 +34,7 @@ let package = Package(
     .target(name: "CHDF5", dependencies: ["CHDF5Lib"]),
     .target(name: "CMedia", linkerSettings: [.linkedLibrary("dl")]),
     .target(name: "CSpawn"),
+    .target(name: "CFileIO"),
     .target(
       name: "CVideo",
       linkerSettings: [
@@ -43,7 +44,7 @@ let package = Package(
     .target(
       name: "VlatuneCore",
       dependencies: [
-        "CArchive", "CCompression", "CCrypto", "CMedia", "CSpawn",
+        "CArchive", "CCompression", "CCrypto", "CFileIO", "CMedia", "CSpawn",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),

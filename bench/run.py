@@ -86,19 +86,32 @@ def replicate(source: Path, out: Path, copies: int) -> None:
             )
 
 
+def settle(source: Path) -> None:
+    """Before each timed run: the source in the page cache, no write-back pending.
+
+    Warm once is not enough here: the VM reclaims idle page cache (DAMON) within seconds, and
+    the Python baseline leaves its 1 GB shard dirty, so the next run's reads and fsyncs would
+    compete with the previous run's leftovers.
+    """
+    os.sync()
+    subprocess.run(f"find {source} -type f -exec cat {{}} + > /dev/null", shell=True, check=True)
+
+
 def prepare(binary: str, source: Path, runs: int) -> dict:
     size = directory_bytes(source)
-    subprocess.run(f"find {source} -type f -exec cat {{}} + > /dev/null", shell=True, check=True)
     ours, tar, python = [], [], []
     for _ in range(runs):
         home = Path(tempfile.mkdtemp(prefix="vlatune-bench-home-"))
         env = dict(os.environ, VLATUNE_HOME=str(home))
+        settle(source)
         ours.append(
             timed([binary, "dataset", "prepare", str(source), "--name", "bench", "--quiet"], env)
         )
         shutil.rmtree(home)
+        settle(source)
         tar.append(timed(f"tar -cf - -C {source.parent} {source.name} | sha256sum", shell=True))
         out = Path(tempfile.mkdtemp(prefix="vlatune-bench-py-")) / "out"
+        settle(source)
         python.append(timed([PYTHON, str(ROOT / "bench/python_prepare.py"), str(source), str(out)]))
         shutil.rmtree(out.parent)
     mb = size / 1e6

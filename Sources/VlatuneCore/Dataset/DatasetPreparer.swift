@@ -103,7 +103,7 @@ public struct DatasetPreparer: Sendable {
       id: id, name: name, createdAt: Timestamp.format(now()), finalPath: directory,
       source: DatasetDocument.Source(
         path: sourcePath, format: source.format.rawValue,
-        fingerprint: analysis.sourceFingerprint(imageDigests: writer.imageDigests)),
+        fingerprint: analysis.sourceFingerprint(imageDigests: writer.finishImageDigests())),
       request: request)
     try cancellation.check()
     try register(document, from: temporary, to: directory, overwrite: request.overwrite)

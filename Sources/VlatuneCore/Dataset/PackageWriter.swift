@@ -16,7 +16,7 @@ final class PackageWriter {
   private let shardSize: Int64
   private var cameraHeaders: [String: (header: ImageHeader, episode: String)] = [:]
   private(set) var diagnostics: [Diagnostic] = []
-  private(set) var imageDigests: [String]
+  private let digests: EpisodeImageDigests
   private(set) var episodesWritten = 0
 
   init(directory: String, analysis: DatasetAnalysis, shardSize: Int64) throws {
@@ -24,8 +24,14 @@ final class PackageWriter {
     self.analysis = analysis
     self.shardSize = shardSize
     self.shards = try ShardSetWriter(directory: directory, targetBytes: shardSize)
-    self.imageDigests = [String](repeating: "", count: analysis.episodes.count)
+    self.digests = EpisodeImageDigests(count: analysis.episodes.count)
   }
+
+  deinit { _ = digests.finish() }
+
+  /// The SHA-256 of each episode's image bytes, once every episode has been added (waits for
+  /// the episodes still being hashed; no episode can be added after).
+  func finishImageDigests() -> [String] { digests.finish() }
 
   private var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -33,9 +39,7 @@ final class PackageWriter {
   func addEpisode(_ index: Int, images: [[UInt8]]) throws {
     let episode = analysis.episodes[index]
     let headers = checkImages(episode, images: images)
-    let digest = SHA256Hasher()
-    for image in images { digest.update(image) }
-    imageDigests[index] = digest.hexDigest()
+    digests.add(index, images: images)
     episodesWritten += 1
     guard !hasErrors, let headers else { return }
     let split = analysis.splits[index]

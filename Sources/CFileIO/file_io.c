@@ -1,0 +1,16 @@
+#define _GNU_SOURCE
+#include "vlatune_file_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+int vt_start_writeback(int fd, long long offset, long long length) {
+#if defined(__linux__)
+  return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE) == 0 ? 0 : errno;
+#else
+  (void)fd;
+  (void)offset;
+  (void)length;
+  return 0;
+#endif
+}

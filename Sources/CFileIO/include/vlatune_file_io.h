@@ -1,0 +1,15 @@
+#ifndef VLATUNE_FILE_IO_H
+#define VLATUNE_FILE_IO_H
+
+/// Starts writing back `length` bytes of `fd` from `offset` without waiting
+/// (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`; a no-op elsewhere). Advisory: the caller's
+/// final fsync still decides durability and reports I/O errors.
+///
+/// A shard writer calls it after each block, so that the disk works while the rest of the shard
+/// is produced and the fsync at the end has little left to wait for (`dataset prepare` of 1 GB
+/// spent ~0.6 s in those fsyncs).
+///
+/// Returns 0, or the errno of a failed call.
+int vt_start_writeback(int fd, long long offset, long long length);
+
+#endif
