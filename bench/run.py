@@ -101,7 +101,9 @@ def prepare(binary: str, source: Path, runs: int) -> dict:
     size = directory_bytes(source)
     ours, tar, python = [], [], []
     for _ in range(runs):
-        home = Path(tempfile.mkdtemp(prefix="vlatune-bench-home-"))
+        # Outputs go under one long-lived folder (as a user's VLATUNE_HOME is), not to a new
+        # top-level /tmp folder per run, whose blocks ext4 places anywhere on the disk.
+        home = Path(tempfile.mkdtemp(prefix="home-", dir=WORK))
         env = dict(os.environ, VLATUNE_HOME=str(home))
         settle(source)
         ours.append(
@@ -110,7 +112,7 @@ def prepare(binary: str, source: Path, runs: int) -> dict:
         shutil.rmtree(home)
         settle(source)
         tar.append(timed(f"tar -cf - -C {source.parent} {source.name} | sha256sum", shell=True))
-        out = Path(tempfile.mkdtemp(prefix="vlatune-bench-py-")) / "out"
+        out = Path(tempfile.mkdtemp(prefix="python-", dir=WORK)) / "out"
         settle(source)
         python.append(timed([PYTHON, str(ROOT / "bench/python_prepare.py"), str(source), str(out)]))
         shutil.rmtree(out.parent)

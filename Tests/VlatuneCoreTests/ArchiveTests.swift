@@ -76,6 +76,34 @@ import VlatuneTestSupport
     #expect(contents["empty.txt"] == [])
   }
 
+  /// Entries larger than the writer's 1 MiB blocks and entries straddling block boundaries:
+  /// every byte lands once, in order (the file is a tar whose size is the headers and padded
+  /// data, nothing more), and the reported SHA-256 is the file's.
+  @Test func entriesAcrossBlockBoundariesReadBackWhole() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("big.tar").path
+    let writer = try TarShardWriter(path: path)
+    var expected: [(String, [UInt8])] = []
+    for index in 0..<9 {
+      let size = index % 3 == 0 ? 2_500_000 + index * 999 : 333_333 + index * 17
+      let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+      expected.append(("f\(index).bin", bytes))
+      try writer.addFile(name: "f\(index).bin", bytes: bytes)
+    }
+    let (bytes, sha) = try writer.finish()
+    let onDisk = try FileIO.read(path)
+    #expect(Int64(onDisk.count) == bytes)
+    #expect(SHA256Hasher.hex(onDisk) == sha)
+    let padded = expected.reduce(0) { $0 + 512 + ($1.1.count + 511) / 512 * 512 }
+    #expect(onDisk.count == padded + 1024)
+
+    let reader = try ArchiveReader(path: path)
+    var read: [(String, [UInt8])] = []
+    while let entry = try reader.next() { read.append((entry.path, try reader.readAll(limit: 1 << 23))) }
+    #expect(read.map(\.0) == expected.map(\.0))
+    #expect(read.map(\.1) == expected.map(\.1))
+  }
+
   @Test(.enabled(if: TestPaths.hasPython)) func pythonTarfileReadsTheShard() throws {
     let directory = TemporaryDirectory()
     let path = directory.appending("shard.tar").path

@@ -8,21 +8,47 @@ import Glibc
 /// Entries get mode 0644, owner 0:0 and a fixed modification time, so the same samples always
 /// produce the same bytes.
 public final class TarShardWriter {
-  /// The sink libarchive's write callback feeds: a ``BlockWriter`` (write and hash on its own
-  /// thread) and the first write error (libarchive's callbacks cannot throw).
+  /// The sink libarchive's write callback feeds: 1 MiB blocks handed to a ``BlockWriter``
+  /// (write and hash on its own thread) and the first write error (libarchive's callbacks
+  /// cannot throw).
+  ///
+  /// libarchive writes unblocked (`bytes_per_block` 0): each header, file and padding reaches
+  /// the callback as given, and is copied once, into the block being filled. (libarchive's own
+  /// 1 MiB blocking copied every byte into its buffer, which the callback then had to copy
+  /// again, since libarchive reuses it.)
   private final class Sink {
+    static let blockBytes = 1 << 20
     let descriptor: Int32
     let writer: BlockWriter
     var failure: Int32 = 0
+    private var block: [UInt8] = []
 
     init(descriptor: Int32) {
       self.descriptor = descriptor
       writer = BlockWriter(descriptor: descriptor)
+      block.reserveCapacity(Self.blockBytes)
     }
 
     func write(_ buffer: UnsafeRawBufferPointer) -> Int {
-      failure = writer.append(buffer)
-      return failure == 0 ? buffer.count : -1
+      guard failure == 0 else { return -1 }
+      var rest = buffer
+      while !rest.isEmpty {
+        let count = min(rest.count, Self.blockBytes - block.count)
+        block.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest.prefix(count)))
+        rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(count))
+        if block.count == Self.blockBytes, !flush() { return -1 }
+      }
+      return buffer.count
+    }
+
+    /// Hands the block filled so far to the writer; false after a write failure.
+    func flush() -> Bool {
+      guard failure == 0 else { return false }
+      guard !block.isEmpty else { return true }
+      var full = writer.emptyBlock(capacity: Self.blockBytes)
+      swap(&full, &block)
+      failure = writer.append(full)
+      return failure == 0
     }
   }
 
@@ -52,7 +78,7 @@ public final class TarShardWriter {
     self.path = path
     archive_write_set_format_pax_restricted(handle)
     archive_write_add_filter_none(handle)
-    archive_write_set_bytes_per_block(handle, 1 << 20)
+    archive_write_set_bytes_per_block(handle, 0)
     archive_write_set_bytes_in_last_block(handle, 1)
     let context = Unmanaged.passUnretained(sink).toOpaque()
     try check(
@@ -75,7 +101,7 @@ public final class TarShardWriter {
   private var entryBytes: Int64 = 0
 
   /// The size the archive has reached so far (headers and padded data of the entries added),
-  /// including bytes still in libarchive's 1 MiB output block.
+  /// including bytes still in the sink's 1 MiB block.
   public var bytesWritten: Int64 { entryBytes }
 
   /// Appends one regular file.
@@ -115,6 +141,7 @@ public final class TarShardWriter {
     precondition(!finished, "finish() called twice")
     finished = true
     try check(archive_write_close(handle), "close")
+    _ = sink.flush()
     let result: (bytes: Int64, sha256: String)
     switch sink.writer.finish() {
     case .success(let written): result = written

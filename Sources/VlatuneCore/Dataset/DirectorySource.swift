@@ -7,21 +7,13 @@ struct DirectorySource: EpisodeSource {
 
   func scan(cancellation: CancellationToken) throws -> SourceScan {
     var scan = SourceScan()
-    guard let enumerator = FileManager.default.enumerator(atPath: root) else {
-      throw VlatuneError.ioFailure(path: root, message: "cannot list the directory")
-    }
     var episodeDirectories: [String] = []
-    while let relative = enumerator.nextObject() as? String {
-      try cancellation.check()
-      let name = SourcePath.basename(relative)
-      if name.hasPrefix(".") {
-        if FileIO.kind(root + "/" + relative) == .directory { enumerator.skipDescendants() }
-        continue
-      }
-      guard FileIO.kind(root + "/" + relative) == .regular else { continue }
+    try DirectoryWalk.regularFiles(under: root, cancellation: cancellation) { relative, size in
       scan.files.insert(relative)
-      scan.totalBytes += FileIO.size(root + "/" + relative)
-      if name == "meta.json" { episodeDirectories.append(SourcePath.parent(relative)) }
+      scan.totalBytes += size
+      if SourcePath.basename(relative) == "meta.json" {
+        episodeDirectories.append(SourcePath.parent(relative))
+      }
     }
     scan.episodes = episodeDirectories.map {
       ScannedEpisode(directory: $0, contents: .directory(root: root))

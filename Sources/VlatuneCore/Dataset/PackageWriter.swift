@@ -49,7 +49,7 @@ final class PackageWriter {
       + "\"instruction\":\(JSONOutput.quoted(episode.instruction)),"
       + "\"num_steps\":\(episode.stepCount),\"split\":\"\(split)\""
     for step in 0..<episode.stepCount {
-      let key = String(format: "e%06d_s%06d", index, step)
+      let key = "e" + Self.sixDigits(index) + "_s" + Self.sixDigits(step)
       var json = prefix + ",\"step\":\(step),\"timestamp\":\(episode.timestamps[step])"
       json += ",\"action\":" + Self.array(episode.actions, row: step, width: episode.actionDim)
       json += ",\"state\":" + Self.array(episode.states, row: step, width: episode.stateDim)
@@ -62,6 +62,12 @@ final class PackageWriter {
       }
       try shards.add(files: files, split: split)
     }
+  }
+
+  /// `String(format: "%06d", value)` without Foundation's formatter (once per step).
+  static func sixDigits(_ value: Int) -> String {
+    let digits = String(value)
+    return digits.count >= 6 ? digits : String(repeating: "0", count: 6 - digits.count) + digits
   }
 
   private static func array(_ values: [Double], row: Int, width: Int) -> String {

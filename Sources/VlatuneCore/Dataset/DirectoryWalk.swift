@@ -1,0 +1,61 @@
+import Glibc
+
+/// The regular files of a directory tree, listed with `readdir` and one `fstatat` per file.
+///
+/// FileManager's enumerator normalized every path through NSString and `stat` was called twice
+/// more per file (kind, size): ~12% of the reading thread of `dataset prepare` on 1 GB of
+/// 31 KB images. The walk does what that code did: hidden entries (names starting with `.`) are
+/// skipped, hidden directories not entered; symbolic links are not followed into directories,
+/// while a link to a regular file counts as that file (size and all).
+enum DirectoryWalk {
+  /// Calls `body` with each regular file's path relative to `root` and its size.
+  ///
+  /// - Throws: ``VlatuneError/ioFailure(path:message:)`` naming a directory that cannot be
+  ///   listed, what `body` throws, or the cancellation.
+  static func regularFiles(
+    under root: String, cancellation: CancellationToken,
+    _ body: (_ relative: String, _ size: Int64) throws -> Void
+  ) throws {
+    var pending = [""]
+    while let relative = pending.popLast() {
+      let path = relative.isEmpty ? root : root + "/" + relative
+      guard let directory = opendir(path) else {
+        throw VlatuneError.ioFailure(
+          path: path, message: "cannot list the directory: \(String(cString: strerror(errno)))")
+      }
+      defer { closedir(directory) }
+      let descriptor = dirfd(directory)
+      while let entry = readdir(directory) {
+        try cancellation.check()
+        let (name, type) = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+          pointer.withMemoryRebound(to: CChar.self, capacity: 256) {
+            (String(cString: $0), Int32(entry.pointee.d_type))
+          }
+        }
+        if name.hasPrefix(".") { continue }
+        let child = relative.isEmpty ? name : relative + "/" + name
+        if type == DT_DIR {
+          pending.append(child)
+          continue
+        }
+        guard type == DT_REG || type == DT_LNK || type == DT_UNKNOWN else { continue }
+        var info = stat()
+        guard fstatat(descriptor, name, &info, 0) == 0 else { continue }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+          try body(child, Int64(info.st_size))
+        case S_IFDIR where type == DT_UNKNOWN:
+          // A file system that reports no types: enter real directories, not links to them.
+          var own = stat()
+          if fstatat(descriptor, name, &own, AT_SYMLINK_NOFOLLOW) == 0,
+            own.st_mode & S_IFMT == S_IFDIR
+          {
+            pending.append(child)
+          }
+        default:
+          continue
+        }
+      }
+    }
+  }
+}

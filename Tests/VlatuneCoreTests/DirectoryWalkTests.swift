@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import VlatuneTestSupport
+
+@testable import VlatuneCore
+
+@Suite struct DirectoryWalkTests {
+  /// Regular files at any depth with their sizes; hidden files and directories left out; a link
+  /// to a file counts as the file, a link to a directory is not entered.
+  @Test func listsRegularFilesLikeTheSourceScanExpects() throws {
+    let directory = TemporaryDirectory()
+    let root = directory.appending("source").path
+    let manager = FileManager.default
+    for folder in ["a/b/c", "a/.hidden", ".git", "outside/inner"] {
+      try manager.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true)
+    }
+    let files = [
+      "top.txt": 3, "a/one.bin": 10, "a/b/two.bin": 0, "a/b/c/three.bin": 4096,
+      "a/.secret": 5, "a/.hidden/x.bin": 6, ".git/config": 7, "outside/inner/far.bin": 8,
+    ]
+    for (path, size) in files {
+      try Data(repeating: 1, count: size).write(to: URL(fileURLWithPath: root + "/" + path))
+    }
+    try manager.createSymbolicLink(atPath: root + "/a/link.bin", withDestinationPath: root + "/a/one.bin")
+    try manager.createSymbolicLink(atPath: root + "/a/linked-dir", withDestinationPath: root + "/outside")
+    try manager.createSymbolicLink(atPath: root + "/a/dangling", withDestinationPath: root + "/nowhere")
+
+    var found: [String: Int64] = [:]
+    try DirectoryWalk.regularFiles(under: root, cancellation: CancellationToken()) { found[$0] = $1 }
+    #expect(
+      found == [
+        "top.txt": 3, "a/one.bin": 10, "a/b/two.bin": 0, "a/b/c/three.bin": 4096,
+        "outside/inner/far.bin": 8, "a/link.bin": 10,
+      ])
+  }
+
+  @Test func aMissingRootIsAnIOFailureNamingIt() {
+    let root = TemporaryDirectory().appending("missing").path
+    #expect {
+      try DirectoryWalk.regularFiles(under: root, cancellation: CancellationToken()) { _, _ in }
+    } throws: { error in
+      guard case VlatuneError.ioFailure(let path, let message) = error else { return false }
+      return path == root && message.contains("No such file")
+    }
+  }
+
+  @Test func sixDigitKeysArePadded() {
+    #expect(PackageWriter.sixDigits(0) == "000000")
+    #expect(PackageWriter.sixDigits(42) == "000042")
+    #expect(PackageWriter.sixDigits(123456) == "123456")
+    #expect(PackageWriter.sixDigits(1234567) == "1234567")
+  }
+}
