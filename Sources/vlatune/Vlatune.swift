@@ -19,7 +19,12 @@ struct Vlatune: ParsableCommand {
   /// The single place where errors become output and exit codes.
   ///
   /// Every command is synchronous: an async main ran each command on a Dispatch worker thread
-  /// and exited from another, ~3 ms of thread hand-offs on every `job status`.
+  /// and exited from another (`job status` took 1.6 ms longer).
+  ///
+  /// A command that succeeds ends with `_exit(0)` once C's streams are flushed: everything it
+  /// owns (the database connection, temporary files, signal traps) is released when `run()`
+  /// returns, and the process-wide teardown of `exit` (atexit handlers, static destructors of
+  /// the runtime and the libraries) cost `job status` 1.6 ms of its ~11.
   static func main() {
     signal(SIGXFSZ, SIG_IGN)
     let arguments = Array(CommandLine.arguments.dropFirst())
@@ -27,6 +32,8 @@ struct Vlatune: ParsableCommand {
     do {
       var command = try parseAsRoot(arguments)
       try command.run()
+      fflush(nil)
+      _exit(0)
     } catch let code as ExitCode {
       Foundation.exit(code.rawValue)
     } catch let error as VlatuneError {
