@@ -68,7 +68,7 @@ let package = Package(
     .target(name: "VlatuneTestSupport", path: "Tests/VlatuneTestSupport"),
     .testTarget(
       name: "VlatuneCoreTests",
-      dependencies: ["VlatuneCore", "VlatuneTestSupport"]
+      dependencies: ["VlatuneCore", "VlatuneTestSupport", "CFileIO"]
     ),
     .testTarget(
       name: "VlatuneMCPTests",

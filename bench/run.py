@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,31 +98,54 @@ def settle(source: Path) -> None:
     subprocess.run(f"find {source} -type f -exec cat {{}} + > /dev/null", shell=True, check=True)
 
 
+def median_run(run: Callable[[], float], runs: int) -> float:
+    """One untimed warm-up, then the median of ``runs`` timed runs, each after ``settle``.
+
+    Each tool gets its runs back to back: on this VM the first 1 GB written after a pause (or
+    after another tool's run) is up to twice as slow while the host backs the freed memory again,
+    whichever tool writes it; interleaving the tools charged that to all of them at random.
+    """
+    run()
+    samples = []
+    for _ in range(runs):
+        samples.append(run())
+    return statistics.median(samples)
+
+
 def prepare(binary: str, source: Path, runs: int) -> dict:
     size = directory_bytes(source)
-    ours, tar, python = [], [], []
-    for _ in range(runs):
+
+    def ours() -> float:
         # Outputs go under one long-lived folder (as a user's VLATUNE_HOME is), not to a new
-        # top-level /tmp folder per run, whose blocks ext4 places anywhere on the disk.
+        # top-level /tmp folder per run.
         home = Path(tempfile.mkdtemp(prefix="home-", dir=WORK))
         env = dict(os.environ, VLATUNE_HOME=str(home))
         settle(source)
-        ours.append(
-            timed([binary, "dataset", "prepare", str(source), "--name", "bench", "--quiet"], env)
+        elapsed = timed(
+            [binary, "dataset", "prepare", str(source), "--name", "bench", "--quiet"], env
         )
         shutil.rmtree(home)
+        return elapsed
+
+    def tar() -> float:
         settle(source)
-        tar.append(timed(f"tar -cf - -C {source.parent} {source.name} | sha256sum", shell=True))
+        return timed(f"tar -cf - -C {source.parent} {source.name} | sha256sum", shell=True)
+
+    def python() -> float:
         out = Path(tempfile.mkdtemp(prefix="python-", dir=WORK)) / "out"
         settle(source)
-        python.append(timed([PYTHON, str(ROOT / "bench/python_prepare.py"), str(source), str(out)]))
+        elapsed = timed([PYTHON, str(ROOT / "bench/python_prepare.py"), str(source), str(out)])
         shutil.rmtree(out.parent)
+        return elapsed
+
+    medians = {"ours": median_run(ours, runs), "tar": median_run(tar, runs)}
+    medians["python"] = median_run(python, runs)
     mb = size / 1e6
     result = {
         "input_mb": round(mb, 1),
-        "vlatune_mb_s": mb / statistics.median(ours),
-        "tar_sha256sum_mb_s": mb / statistics.median(tar),
-        "python_mb_s": mb / statistics.median(python),
+        "vlatune_mb_s": mb / medians["ours"],
+        "tar_sha256sum_mb_s": mb / medians["tar"],
+        "python_mb_s": mb / medians["python"],
     }
     result["ratio_vs_tar_sha256sum"] = result["vlatune_mb_s"] / result["tar_sha256sum_mb_s"]
     result["ratio_vs_python"] = result["vlatune_mb_s"] / result["python_mb_s"]

@@ -14,3 +14,13 @@ int vt_start_writeback(int fd, long long offset, long long length) {
   return 0;
 #endif
 }
+
+int vt_open_direct(const char *path) {
+#if defined(__linux__)
+  return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+#else
+  (void)path;
+  errno = ENOTSUP;
+  return -1;
+#endif
+}

@@ -4,6 +4,8 @@ import VlatuneTestSupport
 
 @testable import VlatuneCore
 
+import CFileIO
+
 @Suite struct ArchiveTests {
   /// Many blocks through the writing thread (more than its queue holds): all bytes land in
   /// order and the hash is theirs.
@@ -25,6 +27,30 @@ import VlatuneTestSupport
     #expect(try FileIO.read(path) == expected)
     #expect(sha == SHA256Hasher.hex(expected))
     #expect(try writer.finish().get().sha256 == sha)
+  }
+
+  /// With an `O_DIRECT` descriptor: whole aligned blocks go direct, an unaligned one goes
+  /// through the ordinary descriptor, and once the offsets are unaligned (the kernel refuses
+  /// direct writes there with EINVAL) everything does. The file holds every byte in order.
+  @Test func blockWriterMixesDirectAndBufferedWritesIntoOneFile() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("direct.bin").path
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+    #expect(descriptor >= 0)
+    defer { close(descriptor) }
+    let direct = vt_open_direct(path)
+    defer { if direct >= 0 { close(direct) } }
+    let writer = BlockWriter(descriptor: descriptor, direct: direct >= 0 ? direct : nil)
+    var expected: [UInt8] = []
+    for (index, size) in [1 << 20, 1 << 20, 8192, 1000, 4096, 1 << 20, 77].enumerated() {
+      let block = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
+      expected += block
+      #expect(block.withUnsafeBytes { writer.append($0) } == 0)
+    }
+    let (bytes, sha) = try writer.finish().get()
+    #expect(bytes == Int64(expected.count))
+    #expect(try FileIO.read(path) == expected)
+    #expect(sha == SHA256Hasher.hex(expected))
   }
 
   /// A failed write (here: a descriptor not open for writing) reaches the producer at a later

@@ -12,4 +12,8 @@
 /// Returns 0, or the errno of a failed call.
 int vt_start_writeback(int fd, long long offset, long long length);
 
+/// Opens an existing file for writing with `O_DIRECT` (and `O_CLOEXEC`); -1 with errno set
+/// where the file system refuses direct I/O (tmpfs) or the platform has none.
+int vt_open_direct(const char *path);
+
 #endif

@@ -1,4 +1,5 @@
 internal import CArchive
+internal import CFileIO
 
 import Glibc
 
@@ -19,24 +20,27 @@ public final class TarShardWriter {
   private final class Sink {
     static let blockBytes = 1 << 20
     let descriptor: Int32
+    /// The file opened a second time with `O_DIRECT`, or -1 where the file system refuses it.
+    let directDescriptor: Int32
     let writer: BlockWriter
     var failure: Int32 = 0
-    private var block: [UInt8] = []
+    private var block: AlignedBlock
 
-    init(descriptor: Int32) {
+    init(descriptor: Int32, directDescriptor: Int32) {
       self.descriptor = descriptor
-      writer = BlockWriter(descriptor: descriptor)
-      block.reserveCapacity(Self.blockBytes)
+      self.directDescriptor = directDescriptor
+      writer = BlockWriter(
+        descriptor: descriptor, direct: directDescriptor >= 0 ? directDescriptor : nil)
+      block = AlignedBlock(capacity: Self.blockBytes)
     }
 
     func write(_ buffer: UnsafeRawBufferPointer) -> Int {
       guard failure == 0 else { return -1 }
       var rest = buffer
       while !rest.isEmpty {
-        let count = min(rest.count, Self.blockBytes - block.count)
-        block.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest.prefix(count)))
-        rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(count))
-        if block.count == Self.blockBytes, !flush() { return -1 }
+        let taken = block.append(rest)
+        rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(taken))
+        if block.room == 0, !flush() { return -1 }
       }
       return buffer.count
     }
@@ -44,9 +48,9 @@ public final class TarShardWriter {
     /// Hands the block filled so far to the writer; false after a write failure.
     func flush() -> Bool {
       guard failure == 0 else { return false }
-      guard !block.isEmpty else { return true }
-      var full = writer.emptyBlock(capacity: Self.blockBytes)
-      swap(&full, &block)
+      guard block.count > 0 else { return true }
+      let full = block
+      block = writer.emptyBlock(capacity: Self.blockBytes)
       failure = writer.append(full)
       return failure == 0
     }
@@ -74,7 +78,9 @@ public final class TarShardWriter {
     }
     self.handle = handle
     self.entry = entry
-    self.sink = Sink(descriptor: descriptor)
+    // -1 where the file system has no O_DIRECT (tmpfs): the sink then writes normally.
+    let direct = vt_open_direct(path)
+    self.sink = Sink(descriptor: descriptor, directDescriptor: direct)
     self.path = path
     archive_write_set_format_pax_restricted(handle)
     archive_write_add_filter_none(handle)
@@ -96,6 +102,7 @@ public final class TarShardWriter {
     archive_write_free(handle)
     _ = sink.writer.finish()
     close(sink.descriptor)
+    if sink.directDescriptor >= 0 { close(sink.directDescriptor) }
   }
 
   private var entryBytes: Int64 = 0
