@@ -137,6 +137,12 @@ def main() -> int:
     rows.append(summary(f"job list --json --limit 50 ({total} jobs)", listing))
     datasets = [timed([*vl, "dataset", "list", "--json"], env)[0] for _ in range(50)]
     rows.append(summary("dataset list --json", datasets))
+    # What the machine gives any process right now: start-up and parse alone, and /bin/true
+    # through the same subprocess call (these VMs drift by ±30% within an hour).
+    helps = [timed([*vl, "--help"], env)[0] for _ in range(50)]
+    rows.append(summary("vlatune --help (start-up + parse)", helps))
+    trues = [timed(["/bin/true"], env)[0] for _ in range(50)]
+    rows.append(summary("/bin/true (subprocess floor)", trues))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2) + "\n")

@@ -16,7 +16,7 @@ public struct JobControl: Sendable {
   /// The job a reference names, after marking it `lost` if its watcher is gone.
   public func status(_ reference: String) throws -> JobDocument {
     let record = try jobs.resolve(reference)
-    // A terminal row never changes again: its document needs no second read.
+    // A terminal job has nothing to reap: the row just read is its document.
     if record.state.isTerminal { return try jobs.document(record) }
     try liveness.reap(record)
     return try jobs.document(record.id)
