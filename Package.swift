@@ -68,7 +68,7 @@ let package = Package(
     .target(name: "VlatuneTestSupport", path: "Tests/VlatuneTestSupport"),
     .testTarget(
       name: "VlatuneCoreTests",
-      dependencies: ["VlatuneCore", "VlatuneTestSupport", "CFileIO"]
+      dependencies: ["VlatuneCore", "VlatuneTestSupport", "CFileIO", "CLibraryLoader"]
     ),
     .testTarget(
       name: "VlatuneMCPTests",

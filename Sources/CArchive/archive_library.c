@@ -62,11 +62,12 @@ VT_ARCHIVE_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
 
 static pthread_once_t vt_archive_once = PTHREAD_ONCE_INIT;
 
+static const char *const vt_archive_names[] = {"libarchive.so.13", "libarchive.13.dylib",
+                                                "libarchive.so", "libarchive.dylib", NULL};
+
 static void vt_archive_load(void) {
-  static const char *const names[] = {"libarchive.so.13", "libarchive.13.dylib", "libarchive.so",
-                                      "libarchive.dylib", NULL};
   const char *label = "libarchive";
-  void *handle = vt_library_open(label, names, "libarchive13");
+  void *handle = vt_library_open(label, vt_archive_names, "libarchive13");
   VT_ARCHIVE_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
 }
 
@@ -75,3 +76,7 @@ static void vt_archive_load(void) {
 VT_ARCHIVE_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
 
 #pragma GCC visibility pop
+
+int vt_archive_probe(char *error, size_t length) {
+  return vt_library_try_open(vt_archive_names, error, length);
+}

@@ -37,27 +37,30 @@ static pthread_once_t vt_snappy_once = PTHREAD_ONCE_INIT;
 static pthread_once_t vt_zstd_once = PTHREAD_ONCE_INIT;
 static pthread_once_t vt_zlib_once = PTHREAD_ONCE_INIT;
 
-static void vt_snappy_load(void) {
-  static const char *const names[] = {"libsnappy.so.1", "libsnappy.1.dylib", "libsnappy.so",
+static const char *const vt_snappy_names[] = {"libsnappy.so.1", "libsnappy.1.dylib", "libsnappy.so",
                                       "libsnappy.dylib", NULL};
+
+static void vt_snappy_load(void) {
   const char *label = "libsnappy";
-  void *handle = vt_library_open(label, names, "libsnappy1v5");
+  void *handle = vt_library_open(label, vt_snappy_names, "libsnappy1v5");
   VT_SNAPPY_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
 }
 
-static void vt_zstd_load(void) {
-  static const char *const names[] = {"libzstd.so.1", "libzstd.1.dylib", "libzstd.so",
+static const char *const vt_zstd_names[] = {"libzstd.so.1", "libzstd.1.dylib", "libzstd.so",
                                       "libzstd.dylib", NULL};
+
+static void vt_zstd_load(void) {
   const char *label = "libzstd";
-  void *handle = vt_library_open(label, names, "libzstd1");
+  void *handle = vt_library_open(label, vt_zstd_names, "libzstd1");
   VT_ZSTD_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
 }
 
-static void vt_zlib_load(void) {
-  static const char *const names[] = {"libz.so.1", "libz.1.dylib", "libz.so", "libz.dylib",
+static const char *const vt_zlib_names[] = {"libz.so.1", "libz.1.dylib", "libz.so", "libz.dylib",
                                       NULL};
+
+static void vt_zlib_load(void) {
   const char *label = "zlib";
-  void *handle = vt_library_open(label, names, "zlib1g");
+  void *handle = vt_library_open(label, vt_zlib_names, "zlib1g");
   VT_ZLIB_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
 }
 
@@ -74,3 +77,9 @@ VT_ZLIB_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
 #undef VT_ENSURE_LOADED
 
 #pragma GCC visibility pop
+
+int vt_compression_probe(int library, char *error, size_t length) {
+  const char *const *names[] = {vt_snappy_names, vt_zstd_names, vt_zlib_names};
+  if (library < 0 || library > 2) return 0;
+  return vt_library_try_open(names[library], error, length);
+}

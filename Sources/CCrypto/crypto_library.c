@@ -26,11 +26,12 @@ VT_CRYPTO_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
 
 static pthread_once_t vt_crypto_once = PTHREAD_ONCE_INIT;
 
+static const char *const vt_crypto_names[] = {"libcrypto.so.3", "libcrypto.3.dylib",
+                                               "libcrypto.so", "libcrypto.dylib", NULL};
+
 static void vt_crypto_load(void) {
-  static const char *const names[] = {"libcrypto.so.3", "libcrypto.3.dylib", "libcrypto.so",
-                                      "libcrypto.dylib", NULL};
   const char *label = "libcrypto";
-  void *handle = vt_library_open(label, names, "libssl3");
+  void *handle = vt_library_open(label, vt_crypto_names, "libssl3");
   VT_CRYPTO_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
 }
 
@@ -39,3 +40,7 @@ static void vt_crypto_load(void) {
 VT_CRYPTO_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
 
 #pragma GCC visibility pop
+
+int vt_crypto_probe(char *error, size_t length) {
+  return vt_library_try_open(vt_crypto_names, error, length);
+}

@@ -29,6 +29,16 @@ void *vt_library_open(const char *label, const char *const *names, const char *p
   exit(vt_exit_unavailable);
 }
 
+int vt_library_try_open(const char *const *names, char *error, size_t length) {
+  const char *last = "no file names";
+  for (const char *const *name = names; *name != NULL; name++) {
+    if (dlopen(*name, RTLD_NOW | RTLD_LOCAL) != NULL) return 1;
+    last = dlerror();
+  }
+  snprintf(error, length, "%s", last ? last : "unknown error");
+  return 0;
+}
+
 void *vt_library_symbol(void *handle, const char *label, const char *symbol) {
   dlerror();
   void *address = dlsym(handle, symbol);

@@ -41,7 +41,15 @@ struct DoctorCommand: ParsableCommand {
     } catch {
       checks.append(Check(name: "state directory", ok: false, detail: "\(error); set VLATUNE_HOME to a writable directory"))
     }
-    checks.append(Check(name: "libarchive", ok: true, detail: LibraryVersions.libarchive))
+    for (library, problem) in LibraryVersions.availability() {
+      if let problem {
+        checks.append(Check(name: library, ok: false, detail: "\(problem); run 'make deps' (or apt-get install the package named in it)"))
+      } else if library == "libarchive" {
+        checks.append(Check(name: library, ok: true, detail: LibraryVersions.libarchive))
+      } else {
+        checks.append(Check(name: library, ok: true, detail: "loads"))
+      }
+    }
     let gpus = GPUInventory.count(environment: environment)
     checks.append(
       Check(name: "GPUs", ok: true, detail: gpus == 0 ? "none (jobs train on CPU with --gpus 0)" : "\(gpus)"))

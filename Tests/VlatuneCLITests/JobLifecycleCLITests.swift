@@ -121,7 +121,9 @@ struct JobLifecycleCLITests {
   @Test func trainerIgnoringSIGTERMIsKilledAfterTheGrace() throws {
     let bed = try JobTestbed()
     let id = try bed.start(trainer: JobTestbed.trainer("ignore-term", steps: 10, stepSeconds: 0.02))
-    try bed.waitForState(id, ["running"])
+    // Progress comes after the trainer has set SIGTERM to be ignored; `running` alone can be
+    // seen before Python gets there, and a cancel that early kills it with the SIGTERM.
+    try bed.waitFor(id, "the trainer reports progress") { $0["progress"] is [String: Any] }
     let started = Date()
     let cancel = try bed.vlatune.run(["job", "cancel", id, "--grace", "1", "--json"])
     let elapsed = Date().timeIntervalSince(started)

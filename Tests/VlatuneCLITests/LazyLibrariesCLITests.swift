@@ -60,5 +60,8 @@ struct LazyLibrariesCLITests {
     #expect(verify.status == 0, "\(verify.standardError)")
     let doctor = try vlatune.run(["doctor"])
     #expect(doctor.standardOutput.contains("libarchive 3."), "\(doctor.standardOutput)")
+    for library in ["libcrypto", "libsnappy", "libzstd", "zlib"] {
+      #expect(doctor.standardOutput.contains("ok   \(library): loads"), "\(doctor.standardOutput)")
+    }
   }
 }

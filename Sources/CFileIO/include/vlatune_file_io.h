@@ -12,8 +12,10 @@
 /// Returns 0, or the errno of a failed call.
 int vt_start_writeback(int fd, long long offset, long long length);
 
-/// Opens an existing file for writing with `O_DIRECT` (and `O_CLOEXEC`); -1 with errno set
-/// where the file system refuses direct I/O (tmpfs) or the platform has none.
+/// Opens an existing file for writing with `O_DIRECT` (and `O_CLOEXEC`) when it lives on a local
+/// disk file system (ext4, XFS, Btrfs); -1 with errno set elsewhere (tmpfs refuses direct I/O,
+/// and on NFS each direct write would be a synchronous round trip) or where the platform has
+/// none.
 int vt_open_direct(const char *path);
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef VLATUNE_LIBRARY_LOADER_H
 #define VLATUNE_LIBRARY_LOADER_H
 
+#include <stddef.h>
+
 /// Loading a system library on first use (the CArchive, CCrypto and CCompression targets).
 ///
 /// Those targets define, with hidden visibility, the functions of libarchive, libcrypto,
@@ -17,6 +19,9 @@
 /// Opens the first of `names` (a NULL-terminated list of sonames) that dlopen can load.
 /// Never returns NULL: exits 69 with a message naming `label` and `package` instead.
 void *vt_library_open(const char *label, const char *const *names, const char *package);
+
+/// Whether one of `names` loads (for `vlatune doctor`): 1, or 0 with dlerror's message in `error`.
+int vt_library_try_open(const char *const *names, char *error, size_t length);
 
 /// The address of `symbol` in `handle`; exits 69 naming `label` when the library lacks it.
 void *vt_library_symbol(void *handle, const char *label, const char *symbol);

@@ -1,4 +1,4 @@
-import CCompression
+internal import CCompression
 
 /// Decompresses Parquet pages: uncompressed, Snappy, Gzip (zlib) and Zstd.
 enum PageDecompressor {
