@@ -78,7 +78,7 @@ public final class TarShardWriter {
     }
     self.handle = handle
     self.entry = entry
-    // -1 where the file system has no O_DIRECT (tmpfs): the sink then writes normally.
+    // -1 off local disk file systems (tmpfs, NFS, …): the sink then writes normally.
     let direct = vt_open_direct(path)
     self.sink = Sink(descriptor: descriptor, directDescriptor: direct)
     self.path = path
