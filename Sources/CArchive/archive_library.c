@@ -1,7 +1,5 @@
 // libarchive, loaded on first use: the functions vlatune calls, forwarded (see
 // vlatune_library_loader.h). Hidden, so that libraries loaded later still bind to libarchive.
-#include <pthread.h>
-
 #include "vlatune_library_loader.h"
 
 #pragma GCC visibility push(hidden)
@@ -58,20 +56,10 @@
   R(int, archive_write_set_bytes_per_block, (struct archive * a, int bytes), (a, bytes))      \
   R(int, archive_write_set_format_pax_restricted, (struct archive * a), (a))
 
-VT_ARCHIVE_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
+VT_LAZY_LIBRARY(archive, "libarchive", "libarchive13", VT_ARCHIVE_FUNCTIONS, "libarchive.so.13",
+                "libarchive.13.dylib", "libarchive.so", "libarchive.dylib")
 
-static pthread_once_t vt_archive_once = PTHREAD_ONCE_INIT;
-
-static const char *const vt_archive_names[] = {"libarchive.so.13", "libarchive.13.dylib",
-                                                "libarchive.so", "libarchive.dylib", NULL};
-
-static void vt_archive_load(void) {
-  const char *label = "libarchive";
-  void *handle = vt_library_open(label, vt_archive_names, "libarchive13");
-  VT_ARCHIVE_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
-}
-
-#define VT_ENSURE_LOADED() pthread_once(&vt_archive_once, vt_archive_load)
+#define VT_ENSURE_LOADED() vt_archive_ensure()
 
 VT_ARCHIVE_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
 

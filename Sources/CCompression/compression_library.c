@@ -1,8 +1,6 @@
 // Snappy, Zstandard and zlib, each loaded on first use: the functions vlatune calls, forwarded
 // (see vlatune_library_loader.h). Hidden (zstd.h asks for default visibility unless told), so
 // that libraries loaded later (libarchive, libhdf5) still bind to the real ones.
-#include <pthread.h>
-
 #include "vlatune_library_loader.h"
 
 #pragma GCC visibility push(hidden)
@@ -29,50 +27,22 @@
     (stream, window_bits, version, size))                                                \
   R(int, inflateReset, (z_streamp stream), (stream))
 
-VT_SNAPPY_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
-VT_ZSTD_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
-VT_ZLIB_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
+VT_LAZY_LIBRARY(snappy, "libsnappy", "libsnappy1v5", VT_SNAPPY_FUNCTIONS, "libsnappy.so.1",
+                "libsnappy.1.dylib", "libsnappy.so", "libsnappy.dylib")
+VT_LAZY_LIBRARY(zstd, "libzstd", "libzstd1", VT_ZSTD_FUNCTIONS, "libzstd.so.1", "libzstd.1.dylib",
+                "libzstd.so", "libzstd.dylib")
+VT_LAZY_LIBRARY(zlib, "zlib", "zlib1g", VT_ZLIB_FUNCTIONS, "libz.so.1", "libz.1.dylib", "libz.so",
+                "libz.dylib")
 
-static pthread_once_t vt_snappy_once = PTHREAD_ONCE_INIT;
-static pthread_once_t vt_zstd_once = PTHREAD_ONCE_INIT;
-static pthread_once_t vt_zlib_once = PTHREAD_ONCE_INIT;
-
-static const char *const vt_snappy_names[] = {"libsnappy.so.1", "libsnappy.1.dylib", "libsnappy.so",
-                                      "libsnappy.dylib", NULL};
-
-static void vt_snappy_load(void) {
-  const char *label = "libsnappy";
-  void *handle = vt_library_open(label, vt_snappy_names, "libsnappy1v5");
-  VT_SNAPPY_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
-}
-
-static const char *const vt_zstd_names[] = {"libzstd.so.1", "libzstd.1.dylib", "libzstd.so",
-                                      "libzstd.dylib", NULL};
-
-static void vt_zstd_load(void) {
-  const char *label = "libzstd";
-  void *handle = vt_library_open(label, vt_zstd_names, "libzstd1");
-  VT_ZSTD_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
-}
-
-static const char *const vt_zlib_names[] = {"libz.so.1", "libz.1.dylib", "libz.so", "libz.dylib",
-                                      NULL};
-
-static void vt_zlib_load(void) {
-  const char *label = "zlib";
-  void *handle = vt_library_open(label, vt_zlib_names, "zlib1g");
-  VT_ZLIB_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
-}
-
-#define VT_ENSURE_LOADED() pthread_once(&vt_snappy_once, vt_snappy_load)
+#define VT_ENSURE_LOADED() vt_snappy_ensure()
 VT_SNAPPY_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
 #undef VT_ENSURE_LOADED
 
-#define VT_ENSURE_LOADED() pthread_once(&vt_zstd_once, vt_zstd_load)
+#define VT_ENSURE_LOADED() vt_zstd_ensure()
 VT_ZSTD_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
 #undef VT_ENSURE_LOADED
 
-#define VT_ENSURE_LOADED() pthread_once(&vt_zlib_once, vt_zlib_load)
+#define VT_ENSURE_LOADED() vt_zlib_ensure()
 VT_ZLIB_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
 #undef VT_ENSURE_LOADED
 

@@ -1,7 +1,5 @@
 // libcrypto, loaded on first use: the EVP digest functions vlatune calls, forwarded (see
 // vlatune_library_loader.h). Hidden, so that libraries loaded later still bind to libcrypto.
-#include <pthread.h>
-
 #include "vlatune_library_loader.h"
 
 #pragma GCC visibility push(hidden)
@@ -22,20 +20,10 @@
   R(EVP_MD_CTX *, EVP_MD_CTX_new, (void), ())                                                \
   R(const EVP_MD *, EVP_sha256, (void), ())
 
-VT_CRYPTO_FUNCTIONS(VT_POINTER_R, VT_POINTER_V)
+VT_LAZY_LIBRARY(crypto, "libcrypto", "libssl3", VT_CRYPTO_FUNCTIONS, "libcrypto.so.3",
+                "libcrypto.3.dylib", "libcrypto.so", "libcrypto.dylib")
 
-static pthread_once_t vt_crypto_once = PTHREAD_ONCE_INIT;
-
-static const char *const vt_crypto_names[] = {"libcrypto.so.3", "libcrypto.3.dylib",
-                                               "libcrypto.so", "libcrypto.dylib", NULL};
-
-static void vt_crypto_load(void) {
-  const char *label = "libcrypto";
-  void *handle = vt_library_open(label, vt_crypto_names, "libssl3");
-  VT_CRYPTO_FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)
-}
-
-#define VT_ENSURE_LOADED() pthread_once(&vt_crypto_once, vt_crypto_load)
+#define VT_ENSURE_LOADED() vt_crypto_ensure()
 
 VT_CRYPTO_FUNCTIONS(VT_FORWARD_R, VT_FORWARD_V)
 

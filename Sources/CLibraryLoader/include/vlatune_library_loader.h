@@ -1,6 +1,7 @@
 #ifndef VLATUNE_LIBRARY_LOADER_H
 #define VLATUNE_LIBRARY_LOADER_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 /// Loading a system library on first use (the CArchive, CCrypto and CCompression targets).
@@ -49,5 +50,20 @@ const char *vt_library_path(void *handle);
     VT_ENSURE_LOADED();                  \
     vt_p_##name args;                    \
   }
+
+/// Defines a library loaded on first use from its function list and its file names:
+/// `vt_<lib>_names` (NULL-terminated), a pointer per function, the loader (run once, exits 69
+/// when the library or a function is missing) and `vt_<lib>_ensure()`. The file then defines
+/// `VT_ENSURE_LOADED()` as `vt_<lib>_ensure()` and expands its list with the forwarders.
+#define VT_LAZY_LIBRARY(lib, label_text, package, FUNCTIONS, ...)       \
+  static const char *const vt_##lib##_names[] = {__VA_ARGS__, NULL};    \
+  FUNCTIONS(VT_POINTER_R, VT_POINTER_V)                                 \
+  static pthread_once_t vt_##lib##_once = PTHREAD_ONCE_INIT;            \
+  static void vt_##lib##_load(void) {                                   \
+    const char *label = label_text;                                     \
+    void *handle = vt_library_open(label, vt_##lib##_names, package);   \
+    FUNCTIONS(VT_RESOLVE_R, VT_RESOLVE_V)                               \
+  }                                                                     \
+  static inline void vt_##lib##_ensure(void) { pthread_once(&vt_##lib##_once, vt_##lib##_load); }
 
 #endif
