@@ -4,7 +4,12 @@
 The ratio (data-pipeline efficiency) shows whether streaming, decoding and augmenting starve the
 model; 1.0 means the data pipeline costs nothing.
 
-    python bench/trainer_throughput.py PACKAGE_DIR [--steps 40] [--batch-size 32] [--workers 1]
+    python bench/trainer_throughput.py PACKAGE_DIR [--steps 60] [--rounds 6] [--batch-size 32]
+        [--workers 1]
+
+The streamed and in-memory steps alternate in ``rounds`` blocks. ``data_cpu_ms_per_batch`` is
+what a worker spends per batch (read, decode, crop, resize, jitter) on one thread, to compare
+with ``step_ms_in_memory`` times the training threads.
 
 Workers are DataLoader processes, as the trainer's ``data_workers`` (default 1) starts them.
 """
@@ -24,7 +29,25 @@ from vlatune_trainer.models.policy import build
 from vlatune_trainer.package import Package
 
 
-def run(package_dir: Path, steps: int, batch_size: int, workers: int) -> dict[str, float]:
+def data_cpu_per_batch(source: TrainStream, batches: int) -> float:
+    """CPU milliseconds to read, decode and augment one batch on one thread, as a worker does."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        stream = iter(source)
+        for _ in range(3):
+            next(stream)
+        started = time.process_time()
+        for _ in range(batches):
+            next(stream)
+        return (time.process_time() - started) / batches * 1000
+    finally:
+        torch.set_num_threads(threads)
+
+
+def run(
+    package_dir: Path, steps: int, batch_size: int, workers: int, rounds: int
+) -> dict[str, float]:
     torch.manual_seed(0)
     package = Package(package_dir)
     spec = {
@@ -68,21 +91,34 @@ def run(package_dir: Path, steps: int, batch_size: int, workers: int) -> dict[st
     stream = iter(loader)
     for _ in range(3):
         step(next(stream))
-    started = time.perf_counter()
-    for _ in range(steps):
-        step(next(stream))
-    streamed = steps / (time.perf_counter() - started)
-
     cached = [next(stream) for _ in range(8)]
-    started = time.perf_counter()
-    for batch in itertools.islice(itertools.cycle(cached), steps):
-        step(batch)
-    in_memory = steps / (time.perf_counter() - started)
+    # Alternating blocks, so the machine's drift falls on both sides of the ratio alike; each
+    # streamed block starts after a few untimed steps have used up what the worker prefetched
+    # while the in-memory block ran.
+    block = max(1, steps // rounds)
+    streamed_time = in_memory_time = 0.0
+    for _ in range(rounds):
+        for _ in range(5):
+            step(next(stream))
+        started = time.perf_counter()
+        for _ in range(block):
+            step(next(stream))
+        streamed_time += time.perf_counter() - started
+        started = time.perf_counter()
+        for batch in itertools.islice(itertools.cycle(cached), block):
+            step(batch)
+        in_memory_time += time.perf_counter() - started
+    del stream, loader
+    streamed = block * rounds / streamed_time
+    in_memory = block * rounds / in_memory_time
+    data_cpu = data_cpu_per_batch(TrainStream(package, batcher, batch_size, seed=1), block)
     return {
         "steps_per_second_shards": streamed,
         "steps_per_second_in_memory": in_memory,
         "samples_per_second_shards": streamed * batch_size,
         "pipeline_efficiency": streamed / in_memory,
+        "step_ms_in_memory": 1000 / in_memory,
+        "data_cpu_ms_per_batch": data_cpu,
         "batch_size": batch_size,
         "threads": torch.get_num_threads(),
         "workers": workers,
@@ -92,11 +128,12 @@ def run(package_dir: Path, steps: int, batch_size: int, workers: int) -> dict[st
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("package", type=Path)
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=60, help="timed steps on each side")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating blocks per side")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    print(json.dumps(run(args.package, args.steps, args.batch_size, args.workers)))
+    print(json.dumps(run(args.package, args.steps, args.batch_size, args.workers, args.rounds)))
     return 0
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from peft import PeftModel
 
-from .data import load_image
+from .data import load_images
 from .models.base import adapt_to_dataset, load_tiny_base
 from .models.hf_vla import TokenActionModel
 from .models.tiny_vla import TinyVLAConfig, tokenize
@@ -58,10 +58,10 @@ class TokenPolicy:
     def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:
         """Un-normalized action chunk (chunk × action_dim) for one observation."""
         del state  # the token model reads image and words only, as OpenVLA does
-        pixels = load_image(images[0], self.image_size, None)
+        pixels = load_images(images[:1], self.image_size, None)
         count = self.tokens.chunk * self.action_dim
         batch = {
-            "images": torch.from_numpy(pixels.copy()).permute(2, 0, 1).float()[None, None] / 255,
+            "images": pixels[None],
             "instructions": [instruction],
             "actions": torch.zeros((1, self.tokens.chunk, self.action_dim)),
             "mask": torch.ones((1, self.tokens.chunk), dtype=torch.bool),
@@ -103,8 +103,7 @@ class Policy:
 
     def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:
         """Un-normalized action chunk (chunk × action_dim) for one observation."""
-        pixels = np.stack([load_image(data, self.config.image_size, None) for data in images])
-        tensor = torch.from_numpy(pixels).permute(0, 3, 1, 2).float().unsqueeze(0) / 255
+        tensor = load_images(images, self.config.image_size, None).unsqueeze(0)
         words = torch.tensor([tokenize(instruction, self.config)])
         normalized_state = self.states.normalize(np.asarray(state, dtype=np.float32))
         dims = self.proprio if self.proprio is not None else list(range(len(normalized_state)))
