@@ -381,6 +381,13 @@ def main() -> int:
             "shards ÷ in-memory; target ≥ 0.95",
         )
     )
+    rows.append(
+        (
+            "data CPU per batch (one worker)",
+            f"{t['data_cpu_ms_per_batch']:.1f} ms",
+            f"vs {t['step_ms_in_memory']:.0f} ms a step in memory on {t['threads']} threads",
+        )
+    )
     for case in results["lerobot"]:
         rows.append(
             (
