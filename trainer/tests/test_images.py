@@ -9,7 +9,7 @@ import random
 import numpy as np
 import torch
 from PIL import Image, ImageEnhance
-from vlatune_trainer.data import GRAY, jitter, load_images
+from vlatune_trainer.data import GRAY, jitter, load_images, pixels
 
 
 def png(array: np.ndarray) -> bytes:
@@ -44,12 +44,12 @@ def test_centre_crop_and_resize_match_pillow_for_mixed_frame_sizes() -> None:
         smooth(96, 96, 2)[..., 0],  # grayscale
         smooth(240, 320, 3),
     ]
-    pixels = load_images([png(f) for f in frames], 64, None)
-    assert pixels.shape == (4, 3, 64, 64)
-    assert pixels.dtype == torch.float32
-    for frame, got in zip(frames, pixels, strict=True):
+    images = load_images([png(f) for f in frames], 64, None)
+    assert images.shape == (4, 3, 64, 64)
+    assert images.dtype == torch.uint8
+    for frame, got in zip(frames, images, strict=True):
         expected = pillow_centre_crop(frame, 64)
-        difference = np.abs(got.permute(1, 2, 0).numpy() * 255 - expected)
+        difference = np.abs(got.permute(1, 2, 0).numpy().astype(np.float32) - expected)
         assert difference.max() <= 1.0 + 1e-3
         assert difference.mean() < 0.05
 
@@ -71,12 +71,37 @@ def test_augmentation_depends_only_on_the_seed() -> None:
     assert torch.equal(first, again)
     assert not torch.equal(first, other)
     assert not torch.equal(first, plain)
-    assert first.min() >= 0 and first.max() <= 1
+    assert first.dtype == torch.uint8
+
+
+def test_training_frames_are_the_jittered_crops_rounded_to_eight_bits() -> None:
+    frame = png(smooth(96, 96, 4))
+    rng = random.Random("round")
+    left, top = rng.randint(0, 5), rng.randint(0, 5)
+    factors = torch.tensor([[rng.uniform(0.8, 1.2) for _ in range(3)]])
+    crop = np.asarray(Image.open(io.BytesIO(frame)))[top : top + 91, left : left + 91]
+    resized = torch.nn.functional.interpolate(
+        torch.from_numpy(np.ascontiguousarray(crop[None])).permute(0, 3, 1, 2),
+        size=(64, 64),
+        mode="bilinear",
+        antialias=True,
+    )
+    expected = jitter(resized.permute(0, 2, 3, 1).float() / 255, factors) * 255
+    got = load_images([frame], 64, random.Random("round"))
+    difference = got.permute(0, 2, 3, 1).float() - expected
+    assert difference.abs().max() <= 0.5 + 1e-3
+
+
+def test_pixels_are_floats_in_the_unit_range_on_the_device() -> None:
+    images = torch.tensor([[0, 51, 255]], dtype=torch.uint8)
+    converted = pixels(images, torch.device("cpu"))
+    assert converted.dtype == torch.float32
+    assert torch.allclose(converted, torch.tensor([[0.0, 0.2, 1.0]]))
 
 
 def test_unit_factors_leave_the_pixels_unchanged() -> None:
-    pixels = torch.from_numpy(smooth(32, 32, 5)).float()[None] / 255
-    assert torch.allclose(jitter(pixels, torch.ones(1, 3)), pixels, atol=1e-6)
+    frame = torch.from_numpy(smooth(32, 32, 5)).float()[None] / 255
+    assert torch.allclose(jitter(frame, torch.ones(1, 3)), frame, atol=1e-6)
 
 
 def sequential(pixels: np.ndarray, bright: float, contrast: float, saturation: float) -> np.ndarray:
@@ -93,8 +118,8 @@ def test_jitter_is_pillows_three_enhancements_composed() -> None:
     # Mid-range frames, so that no intermediate step clips and the composition is exact.
     frames = [smooth(40, 40, s, low=80, high=170) for s in range(3)]
     factors = [(0.8, 1.2, 0.9), (1.2, 0.8, 1.2), (1.05, 1.1, 0.8)]
-    pixels = torch.from_numpy(np.stack(frames)).float() / 255
-    got = jitter(pixels, torch.tensor(factors)).numpy()
+    batch = torch.from_numpy(np.stack(frames)).float() / 255
+    got = jitter(batch, torch.tensor(factors)).numpy()
     for frame, (b, c, s), result in zip(frames, factors, got, strict=True):
         expected = sequential(frame.astype(np.float32) / 255, b, c, s)
         assert np.abs(result - expected).max() < 1e-5
@@ -111,8 +136,8 @@ def test_jitter_is_pillows_three_enhancements_composed() -> None:
 
 
 def test_jitter_clips_to_the_unit_range() -> None:
-    pixels = torch.from_numpy(smooth(16, 16, 7)).float()[None] / 255
-    bright = jitter(pixels, torch.tensor([[1.2, 1.2, 1.2]]))
-    dark = jitter(pixels, torch.tensor([[0.8, 1.2, 1.2]]))
+    frame = torch.from_numpy(smooth(16, 16, 7)).float()[None] / 255
+    bright = jitter(frame, torch.tensor([[1.2, 1.2, 1.2]]))
+    dark = jitter(frame, torch.tensor([[0.8, 1.2, 1.2]]))
     assert bright.max() == 1.0 and bright.min() >= 0
     assert dark.min() >= 0 and dark.max() <= 1

@@ -54,15 +54,18 @@ def cut(array: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def load_images(frames: Sequence[bytes], size: int, rng: random.Random | None) -> torch.Tensor:
-    """Decodes a batch of frames into an N × 3 × ``size`` × ``size`` float tensor in [0, 1].
+    """Decodes a batch of frames into an N × 3 × ``size`` × ``size`` uint8 tensor (RGB).
 
     Each frame is cropped to 90% of its area (a random place when ``rng`` is given, centred
     otherwise) and resized with Pillow's antialiased bilinear filter (torch's uint8 kernel,
     within one level of Pillow's). Training frames then get random brightness, contrast and
     saturation factors in [0.8, 1.2], Pillow ``ImageEnhance``'s three blends in that order;
     they compose into one affine colour map per frame (``jitter``), applied to the whole batch
-    at once and clipped once at the end. ``rng`` draws, per frame in order: crop left, crop
-    top, the three factors, so a batch's augmentation depends only on its seed.
+    at once, clipped once and rounded back to 8 bits. ``rng`` draws, per frame in order: crop
+    left, crop top, the three factors, so a batch's augmentation depends only on its seed.
+
+    Batches stay 8-bit until the training step (``pixels``): a worker hands the training
+    process a quarter of the bytes, and a GPU receives a quarter of them.
     """
     arrays = [decode(data) for data in frames]
     scale = CROP_AREA**0.5
@@ -80,7 +83,7 @@ def load_images(frames: Sequence[bytes], size: int, rng: random.Random | None) -
     groups: dict[tuple[int, int], list[int]] = {}
     for index, (_, _, crop_h, crop_w) in enumerate(windows):
         groups.setdefault((crop_h, crop_w), []).append(index)
-    levels = torch.empty((len(arrays), size, size, 3), dtype=torch.float32)
+    levels = torch.empty((len(arrays), size, size, 3), dtype=torch.uint8)
     for indices in groups.values():
         crops = np.stack([cut(arrays[i], windows[i]) for i in indices])
         # N × H × W × 3 viewed as channels-last N × 3 × H × W: torch's uint8 antialiased
@@ -93,29 +96,35 @@ def load_images(frames: Sequence[bytes], size: int, rng: random.Random | None) -
             align_corners=False,
         ).permute(0, 2, 3, 1)
         if len(groups) == 1:
-            levels = resized.float()
+            levels = resized
         else:
-            levels[indices] = resized.float()
-    if rng is None:
-        return levels.div_(255).permute(0, 3, 1, 2)
-    return jitter(levels, torch.from_numpy(factors), white=255).permute(0, 3, 1, 2)
+            levels[indices] = resized
+    if rng is not None:
+        jittered = jitter(levels.float(), torch.from_numpy(factors), white=255)
+        levels = jittered.add_(0.5).to(torch.uint8)
+    return levels.permute(0, 3, 1, 2)
+
+
+def pixels(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A batch's uint8 images as floats in [0, 1] on ``device`` (converted there)."""
+    return images.to(device, non_blocking=True).float().div_(255)
 
 
 def jitter(pixels: torch.Tensor, factors: torch.Tensor, white: float = 1.0) -> torch.Tensor:
     """Brightness b, contrast c and saturation s (N × 3 ``factors``) applied to N × H × W × 3
     pixels in [0, ``white``], as Pillow's enhancements compose without their intermediate
-    clipping: ``b · (c · (s·x + (1−s)·gray(x)) + (1−c)·mean(gray(x)))``, scaled to and
-    clipped at [0, 1]. Computed as ``α·x + β·gray(x) + γ`` per frame: two passes over the
-    pixels besides the grayscale product, where a 3 × 3 matrix product per pixel took three
-    times as long."""
+    clipping: ``b · (c · (s·x + (1−s)·gray(x)) + (1−c)·mean(gray(x)))``, clipped to
+    [0, ``white``]. Computed as ``α·x + β·gray(x) + γ`` per frame: two passes over the pixels
+    besides the grayscale product, where a 3 × 3 matrix product per pixel took three times as
+    long."""
     bright, contrast, saturation = factors[:, 0], factors[:, 1], factors[:, 2]
     gray = pixels @ GRAY
     mean = gray.mean(dim=(1, 2))
-    alpha = (bright * contrast * saturation / white).view(-1, 1, 1, 1)
-    beta = (bright * contrast * (1 - saturation) / white).view(-1, 1, 1)
-    gamma = (bright * (1 - contrast) * mean / white).view(-1, 1, 1)
+    alpha = (bright * contrast * saturation).view(-1, 1, 1, 1)
+    beta = (bright * contrast * (1 - saturation)).view(-1, 1, 1)
+    gamma = (bright * (1 - contrast) * mean).view(-1, 1, 1)
     shift = torch.addcmul(gamma, gray, beta).unsqueeze_(-1)
-    return torch.addcmul(shift, pixels, alpha).clamp_(0, 1)
+    return torch.addcmul(shift, pixels, alpha).clamp_(0, white)
 
 
 @dataclass

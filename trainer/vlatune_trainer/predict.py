@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from peft import PeftModel
 
-from .data import load_images
+from .data import load_images, pixels
 from .models.base import adapt_to_dataset, load_tiny_base
 from .models.hf_vla import TokenActionModel
 from .models.tiny_vla import TinyVLAConfig, tokenize
@@ -103,7 +103,9 @@ class Policy:
 
     def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:
         """Un-normalized action chunk (chunk × action_dim) for one observation."""
-        tensor = load_images(images, self.config.image_size, None).unsqueeze(0)
+        tensor = pixels(load_images(images, self.config.image_size, None), torch.device("cpu"))[
+            None
+        ]
         words = torch.tensor([tokenize(instruction, self.config)])
         normalized_state = self.states.normalize(np.asarray(state, dtype=np.float32))
         dims = self.proprio if self.proprio is not None else list(range(len(normalized_state)))

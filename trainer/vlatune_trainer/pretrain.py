@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from .data import Batcher, BatchSpec, TrainStream
+from .data import Batcher, BatchSpec, TrainStream, pixels
 from .models.policy import TinyActionModel, masked_l1
 from .models.tiny_vla import TinyVLA, TinyVLAConfig, count_parameters, init_weights, tokenize
 from .package import Package
@@ -62,7 +62,9 @@ def pretrain(
     for step in range(1, steps + 1):
         batch = next(stream)
         loss = masked_l1(
-            model(batch["images"], batch["words"], batch["state"]), batch["actions"], batch["mask"]
+            model(pixels(batch["images"], torch.device("cpu")), batch["words"], batch["state"]),
+            batch["actions"],
+            batch["mask"],
         )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -83,7 +83,7 @@ class TokenActionModel:
         self, batch: dict[str, Any], device: torch.device, with_actions: bool = True
     ) -> dict[str, torch.Tensor]:
         """input_ids, attention_mask, pixel_values and labels (−100 except action tokens)."""
-        images = (batch["images"][:, 0] * 255).round().byte().permute(0, 2, 3, 1).numpy()
+        images = batch["images"][:, 0].permute(0, 2, 3, 1).numpy()
         rows: list[list[int]] = []
         labels: list[list[int]] = []
         pixels: list[torch.Tensor] = []

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from peft import LoraConfig, get_peft_model
 
+from ..data import pixels
 from ..errors import TrainerError
 from ..package import Package
 from . import hf_vla
@@ -56,7 +57,9 @@ class TinyActionModel:
     ) -> torch.Tensor:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return (module or self.model)(
-                batch["images"].to(device), batch["words"].to(device), batch["state"].to(device)
+                pixels(batch["images"], device),
+                batch["words"].to(device),
+                batch["state"].to(device),
             ).float()
 
     def loss(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
