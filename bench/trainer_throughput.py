@@ -93,12 +93,12 @@ def run(
         step(next(stream))
     cached = [next(stream) for _ in range(8)]
     # Alternating blocks, so the machine's drift falls on both sides of the ratio alike; each
-    # streamed block starts after a few untimed steps have used up what the worker prefetched
-    # while the in-memory block ran.
+    # streamed block starts after untimed steps have used up what the workers prefetched (4
+    # batches each) while the in-memory block ran.
     block = max(1, steps // rounds)
     streamed_time = in_memory_time = 0.0
     for _ in range(rounds):
-        for _ in range(5):
+        for _ in range(4 * max(workers, 1) + 1):
             step(next(stream))
         started = time.perf_counter()
         for _ in range(block):
@@ -128,7 +128,9 @@ def run(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("package", type=Path)
-    parser.add_argument("--steps", type=int, default=60, help="timed steps on each side")
+    parser.add_argument(
+        "--steps", type=int, default=60, help="timed steps on each side (a multiple of --rounds)"
+    )
     parser.add_argument("--rounds", type=int, default=6, help="alternating blocks per side")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)

@@ -7,6 +7,7 @@ import io
 import random
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image, ImageEnhance
 from vlatune_trainer.data import GRAY, jitter, load_images, pixels
@@ -42,10 +43,11 @@ def test_centre_crop_and_resize_match_pillow_for_mixed_frame_sizes() -> None:
         smooth(96, 96, 0),
         smooth(120, 160, 1),
         smooth(96, 96, 2)[..., 0],  # grayscale
+        np.dstack([smooth(96, 96, 6), np.full((96, 96), 128, np.uint8)]),  # RGBA
         smooth(240, 320, 3),
     ]
     images = load_images([png(f) for f in frames], 64, None)
-    assert images.shape == (4, 3, 64, 64)
+    assert images.shape == (5, 3, 64, 64)
     assert images.dtype == torch.uint8
     for frame, got in zip(frames, images, strict=True):
         expected = pillow_centre_crop(frame, 64)
@@ -74,12 +76,21 @@ def test_augmentation_depends_only_on_the_seed() -> None:
     assert first.dtype == torch.uint8
 
 
+def crop_place(seed: str) -> tuple[int, int]:
+    """(left, top) of the first random 90% crop of a 96 × 128 frame (121 × 91) under ``seed``."""
+    rng = random.Random(seed)
+    return rng.randint(0, 128 - 121), rng.randint(0, 96 - 91)
+
+
 def test_training_frames_are_the_jittered_crops_rounded_to_eight_bits() -> None:
-    frame = png(smooth(96, 96, 4))
-    rng = random.Random("round")
-    left, top = rng.randint(0, 5), rng.randint(0, 5)
+    # Not square, and a seed whose crop has left ≠ top: a swapped axis or draw shows.
+    frame = png(smooth(96, 128, 4))
+    seed = next(f"round-{n}" for n in range(100) if len(set(crop_place(f"round-{n}"))) == 2)
+    rng = random.Random(seed)
+    left, top = rng.randint(0, 128 - 121), rng.randint(0, 96 - 91)
+    assert (left, top) == crop_place(seed)
     factors = torch.tensor([[rng.uniform(0.8, 1.2) for _ in range(3)]])
-    crop = np.asarray(Image.open(io.BytesIO(frame)))[top : top + 91, left : left + 91]
+    crop = np.asarray(Image.open(io.BytesIO(frame)))[top : top + 91, left : left + 121]
     resized = torch.nn.functional.interpolate(
         torch.from_numpy(np.ascontiguousarray(crop[None])).permute(0, 3, 1, 2),
         size=(64, 64),
@@ -87,7 +98,7 @@ def test_training_frames_are_the_jittered_crops_rounded_to_eight_bits() -> None:
         antialias=True,
     )
     expected = jitter(resized.permute(0, 2, 3, 1).float() / 255, factors) * 255
-    got = load_images([frame], 64, random.Random("round"))
+    got = load_images([frame], 64, random.Random(seed))
     difference = got.permute(0, 2, 3, 1).float() - expected
     assert difference.abs().max() <= 0.5 + 1e-3
 
@@ -97,6 +108,9 @@ def test_pixels_are_floats_in_the_unit_range_on_the_device() -> None:
     converted = pixels(images, torch.device("cpu"))
     assert converted.dtype == torch.float32
     assert torch.allclose(converted, torch.tensor([[0.0, 0.2, 1.0]]))
+    assert images.tolist() == [[0, 51, 255]]
+    with pytest.raises(TypeError, match="uint8"):
+        pixels(converted, torch.device("cpu"))
 
 
 def test_unit_factors_leave_the_pixels_unchanged() -> None:

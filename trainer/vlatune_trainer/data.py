@@ -107,6 +107,8 @@ def load_images(frames: Sequence[bytes], size: int, rng: random.Random | None) -
 
 def pixels(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     """A batch's uint8 images as floats in [0, 1] on ``device`` (converted there)."""
+    if images.dtype != torch.uint8:
+        raise TypeError(f"batch images must be uint8 (load_images), got {images.dtype}")
     return images.to(device, non_blocking=True).float().div_(255)
 
 
@@ -118,7 +120,7 @@ def jitter(pixels: torch.Tensor, factors: torch.Tensor, white: float = 1.0) -> t
     besides the grayscale product, where a 3 × 3 matrix product per pixel took three times as
     long."""
     bright, contrast, saturation = factors[:, 0], factors[:, 1], factors[:, 2]
-    gray = pixels @ GRAY
+    gray = pixels @ GRAY.to(pixels)
     mean = gray.mean(dim=(1, 2))
     alpha = (bright * contrast * saturation).view(-1, 1, 1, 1)
     beta = (bright * contrast * (1 - saturation)).view(-1, 1, 1)

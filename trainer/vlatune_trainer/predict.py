@@ -58,10 +58,10 @@ class TokenPolicy:
     def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:
         """Un-normalized action chunk (chunk × action_dim) for one observation."""
         del state  # the token model reads image and words only, as OpenVLA does
-        pixels = load_images(images[:1], self.image_size, None)
+        frames = load_images(images[:1], self.image_size, None)
         count = self.tokens.chunk * self.action_dim
         batch = {
-            "images": pixels[None],
+            "images": frames[None],
             "instructions": [instruction],
             "actions": torch.zeros((1, self.tokens.chunk, self.action_dim)),
             "mask": torch.ones((1, self.tokens.chunk), dtype=torch.bool),
