@@ -112,21 +112,21 @@ def pixels(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device, non_blocking=True).float().div_(255)
 
 
-def jitter(pixels: torch.Tensor, factors: torch.Tensor, white: float = 1.0) -> torch.Tensor:
+def jitter(levels: torch.Tensor, factors: torch.Tensor, white: float = 1.0) -> torch.Tensor:
     """Brightness b, contrast c and saturation s (N × 3 ``factors``) applied to N × H × W × 3
-    pixels in [0, ``white``], as Pillow's enhancements compose without their intermediate
+    ``levels`` in [0, ``white``], as Pillow's enhancements compose without their intermediate
     clipping: ``b · (c · (s·x + (1−s)·gray(x)) + (1−c)·mean(gray(x)))``, clipped to
     [0, ``white``]. Computed as ``α·x + β·gray(x) + γ`` per frame: two passes over the pixels
     besides the grayscale product, where a 3 × 3 matrix product per pixel took three times as
     long."""
     bright, contrast, saturation = factors[:, 0], factors[:, 1], factors[:, 2]
-    gray = pixels @ GRAY.to(pixels)
+    gray = levels @ GRAY.to(levels)
     mean = gray.mean(dim=(1, 2))
     alpha = (bright * contrast * saturation).view(-1, 1, 1, 1)
     beta = (bright * contrast * (1 - saturation)).view(-1, 1, 1)
     gamma = (bright * (1 - contrast) * mean).view(-1, 1, 1)
     shift = torch.addcmul(gamma, gray, beta).unsqueeze_(-1)
-    return torch.addcmul(shift, pixels, alpha).clamp_(0, white)
+    return torch.addcmul(shift, levels, alpha).clamp_(0, white)
 
 
 @dataclass

@@ -103,9 +103,8 @@ class Policy:
 
     def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:
         """Un-normalized action chunk (chunk × action_dim) for one observation."""
-        tensor = pixels(load_images(images, self.config.image_size, None), torch.device("cpu"))[
-            None
-        ]
+        frames = load_images(images, self.config.image_size, None)
+        tensor = pixels(frames, torch.device("cpu")).unsqueeze(0)
         words = torch.tensor([tokenize(instruction, self.config)])
         normalized_state = self.states.normalize(np.asarray(state, dtype=np.float32))
         dims = self.proprio if self.proprio is not None else list(range(len(normalized_state)))
