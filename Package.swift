@@ -62,6 +62,15 @@ let package = Package(
       name: "vlatune",
       dependencies: [
         "VlatuneCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      // Release: a position-dependent executable that exports no symbols. As a PIE the loader
+      // applied 92 000 relocations and copied every page they land on at each start (~0.8 ms of
+      // `job status`), and -static-stdlib's -export-dynamic put 15 000 symbols in the dynamic
+      // table that the runtime's start-up dladdr scans (~0.6 ms). The executable's own address
+      // is then not randomized (its libraries', stack and heap still are); vlatune-mcp, which
+      // serves agents, stays a PIE. docs/performance.md has the A/B.
+      linkerSettings: [
+        .unsafeFlags(["-Xlinker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(configuration: .release))
       ]
     ),
     .executableTarget(name: "vlatune-mcp", dependencies: ["VlatuneCore", "VlatuneMCP"]),

@@ -13,7 +13,11 @@ extension JobCommand {
     @Flag(help: "Refresh until the job ends.") var watch = false
     @Flag(help: "Print the job document as JSON.") var json = false
 
-    func run() throws {
+    func run() throws { try Self.show(job, watch: watch, json: json) }
+
+    /// Prints the job's document once, or until it ends with `watch` (also the entry of
+    /// ``StatusFastPath``).
+    static func show(_ job: String, watch: Bool, json: Bool) throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       let control = JobControl(context: context)
       var document = try control.status(job)

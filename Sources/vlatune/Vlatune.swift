@@ -30,8 +30,12 @@ struct Vlatune: ParsableCommand {
     let arguments = Array(CommandLine.arguments.dropFirst())
     let wantsJSON = arguments.contains("--json")
     do {
-      var command = try parseAsRoot(arguments)
-      try command.run()
+      if let status = StatusFastPath.parse(arguments) {
+        try JobCommand.Status.show(status.job, watch: false, json: status.json)
+      } else {
+        var command = try parseAsRoot(arguments)
+        try command.run()
+      }
       fflush(nil)
       _exit(0)
     } catch let code as ExitCode {
