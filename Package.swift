@@ -46,6 +46,7 @@ let package = Package(
       dependencies: [
         "CArchive", "CCompression", "CCrypto", "CFileIO", "CMedia", "CSpawn",
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],

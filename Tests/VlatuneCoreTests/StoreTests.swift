@@ -33,6 +33,43 @@ import VlatuneTestSupport
     #expect(walSize == 0)
   }
 
+  /// The -wal and -shm files stay after the last connection closes (no file created and deleted
+  /// by every command), and a close after writes checkpoints and leaves the -wal empty.
+  @Test func theWALFilesOutliveConnectionsAndAreEmptiedOnClose() throws {
+    let directory = TemporaryDirectory()
+    let path = directory.appending("vlatune.db").path
+    let size = { (suffix: String) in
+      try FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int
+    }
+    let inode = { (suffix: String) in
+      try FileManager.default.attributesOfItem(atPath: path + suffix)[.systemFileNumber] as? Int
+    }
+    do {
+      let store = try Store(path: path)
+      try store.write { database in
+        for index in 0..<200 {
+          try database.execute(
+            sql: """
+              INSERT INTO audit_log (at, actor, tool, decision, args_sha256, policy, message)
+              VALUES ('2026-12-02T00:00:00.000Z', 'test', 'fill', 'allow', '', '', ?)
+              """,
+            arguments: [String(repeating: "x", count: 500) + "\(index)"])
+        }
+      }
+      #expect(try size("-wal") ?? 0 > 100_000)
+    }
+    #expect(try size("-wal") == 0)
+    #expect(try size("-shm") ?? 0 > 0)
+    let walInode = try inode("-wal")
+    do {
+      let reopened = try Store(path: path)
+      #expect(try reopened.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM audit_log") } == 200)
+    }
+    #expect(try inode("-wal") == walInode)
+    #expect(try size("-wal") == 0)
+    #expect(try Store(path: path).read { try Int.fetchOne($0, sql: "PRAGMA journal_size_limit") } == 4_194_304)
+  }
+
   @Test func olderDatabasesAreMigratedForwardKeepingTheirRows() throws {
     let directory = TemporaryDirectory()
     let path = directory.appending("vlatune.db").path

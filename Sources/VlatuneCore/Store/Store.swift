@@ -1,8 +1,10 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
-/// The SQLite database behind the catalog and the job table: WAL mode, a 10 s busy timeout,
-/// named forward-only migrations, and `BEGIN IMMEDIATE` for every write.
+/// The SQLite database behind the catalog and the job table: WAL mode with a WAL file that
+/// persists between commands, a 10 s busy timeout, named forward-only migrations, and
+/// `BEGIN IMMEDIATE` for every write.
 ///
 /// `DatabaseQueue` serializes access within the process; SQLite's locks (with the busy timeout)
 /// serialize it across processes.
@@ -25,7 +27,16 @@ public final class Store: Sendable {
       guard mode == "wal" else {
         throw DatabaseError(message: "could not set WAL mode at \(path) (journal_mode is \(mode ?? "unknown"))")
       }
-      try database.execute(sql: "PRAGMA synchronous = NORMAL")
+      // The -wal and -shm files outlive the last connection: the last one to close emptied
+      // and deleted them, so every command created both again (an inode each, the -shm zeroed
+      // page by page) and unlinked them at exit, ~0.7 ms of `job status`. The close still
+      // checkpoints; journal_size_limit makes it truncate the -wal to 0 bytes.
+      try database.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 4194304")
+      var persist: Int32 = 1
+      let code = sqlite3_file_control(database.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
+      guard code == SQLITE_OK else {
+        throw DatabaseError(message: "could not keep the WAL file of \(path) (SQLite code \(code))")
+      }
     }
     do {
       queue = try DatabaseQueue(path: path, configuration: configuration)
