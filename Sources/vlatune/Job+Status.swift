@@ -13,12 +13,14 @@ extension JobCommand {
     @Flag(help: "Refresh until the job ends.") var watch = false
     @Flag(help: "Print the job document as JSON.") var json = false
 
-    func run() throws { try Self.show(job, watch: watch, json: json) }
+    func run() throws {
+      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      try Self.show(job, watch: watch, json: json, context: context)
+    }
 
     /// Prints the job's document once, or until it ends with `watch` (also the entry of
     /// ``StatusFastPath``).
-    static func show(_ job: String, watch: Bool, json: Bool) throws {
-      let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+    static func show(_ job: String, watch: Bool, json: Bool, context: VlatuneContext) throws {
       let control = JobControl(context: context)
       var document = try control.status(job)
       guard watch else {

@@ -93,4 +93,25 @@ struct StatusFastPathCLITests {
     #expect(try bed.vlatune.run(["job", "status", "job_nope", "--json"]).status == 66)
     #expect(try bed.vlatune.run(["job", "status", "job_"]).status == 64)
   }
+
+  /// The fast path leaves its connection to `_exit`; the one write it can make (a job whose
+  /// processes are gone becomes `lost`) is there for every reader after it, recorded once.
+  @Test func aJobMarkedLostThroughTheFastPathStaysLost() throws {
+    let bed = try JobTestbed()
+    let id = try bed.start(trainer: JobTestbed.trainer("ok", steps: 100_000))
+    let running = try bed.waitForState(id, ["running"])
+    let processes = try #require(running["processes"] as? [String: Any])
+    let pids = [try #require(processes["watcher_pid"] as? Int), try #require(processes["trainer_pid"] as? Int)]
+    for pid in pids { kill(Int32(pid), SIGKILL) }
+    try waitUntil("the job's processes to die", timeout: 10) { pids.allSatisfy { !processIsAlive($0) } }
+
+    let marked = try bed.vlatune.run(["job", "status", id, "--json"])
+    #expect(marked.status == 0, "\(marked.standardError)")
+    #expect(try marked.json()["state"] as? String == "lost")
+    let reread = try bed.vlatune.run(["job", "status", "--json", "--", id])
+    #expect(try reread.json()["state"] as? String == "lost")
+    #expect(reread.standardOutput == (try bed.vlatune.run(["job", "status", id, "--json"])).standardOutput)
+    let events = try JobEvents.read(home: bed.vlatune.home, job: id)
+    #expect(events.filter { $0.hasSuffix("→lost") }.count == 1, "\(events)")
+  }
 }
