@@ -130,16 +130,20 @@ import VlatuneTestSupport
     #expect(throws: VlatuneError.self) { try store.write { try record("ds_b").insert($0) } }
   }
 
+  /// A file that is not a database is refused with its path and what to do, and left as it was.
   @Test func notADatabaseIsAClearError() throws {
     let directory = TemporaryDirectory()
     let path = directory.appending("vlatune.db").path
-    _ = FileManager.default.createFile(
-      atPath: path, contents: Data(String(repeating: "not sqlite ", count: 500).utf8))
-    #expect {
-      try Store(path: path)
-    } throws: { error in
-      "\(error)".contains("cannot open the database")
+    let bytes = Data(String(repeating: "not a database\n", count: 400).utf8)
+    try bytes.write(to: URL(fileURLWithPath: path))
+    do {
+      _ = try Store(path: path)
+      Issue.record("opened a file that is not a database")
+    } catch let error as VlatuneError {
+      #expect(error.code == "internal" && error.exitStatus == 70)
+      #expect(error.message.contains(path) && error.message.contains("move it aside"), "\(error.message)")
     }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
   }
 
   @Test func homeResolutionFollowsTheContract() {

@@ -23,20 +23,10 @@ public final class Store: Sendable {
     // which vlatune does not use), so every command, `job status` included, committed a schema
     // change and paid two fsyncs at open and a checkpoint at exit.
     configuration.prepareDatabase { database in
-      let mode = try String.fetchOne(database, sql: "PRAGMA journal_mode = WAL")
-      guard mode == "wal" else {
-        throw DatabaseError(message: "could not set WAL mode at \(path) (journal_mode is \(mode ?? "unknown"))")
+      guard let connection = database.sqliteConnection else {
+        throw DatabaseError(message: "no SQLite connection for \(path)")
       }
-      // The -wal and -shm files outlive the last connection: the last one to close emptied
-      // and deleted them, so every command created both again (an inode each, the -shm zeroed
-      // page by page) and unlinked them at exit, ~0.7 ms of `job status`. The close still
-      // checkpoints; journal_size_limit makes it truncate the -wal to 0 bytes.
-      try database.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 4194304")
-      var persist: Int32 = 1
-      let code = sqlite3_file_control(database.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
-      guard code == SQLITE_OK else {
-        throw DatabaseError(message: "could not keep the WAL file of \(path) (SQLite code \(code))")
-      }
+      try Self.setUp(connection, path: path)
     }
     do {
       queue = try DatabaseQueue(path: path, configuration: configuration)
@@ -48,6 +38,37 @@ public final class Store: Sendable {
       throw VlatuneError.internalError(
         message: "cannot open the database at \(path): \(error); "
           + "move it aside if it is not a vlatune database")
+    }
+  }
+
+  /// WAL mode, `synchronous = NORMAL` and a persistent WAL for a new connection, in plain SQLite
+  /// calls (through GRDB's generic fetch and execute, the first-use Swift metadata they need
+  /// was ~0.4 ms of every command).
+  ///
+  /// The -wal and -shm files outlive the last connection: when the last one to close deleted
+  /// them, every command created both again (an inode each, the -shm zeroed page by page) and
+  /// unlinked them at exit, ~0.7 ms of `job status`. The close still checkpoints, and
+  /// `journal_size_limit` makes it truncate the -wal to 0 bytes.
+  private static func setUp(_ connection: SQLiteConnection, path: String) throws {
+    var statement: SQLiteStatement?
+    var code = sqlite3_prepare_v2(connection, "PRAGMA journal_mode = WAL", -1, &statement, nil)
+    defer { sqlite3_finalize(statement) }
+    if code == SQLITE_OK { code = sqlite3_step(statement) }
+    let mode = code == SQLITE_ROW ? sqlite3_column_text(statement, 0).map { String(cString: $0) } : nil
+    guard mode == "wal" else {
+      throw DatabaseError(
+        message: "could not set WAL mode at \(path) (journal_mode is \(mode ?? "unknown"): "
+          + String(cString: sqlite3_errmsg(connection)) + ")")
+    }
+    code = sqlite3_exec(
+      connection, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 4194304", nil, nil, nil)
+    guard code == SQLITE_OK else {
+      throw DatabaseError(message: "could not configure \(path): " + String(cString: sqlite3_errmsg(connection)))
+    }
+    var persist: Int32 = 1
+    code = sqlite3_file_control(connection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
+    guard code == SQLITE_OK else {
+      throw DatabaseError(message: "could not keep the WAL file of \(path) (SQLite code \(code))")
     }
   }
 
