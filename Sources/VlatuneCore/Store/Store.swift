@@ -43,24 +43,20 @@ public final class Store: Sendable {
 
   /// WAL mode, `synchronous = NORMAL` and a persistent WAL for a new connection, in plain SQLite
   /// calls (through GRDB's generic fetch and execute, the first-use Swift metadata they need
-  /// was ~0.4 ms of every command).
+  /// was ~0.7 ms of every command).
   ///
   /// The -wal and -shm files outlive the last connection: when the last one to close deleted
   /// them, every command created both again (an inode each, the -shm zeroed page by page) and
   /// unlinked them at exit, ~0.7 ms of `job status`. The close still checkpoints, and
   /// `journal_size_limit` makes it truncate the -wal to 0 bytes.
   private static func setUp(_ connection: SQLiteConnection, path: String) throws {
-    var statement: SQLiteStatement?
-    var code = sqlite3_prepare_v2(connection, "PRAGMA journal_mode = WAL", -1, &statement, nil)
-    defer { sqlite3_finalize(statement) }
-    if code == SQLITE_OK { code = sqlite3_step(statement) }
-    let mode = code == SQLITE_ROW ? sqlite3_column_text(statement, 0).map { String(cString: $0) } : nil
+    let mode = setWALMode(connection)
     guard mode == "wal" else {
       throw DatabaseError(
         message: "could not set WAL mode at \(path) (journal_mode is \(mode ?? "unknown"): "
           + String(cString: sqlite3_errmsg(connection)) + ")")
     }
-    code = sqlite3_exec(
+    var code = sqlite3_exec(
       connection, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 4194304", nil, nil, nil)
     guard code == SQLITE_OK else {
       throw DatabaseError(message: "could not configure \(path): " + String(cString: sqlite3_errmsg(connection)))
@@ -70,6 +66,17 @@ public final class Store: Sendable {
     guard code == SQLITE_OK else {
       throw DatabaseError(message: "could not keep the WAL file of \(path) (SQLite code \(code))")
     }
+  }
+
+  /// The journal mode `PRAGMA journal_mode = WAL` answers (`wal` when it took), or nil when the
+  /// statement failed.
+  private static func setWALMode(_ connection: SQLiteConnection) -> String? {
+    var statement: SQLiteStatement?
+    defer { sqlite3_finalize(statement) }
+    guard sqlite3_prepare_v2(connection, "PRAGMA journal_mode = WAL", -1, &statement, nil) == SQLITE_OK,
+      sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0)
+    else { return nil }
+    return String(cString: text)
   }
 
   /// Opens a private in-memory database with all migrations applied (for tests).
