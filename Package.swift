@@ -68,8 +68,9 @@ let package = Package(
       // applied 92 000 relocations and copied every page they land on at each start (~0.8 ms of
       // `job status`), and -static-stdlib's -export-dynamic put 15 000 symbols in the dynamic
       // table that the runtime's start-up dladdr scans (~0.6 ms). The executable's own address
-      // is then not randomized (its libraries', stack and heap still are); vlatune-mcp, which
-      // serves agents, stays a PIE. docs/performance.md has the A/B.
+      // is then not randomized (its libraries', stack and heap still are); vlatune-mcp, the
+      // process that speaks to agents, stays a PIE. docs/performance.md has the A/B and the
+      // trade-off.
       linkerSettings: [
         .unsafeFlags(["-Xlinker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(configuration: .release))
       ]

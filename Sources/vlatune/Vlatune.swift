@@ -23,8 +23,9 @@ struct Vlatune: ParsableCommand {
   ///
   /// A command that succeeds ends with `_exit(0)` once C's streams are flushed: everything it
   /// owns (the database connection, temporary files, signal traps) is released when `run()`
-  /// returns, and the process-wide teardown of `exit` (atexit handlers, static destructors of
-  /// the runtime and the libraries) cost a command up to 1.5 ms (A/B runs; docs/performance.md).
+  /// returns (except the database connection of ``StatusFastPath``, left to `_exit`), and the
+  /// process-wide teardown of `exit` (atexit handlers, static destructors of the runtime and
+  /// the libraries) cost a command up to 1.5 ms (A/B runs; docs/performance.md).
   static func main() {
     signal(SIGXFSZ, SIG_IGN)
     let arguments = Array(CommandLine.arguments.dropFirst())

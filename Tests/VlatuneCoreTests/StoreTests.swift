@@ -42,7 +42,7 @@ import VlatuneTestSupport
       try FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int
     }
     let inode = { (suffix: String) in
-      try FileManager.default.attributesOfItem(atPath: path + suffix)[.systemFileNumber] as? Int
+      try #require(FileManager.default.attributesOfItem(atPath: path + suffix)[.systemFileNumber] as? Int)
     }
     do {
       let store = try Store(path: path)
@@ -56,7 +56,9 @@ import VlatuneTestSupport
             arguments: [String(repeating: "x", count: 500) + "\(index)"])
         }
       }
-      #expect(try size("-wal") ?? 0 > 100_000)
+      let walWhileOpen = try size("-wal")
+      withExtendedLifetime(store) {}
+      #expect(walWhileOpen ?? 0 > 100_000)
     }
     #expect(try size("-wal") == 0)
     #expect(try size("-shm") ?? 0 > 0)
@@ -141,7 +143,9 @@ import VlatuneTestSupport
       Issue.record("opened a file that is not a database")
     } catch let error as VlatuneError {
       #expect(error.code == "internal" && error.exitStatus == 70)
-      #expect(error.message.contains(path) && error.message.contains("move it aside"), "\(error.message)")
+      #expect(
+        error.message.contains(path) && error.message.contains("move it aside together with its -wal and -shm"),
+        "\(error.message)")
     }
     #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
   }
