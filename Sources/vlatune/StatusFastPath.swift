@@ -34,7 +34,8 @@ enum StatusFastPath {
         return nil
       }
     }
-    guard let job, json == (arguments.count == 4) else { return nil }
+    // Four arguments that got here are a reference and `--json`; three, a reference alone.
+    guard let job else { return nil }
     return Request(job: job, json: json)
   }
 }
