@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sample_package import prepared_sample
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 WORK = ROOT / ".build-bench"
@@ -227,41 +229,93 @@ def limiter(binary: str) -> dict:
     }
 
 
-def trainer(binary: str) -> dict:
-    home = WORK / "trainer"
-    if not (home / "id").exists():
-        shutil.rmtree(home, ignore_errors=True)
-        subprocess.run(
-            [
-                PYTHON,
-                str(ROOT / "examples/make_sample_dataset.py"),
-                "--out",
-                str(home / "src"),
-                "--episodes",
-                "60",
-                "--steps",
-                "30",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        env = dict(os.environ, VLATUNE_HOME=str(home / "home"))
-        result = subprocess.run(
-            [binary, "dataset", "prepare", str(home / "src"), "--name", "t", "--quiet"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        (home / "id").write_text(result.stdout.strip())
-    package = home / "home" / "datasets" / (home / "id").read_text().strip()
+def trainer(binary: str, device: str, workers: int) -> dict:
+    home, dataset = prepared_sample(binary, WORK / "trainer")
+    package = home / "datasets" / dataset
     result = subprocess.run(
-        [PYTHON, str(ROOT / "bench/trainer_throughput.py"), str(package)],
+        [
+            PYTHON,
+            str(ROOT / "bench/trainer_throughput.py"),
+            str(package),
+            "--device",
+            device,
+            "--workers",
+            str(workers),
+        ],
         check=True,
         capture_output=True,
         text=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def trainer_memory(binary: str) -> dict:
+    """The larger configuration on the GPU: steps/s and peak memory against the estimate."""
+    out = WORK / "trainer-memory.json"
+    subprocess.run(
+        [
+            PYTHON,
+            str(ROOT / "bench/trainer_memory.py"),
+            "--binary",
+            binary,
+            "--size",
+            "large",
+            "--gpus",
+            "1",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return json.loads(out.read_text())
+
+
+def gpu_rows(results: dict) -> list[tuple[str, str, str]]:
+    """The table's GPU lines, or one line saying there was no GPU."""
+    if "trainer_gpu" not in results:
+        return [
+            (
+                "GPU trainer runs",
+                "none",
+                "no CUDA device here: tiny-vla on GPU and the larger configuration not run",
+            )
+        ]
+    rows = []
+    for t in results["trainer_gpu"]:
+        rows.append(
+            (
+                f"tiny-vla GPU steps/s, {t['workers']} worker(s)",
+                f"{t['steps_per_second_shards']:.1f}",
+                f"efficiency {t['pipeline_efficiency']:.2f} (target ≥ 0.95); "
+                f"{t['step_ms_in_memory']:.1f} ms a step in memory",
+            )
+        )
+    m = results["trainer_memory"]
+    rows.append(
+        (
+            f"{m['parameters'] / 1e9:.2f} B LLaVA-class GPU steps/s",
+            f"{m['steps_per_second']:.2f}",
+            f"{m['samples_per_second']:.0f} samples/s, batch {m['batch_size']}, "
+            f"LoRA r{m['lora_rank']}",
+        )
+    )
+    rows.append(
+        (
+            "  peak GPU memory (allocated)",
+            f"{m['peak_allocated_bytes'] / 2**30:.2f} GiB",
+            f"estimate {m['estimate_without_overhead_bytes'] / 2**30:.2f} GiB without its "
+            f"{m['estimate']['overhead_bytes'] / 2**30:.1f} GiB context "
+            f"({m['peak_over_estimate']:.2f}x); "
+            f"reserved {m['peak_reserved_bytes'] / 2**30:.2f} GiB",
+        )
+    )
+    return rows
+
+
+def cuda_available() -> bool:
+    probe = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
+    return subprocess.run([PYTHON, "-c", probe], capture_output=True).returncode == 0
 
 
 def main() -> int:
@@ -306,7 +360,11 @@ def main() -> int:
     print("limiter …", flush=True)
     results["limiter"] = limiter(args.binary)
     print("trainer …", flush=True)
-    results["trainer"] = trainer(args.binary)
+    results["trainer"] = trainer(args.binary, "cpu", 1)
+    if cuda_available():
+        print("trainer on the GPU …", flush=True)
+        results["trainer_gpu"] = [trainer(args.binary, "cuda", w) for w in (1, 4)]
+        results["trainer_memory"] = trainer_memory(args.binary)
     print("LeRobot prepare …", flush=True)
     lerobot_file = WORK / "lerobot.json"
     subprocess.run(
@@ -388,6 +446,7 @@ def main() -> int:
             f"vs {t['step_ms_in_memory']:.0f} ms a step in memory on {t['threads']} threads",
         )
     )
+    rows.extend(gpu_rows(results))
     for case in results["lerobot"]:
         rows.append(
             (

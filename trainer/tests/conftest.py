@@ -13,6 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "examples" / "make_sample_dataset.py"
+# Fixture builders shared with the benchmarks (make_llava_checkpoint).
+sys.path.insert(0, str(ROOT / "Tests" / "Fixtures"))
 
 
 def vlatune_binary() -> Path:

@@ -1,5 +1,6 @@
 """The Hugging Face checkpoint path: a tiny, randomly initialised LLaVA-class model with a
-tokenizer trained here (no network) is fine-tuned with OpenVLA-style action tokens."""
+tokenizer trained here (no network; Tests/Fixtures/make_llava_checkpoint.py) is fine-tuned with
+OpenVLA-style action tokens."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import read_events, run_trainer, write_spec
+from make_llava_checkpoint import PROMPT_WORDS, build_checkpoint
 from peft import PeftModel
 from vlatune_trainer.models.hf_vla import PROMPT
 from vlatune_trainer.normalize import ActionTokenizer
@@ -19,77 +21,6 @@ from vlatune_trainer.predict import load_policy
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
-
-
-def build_checkpoint(directory: Path) -> Path:
-    """A 2-layer LLaVA (CLIP vision tower + Llama) with a word-level tokenizer over the prompt's
-    words, saved with its processor; the vocabulary leaves 256 ids free for action bins."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import (
-        CLIPImageProcessor,
-        CLIPVisionConfig,
-        LlamaConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-        PreTrainedTokenizerFast,
-    )
-
-    words = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    words.pre_tokenizer = pre_tokenizers.Whitespace()
-    corpus = [PROMPT.format(instruction="pick up the red green blue yellow purple orange block")]
-    special = ["<pad>", "<unk>", "<s>", "</s>", "<image>"]
-    words.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=special))
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=words,
-        unk_token="<unk>",
-        pad_token="<pad>",
-        bos_token="<s>",
-        eos_token="</s>",
-    )
-    text = LlamaConfig(
-        vocab_size=len(tokenizer) + 256,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=128,
-        pad_token_id=0,
-        bos_token_id=2,
-        eos_token_id=3,
-    )
-    vision = CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        image_size=32,
-        patch_size=8,
-    )
-    config = LlavaConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
-        vision_feature_select_strategy="default",
-        vision_feature_layer=-1,
-        image_seq_length=16,
-    )
-    torch.manual_seed(0)
-    model = LlavaForConditionalGeneration(config)
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessor(
-            size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
-        ),
-        tokenizer=tokenizer,
-        patch_size=8,
-        vision_feature_select_strategy="default",
-        image_token="<image>",
-        num_additional_image_tokens=1,
-    )
-    model.save_pretrained(directory)
-    processor.save_pretrained(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +60,7 @@ def test_tiny_hf_checkpoint_trains_on_action_tokens(
     assert config["r"] == 8 and config["lora_alpha"] == 16
     described = json.loads((adapter / "model_config.json").read_text())
     assert described["model_type"] == "hf" and described["action_bins"] == 256
+    assert described["image_size"] == 32
     base = transformers.AutoModelForImageTextToText.from_pretrained(checkpoint)
     loaded = PeftModel.from_pretrained(base, str(adapter))
     wrapped = [n for n, m in loaded.named_modules() if hasattr(m, "lora_A") and m.lora_A]
@@ -148,9 +80,124 @@ def test_tiny_hf_checkpoint_trains_on_action_tokens(
     assert np.all(predicted[:, mask] <= high[mask] + 1e-6)
 
 
+def test_the_checkpoint_tokenizer_knows_every_prompt_word() -> None:
+    assert PROMPT_WORDS == PROMPT.format(
+        instruction="pick up the red green blue yellow purple orange block"
+    )
+
+
 def test_action_tokens_are_the_last_vocabulary_ids(checkpoint: Path) -> None:
     config = transformers.AutoConfig.from_pretrained(checkpoint)
     vocab = config.text_config.vocab_size
     tokenizer = transformers.AutoProcessor.from_pretrained(checkpoint).tokenizer
     tokens = ActionTokenizer(vocab).encode(np.array([-1.0, 0.0, 1.0]))
     assert tokens.min() >= len(tokenizer) and tokens.max() < vocab
+
+
+def test_workers_prepare_the_model_inputs_the_step_would_compute(
+    make_package: Callable[..., Path], checkpoint: Path, tmp_path: Path
+) -> None:
+    """The training stream's ``model_inputs`` (computed in the data worker that builds the
+    batch) are exactly what the step computes from the batch itself; shuffling instructions
+    drops them."""
+    from vlatune_trainer.data import Batcher, BatchSpec, TrainStream
+    from vlatune_trainer.models.policy import build
+    from vlatune_trainer.train import shuffled_instructions
+
+    package = Package(make_package())
+    spec = json.loads(
+        write_spec(
+            tmp_path, make_package(), base_model=str(checkpoint), image_size=32, action_chunk=2
+        ).read_text()
+    )
+    proprio = list(range(package.state_dim))
+    built = build(spec, package, proprio, torch.device("cpu"))
+    assert built.prepare is not None
+    batcher = Batcher(
+        package,
+        BatchSpec(
+            image_size=built.image_size,
+            cameras=package.cameras[: built.cameras],
+            chunk=2,
+            proprio=proprio,
+            tokenize=built.tokenize,
+        ),
+    )
+    stream = TrainStream(package, batcher, 4, seed=0, workers=2, prepare=built.prepare)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)
+    batch = next(iter(loader))  # made in a worker process
+    prepared = batch["model_inputs"]
+    recomputed = built.prepare({k: v for k, v in batch.items() if k != "model_inputs"})
+    assert prepared.keys() == recomputed.keys() >= {"input_ids", "pixel_values", "labels"}
+    for key, value in prepared.items():
+        assert torch.equal(value, recomputed[key]), key
+    assert "model_inputs" not in shuffled_instructions(batch, np.arange(4)[::-1].copy())
+
+
+def test_hf_checkpoint_trains_with_data_workers(
+    make_package: Callable[..., Path], checkpoint: Path, tmp_path: Path
+) -> None:
+    package = make_package()
+    spec = write_spec(
+        tmp_path,
+        package,
+        base_model=str(checkpoint),
+        max_steps=6,
+        batch_size=4,
+        action_chunk=2,
+        checkpoint_interval=6,
+        image_size=32,
+        data_workers=2,
+    )
+    result = run_trainer(spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = read_events(tmp_path)
+    assert events[-1]["type"] == "completed" and events[-1]["steps_per_second"] > 0
+    assert all(np.isfinite([e["loss"] for e in events if e["type"] == "progress"]))
+
+
+def test_a_sample_encodes_the_same_alone_and_in_a_batch(
+    make_package: Callable[..., Path], checkpoint: Path
+) -> None:
+    """The processor runs once per batch; every row, unpadded, is what the sample gives alone
+    (instructions of different lengths, so rows are padded)."""
+    from vlatune_trainer.models.hf_vla import TokenInputs
+
+    processor = transformers.AutoProcessor.from_pretrained(checkpoint)
+    vocab = transformers.AutoConfig.from_pretrained(checkpoint).text_config.vocab_size
+    inputs = TokenInputs(processor, vocab)
+    generator = torch.Generator().manual_seed(0)
+    batch = {
+        "images": torch.randint(0, 256, (3, 1, 3, 32, 32), dtype=torch.uint8, generator=generator),
+        "instructions": ["pick up the red block", "pick up the block", "pick up the green block"],
+        "actions": torch.rand((3, 2, 7), generator=generator) * 2 - 1,
+        "mask": torch.tensor([[True, True], [True, False], [True, True]]),
+    }
+    together = inputs(batch)
+    lengths = together["attention_mask"].sum(1).tolist()
+    assert len(set(lengths)) > 1
+    for index in range(3):
+        alone = inputs({key: value[index : index + 1] for key, value in batch.items()})
+        n = lengths[index]
+        assert alone["input_ids"].shape[1] == n
+        for key in ("input_ids", "labels", "attention_mask"):
+            assert torch.equal(together[key][index, :n], alone[key][0]), key
+        assert torch.equal(together["pixel_values"][index], alone["pixel_values"][0])
+        assert set(together["input_ids"][index, n:].tolist()) <= {inputs.pad}
+        assert set(together["labels"][index, n:].tolist()) <= {-100}
+    assert (together["labels"][1] != -100).sum() == 7 + 1  # one unpadded step and the EOS
+
+
+def test_frames_default_to_the_image_processors_own_size(checkpoint: Path) -> None:
+    from types import SimpleNamespace
+
+    from vlatune_trainer.models.hf_vla import DEFAULT_IMAGE_SIZE, native_image_size
+
+    assert native_image_size(transformers.AutoProcessor.from_pretrained(checkpoint)) == 32
+    crop = SimpleNamespace(do_center_crop=True, crop_size={"height": 336}, size={"height": 400})
+    assert native_image_size(SimpleNamespace(image_processor=crop)) == 336
+    fixed = SimpleNamespace(do_center_crop=False, size={"height": 448, "width": 448})
+    assert native_image_size(SimpleNamespace(image_processor=fixed)) == 448
+    tiled = SimpleNamespace(size={"longest_edge": 1456})
+    assert native_image_size(SimpleNamespace(image_processor=tiled)) == DEFAULT_IMAGE_SIZE
+    assert native_image_size(SimpleNamespace()) == DEFAULT_IMAGE_SIZE

@@ -62,6 +62,7 @@ def test_run_emits_the_protocol_and_writes_a_loadable_adapter(
     kinds = [e["type"] for e in read_events(tmp_path)]
     assert kinds[0] == "started" and kinds[-1] == "completed"
     assert "progress" in kinds and "eval" in kinds
+    assert read_events(tmp_path)[-1]["steps_per_second"] > 0
     steps = [e["step"] for e in read_events(tmp_path) if e["type"] == "checkpoint"]
     assert steps == [5, 10, 12]
     adapter = tmp_path / "output" / "adapter"

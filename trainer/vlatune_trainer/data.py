@@ -198,7 +198,9 @@ class TrainStream(torch.utils.data.IterableDataset):
     Shards are shuffled per epoch and split across workers; each worker keeps a seeded shuffle
     buffer and assembles whole batches, so the DataLoader (``batch_size=None``) interleaves
     batches round-robin. ``start_batch`` skips already-consumed batches without decoding images,
-    which makes resumed runs see exactly the batches an uninterrupted run would.
+    which makes resumed runs see exactly the batches an uninterrupted run would. ``prepare``
+    (``BuiltModel.prepare``) adds each batch's model inputs under ``model_inputs``, computed
+    where the batch is built: in a worker, off the training process.
     """
 
     def __init__(
@@ -210,8 +212,10 @@ class TrainStream(torch.utils.data.IterableDataset):
         buffer: int = 512,
         start_batch: int = 0,
         workers: int = 0,
+        prepare: Callable[[dict[str, Any]], dict[str, torch.Tensor]] | None = None,
     ) -> None:
         super().__init__()
+        self.prepare = prepare
         self.package = package
         self.batcher = batcher
         self.batch_size = batch_size
@@ -245,7 +249,7 @@ class TrainStream(torch.utils.data.IterableDataset):
                     pending.append(buffer.pop(rng.randrange(len(buffer))))
                     if len(pending) == self.batch_size:
                         if produced >= skip:
-                            yield self.batcher(pending, self.augmentation(worker, produced))
+                            yield self.batch(pending, worker, produced)
                         produced += 1
                         pending = []
             rng.shuffle(buffer)
@@ -253,10 +257,16 @@ class TrainStream(torch.utils.data.IterableDataset):
                 pending.append(sample)
                 if len(pending) == self.batch_size:
                     if produced >= skip:
-                        yield self.batcher(pending, self.augmentation(worker, produced))
+                        yield self.batch(pending, worker, produced)
                     produced += 1
                     pending = []
             epoch += 1
+
+    def batch(self, samples: list[Sample], worker: int, produced: int) -> dict[str, Any]:
+        batch = self.batcher(samples, self.augmentation(worker, produced))
+        if self.prepare is not None:
+            batch["model_inputs"] = self.prepare(batch)
+        return batch
 
     def augmentation(self, worker: int, batch: int) -> random.Random:
         """A batch's own augmentation RNG, so skipped batches leave later ones unchanged."""

@@ -18,7 +18,7 @@ from peft import PeftModel
 
 from .data import load_images, pixels
 from .models.base import adapt_to_dataset, load_tiny_base
-from .models.hf_vla import TokenActionModel
+from .models.hf_vla import DEFAULT_IMAGE_SIZE, TokenActionModel
 from .models.tiny_vla import TinyVLAConfig, tokenize
 from .normalize import Normalizer
 
@@ -52,7 +52,11 @@ class TokenPolicy:
         self.tokens = TokenActionModel(processor, model, int(hyper["action_chunk"]))
         self.actions = Normalizer(stats["action"])
         self.action_dim = len(stats["action"]["mean"])
-        self.image_size = int(hyper.get("image_size") or 224)
+        # Adapters saved before model_config.json recorded the size were trained at
+        # image_size, else 224.
+        self.image_size = int(
+            described.get("image_size") or hyper.get("image_size") or DEFAULT_IMAGE_SIZE
+        )
 
     @torch.no_grad()
     def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:

@@ -47,7 +47,8 @@ public enum JobParameters {
       defaultValue: .number(4), help: "Actions predicted per step (the next H of the episode)."),
     ParameterDefinition(
       name: "image_size", kind: .integer, unit: "pixels", minimum: 16, maximum: 2048,
-      help: "Square size images are resized to; default: the model's native size (tiny-vla: 64)."),
+      help: "Square size images are resized to; default: the model's native size (tiny-vla: 64; "
+        + "a checkpoint: its image processor's crop or resize size, else 224)."),
     ParameterDefinition(
       name: "proprio", kind: .string(maxLength: 256), defaultValue: .string("all"),
       help: "State dimensions the model sees: all, none, or comma-separated indices (velocity-like "

@@ -56,21 +56,48 @@ def load_checkpoint(
     return processor, model
 
 
-class TokenActionModel:
-    """Batches → prompt + action tokens, loss on the action tokens, and decoded predictions."""
+DEFAULT_IMAGE_SIZE = 224
+"""The frames' size when neither ``image_size`` nor the checkpoint's image processor gives one."""
 
-    def __init__(self, processor: Any, model: torch.nn.Module, chunk: int) -> None:
+
+def native_image_size(processor: Any) -> int:
+    """The square size the checkpoint's image processor hands its vision tower: its centre crop
+    when it crops, else its fixed or shortest-edge size; ``DEFAULT_IMAGE_SIZE`` when it has none
+    (processors that tile or keep the aspect ratio)."""
+    images = getattr(processor, "image_processor", None)
+    candidates = []
+    if getattr(images, "do_center_crop", False):
+        candidates.append(getattr(images, "crop_size", None))
+    candidates.append(getattr(images, "size", None))
+    for value in candidates:
+        if isinstance(value, int) and value > 0:
+            return value
+        for key in ("height", "shortest_edge"):
+            # a dict in older transformers, a SizeDict (attributes) in newer ones
+            side = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+            if isinstance(side, int) and side > 0:
+                return side
+    return DEFAULT_IMAGE_SIZE
+
+
+class TokenInputs:
+    """Batches → the model's CPU input tensors: the processor's prompt ids and pixel values,
+    the action tokens and their labels.
+
+    It holds the processor and no model, so a training data worker can run it ahead of the step
+    (``TrainStream``'s ``prepare``: the batch's ``model_inputs``); the training process then
+    only copies the tensors to its device.
+    """
+
+    def __init__(self, processor: Any, vocab_size: int) -> None:
         self.processor = processor
-        self.model = model
-        self.chunk = chunk
-        self.vocab_size = int(model.config.get_text_config().vocab_size)
         tokenizer = processor.tokenizer
-        if self.vocab_size < BINS + len(tokenizer.all_special_ids) + 1:
+        if vocab_size < BINS + len(tokenizer.all_special_ids) + 1:
             raise TrainerError(
                 "config_error",
-                f"vocabulary of {self.vocab_size} ids is too small for {BINS} action bins",
+                f"vocabulary of {vocab_size} ids is too small for {BINS} action bins",
             )
-        self.tokenizer = ActionTokenizer(self.vocab_size, BINS)
+        self.tokenizer = ActionTokenizer(vocab_size, BINS)
         self.eos = tokenizer.eos_token_id
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.image_token = getattr(processor, "image_token", None)
@@ -79,28 +106,27 @@ class TokenActionModel:
         text = PROMPT.format(instruction=instruction.lower().rstrip("."))
         return f"{self.image_token}{text}" if self.image_token else text
 
-    def encode(
-        self, batch: dict[str, Any], device: torch.device, with_actions: bool = True
-    ) -> dict[str, torch.Tensor]:
-        """input_ids, attention_mask, pixel_values and labels (−100 except action tokens)."""
+    def __call__(self, batch: dict[str, Any], with_actions: bool = True) -> dict[str, torch.Tensor]:
+        """input_ids, attention_mask, pixel_values and labels (−100 except action tokens).
+
+        The processor is called once for the whole batch (its per-call overhead was most of
+        its cost at 16 samples); each row's prompt ids are its unpadded ids, so a sample's
+        tensors do not depend on the batch it is in.
+        """
         images = batch["images"][:, 0].permute(0, 2, 3, 1).numpy()
+        encoded = self.processor(
+            text=[self.prompt(instruction) for instruction in batch["instructions"]],
+            images=[Image.fromarray(image) for image in images],
+            return_tensors="pt",
+            padding=True,
+        )
+        unpadded = encoded["attention_mask"].bool()
         rows: list[list[int]] = []
         labels: list[list[int]] = []
-        pixels: list[torch.Tensor] = []
-        extra: dict[str, list[torch.Tensor]] = {}
         actions = batch["actions"].numpy()
         masks = batch["mask"].numpy()
-        for index, instruction in enumerate(batch["instructions"]):
-            encoded = self.processor(
-                text=[self.prompt(instruction)],
-                images=[Image.fromarray(images[index])],
-                return_tensors="pt",
-            )
-            prompt_ids = encoded["input_ids"][0].tolist()
-            pixels.append(encoded["pixel_values"][0])
-            for key, value in encoded.items():
-                if key not in ("input_ids", "attention_mask", "pixel_values"):
-                    extra.setdefault(key, []).append(value[0])
+        for index in range(len(images)):
+            prompt_ids = encoded["input_ids"][index][unpadded[index]].tolist()
             if not with_actions:
                 rows.append(prompt_ids)
                 labels.append([-100] * len(prompt_ids))
@@ -123,14 +149,36 @@ class TokenActionModel:
             attention[index, : len(row)] = 1
             label_tensor[index, : len(label)] = torch.tensor(label)
         result = {
-            "input_ids": input_ids.to(device),
-            "attention_mask": attention.to(device),
-            "pixel_values": torch.stack(pixels).to(device),
-            "labels": label_tensor.to(device),
+            "input_ids": input_ids,
+            "attention_mask": attention,
+            "pixel_values": encoded["pixel_values"],
+            "labels": label_tensor,
         }
-        for key, values in extra.items():
-            result[key] = torch.stack(values).to(device)
+        for key, value in encoded.items():
+            if key not in ("input_ids", "attention_mask", "pixel_values"):
+                result[key] = value
         return result
+
+
+class TokenActionModel:
+    """Batches → prompt + action tokens, loss on the action tokens, and decoded predictions."""
+
+    def __init__(self, processor: Any, model: torch.nn.Module, chunk: int) -> None:
+        self.processor = processor
+        self.model = model
+        self.chunk = chunk
+        self.vocab_size = int(model.config.get_text_config().vocab_size)
+        self.inputs = TokenInputs(processor, self.vocab_size)
+        self.tokenizer = self.inputs.tokenizer
+
+    def encode(
+        self, batch: dict[str, Any], device: torch.device, with_actions: bool = True
+    ) -> dict[str, torch.Tensor]:
+        """The model's inputs on ``device``: those a data worker computed (``model_inputs``),
+        else computed here."""
+        prepared = batch.get("model_inputs") if with_actions else None
+        inputs = prepared if prepared is not None else self.inputs(batch, with_actions)
+        return {key: value.to(device, non_blocking=True) for key, value in inputs.items()}
 
     def loss(
         self, batch: dict[str, Any], device: torch.device, module: torch.nn.Module | None = None
@@ -164,8 +212,9 @@ class TokenActionModel:
         return decoded.reshape(len(predicted), self.chunk, action_dim), accuracy
 
 
-def describe(directory: Path) -> dict[str, Any]:
-    """What an adapter's ``model_config.json`` records for a Hugging Face base."""
+def describe(directory: Path, image_size: int) -> dict[str, Any]:
+    """What an adapter's ``model_config.json`` records for a Hugging Face base, with the size
+    its frames were resized to in training (which prediction must use too)."""
     config = json.loads((directory / "config.json").read_text())
     return {
         "model_type": "hf",
@@ -173,4 +222,5 @@ def describe(directory: Path) -> dict[str, Any]:
         "architecture": (config.get("architectures") or ["?"])[0],
         "action_bins": BINS,
         "prompt": PROMPT,
+        "image_size": image_size,
     }

@@ -105,6 +105,9 @@ class BuiltModel:
     cameras: int
     tokenize: Callable[[str], list[int]]
     save_config: Callable[[Path], None]
+    prepare: Callable[[dict[str, Any]], dict[str, torch.Tensor]] | None = None
+    """Model inputs a data worker computes from a training batch ahead of the step (a Hugging
+    Face processor's work), or ``None`` when the step needs nothing beyond the batch."""
 
 
 def lora_config(hyper: dict[str, Any], targets: list[str] | str, full: list[str]) -> LoraConfig:
@@ -184,19 +187,20 @@ def build_hf(
         base.enable_input_require_grads()
     model = get_peft_model(base, lora_config(hyper, lora_targets, []))
     tokens = hf_vla.TokenActionModel(processor, model, int(hyper["action_chunk"]))
-    size = hyper.get("image_size") or 224
+    size = int(hyper.get("image_size") or hf_vla.native_image_size(processor))
 
     def save_config(out: Path) -> None:
         import json
 
         (out / "model_config.json").write_text(
-            json.dumps(hf_vla.describe(directory), indent=2) + "\n"
+            json.dumps(hf_vla.describe(directory, size), indent=2) + "\n"
         )
 
     return BuiltModel(
         action_model=TokenActionAdapter(model, tokens, autocast),
-        image_size=int(size),
+        image_size=size,
         cameras=1,
         tokenize=lambda _text: [0],
         save_config=save_config,
+        prepare=tokens.inputs,
     )
