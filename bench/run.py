@@ -272,13 +272,16 @@ def trainer_memory(binary: str) -> dict:
 
 
 def gpu_rows(results: dict) -> list[tuple[str, str, str]]:
-    """The table's GPU lines, or one line saying there was no GPU."""
+    """The table's GPU lines, or one line saying why there are none."""
+    if "trainer_gpu_error" in results:
+        return [("GPU trainer runs", "failed", results["trainer_gpu_error"][0][:160])]
     if "trainer_gpu" not in results:
         return [
             (
                 "GPU trainer runs",
                 "none",
-                "no CUDA device here: tiny-vla on GPU and the larger configuration not run",
+                f"the trainer's torch ({results.get('torch', '?')}) sees no CUDA device: "
+                "tiny-vla on GPU and the larger configuration not run",
             )
         ]
     rows = []
@@ -313,9 +316,18 @@ def gpu_rows(results: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
-def cuda_available() -> bool:
-    probe = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
-    return subprocess.run([PYTHON, "-c", probe], capture_output=True).returncode == 0
+def cuda_probe() -> tuple[bool, str]:
+    """Whether the trainer's torch sees a CUDA device, and its version and CUDA build (a CPU
+    wheel on a GPU machine sees none: docs/performance.md says how to install the CUDA one)."""
+    probe = (
+        "import torch; print(torch.cuda.is_available(), torch.__version__, "
+        "torch.version.cuda or 'none')"
+    )
+    result = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True)
+    if result.returncode != 0:
+        return False, "torch not importable"
+    available, version, build = result.stdout.split()
+    return available == "True", f"torch {version}, CUDA {build}"
 
 
 def main() -> int:
@@ -361,10 +373,22 @@ def main() -> int:
     results["limiter"] = limiter(args.binary)
     print("trainer …", flush=True)
     results["trainer"] = trainer(args.binary, "cpu", 1)
-    if cuda_available():
+    cuda, torch_build = cuda_probe()
+    results["torch"] = torch_build
+    if cuda:
         print("trainer on the GPU …", flush=True)
-        results["trainer_gpu"] = [trainer(args.binary, "cuda", w) for w in (1, 4)]
-        results["trainer_memory"] = trainer_memory(args.binary)
+        try:
+            results["trainer_gpu"] = [trainer(args.binary, "cuda", w) for w in (1, 4)]
+            results["trainer_memory"] = trainer_memory(args.binary)
+        except subprocess.CalledProcessError as error:
+            # The CPU results still get their table; the reason is printed and kept.
+            stderr = error.stderr or ""
+            if isinstance(stderr, bytes):
+                stderr = stderr.decode(errors="replace")
+            tail = stderr[-4000:]
+            print(tail, file=sys.stderr)
+            results["trainer_gpu_error"] = tail.strip().splitlines()[-1:] or [str(error)]
+            results.pop("trainer_gpu", None)
     print("LeRobot prepare …", flush=True)
     lerobot_file = WORK / "lerobot.json"
     subprocess.run(

@@ -9,9 +9,11 @@ GPU memory against the estimate ``job start`` made before starting it (``spec.js
     python bench/trainer_memory.py --binary .build/release/vlatune --out FILE
         [--size large|tiny] [--gpus 1] [--steps 200] [--batch-size 16] [--lora-rank 32]
 
-The peak compared is what tensors held at most (``torch.cuda.max_memory_allocated``) against
-the estimate without its fixed allowance for the CUDA context; what the caching allocator
-reserved is reported beside it. With ``--gpus 0`` the same runs on CPU, where there is no GPU
+The peak compared is what tensors held at most during training steps
+(``torch.cuda.max_memory_allocated``, evaluation at batch 64 kept apart) against the estimate
+without its fixed allowance for the CUDA context; evaluation's peak and what the caching
+allocator reserved are reported beside it. The job's checkpoints and output are deleted once
+read, unless ``--keep-job``. With ``--gpus 0`` the same runs on CPU, where there is no GPU
 peak to compare (the benchmark's own test runs it that way with ``--size tiny``).
 """
 
@@ -60,6 +62,7 @@ def run(
     batch_size: int,
     lora_rank: int,
     timeout: int,
+    keep_job: bool = False,
 ) -> dict:
     home, dataset = prepared_sample(binary, work / "trainer")
     base = checkpoint(work, size)
@@ -106,7 +109,10 @@ def run(
     estimate = spec["memory_estimate"]
     modelled = estimate["total_bytes"] - estimate["overhead_bytes"]
     peak = completed.get("peak_gpu_memory_bytes")
-    rate = completed["steps_per_second"]
+    rate = completed["steps_per_second"]  # null when the job ran fewer than 2 steps
+    if not keep_job:
+        for heavy in ("checkpoints", "output"):  # optimizer state, adapters: ~0.4 GB for large
+            shutil.rmtree(job_dir / heavy, ignore_errors=True)
     return {
         "size": size,
         "device": "cuda" if gpus else "cpu",
@@ -117,8 +123,9 @@ def run(
         "parameters": first["total_parameters"],
         "trainable_parameters": first["trainable_parameters"],
         "steps_per_second": rate,
-        "samples_per_second": rate * batch_size * max(gpus, 1),
+        "samples_per_second": None if rate is None else rate * batch_size * max(gpus, 1),
         "peak_allocated_bytes": peak,
+        "peak_eval_bytes": completed.get("peak_gpu_memory_eval_bytes"),
         "peak_reserved_bytes": completed.get("peak_gpu_memory_reserved_bytes"),
         "estimate": estimate,
         "estimate_without_overhead_bytes": modelled,
@@ -139,6 +146,11 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lora-rank", type=int, default=32)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait for the job")
+    parser.add_argument(
+        "--keep-job",
+        action="store_true",
+        help="keep the job's checkpoints and output (deleted once read, by default)",
+    )
     args = parser.parse_args()
     result = run(
         args.binary,
@@ -149,6 +161,7 @@ def main() -> int:
         args.batch_size,
         args.lora_rank,
         args.timeout,
+        args.keep_job,
     )
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

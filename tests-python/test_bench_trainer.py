@@ -47,6 +47,7 @@ def memory_result(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "8",
             "--timeout",
             "600",
+            "--keep-job",
             "--out",
             str(out),
         ],
@@ -63,13 +64,13 @@ def test_the_larger_configuration_harness_runs_a_real_job(memory_result: dict) -
     assert result["device"] == "cpu" and result["steps"] == 12 and result["lora_rank"] == 8
     assert 0 < result["trainable_parameters"] < result["parameters"]
     assert result["steps_per_second"] > 0
-    assert result["samples_per_second"] == pytest.approx(result["steps_per_second"] * 4)
     estimate = result["estimate"]
     assert estimate["total_bytes"] > estimate["weight_bytes"] > 0
     assert estimate["overhead_bytes"] == 0  # no CUDA context on CPU
     assert result["estimate_without_overhead_bytes"] == estimate["total_bytes"]
     # No GPU, so nothing to compare the estimate with.
     assert result["peak_allocated_bytes"] is None and result["peak_over_estimate"] is None
+    assert result["peak_eval_bytes"] is None
     # The job trained at the checkpoint's own image size (32 px), not a fixed 224.
     jobs = Path(result["job_home"]) / "jobs" / result["job"]
     described = json.loads((jobs / "output" / "adapter" / "model_config.json").read_text())
@@ -104,4 +105,46 @@ def test_the_gpu_table_lines(memory_result: dict) -> None:
     assert rows[2][1] == "3.00 GiB"
     assert "estimate 6.00 GiB without its 0.5 GiB context (0.50x)" in rows[2][2]
     assert "reserved 4.00 GiB" in rows[2][2]
-    assert run.gpu_rows({})[0][1] == "none"
+    assert run.gpu_rows({"torch": "torch 2.13.0+cpu, CUDA none"}) == [
+        (
+            "GPU trainer runs",
+            "none",
+            "the trainer's torch (torch 2.13.0+cpu, CUDA none) sees no CUDA device: "
+            "tiny-vla on GPU and the larger configuration not run",
+        )
+    ]
+    failed = run.gpu_rows({"trainer_gpu_error": ["job start exited 69: estimate over memory"]})
+    assert failed == [("GPU trainer runs", "failed", "job start exited 69: estimate over memory")]
+
+
+@pytest.mark.parametrize("base", ["tiny-vla", "llava-tiny"])
+def test_the_throughput_harness_runs_both_model_kinds(memory_result: dict, base: str) -> None:
+    work = Path(memory_result["job_home"]).parent
+    package = Path(memory_result["job_home"]) / "datasets" / (work / "id").read_text().strip()
+    base_model = base if base == "tiny-vla" else str(work.parent / "llava-tiny")
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/trainer_throughput.py"),
+            str(package),
+            "--steps",
+            "4",
+            "--rounds",
+            "2",
+            "--batch-size",
+            "8",
+            "--base-model",
+            base_model,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["base_model"] == base_model and result["device"] == "cpu"
+    assert result["steps_per_second_shards"] > 0 and result["steps_per_second_in_memory"] > 0
+    assert result["pipeline_efficiency"] == pytest.approx(
+        result["steps_per_second_shards"] / result["steps_per_second_in_memory"]
+    )
+    assert result["data_cpu_ms_per_batch"] > 0

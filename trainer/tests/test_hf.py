@@ -40,7 +40,6 @@ def test_tiny_hf_checkpoint_trains_on_action_tokens(
         batch_size=4,
         action_chunk=2,
         checkpoint_interval=3,
-        image_size=32,
     )
     result = run_trainer(spec)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -60,7 +59,7 @@ def test_tiny_hf_checkpoint_trains_on_action_tokens(
     assert config["r"] == 8 and config["lora_alpha"] == 16
     described = json.loads((adapter / "model_config.json").read_text())
     assert described["model_type"] == "hf" and described["action_bins"] == 256
-    assert described["image_size"] == 32
+    assert described["image_size"] == 32  # the image processor's size: none was given
     base = transformers.AutoModelForImageTextToText.from_pretrained(checkpoint)
     loaded = PeftModel.from_pretrained(base, str(adapter))
     wrapped = [n for n, m in loaded.named_modules() if hasattr(m, "lora_A") and m.lora_A]
@@ -69,7 +68,9 @@ def test_tiny_hf_checkpoint_trains_on_action_tokens(
 
     first = Package(package).episodes[0]
     frame = next(read_shard(Package(package).shards(first.split)[0]))
-    predicted = load_policy(adapter).predict(
+    policy = load_policy(adapter)
+    assert policy.image_size == 32
+    predicted = policy.predict(
         [frame.images[c] for c in Package(package).cameras], first.instruction, []
     )
     statistics = Package(package).statistics["action"]
@@ -78,6 +79,11 @@ def test_tiny_hf_checkpoint_trains_on_action_tokens(
     mask = np.array(statistics["mask"])
     assert np.all(predicted[:, mask] >= low[mask] - 1e-6)
     assert np.all(predicted[:, mask] <= high[mask] + 1e-6)
+
+    # Adapters saved before model_config.json recorded the size were trained at 224.
+    del described["image_size"]
+    (adapter / "model_config.json").write_text(json.dumps(described))
+    assert load_policy(adapter).image_size == 224
 
 
 def test_the_checkpoint_tokenizer_knows_every_prompt_word() -> None:
@@ -156,23 +162,25 @@ def test_hf_checkpoint_trains_with_data_workers(
     assert all(np.isfinite([e["loss"] for e in events if e["type"] == "progress"]))
 
 
-def test_a_sample_encodes_the_same_alone_and_in_a_batch(
-    make_package: Callable[..., Path], checkpoint: Path
-) -> None:
-    """The processor runs once per batch; every row, unpadded, is what the sample gives alone
-    (instructions of different lengths, so rows are padded)."""
-    from vlatune_trainer.models.hf_vla import TokenInputs
-
-    processor = transformers.AutoProcessor.from_pretrained(checkpoint)
-    vocab = transformers.AutoConfig.from_pretrained(checkpoint).text_config.vocab_size
-    inputs = TokenInputs(processor, vocab)
+def sample_batch() -> dict:
+    """Three samples whose instructions differ in length, so batched prompts are padded."""
     generator = torch.Generator().manual_seed(0)
-    batch = {
+    return {
         "images": torch.randint(0, 256, (3, 1, 3, 32, 32), dtype=torch.uint8, generator=generator),
         "instructions": ["pick up the red block", "pick up the block", "pick up the green block"],
         "actions": torch.rand((3, 2, 7), generator=generator) * 2 - 1,
         "mask": torch.tensor([[True, True], [True, False], [True, True]]),
     }
+
+
+def token_inputs(checkpoint: Path, processor: object | None = None) -> object:
+    from vlatune_trainer.models.hf_vla import TokenInputs
+
+    vocab = transformers.AutoConfig.from_pretrained(checkpoint).text_config.vocab_size
+    return TokenInputs(processor or transformers.AutoProcessor.from_pretrained(checkpoint), vocab)
+
+
+def assert_rows_match_samples_alone(inputs: object, batch: dict) -> None:
     together = inputs(batch)
     lengths = together["attention_mask"].sum(1).tolist()
     assert len(set(lengths)) > 1
@@ -188,6 +196,87 @@ def test_a_sample_encodes_the_same_alone_and_in_a_batch(
     assert (together["labels"][1] != -100).sum() == 7 + 1  # one unpadded step and the EOS
 
 
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_a_sample_encodes_the_same_alone_and_in_a_batch(checkpoint: Path, side: str) -> None:
+    """The processor runs once per batch (whichever side its tokenizer pads); every row,
+    unpadded, is what the sample gives alone."""
+    processor = transformers.AutoProcessor.from_pretrained(checkpoint)
+    processor.tokenizer.padding_side = side
+    inputs = token_inputs(checkpoint, processor)
+    assert_rows_match_samples_alone(inputs, sample_batch())
+    assert inputs.batched
+
+
+class OneSampleProcessor:
+    """A processor that, like some remote-code ones, takes one sample per call."""
+
+    def __init__(self, processor: object) -> None:
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.image_token = processor.image_token
+        self.calls = 0
+
+    def __call__(self, text: list[str], images: list, **options: object) -> object:
+        self.calls += 1
+        if len(text) != 1:
+            raise ValueError("one sample per call")
+        return self.processor(text=text, images=images, **options)
+
+
+def test_processors_that_take_one_sample_or_cannot_pad_are_called_per_sample(
+    checkpoint: Path,
+) -> None:
+    one = OneSampleProcessor(transformers.AutoProcessor.from_pretrained(checkpoint))
+    inputs = token_inputs(checkpoint, one)
+    assert_rows_match_samples_alone(inputs, sample_batch())
+    assert not inputs.batched
+    calls = one.calls
+    inputs(sample_batch())
+    assert one.calls == calls + 3  # no batched try again
+
+    padless = transformers.AutoProcessor.from_pretrained(checkpoint)
+    padless.tokenizer.pad_token = None
+    inputs = token_inputs(checkpoint, padless)
+    assert not inputs.batched
+    assert inputs(sample_batch())["input_ids"].shape[0] == 3
+
+
+class TokenTypeProcessor(OneSampleProcessor):
+    """A processor that returns a per-token input besides the ids (as PaliGemma's does)."""
+
+    def __call__(self, text: list[str], images: list, **options: object) -> object:
+        encoded = self.processor(text=text, images=images, **options)
+        encoded["token_type_ids"] = torch.zeros_like(encoded["input_ids"])
+        return encoded
+
+
+def test_per_token_processor_inputs_are_refused_by_name(checkpoint: Path) -> None:
+    from vlatune_trainer.errors import TrainerError
+
+    processor = TokenTypeProcessor(transformers.AutoProcessor.from_pretrained(checkpoint))
+    with pytest.raises(TrainerError, match="token_type_ids") as raised:
+        token_inputs(checkpoint, processor)(sample_batch())
+    assert raised.value.code == "config_error"
+
+
+def test_the_step_uses_the_inputs_a_worker_prepared(checkpoint: Path) -> None:
+    from vlatune_trainer.models.hf_vla import TokenActionModel
+
+    processor = transformers.AutoProcessor.from_pretrained(checkpoint)
+    model = transformers.AutoModelForImageTextToText.from_pretrained(checkpoint)
+    tokens = TokenActionModel(processor, model, 2)
+    batch = sample_batch()
+    batch["model_inputs"] = tokens.inputs(batch)
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the step encoded the batch again")
+
+    tokens.inputs = refuse
+    encoded = tokens.encode(batch, torch.device("cpu"))
+    assert all(torch.equal(encoded[k], v) for k, v in batch["model_inputs"].items())
+    assert torch.isfinite(tokens.loss(batch, torch.device("cpu")))
+
+
 def test_frames_default_to_the_image_processors_own_size(checkpoint: Path) -> None:
     from types import SimpleNamespace
 
@@ -200,4 +289,9 @@ def test_frames_default_to_the_image_processors_own_size(checkpoint: Path) -> No
     assert native_image_size(SimpleNamespace(image_processor=fixed)) == 448
     tiled = SimpleNamespace(size={"longest_edge": 1456})
     assert native_image_size(SimpleNamespace(image_processor=tiled)) == DEFAULT_IMAGE_SIZE
+    # Qwen-VL's pair is a pixel budget (56 × 56 … 28 × 28 × 16384), not a side.
+    budget = SimpleNamespace(size={"shortest_edge": 3136, "longest_edge": 12845056})
+    assert native_image_size(SimpleNamespace(image_processor=budget)) == DEFAULT_IMAGE_SIZE
+    huge = SimpleNamespace(do_center_crop=False, size={"height": 4096})
+    assert native_image_size(SimpleNamespace(image_processor=huge)) == DEFAULT_IMAGE_SIZE
     assert native_image_size(SimpleNamespace()) == DEFAULT_IMAGE_SIZE

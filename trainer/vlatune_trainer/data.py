@@ -200,7 +200,7 @@ class TrainStream(torch.utils.data.IterableDataset):
     batches round-robin. ``start_batch`` skips already-consumed batches without decoding images,
     which makes resumed runs see exactly the batches an uninterrupted run would. ``prepare``
     (``BuiltModel.prepare``) adds each batch's model inputs under ``model_inputs``, computed
-    where the batch is built: in a worker, off the training process.
+    where the batch is built: in a worker (in the training process with no workers).
     """
 
     def __init__(

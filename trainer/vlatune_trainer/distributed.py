@@ -32,14 +32,17 @@ class World:
     @classmethod
     def from_environment(cls) -> World:
         """Reads ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` as torchrun sets them and joins the
-        process group (NCCL on CUDA, gloo otherwise)."""
+        process group: gloo, and on CUDA NCCL for CUDA tensors (the gradients) with gloo for
+        CPU ones (``agree``'s flags: an NCCL all-reduce of a CPU tensor fails, and one of a
+        CUDA tensor read back every step would make each step wait for the GPU)."""
         size = int(os.environ.get("WORLD_SIZE", "1"))
         if size <= 1:
             return cls()
         world = cls(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if backend == "nccl":  # pragma: no cover - needs GPUs
+        backend = "gloo"
+        if torch.cuda.is_available():  # pragma: no cover - needs GPUs
             torch.cuda.set_device(world.local_rank)
+            backend = "cpu:gloo,cuda:nccl"
         dist.init_process_group(backend=backend)
         return world
 

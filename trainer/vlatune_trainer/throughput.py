@@ -46,9 +46,12 @@ class StepClock:
         began = time.perf_counter()
         try:
             yield
-        finally:
-            self._sync()
+        except BaseException:
+            # No synchronize here: after a CUDA error it would raise again, over the original.
             self.paused_seconds += time.perf_counter() - began
+            raise
+        self._sync()
+        self.paused_seconds += time.perf_counter() - began
 
     def steps_per_second(self) -> float | None:
         """Steps after the first ÷ their training time; ``None`` before a second step."""

@@ -29,6 +29,7 @@ from .data import (
 from .distributed import SilentEvents, World
 from .errors import TrainerError
 from .events import EventWriter
+from .memory import PeakMemory
 from .models.policy import ActionModel, BuiltModel, build
 from .models.tiny_vla import count_parameters
 from .normalize import Normalizer
@@ -191,7 +192,7 @@ def _train_in(
     seed_everything(seed)
     device = world.device(spec.get("gpus", 0) > 0 and torch.cuda.is_available())
     if world.distributed and world.main:
-        backend = "nccl" if device.type == "cuda" else "gloo"
+        backend = "NCCL, gloo for control" if device.type == "cuda" else "gloo"
         print(f"distributed: {world.size} processes ({backend})", flush=True)
     package = Package(spec["dataset"]["path"])
     package.verify()
@@ -285,6 +286,7 @@ def _train_in(
     # it every step would make the CPU wait for the GPU before it could queue the next step.
     last_loss: torch.Tensor | None = None
     clock = StepClock(device)
+    memory = PeakMemory(device)
     while step < max_steps:
         optimizer.zero_grad(set_to_none=True)
         for _ in range(accumulation):
@@ -315,7 +317,7 @@ def _train_in(
             )
             last_report = now
         if world.main and (step % eval_every == 0 or step == max_steps):
-            with clock.paused():
+            with clock.paused(), memory.evaluating():
                 metrics = evaluator.run(built.action_model)
             if metrics:
                 events.emit(
@@ -346,8 +348,9 @@ def _train_in(
     steps_per_second = clock.steps_per_second()
     if not world.main:
         return 0
-    final = evaluator.run(built.action_model)
-    shuffled = evaluator.run(built.action_model, shuffle_instructions=True)
+    with memory.evaluating():
+        final = evaluator.run(built.action_model)
+        shuffled = evaluator.run(built.action_model, shuffle_instructions=True)
     save_adapter(built, output / "adapter", spec, package, final, inputs)
     report = {
         "memory_estimate": spec.get("memory_estimate"),
@@ -367,14 +370,11 @@ def _train_in(
             val_l1_shuffled_instructions=shuffled["l1"],
             **token_metrics(final),
         )
-    peak = {}
-    if device.type == "cuda":  # pragma: no cover - needs a GPU
-        # Allocated: what tensors held at most (what the estimate models, less its CUDA context);
-        # reserved: what the caching allocator took from the driver for them.
-        peak["peak_gpu_memory_bytes"] = int(torch.cuda.max_memory_allocated(device))
-        peak["peak_gpu_memory_reserved_bytes"] = int(torch.cuda.max_memory_reserved(device))
+    peak = memory.report()
+    if peak:  # pragma: no cover - needs a GPU
         print(
-            f"peak GPU memory: {peak['peak_gpu_memory_bytes'] / 2**20:.0f} MiB allocated, "
+            f"peak GPU memory: {peak['peak_gpu_memory_bytes'] / 2**20:.0f} MiB training, "
+            f"{peak['peak_gpu_memory_eval_bytes'] / 2**20:.0f} MiB evaluating, "
             f"{peak['peak_gpu_memory_reserved_bytes'] / 2**20:.0f} MiB reserved",
             flush=True,
         )

@@ -58,15 +58,15 @@ class TinyActionModel:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return (module or self.model)(
                 pixels(batch["images"], device),
-                batch["words"].to(device),
-                batch["state"].to(device),
+                batch["words"].to(device, non_blocking=True),
+                batch["state"].to(device, non_blocking=True),
             ).float()
 
     def loss(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
         return masked_l1(
             self.forward(batch, device, self.train_module),
-            batch["actions"].to(device),
-            batch["mask"].to(device),
+            batch["actions"].to(device, non_blocking=True),
+            batch["mask"].to(device, non_blocking=True),
         )
 
     @torch.no_grad()
