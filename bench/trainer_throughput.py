@@ -11,7 +11,8 @@ The streamed and in-memory steps alternate in ``rounds`` blocks. ``data_cpu_ms_p
 what a worker spends per batch (read, decode, crop, resize, jitter) on one thread, to compare
 with ``step_ms_in_memory`` times the training threads.
 
-Workers are DataLoader processes, as the trainer's ``data_workers`` (default 1) starts them.
+Workers are DataLoader processes, started as the trainer starts its ``data_workers`` (default
+1; ``data.training_loader``).
 On ``--device cuda`` the model runs as the trainer runs it there (bf16 autocast, batches in
 page-locked memory copied asynchronously), and each timed block ends when the GPU has finished
 its queued work. The in-memory batches are the same page-locked host batches: both sides pay
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 import torch
-from vlatune_trainer.data import Batcher, BatchSpec, TrainStream
+from vlatune_trainer.data import Batcher, BatchSpec, TrainStream, start_workers, training_loader
 from vlatune_trainer.models.policy import build
 from vlatune_trainer.package import Package
 from vlatune_trainer.train import prepare_in_workers
@@ -103,14 +104,8 @@ def run(
 
     prepare = prepare_in_workers(built, device)
     source = TrainStream(package, batcher, batch_size, seed=0, workers=workers, prepare=prepare)
-    loader = torch.utils.data.DataLoader(
-        source,
-        batch_size=None,
-        num_workers=workers,
-        prefetch_factor=4 if workers else None,
-        pin_memory=device.type == "cuda",
-    )
-    stream = iter(loader)
+    loader = training_loader(source, workers, device)
+    stream = start_workers(loader)
     for _ in range(3):
         step(next(stream))
     cached = [next(stream) for _ in range(8)]

@@ -104,8 +104,8 @@ def test_workers_prepare_the_model_inputs_the_step_would_compute(
     make_package: Callable[..., Path], checkpoint: Path, tmp_path: Path
 ) -> None:
     """The training stream's ``model_inputs`` (computed in the data worker that builds the
-    batch) are exactly what the step computes from the batch itself; shuffling instructions
-    drops them."""
+    batch, which then leaves its frames out) are exactly what the step computes from the same
+    batch streamed without them; shuffling instructions drops them."""
     from vlatune_trainer.data import Batcher, BatchSpec, TrainStream
     from vlatune_trainer.models.policy import build
     from vlatune_trainer.train import shuffled_instructions
@@ -132,8 +132,14 @@ def test_workers_prepare_the_model_inputs_the_step_would_compute(
     stream = TrainStream(package, batcher, 4, seed=0, workers=2, prepare=built.prepare)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)
     batch = next(iter(loader))  # made in a worker process
+    assert "images" not in batch
     prepared = batch["model_inputs"]
-    recomputed = built.prepare({k: v for k, v in batch.items() if k != "model_inputs"})
+    plain = torch.utils.data.DataLoader(
+        TrainStream(package, batcher, 4, seed=0, workers=2), batch_size=None, num_workers=2
+    )
+    same = next(iter(plain))
+    assert torch.equal(same["episode_step"], batch["episode_step"])
+    recomputed = built.prepare(same)
     assert prepared.keys() == recomputed.keys() >= {"input_ids", "pixel_values", "labels"}
     for key, value in prepared.items():
         assert torch.equal(value, recomputed[key]), key

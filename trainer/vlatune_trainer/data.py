@@ -266,6 +266,8 @@ class TrainStream(torch.utils.data.IterableDataset):
         batch = self.batcher(samples, self.augmentation(worker, produced))
         if self.prepare is not None:
             batch["model_inputs"] = self.prepare(batch)
+            # The step reads the prepared pixels; the frames need not cross to the trainer.
+            del batch["images"]
         return batch
 
     def augmentation(self, worker: int, batch: int) -> random.Random:
@@ -285,6 +287,23 @@ def start_workers(loader: torch.utils.data.DataLoader) -> Iterator[Any]:
         return iter(loader)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def training_loader(
+    stream: TrainStream, workers: int, device: torch.device
+) -> torch.utils.data.DataLoader:
+    """The DataLoader the trainer streams ``stream`` through: ``workers`` processes (each
+    prefetching 4 batches, detached from the trainer's process group) and, for a GPU,
+    page-locked batches, so the copy to the device runs asynchronously (``non_blocking``)."""
+    return torch.utils.data.DataLoader(
+        stream,
+        batch_size=None,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+        persistent_workers=False,
+        worker_init_fn=detach_worker,
+        pin_memory=device.type == "cuda",
+    )
 
 
 def detach_worker(_worker: int) -> None:

@@ -22,8 +22,8 @@ from .data import (
     Batcher,
     BatchSpec,
     TrainStream,
-    detach_worker,
     start_workers,
+    training_loader,
     validation_batches,
 )
 from .distributed import SilentEvents, World
@@ -263,18 +263,7 @@ def _train_in(
         workers=workers,
         prepare=prepare_in_workers(built, device),
     )
-    batches = start_workers(
-        torch.utils.data.DataLoader(
-            stream,
-            batch_size=None,
-            num_workers=workers,
-            prefetch_factor=4 if workers else None,
-            persistent_workers=False,
-            worker_init_fn=detach_worker,
-            # Page-locked batches: the copy to the GPU runs asynchronously (non_blocking).
-            pin_memory=device.type == "cuda",
-        )
-    )
+    batches = start_workers(training_loader(stream, workers, device))
     evaluator = Evaluator(package, batcher, 64, device)
     interval = int(hyper["checkpoint_interval"])
     eval_every = max(1, min(interval, max_steps // 4 or 1))
