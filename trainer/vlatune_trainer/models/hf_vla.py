@@ -162,7 +162,7 @@ class TokenInputs:
         One processor call for the whole batch where the processor takes one (one image per
         sample as a nested list, padding to the longest prompt; each row keeps its unpadded
         ids, so a sample's tensors do not depend on its batch): at 16 samples of a 224 px CLIP
-        processor that halved its CPU time, which was mostly per-call overhead. A processor
+        processor that halved its CPU time, the half that was per-call overhead. A processor
         that refuses the batch, answers it with the wrong number of rows, or whose tokenizer
         cannot pad (no pad token) is called once per sample instead, from then on.
         """
