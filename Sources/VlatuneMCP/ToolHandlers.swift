@@ -10,59 +10,90 @@ struct ToolHandlers: Sendable {
   let policy: Policy
   let watcherExecutable: String
 
+  var gate: ToolGate { ToolGate(context: context, policy: policy) }
+
+  /// Serves one `tools/call`. Every tool passes the core's gate: `start_finetune_job` and
+  /// `prepare_dataset` inside their own admission, the others through ``ToolGate`` before they
+  /// do anything. Arguments of the wrong type are refused, and audited, before any of that.
   func call(_ name: String, arguments: [String: Value], actor: String) async throws -> CallTool.Result {
+    let values = arguments.mapValues(MCPValue.to)
+    guard let tool = GuardedTool.named(name), tool.servedOverMCP else {
+      throw MCPError.invalidParams(
+        "Unknown tool: \(name); tools: "
+          + GuardedTool.all.filter(\.servedOverMCP).map(\.name).joined(separator: ", "))
+    }
     do {
       switch name {
       case "prepare_dataset":
-        let request = try PrepareRequest(parameters: arguments.mapValues(MCPValue.to), actor: actor)
-        try request.validate()
+        let request = try refusingAudited(name, actor: actor, values) {
+          let request = try PrepareRequest(parameters: values, actor: actor)
+          try request.validate()
+          return request
+        }
         let document = try await Self.detached {
           try context.preparer(policy: policy).prepare(request)
         }
         return try Self.result(document)
       case "start_finetune_job":
-        var values = arguments.mapValues(MCPValue.to)
-        let dryRun = values.removeValue(forKey: "dry_run") == .bool(true)
-        let raw = values
+        var raw = values
+        let dryRun = try refusingAudited(name, actor: actor, values) {
+          try Self.flag(raw.removeValue(forKey: "dry_run"), "dry_run")
+        }
+        let parameters = raw
         let launcher = JobLauncher(context: context, policy: policy, watcherExecutable: watcherExecutable)
-        let outcome = try await Self.detached { try launcher.start(raw, actor: actor, dryRun: dryRun) }
+        let outcome = try await Self.detached { try launcher.start(parameters, actor: actor, dryRun: dryRun) }
         switch outcome {
         case .started(let document), .replayed(let document): return try Self.result(document)
         case .dryRun(let report): return try Self.result(report)
         }
       case "get_finetune_job":
-        let reference = try Self.string(arguments, "job")
-        try Self.only(arguments, ["job"])
+        let reference = try refusingAudited(name, actor: actor, values) {
+          try Self.only(values, ["job"])
+          return try Self.string(values, "job")
+        }
+        try gate.admit(name, actor: actor, arguments: values, reference: reference)
         return try Self.result(try JobControl(context: context).status(reference))
       case "list_finetune_jobs":
-        try Self.only(arguments, ["state", "limit"])
-        if let state = arguments["state"], state.stringValue == nil {
-          throw VlatuneError.invalidArgument(param: "state", message: "must be a string, got \(state)")
+        let (state, limit) = try refusingAudited(name, actor: actor, values) {
+          try Self.only(values, ["state", "limit"])
+          return (try Self.optionalString(values, "state"), try Self.integer(values, "limit") ?? 50)
         }
-        if let limit = arguments["limit"], limit.intValue == nil {
-          throw VlatuneError.invalidArgument(param: "limit", message: "must be an integer, got \(limit)")
-        }
-        let jobs = try JobControl(context: context).list(
-          stateName: arguments["state"]?.stringValue, limit: arguments["limit"]?.intValue ?? 50)
+        try gate.admit(name, actor: actor, arguments: values, reference: nil)
+        let jobs = try JobControl(context: context).list(stateName: state, limit: limit)
         return try Self.result(JobListDocument(jobs: jobs))
       case "cancel_finetune_job":
-        let reference = try Self.string(arguments, "job")
-        try Self.only(arguments, ["job", "grace_seconds", "reason"])
-        let grace = arguments["grace_seconds"].flatMap { $0.doubleValue ?? $0.intValue.map(Double.init) } ?? 30
-        guard grace >= 0 && grace <= 86_400 else {
-          throw VlatuneError.invalidArgument(param: "grace_seconds", message: "must be in 0…86400, got \(grace)")
+        let (reference, grace, reason) = try refusingAudited(name, actor: actor, values) {
+          try Self.only(values, ["job", "grace_seconds", "reason"])
+          let grace = try Self.number(values, "grace_seconds") ?? 30
+          guard grace >= 0 && grace <= 86_400 else {
+            throw VlatuneError.invalidArgument(
+              param: "grace_seconds", message: "must be in 0…86400 seconds, got \(grace)")
+          }
+          return (try Self.string(values, "job"), grace, try Self.optionalString(values, "reason"))
         }
+        try gate.admit(name, actor: actor, arguments: values, reference: reference)
         let document = try JobControl(context: context).cancel(
-          reference, grace: grace, reason: arguments["reason"]?.stringValue, actor: actor, wait: false)
+          reference, grace: grace, reason: reason, actor: actor, wait: false)
         return try Self.result(document)
-      case "list_datasets":
-        try Self.only(arguments, [])
+      default:  // list_datasets
+        try refusingAudited(name, actor: actor, values) { try Self.only(values, []) }
+        try gate.admit(name, actor: actor, arguments: values, reference: nil)
         return try Self.result(DatasetListDocument(datasets: try context.datasets.list()))
-      default:
-        throw MCPError.invalidParams("Unknown tool: \(name)")
       }
     } catch let error as VlatuneError {
       return Self.failure(error)
+    }
+  }
+
+  /// Runs argument checks; a refusal is audited (nothing ran) and rethrown.
+  func refusingAudited<T>(
+    _ tool: String, actor: String, _ arguments: [String: JSONValue], _ check: () throws -> T
+  ) throws -> T {
+    do {
+      return try check()
+    } catch let error as VlatuneError {
+      gate.auditRefusal(tool, actor: actor, arguments: arguments, error: error)
+      throw error
     }
   }
 
@@ -75,18 +106,55 @@ struct ToolHandlers: Sendable {
     }
   }
 
-  static func string(_ arguments: [String: Value], _ name: String) throws -> String {
-    guard let value = arguments[name]?.stringValue, !value.isEmpty else {
-      throw VlatuneError.invalidArgument(param: name, message: "is required (a non-empty string)")
+  /// A required non-empty string argument.
+  static func string(_ arguments: [String: JSONValue], _ name: String) throws -> String {
+    guard let value = try optionalString(arguments, name), !value.isEmpty else {
+      throw VlatuneError.invalidArgument(param: name, message: "\(name) is required (a non-empty string)")
     }
     return value
   }
 
-  static func only(_ arguments: [String: Value], _ allowed: Set<String>) throws {
+  /// An optional string argument.
+  static func optionalString(_ arguments: [String: JSONValue], _ name: String) throws -> String? {
+    guard let value = arguments[name], value != .null else { return nil }
+    guard let text = value.stringValue else { throw wrongType(name, "a string", value) }
+    return text
+  }
+
+  /// An optional finite number argument.
+  static func number(_ arguments: [String: JSONValue], _ name: String) throws -> Double? {
+    guard let value = arguments[name], value != .null else { return nil }
+    guard let number = value.numberValue, number.isFinite else { throw wrongType(name, "a number", value) }
+    return number
+  }
+
+  /// An optional whole-number argument.
+  static func integer(_ arguments: [String: JSONValue], _ name: String) throws -> Int? {
+    guard let number = try number(arguments, name) else { return nil }
+    guard number == number.rounded(), abs(number) < 1e15 else {
+      throw wrongType(name, "an integer", .number(number))
+    }
+    return Int(number)
+  }
+
+  /// An optional boolean argument (a JSON `true`/`false` only: `"true"` or `1` is refused).
+  static func flag(_ value: JSONValue?, _ name: String) throws -> Bool {
+    guard let value, value != .null else { return false }
+    guard let flag = value.boolValue else { throw wrongType(name, "true or false", value) }
+    return flag
+  }
+
+  static func wrongType(_ name: String, _ expected: String, _ value: JSONValue) -> VlatuneError {
+    .invalidArgument(
+      param: name, message: "\(name) must be \(expected), got \(ParameterTable.shown(value)) (\(value.typeName))")
+  }
+
+  static func only(_ arguments: [String: JSONValue], _ allowed: Set<String>) throws {
     if let unknown = arguments.keys.sorted().first(where: { !allowed.contains($0) }) {
       throw VlatuneError.invalidArgument(
         param: unknown,
-        message: "unknown argument '\(unknown)'; allowed: \(allowed.sorted().joined(separator: ", "))")
+        message: "unknown argument '\(unknown)'; allowed: "
+          + (allowed.isEmpty ? "none" : allowed.sorted().joined(separator: ", ")))
     }
   }
 

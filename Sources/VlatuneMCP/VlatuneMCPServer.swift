@@ -31,8 +31,13 @@ public struct VlatuneMCPServer: Sendable {
   }
 
   /// Builds a server with the tool handlers on any transport (stdio in production, in-memory in
-  /// tests) and starts it.
-  public func start(on transport: any Transport) async throws -> (Server, @Sendable () -> Int) {
+  /// tests) and starts it, behind the ``EnvelopeGuard`` and a ``DrainingTransport`` above it.
+  ///
+  /// - Returns: The server, the number of calls in flight, and the number of requests the
+  ///   server still owes a reply.
+  public func start(on transport: any Transport) async throws
+    -> (Server, @Sendable () -> Int, @Sendable () async -> Int)
+  {
     let state = State()
     // Not `.strict`: in 0.12.1 strict mode drops (with no reply) a request that a pipelining
     // client sends right behind `initialize`, because each request runs in its own task.
@@ -40,30 +45,42 @@ public struct VlatuneMCPServer: Sendable {
       name: "vlatune", version: "0.1.0", title: "vlatune",
       instructions: "Prepare robot datasets and run LoRA fine-tunes of VLA models on this machine.",
       capabilities: .init(tools: .init(listChanged: false)), configuration: .default)
-    await server.withMethodHandler(ListTools.self) { _ in .init(tools: ToolCatalog.tools) }
+    let policy = self.policy
+    // Hidden tools are left out of the list, as Intercept does (and refused if called anyway).
+    await server.withMethodHandler(ListTools.self) { _ in
+      .init(tools: ToolCatalog.tools.filter { !policy.hides($0.name) })
+    }
     let handlers = ToolHandlers(
       context: context, policy: policy, watcherExecutable: watcherExecutable)
     let actorOverride = self.actorOverride
+    let actor: @Sendable () -> String = {
+      actorOverride ?? "mcp:\(state.client.withLock { $0 } ?? "unknown")"
+    }
     await server.withMethodHandler(CallTool.self) { params in
       state.inFlight.add(1, ordering: .sequentiallyConsistent)
       defer { state.inFlight.subtract(1, ordering: .sequentiallyConsistent) }
-      let actor = actorOverride ?? "mcp:\(state.client.withLock { $0 } ?? "unknown")"
-      return try await handlers.call(params.name, arguments: params.arguments ?? [:], actor: actor)
+      return try await handlers.call(params.name, arguments: params.arguments ?? [:], actor: actor())
     }
-    try await server.start(transport: transport) { client, _ in
+    let gate = handlers.gate
+    // The guard answers what it refuses itself; the draining layer above it counts only what
+    // reaches the server.
+    let guarded = DrainingTransport(
+      EnvelopeGuard(transport) { tool, arguments, error in
+        gate.auditRefusal(tool, actor: actor(), arguments: arguments, error: error)
+      })
+    try await server.start(transport: guarded) { client, _ in
       state.client.withLock { $0 = client.name }
     }
-    return (server, { state.inFlight.load(ordering: .sequentiallyConsistent) })
+    return (server, { state.inFlight.load(ordering: .sequentiallyConsistent) }, { await guarded.outstanding })
   }
 
   /// Serves on stdin/stdout until stdin closes, then answers every request already read before
   /// returning (the SDK would otherwise drop them); gives up after two minutes.
   public func serveStandardIO() async throws {
-    let transport = DrainingTransport(StdioTransport())
-    let (server, _) = try await start(on: transport)
+    let (server, _, outstanding) = try await start(on: StdioTransport())
     await server.waitUntilCompleted()
     let deadline = ContinuousClock.now + .seconds(120)
-    while await transport.outstanding > 0 && ContinuousClock.now < deadline {
+    while await outstanding() > 0 && ContinuousClock.now < deadline {
       try await Task.sleep(for: .milliseconds(10))
     }
     await server.stop()

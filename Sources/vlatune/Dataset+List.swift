@@ -9,9 +9,11 @@ extension DatasetCommand {
 
     @Flag(help: "Print JSON.")
     var json = false
+    @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      try guardOptions.admit("list_datasets", [:], reference: nil, context: context)
       let datasets = try context.datasets.list()
       if json {
         Output.json(DatasetListDocument(datasets: datasets))
@@ -34,9 +36,11 @@ extension DatasetCommand {
 
     @Flag(help: "Print the dataset document as JSON.")
     var json = false
+    @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      try guardOptions.admit("get_dataset", ["dataset": .string(dataset)], reference: dataset, context: context)
       let document = try context.datasets.show(dataset)
       if json {
         Output.json(document)
@@ -60,9 +64,11 @@ extension DatasetCommand {
 
     @Flag(help: "Print the report as JSON.")
     var json = false
+    @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      try guardOptions.admit("verify_dataset", ["dataset": .string(dataset)], reference: dataset, context: context)
       let report = try context.datasets.verify(dataset)
       if json {
         Output.json(report)
@@ -94,9 +100,11 @@ extension DatasetCommand {
 
     @Flag(help: "Print the removed dataset's document as JSON.")
     var json = false
+    @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      try guardOptions.admit("remove_dataset", ["dataset": .string(dataset)], reference: dataset, context: context)
       let document = try context.datasets.remove(dataset)
       if json {
         Output.json(document)

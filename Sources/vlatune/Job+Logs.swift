@@ -13,6 +13,7 @@ extension JobCommand {
     @Option(help: "both (interleaved in arrival order), stdout or stderr.") var stream: String = "both"
     @Option(help: "Only the last N lines.") var tail: Int?
     @Flag(help: "Keep printing new output until the job ends.") var follow = false
+    @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let files = ["both": "output.log", "stdout": "stdout.log", "stderr": "stderr.log"]
@@ -23,6 +24,7 @@ extension JobCommand {
         throw VlatuneError.invalidArgument(param: "--tail", message: "must be ≥ 0, got \(tail)")
       }
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      try guardOptions.admit("get_finetune_job", ["job": .string(job)], reference: job, context: context)
       let control = JobControl(context: context)
       var document = try control.status(job)
       let path = document.jobDir + "/" + file

@@ -12,14 +12,24 @@ extension JobCommand {
     @Argument(help: "Job id, unique id prefix, or name.") var job: String
     @Flag(help: "Refresh until the job ends.") var watch = false
     @Flag(help: "Print the job document as JSON.") var json = false
+    @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      try guardOptions.admit("get_finetune_job", ["job": .string(job)], reference: job, context: context)
       try Self.show(job, watch: watch, json: json, context: context)
     }
 
+    /// Admits `get_finetune_job` with the environment's actor and policy (``StatusFastPath``).
+    static func admit(_ job: String, context: VlatuneContext) throws {
+      let policy = try PolicyLoader.resolve(explicit: nil, environment: context.environment, home: context.home)
+      try ToolGate(context: context, policy: policy).admit(
+        "get_finetune_job", actor: ActorName.resolve(explicit: nil, environment: context.environment),
+        arguments: ["job": .string(job)], reference: job)
+    }
+
     /// Prints the job's document once, or until it ends with `watch` (also the entry of
-    /// ``StatusFastPath``).
+    /// ``StatusFastPath``, once admitted).
     static func show(_ job: String, watch: Bool, json: Bool, context: VlatuneContext) throws {
       let control = JobControl(context: context)
       var document = try control.status(job)
@@ -58,9 +68,13 @@ extension JobCommand {
     @Option(help: "Only jobs in this state.") var state: String?
     @Option(help: "At most this many jobs.") var limit: Int = 50
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      var arguments: [String: JSONValue] = ["limit": .number(Double(limit))]
+      if let state { arguments["state"] = .string(state) }
+      try guardOptions.admit("list_finetune_jobs", arguments, reference: nil, context: context)
       let jobs = try JobControl(context: context).list(stateName: state, limit: limit)
       if json {
         Output.json(JobListDocument(jobs: jobs))
@@ -81,12 +95,14 @@ extension JobCommand {
     @Argument(help: "Job id, unique id prefix, or name.") var job: String
     @Option(help: "Give up after this many seconds (exit 101).") var timeout: Double?
     @Flag(help: "Print the job document as JSON.") var json = false
+    @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       if let timeout, !(timeout >= 0) {
         throw VlatuneError.invalidArgument(param: "--timeout", message: "must be ≥ 0 seconds, got \(timeout)")
       }
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+      try guardOptions.admit("get_finetune_job", ["job": .string(job)], reference: job, context: context)
       let document = try JobControl(context: context).wait(job, timeout: timeout)
       if json { Output.json(document) } else { Output.standardOutput(JobText.oneLine(document) + "\n") }
       let status = document.state.waitExitStatus
@@ -104,7 +120,7 @@ extension JobCommand {
     @Option(help: "Seconds between SIGTERM and SIGKILL.") var grace: Double = 30
     @Option(help: "Why, recorded with the job.") var reason: String?
     @Flag(help: "Return at once instead of waiting for the job to end.") var noWait = false
-    @OptionGroup var actor: ActorOptions
+    @OptionGroup var guardOptions: GuardOptions
     @Flag(help: "Print the job document as JSON.") var json = false
 
     func run() throws {
@@ -113,8 +129,11 @@ extension JobCommand {
       }
       let environment = ProcessInfo.processInfo.environment
       let context = try VlatuneContext.open(environment: environment)
+      var arguments: [String: JSONValue] = ["job": .string(job), "grace_seconds": .number(grace)]
+      if let reason { arguments["reason"] = .string(reason) }
+      try guardOptions.admit("cancel_finetune_job", arguments, reference: job, context: context)
       let document = try JobControl(context: context).cancel(
-        job, grace: grace, reason: reason, actor: actor.resolved(environment), wait: !noWait)
+        job, grace: grace, reason: reason, actor: guardOptions.actor.resolved(environment), wait: !noWait)
       if json { Output.json(document) } else { Output.standardOutput(JobText.oneLine(document) + "\n") }
     }
   }

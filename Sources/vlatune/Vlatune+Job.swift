@@ -19,9 +19,22 @@ struct ActorOptions: ParsableArguments {
   var actor: String?
 
   func resolved(_ environment: [String: String]) -> String {
-    if let actor, !actor.isEmpty { return actor }
-    if let actor = environment["VLATUNE_ACTOR"], !actor.isEmpty { return actor }
-    return "cli:\(environment["USER"] ?? environment["LOGNAME"] ?? "unknown")"
+    ActorName.resolve(explicit: actor, environment: environment)
+  }
+}
+
+/// The actor and policy of a command that calls a guarded tool (``GuardedTool``): it is admitted
+/// through the core's ``ToolGate`` before it does anything, as the same tool over MCP is.
+struct GuardOptions: ParsableArguments {
+  @OptionGroup var actor: ActorOptions
+  @OptionGroup var policy: PolicyOptions
+
+  /// Admits the call or throws its refusal (audited either way).
+  func admit(
+    _ tool: String, _ arguments: [String: JSONValue], reference: String?, context: VlatuneContext
+  ) throws {
+    try ToolGate(context: context, policy: policy.resolved(context)).admit(
+      tool, actor: actor.resolved(context.environment), arguments: arguments, reference: reference)
   }
 }
 

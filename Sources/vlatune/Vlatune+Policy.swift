@@ -5,7 +5,7 @@ import VlatuneCore
 /// `vlatune policy …`.
 struct PolicyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "policy", abstract: "Show or check the policy that guards job starts and prepares.",
+    commandName: "policy", abstract: "Show or check the policy that guards every tool (job and dataset commands, MCP).",
     subcommands: [Show.self, Check.self])
 
   /// `vlatune policy show`.
@@ -69,12 +69,26 @@ struct PolicyCommand: ParsableCommand {
 enum PolicyText {
   static func render(_ policy: Policy) -> String {
     var lines = ["policy \(policy.source) (\(policy.digest)), default \(policy.defaultAction)"]
-    for tool in policy.tools.keys.sorted() {
-      for rule in policy.tools[tool] ?? [] {
-        var text = "  \(tool): \(rule.action)"
-        if let limit = rule.rateLimit { text += ", at most \(limit.max) per \(ParameterDefinition.format(limit.window)) s per actor" }
-        if rule.requiredArgs { text += ", required arguments checked" }
-        if let reason = rule.reason { text += " (\(reason))" }
+    if !policy.hide.isEmpty { lines.append("  hidden: \(policy.hide.joined(separator: ", "))") }
+    let tools = policy.tools.keys.filter { $0 != "*" }.sorted() + (policy.tools["*"] == nil ? [] : ["*"])
+    for tool in tools {
+      let rules = policy.tools[tool] ?? []
+      if rules.isEmpty { lines.append("  \(tool): listed, no rules") }
+      for (index, rule) in rules.enumerated() {
+        var parts = [rule.name.map { "rule '\($0)'" } ?? "rule \(index + 1)", rule.action]
+        if let limit = rule.rateLimit {
+          let calls = tool == "*" ? "calls of all tools together" : "calls"
+          parts.append("at most \(limit.max) \(calls) per \(ParameterDefinition.format(limit.window)) s per actor")
+        }
+        if rule.requiredArgs { parts.append("required arguments checked") }
+        if !rule.conditions.isEmpty {
+          parts.append(
+            "when " + rule.conditions.map {
+              "\($0.path) \($0.op) \(ParameterTable.shown($0.value.value))"
+            }.joined(separator: " and "))
+        }
+        var text = "  \(tool): " + parts.joined(separator: ", ")
+        if let reason = rule.reason { text += " (on deny: \(reason))" }
         lines.append(text)
       }
     }

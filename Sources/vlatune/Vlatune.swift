@@ -37,6 +37,7 @@ struct Vlatune: ParsableCommand {
         // the next closing connection does, and the close (SQLite's, and the thread Dispatch
         // starts to dispose of GRDB's queue) was 0.4–0.9 ms of the command.
         let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
+        try JobCommand.Status.admit(status.job, context: context)
         try JobCommand.Status.show(status.job, watch: false, json: status.json, context: context)
         fflush(nil)
         withExtendedLifetime(context) { _exit(0) }

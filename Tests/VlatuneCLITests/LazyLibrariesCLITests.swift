@@ -28,15 +28,21 @@ struct LazyLibrariesCLITests {
       .sorted()
   }
 
+  /// Read-only commands load none of them, but for libcrypto in those that are guarded tools:
+  /// their audit entry hashes the arguments (SHA-256), as every tool call's does.
   @Test func readOnlyCommandsLoadNoneOfThem() throws {
     var traced = vlatune
     traced.environment["LD_DEBUG"] = "files"
-    for arguments in [["job", "list", "--json"], ["dataset", "list", "--json"], ["policy", "show"]] {
+    let guarded = Self.lazy.filter { $0 != "libcrypto.so" }
+    for (arguments, lazy) in [
+      (["job", "list", "--json"], guarded), (["dataset", "list", "--json"], guarded),
+      (["policy", "show"], Self.lazy),
+    ] {
       let result = try traced.run(arguments)
       #expect(result.status == 0, "\(arguments): \(result.standardError.suffix(2000))")
       let names = Self.loaded(result)
       #expect(names.contains { $0.hasPrefix("libsqlite3.so") }, "the trace names libraries: \(names)")
-      #expect(Self.loadsAny(names, of: Self.lazy).isEmpty, "\(arguments) loaded \(Self.loadsAny(names, of: Self.lazy))")
+      #expect(Self.loadsAny(names, of: lazy).isEmpty, "\(arguments) loaded \(Self.loadsAny(names, of: lazy))")
     }
   }
 

@@ -21,7 +21,7 @@ struct MCPAdapterTests {
     let adapter = VlatuneMCPServer(
       context: context, policy: policy, watcherExecutable: TestPaths.binary.path, actor: nil)
     let (clientTransport, serverTransport) = await InMemoryTransport.createConnectedPair()
-    let (server, _) = try await adapter.start(on: serverTransport)
+    let (server, _, _) = try await adapter.start(on: serverTransport)
     let client = Client(name: "test-agent", version: "1.0")
     _ = try await client.connect(transport: clientTransport)
     return (client, server)

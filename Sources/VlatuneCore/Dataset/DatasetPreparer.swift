@@ -48,6 +48,12 @@ public struct DatasetPreparer: Sendable {
     progress: (@Sendable (PrepareProgress) -> Void)? = nil
   ) throws -> DatasetDocument {
     try request.validate()
+    if let refusal = policy.standingRefusal(Self.tool) {
+      // A hidden or unlisted tool is refused before it looks at the source.
+      ToolGate(context: VlatuneContext(home: home, store: store, environment: [:]), policy: policy, now: now)
+        .auditRefusal(Self.tool, actor: request.actor, arguments: request.arguments, error: refusal)
+      throw refusal
+    }
     let sourcePath = URL(fileURLWithPath: request.source).standardizedFileURL.path
     var source = try Self.openSource(sourcePath, request: request, scratch: home.temporaryURL.path)
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
@@ -119,9 +125,8 @@ public struct DatasetPreparer: Sendable {
     let refusal: VlatuneError? = try store.write { database in
       var refusal: VlatuneError?
       let admission = Admission(
-        policy: policy, tool: Self.tool, actor: request.actor,
-        now: JobLauncher.milliseconds(now()), table: PrepareParameters.table)
-      switch try admission.evaluate(database, arguments: arguments) {
+        policy: policy, tool: Self.tool, actor: request.actor, now: JobLauncher.milliseconds(now()))
+      switch try admission.evaluate(database, arguments: request.given) {
       case .failure(let error):
         refusal = error
       case .success(let limiters):

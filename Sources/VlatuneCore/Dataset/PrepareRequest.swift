@@ -72,13 +72,17 @@ public struct PrepareRequest: Sendable, Equatable {
   public var actor = "cli"
 
   /// A request for `source` with every other setting at its default.
-  public init(source: String) { self.source = source }
+  public init(source: String) {
+    self.source = source
+    given = ["source": .string(source)]
+  }
 
   /// A request from raw parameters, validated against ``PrepareParameters/table``.
   ///
   /// - Throws: ``VlatuneError/invalidParameters(_:)`` listing every problem.
   public init(parameters raw: [String: JSONValue], actor: String) throws {
     let values = try PrepareParameters.table.validate(raw)
+    given = raw
     var problems: [ParameterProblem] = []
     source = values["source"]?.stringValue ?? ""
     name = values["name"]?.stringValue
@@ -124,6 +128,9 @@ public struct PrepareRequest: Sendable, Equatable {
     }
     if !problems.isEmpty { throw VlatuneError.invalidParameters(problems) }
   }
+
+  /// The arguments as the caller gave them, without defaults: what policy conditions test.
+  public internal(set) var given: [String: JSONValue] = [:]
 
   /// The request as tool arguments (for fingerprints and the audit log).
   var arguments: [String: JSONValue] {

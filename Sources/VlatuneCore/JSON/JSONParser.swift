@@ -11,17 +11,24 @@ public struct JSONParser {
   }
 
   private let bytes: [UInt8]
+  private let refusesDuplicateKeys: Bool
   private var index = 0
   private var depth = 0
   private static let maximumDepth = 64
 
-  private init(_ bytes: [UInt8]) { self.bytes = bytes }
+  private init(_ bytes: [UInt8], refusesDuplicateKeys: Bool) {
+    self.bytes = bytes
+    self.refusesDuplicateKeys = refusesDuplicateKeys
+  }
 
-  /// Parses one complete JSON document.
+  /// Parses one complete JSON document. Of keys repeated in one object the first wins, unless
+  /// `refusingDuplicateKeys`: then keys equal but for letter case (`name` and `NAME`) are a
+  /// ``SyntaxError``, since two readers of such a message (a proxy and vlatune) can each see a
+  /// different value.
   ///
   /// - Throws: ``SyntaxError`` for malformed input or trailing characters.
-  public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-    var parser = JSONParser(bytes)
+  public static func parse(_ bytes: [UInt8], refusingDuplicateKeys: Bool = false) throws -> JSONValue {
+    var parser = JSONParser(bytes, refusesDuplicateKeys: refusingDuplicateKeys)
     parser.skipWhitespace()
     let value = try parser.parseValue()
     parser.skipWhitespace()
@@ -82,6 +89,7 @@ public struct JSONParser {
     defer { depth -= 1 }
     index += 1
     var members: [String: JSONValue] = [:]
+    var folded: [String: String] = [:]
     skipWhitespace()
     if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
       index += 1
@@ -93,6 +101,12 @@ public struct JSONParser {
         throw error("expected a string key")
       }
       let key = try parseString()
+      if refusesDuplicateKeys {
+        if let earlier = folded.updateValue(key, forKey: key.lowercased()) {
+          throw error(
+            earlier == key ? "duplicate key '\(key)'" : "duplicate key '\(key)' (also '\(earlier)')")
+        }
+      }
       skipWhitespace()
       guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
         throw error("expected ':'")

@@ -127,6 +127,8 @@ public struct JobLauncher: Sendable {
       if !dryRun { audit(actor: actor, argsDigest: argsDigest, decision: "refused", error: error, reference: nil) }
       return error
     }
+    // A hidden or unlisted tool is refused before its arguments are even read.
+    if let refusal = policy.standingRefusal(Self.tool) { throw refuse(refusal) }
     let request: JobRequest
     let spec: JobSpec
     do {
@@ -241,10 +243,9 @@ public struct JobLauncher: Sendable {
       }
     }
     let admission = Admission(
-      policy: policy, tool: Self.tool, actor: request.actor, now: nowMilliseconds,
-      table: JobParameters.table)
+      policy: policy, tool: Self.tool, actor: request.actor, now: nowMilliseconds)
     let limiters: [(SlidingWindowLimiter, Int64)]
-    switch try admission.evaluate(database, arguments: request.parameters) {
+    switch try admission.evaluate(database, arguments: request.given) {
     case .failure(let error): return .refused(error)
     case .success(let found): limiters = found
     }

@@ -4,6 +4,9 @@ public struct JobRequest: Sendable, Equatable {
   public let parameters: [String: JSONValue]
   /// Who asks (`cli:$USER`, `mcp:<client>`).
   public let actor: String
+  /// The arguments as the caller gave them, without defaults: what policy conditions test, as
+  /// a proxy in front would see them.
+  public let given: [String: JSONValue]
 
   /// Validates raw parameters against ``JobParameters/table``.
   ///
@@ -26,6 +29,7 @@ public struct JobRequest: Sendable, Equatable {
     if parameters["metadata"] == nil { parameters["metadata"] = .object([:]) }
     self.parameters = parameters
     self.actor = actor
+    self.given = raw
   }
 
   func integer(_ name: String) -> Int? { parameters[name]?.numberValue.map { Int($0) } }

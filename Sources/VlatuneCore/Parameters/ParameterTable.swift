@@ -95,18 +95,23 @@ public struct ParameterTable: Sendable {
     return resolved
   }
 
+  /// A value as a message shows it: strings quoted, numbers plain, the rest as compact JSON.
+  public static func shown(_ value: JSONValue) -> String {
+    switch value {
+    case .string(let text): return "'\(text)'"
+    case .number(let number): return ParameterDefinition.format(number)
+    default: return (try? JSONOutput.string(AnyJSON(value), pretty: false)) ?? value.typeName
+    }
+  }
+
   static func check(_ value: JSONValue, against definition: ParameterDefinition) -> String? {
     let label = definition.label
-    func shown(_ value: JSONValue) -> String {
-      switch value {
-      case .string(let text): return "'\(text)'"
-      case .number(let number): return ParameterDefinition.format(number)
-      default: return (try? JSONOutput.string(AnyJSON(value), pretty: false)) ?? value.typeName
-      }
-    }
+    let shown = Self.shown
     switch definition.kind {
     case .string(let maxLength):
-      guard let text = value.stringValue else { return "\(label) must be a string, got \(value.typeName)" }
+      guard let text = value.stringValue else {
+        return "\(label) must be a string, got \(shown(value)) (\(value.typeName))"
+      }
       if definition.required && text.trimmingWhitespace().isEmpty { return "\(label) must not be empty" }
       if text.utf8.count > maxLength { return "\(label) must be at most \(maxLength) bytes, got \(text.utf8.count)" }
       if text.unicodeScalars.contains(where: { $0.value < 0x20 }) {

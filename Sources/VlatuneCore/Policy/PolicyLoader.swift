@@ -11,8 +11,12 @@ public struct PolicyProblem: Sendable, Equatable, Codable, CustomStringConvertib
   public var description: String { line > 0 ? "line \(line): \(message)" : message }
 }
 
-/// Reads policy YAML in the shape MCP proxies write (CONTRACT §8), strictly: unknown keys and
-/// wrong types are errors with their line numbers, and every error is reported at once.
+/// Reads policy YAML as its authors write it (CONTRACT §8, docs/policy.md): the seed's shape
+/// (`action: allow`, `rate_limit: {max, window}`, `validate`), Intercept's (`version: "1"`,
+/// `"N/minute"` limits, `evaluate` rules with `conditions` and `on_deny`, `hide`, `"*"`) and
+/// vlatune's `limits`. Whatever would restrict calls and cannot be honoured (Intercept's `state`
+/// counters, unknown keys, tools or arguments) is an error with its line, never ignored; every
+/// error is reported at once.
 public enum PolicyLoader {
   /// Parses policy text.
   ///
@@ -31,7 +35,7 @@ public enum PolicyLoader {
     }
     guard let root, case .mapping = root else {
       throw VlatuneError.invalidPolicy(
-        source: source, problems: [PolicyProblem(line: 1, message: "a policy must be a mapping with version, tools and limits")])
+        source: source, problems: [PolicyProblem(line: 1, message: "a policy must be a mapping (tools, and optionally version, default, hide, limits)")])
     }
     var policy = Policy.builtin
     policy.source = source
@@ -105,16 +109,18 @@ public enum PolicyLoader {
     }
 
     mutating func integer(_ node: Node, _ what: String, minimum: Int) -> Int? {
-      guard let value = node.int, value >= minimum else {
-        problem(node, "\(what) must be an integer ≥ \(minimum), got '\(node.string ?? "?")'")
+      guard let value = node.int, value >= minimum, value <= Self.maximumCount else {
+        problem(node, "\(what) must be an integer in \(minimum)…\(Self.maximumCount), got '\(node.string ?? "?")'")
         return nil
       }
       return value
     }
 
-    mutating func number(_ node: Node, _ what: String) -> Double? {
-      guard let value = node.float ?? node.int.map(Double.init), value >= 0, value.isFinite else {
-        problem(node, "\(what) must be a number ≥ 0, got '\(node.string ?? "?")'")
+    mutating func number(_ node: Node, _ what: String, maximum: Double) -> Double? {
+      guard let value = node.float ?? node.int.map(Double.init), value >= 0, value <= maximum else {
+        problem(
+          node,
+          "\(what) must be a number in 0…\(ParameterDefinition.format(maximum)), got '\(node.string ?? "?")'")
         return nil
       }
       return value
@@ -137,12 +143,13 @@ public enum PolicyLoader {
     }
 
     mutating func read(_ root: Node, into policy: inout Policy) {
-      guard let top = mapping(root, "the policy", allowed: ["version", "description", "default", "tools", "limits"])
+      guard
+        let top = mapping(
+          root, "the policy", allowed: ["version", "description", "default", "hide", "tools", "limits"])
       else { return }
-      if let version = top["version"] {
-        if version.int != 1 { problem(version, "version must be 1, got '\(version.string ?? "?")'") }
-      } else {
-        problem(root, "version is required (version: 1)")
+      // Optional: the seed's file has none; Intercept writes the string "1".
+      if let version = top["version"], version.scalar?.string != "1" {
+        problem(version, "version must be 1 (or \"1\"), got '\(version.string ?? "?")'")
       }
       if let fallback = top["default"] {
         if let text = fallback.string, ["allow", "deny"].contains(text) {
@@ -151,8 +158,22 @@ public enum PolicyLoader {
           problem(fallback, "default must be allow or deny, got '\(fallback.string ?? "?")'")
         }
       }
+      if let hide = top["hide"] { readHide(hide, into: &policy) }
       if let tools = top["tools"] { readTools(tools, into: &policy) }
       if let limits = top["limits"] { readLimits(limits, into: &policy.limits) }
+    }
+
+    mutating func readHide(_ node: Node, into policy: inout Policy) {
+      guard let names = strings(node, "hide") else { return }
+      var seen = Set<String>()
+      for (name, item) in zip(names, node.sequence ?? []) {
+        if !Policy.knownTools.contains(name) {
+          problem(item, "hide: unknown tool '\(name)'; known: \(Policy.knownTools.joined(separator: ", "))")
+        } else if !seen.insert(name).inserted {
+          problem(item, "hide: duplicate entry '\(name)'")
+        }
+      }
+      policy.hide = names
     }
 
     mutating func readTools(_ node: Node, into policy: inout Policy) {
@@ -165,35 +186,74 @@ public enum PolicyLoader {
           problem(keyNode, "unknown tool '\(name)'; known: \(Policy.knownTools.joined(separator: ", "))")
           continue
         }
+        // A listed tool may have no rules (`rules: []`, as `intercept scan` writes, or nothing):
+        // under `default: deny` being listed is what permits it.
+        policy.tools[name] = []
+        if Self.isNull(value) { continue }
         guard let tool = mapping(value, "tools.\(name)", allowed: ["rules"]) else { continue }
-        guard let rulesNode = tool["rules"], case .sequence(let sequence) = rulesNode else {
-          problem(value, "tools.\(name).rules must be a list of rules")
+        guard let rulesNode = tool["rules"], !Self.isNull(rulesNode) else { continue }
+        guard case .sequence(let sequence) = rulesNode else {
+          problem(rulesNode, "tools.\(name).rules must be a list of rules")
           continue
         }
         var rules: [Policy.Rule] = []
         for (index, ruleNode) in sequence.enumerated() {
-          if let rule = readRule(ruleNode, "tools.\(name).rules[\(index)]") { rules.append(rule) }
+          if let rule = readRule(ruleNode, "tools.\(name).rules[\(index)]", tool: name) { rules.append(rule) }
         }
         policy.tools[name] = rules
       }
     }
 
-    mutating func readRule(_ node: Node, _ what: String) -> Policy.Rule? {
-      guard let fields = mapping(node, what, allowed: ["name", "action", "reason", "rate_limit", "validate"])
-      else { return nil }
+    static func isNull(_ node: Node) -> Bool {
+      if case .scalar(let scalar) = node { return node.tag.rawValue == Tag.Name.null.rawValue || scalar.string.isEmpty }
+      if case .mapping(let mapping) = node { return mapping.isEmpty }
+      return false
+    }
+
+    mutating func readRule(_ node: Node, _ what: String, tool: String) -> Policy.Rule? {
+      let keys = ["name", "action", "reason", "on_deny", "rate_limit", "validate", "conditions", "state"]
+      guard let fields = mapping(node, what, allowed: keys) else { return nil }
       var rule = Policy.Rule(action: "allow", reason: nil, rateLimit: nil, requiredArgs: false)
       var ok = true
-      if let action = fields["action"] {
-        if let text = action.string, ["allow", "deny"].contains(text) {
-          rule.action = text
-        } else {
-          problem(action, "\(what).action must be allow or deny, got '\(action.string ?? "?")'")
+      if let name = fields["name"] {
+        if let text = name.string, case .scalar = name { rule.name = text } else {
+          problem(name, "\(what).name must be a string")
           ok = false
         }
       }
-      if let reason = fields["reason"] { rule.reason = reason.string }
-      if rule.action == "deny" && (fields["rate_limit"] != nil || fields["validate"] != nil) {
-        problem(node, "\(what): a deny rule takes only reason (rate_limit and validate apply to allow)")
+      if let action = fields["action"] {
+        if let text = action.string, ["allow", "evaluate", "deny"].contains(text) {
+          rule.action = text
+        } else {
+          problem(action, "\(what).action must be allow, evaluate or deny, got '\(action.string ?? "?")'")
+          ok = false
+        }
+      }
+      if fields["reason"] != nil && fields["on_deny"] != nil {
+        problem(node, "\(what): give one of reason and on_deny (they mean the same: what a refusal says)")
+        ok = false
+      }
+      if let message = fields["on_deny"] ?? fields["reason"] {
+        if let text = message.string, case .scalar = message { rule.reason = text } else {
+          problem(message, "\(what).on_deny must be a string")
+          ok = false
+        }
+      }
+      if let state = fields["state"] {
+        problem(
+          state,
+          "\(what).state: vlatune does not keep Intercept's state counters, so this rule cannot be "
+            + "honoured; use rate_limit (\"N/minute|hour|day\" or {max, window}) for call counts, or "
+            + "limits.gpu_hours_per_day for spend")
+        ok = false
+      }
+      if rule.denies
+        && (fields["rate_limit"] != nil || fields["validate"] != nil || fields["conditions"] != nil)
+      {
+        problem(
+          node,
+          "\(what): a deny rule always refuses and takes only name and on_deny; to refuse only when "
+            + "an argument matches, write an evaluate rule whose conditions must hold")
         ok = false
       }
       if let limit = fields["rate_limit"] {
@@ -209,14 +269,136 @@ public enum PolicyLoader {
           }
         }
       }
+      if let conditions = fields["conditions"] {
+        if let parsed = readConditions(conditions, "\(what).conditions", tool: tool) {
+          rule.conditions = parsed
+        } else {
+          ok = false
+        }
+      }
       return ok ? rule : nil
     }
 
-    mutating func readRateLimit(_ node: Node, _ what: String) -> Policy.RateLimit? {
-      if case .scalar = node, let text = node.string {
-        if let parsed = Self.parseRate(text) { return parsed }
-        problem(node, "\(what) must be {max: N, window: SECONDS} or \"N/second|minute|hour|day\", got '\(text)'")
+    mutating func readConditions(_ node: Node, _ what: String, tool: String) -> [Policy.Condition]? {
+      guard case .sequence(let sequence) = node else {
+        problem(node, "\(what) must be a list of {path, op, value}")
         return nil
+      }
+      var conditions: [Policy.Condition] = []
+      var ok = true
+      for (index, item) in sequence.enumerated() {
+        if let condition = readCondition(item, "\(what)[\(index)]", tool: tool) {
+          conditions.append(condition)
+        } else {
+          ok = false
+        }
+      }
+      return ok ? conditions : nil
+    }
+
+    mutating func readCondition(_ node: Node, _ what: String, tool: String) -> Policy.Condition? {
+      guard let fields = mapping(node, what, allowed: ["path", "op", "value"]) else { return nil }
+      guard let pathNode = fields["path"], let path = pathNode.string, let opNode = fields["op"],
+        let op = opNode.string
+      else {
+        problem(node, "\(what) needs path (args.NAME) and op")
+        return nil
+      }
+      if path.hasPrefix("state.") {
+        problem(
+          pathNode,
+          "\(what).path: vlatune does not keep Intercept's state counters ('\(path)'); use "
+            + "rate_limit for call counts")
+        return nil
+      }
+      let segments = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+      guard segments.count >= 2, segments[0] == "args", !segments.dropFirst().contains("") else {
+        problem(pathNode, "\(what).path must be args.NAME (or args.NAME.KEY), got '\(path)'")
+        return nil
+      }
+      if let guarded = GuardedTool.named(tool), !guarded.arguments.contains(segments[1]) {
+        problem(
+          pathNode,
+          "\(what).path: \(tool) has no argument '\(segments[1])', so this condition could never "
+            + "hold; its arguments: \(guarded.arguments.isEmpty ? "none" : guarded.arguments.joined(separator: ", "))")
+        return nil
+      }
+      guard Policy.Condition.operators.contains(op) else {
+        problem(opNode, "\(what).op: unknown operator '\(op)'; known: \(Policy.Condition.operators.joined(separator: ", "))")
+        return nil
+      }
+      let valueNode = fields["value"]
+      let value = valueNode.map(Self.json) ?? .null
+      let problemNode = valueNode ?? node
+      switch op {
+      case "in", "not_in":
+        guard value.arrayValue != nil else {
+          problem(problemNode, "\(what): operator \(op) needs a list value")
+          return nil
+        }
+      case "lt", "lte", "gt", "gte":
+        guard let number = value.numberValue, number.isFinite else {
+          problem(problemNode, "\(what): operator \(op) needs a numeric value")
+          return nil
+        }
+      case "exists":
+        guard value.boolValue != nil else {
+          problem(problemNode, "\(what): operator exists needs true or false")
+          return nil
+        }
+      case "regex":
+        guard let pattern = value.stringValue else {
+          problem(problemNode, "\(what): operator regex needs a string pattern")
+          return nil
+        }
+        do {
+          _ = try Regex(pattern)
+        } catch {
+          problem(problemNode, "\(what): invalid regex '\(pattern)': \(error)")
+          return nil
+        }
+      default:
+        guard valueNode != nil else {
+          problem(node, "\(what): operator \(op) needs a value")
+          return nil
+        }
+      }
+      return Policy.Condition(path: path, op: op, value: value)
+    }
+
+    /// A YAML value as JSON, with YAML's own typing (quoted scalars are strings).
+    static func json(_ node: Node) -> JSONValue {
+      switch node {
+      case .scalar(let scalar):
+        switch Tag.Name(rawValue: node.tag.rawValue) {
+        case .null: return .null
+        case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
+        case .int: return node.int.map { .number(Double($0)) } ?? .string(scalar.string)
+        case .float: return node.float.map(JSONValue.number) ?? .string(scalar.string)
+        default: return .string(scalar.string)
+        }
+      case .sequence(let sequence): return .array(sequence.map(json))
+      case .mapping(let mapping):
+        var members: [String: JSONValue] = [:]
+        for (key, value) in mapping { members[key.string ?? ""] = json(value) }
+        return .object(members)
+      case .alias: return .null
+      }
+    }
+
+    mutating func readRateLimit(_ node: Node, _ what: String) -> Policy.RateLimit? {
+      let shapes = "{max: N, window: SECONDS} or \"N/second|minute|hour|day\" or \"N/30s\""
+      let bounds = "max 1…\(Self.maximumCount), window up to \(Int(Self.maximumWindow)) s (366 days)"
+      if case .scalar = node, let text = node.string {
+        guard let parsed = Self.parseRate(text) else {
+          problem(node, "\(what) must be \(shapes), got '\(text)'")
+          return nil
+        }
+        guard Self.inBounds(parsed) else {
+          problem(node, "\(what) '\(text)' is out of range (\(bounds))")
+          return nil
+        }
+        return parsed
       }
       guard let fields = mapping(node, what, allowed: ["max", "window"]) else { return nil }
       guard let maxNode = fields["max"], let windowNode = fields["window"] else {
@@ -225,18 +407,31 @@ public enum PolicyLoader {
       }
       guard let max = integer(maxNode, "\(what).max", minimum: 1) else { return nil }
       let window: Double?
-      if let seconds = windowNode.int ?? windowNode.float.map({ Int($0) }), seconds > 0 {
-        window = windowNode.float ?? Double(seconds)
+      if let seconds = windowNode.float, [Tag.Name.int, Tag.Name.float].contains(Tag.Name(rawValue: windowNode.tag.rawValue)) {
+        window = seconds
       } else if let text = windowNode.string, let unit = Self.unitSeconds(text) {
         window = unit
       } else {
         window = nil
       }
-      guard let window, window > 0 else {
+      guard let window, window > 0, window.isFinite else {
         problem(windowNode, "\(what).window must be a positive number of seconds or second|minute|hour|day")
         return nil
       }
-      return Policy.RateLimit(max: max, window: window)
+      let parsed = Policy.RateLimit(max: max, window: window)
+      guard Self.inBounds(parsed) else {
+        problem(node, "\(what) is out of range (\(bounds))")
+        return nil
+      }
+      return parsed
+    }
+
+    /// The largest rate-limit count and window vlatune accepts.
+    static let maximumCount = 1_000_000
+    static let maximumWindow = 366.0 * 86_400
+
+    static func inBounds(_ limit: Policy.RateLimit) -> Bool {
+      limit.max >= 1 && limit.max <= maximumCount && limit.window >= 0.001 && limit.window <= maximumWindow
     }
 
     static func unitSeconds(_ unit: String) -> Double? {
@@ -248,7 +443,7 @@ public enum PolicyLoader {
       let parts = text.split(separator: "/").map { String($0).trimmingWhitespace() }
       guard parts.count == 2, let max = Int(parts[0]), max >= 1 else { return nil }
       if let seconds = unitSeconds(parts[1]) { return Policy.RateLimit(max: max, window: seconds) }
-      if parts[1].hasSuffix("s"), let seconds = Double(parts[1].dropLast()), seconds > 0 {
+      if parts[1].hasSuffix("s"), let seconds = Double(parts[1].dropLast()), seconds > 0, seconds.isFinite {
         return Policy.RateLimit(max: max, window: seconds)
       }
       return nil
@@ -265,13 +460,13 @@ public enum PolicyLoader {
       if let value = fields["max_queued_jobs"], let parsed = integer(value, "limits.max_queued_jobs", minimum: 0) {
         limits.maxQueuedJobs = parsed
       }
-      if let value = fields["gpu_hours_per_day"], let parsed = number(value, "limits.gpu_hours_per_day") {
+      if let value = fields["gpu_hours_per_day"], let parsed = number(value, "limits.gpu_hours_per_day", maximum: 1_000_000) {
         limits.gpuHoursPerDay = parsed
       }
-      if let value = fields["step_seconds"], let parsed = number(value, "limits.step_seconds") {
+      if let value = fields["step_seconds"], let parsed = number(value, "limits.step_seconds", maximum: 86_400) {
         limits.stepSeconds = parsed
       }
-      if let value = fields["idempotency_ttl_hours"], let parsed = number(value, "limits.idempotency_ttl_hours") {
+      if let value = fields["idempotency_ttl_hours"], let parsed = number(value, "limits.idempotency_ttl_hours", maximum: 8_784) {
         limits.idempotencyTTLHours = parsed
       }
       if let value = fields["base_models"], let parsed = strings(value, "limits.base_models") {

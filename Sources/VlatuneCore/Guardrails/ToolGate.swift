@@ -1,0 +1,71 @@
+import Foundation
+
+/// The one gate every tool call passes, from the CLI and MCP alike: the policy's ``Admission``
+/// (hide, default, rules, conditions, rate limits) decided and audited in one `BEGIN IMMEDIATE`
+/// transaction. `start_finetune_job` and `prepare_dataset` run the same ``Admission`` inside
+/// their own transaction (with their budgets, caps and dataset roots); every other tool comes
+/// here before it does anything.
+public struct ToolGate: Sendable {
+  let context: VlatuneContext
+  let policy: Policy
+  let now: @Sendable () -> Date
+
+  /// - Parameters:
+  ///   - context: State directory, database, environment.
+  ///   - policy: The policy in force.
+  public init(context: VlatuneContext, policy: Policy, now: @escaping @Sendable () -> Date = Date.init) {
+    self.context = context
+    self.policy = policy
+    self.now = now
+  }
+
+  /// Admits one call or throws its refusal (77 denied, 75 rate-limited with
+  /// `retryAfterSeconds`, 64 missing required arguments); either way the decision is audited.
+  ///
+  /// - Parameters:
+  ///   - tool: The tool's name (``GuardedTool``).
+  ///   - actor: Who calls, for limits and audit.
+  ///   - arguments: The call's arguments, named as over MCP.
+  ///   - reference: The job or dataset concerned, for the audit log.
+  public func admit(
+    _ tool: String, actor: String, arguments: [String: JSONValue], reference: String?
+  ) throws {
+    let digest = AuditLog.fingerprint(arguments)
+    let refusal: VlatuneError? = try context.store.write { database in
+      let admission = Admission(
+        policy: policy, tool: tool, actor: actor, now: JobLauncher.milliseconds(now()))
+      var refusal: VlatuneError?
+      switch try admission.evaluate(database, arguments: arguments) {
+      case .failure(let error): refusal = error
+      case .success(let limiters):
+        try Admission.record(database, limiters, reference: reference ?? tool)
+      }
+      let entry = auditEntry(tool, actor: actor, digest: digest, refusal: refusal, reference: reference)
+      try AuditLog.insert(database, entry)
+      AuditLog.appendFile(entry, home: context.home)
+      return refusal
+    }
+    if let refusal { throw refusal }
+  }
+
+  /// Records a call refused before admission (a malformed MCP envelope, arguments of the wrong
+  /// type): nothing ran, and the log says so. Best effort: a failure to audit never hides the
+  /// refusal itself.
+  public func auditRefusal(
+    _ tool: String, actor: String, arguments: [String: JSONValue], error: VlatuneError
+  ) {
+    let entry = auditEntry(
+      tool, actor: actor, digest: AuditLog.fingerprint(arguments), refusal: error, reference: nil)
+    _ = try? context.store.write { try AuditLog.insert($0, entry) }
+    AuditLog.appendFile(entry, home: context.home)
+  }
+
+  private func auditEntry(
+    _ tool: String, actor: String, digest: String, refusal: VlatuneError?, reference: String?
+  ) -> AuditEntry {
+    AuditEntry(
+      at: Timestamp.format(now()), actor: actor, tool: tool,
+      decision: refusal == nil ? "allowed" : "refused", code: refusal?.code, argsSha256: digest,
+      policy: policy.digest, reference: reference, message: refusal?.message)
+  }
+}
