@@ -54,7 +54,7 @@ public struct VlatuneMCPServer: Sendable {
       context: context, policy: policy, watcherExecutable: watcherExecutable)
     let actorOverride = self.actorOverride
     let actor: @Sendable () -> String = {
-      actorOverride ?? "mcp:\(state.client.withLock { $0 } ?? "unknown")"
+      actorOverride ?? ActorName.mcp(clientName: state.client.withLock { $0 })
     }
     await server.withMethodHandler(CallTool.self) { params in
       state.inFlight.add(1, ordering: .sequentiallyConsistent)
@@ -77,7 +77,7 @@ public struct VlatuneMCPServer: Sendable {
   /// Serves on stdin/stdout until stdin closes, then answers every request already read before
   /// returning (the SDK would otherwise drop them); gives up after two minutes.
   public func serveStandardIO() async throws {
-    let (server, _, outstanding) = try await start(on: StdioTransport())
+    let (server, _, outstanding) = try await start(on: LineTransport())
     await server.waitUntilCompleted()
     let deadline = ContinuousClock.now + .seconds(120)
     while await outstanding() > 0 && ContinuousClock.now < deadline {

@@ -42,7 +42,7 @@ enum DatasetText {
       let action = vector == "action" ? "masked and not normalized" : "consider dropping them"
       return "warning: \(vector): \(dims.count) constant dimension(s) [\(dims.joined(separator: ", "))]; \(action)"
     }
-    for line in lines.prefix(50) { text += "  \(line)\n" }
+    for line in lines.prefix(50) { text += "  \(TerminalText.escaped(line))\n" }
     if lines.count > 50 { text += "  … and \(lines.count - 50) more (see manifest.json)\n" }
     return text
   }

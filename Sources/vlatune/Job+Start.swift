@@ -109,7 +109,7 @@ extension JobCommand {
                 + "peak \(ByteSize.format(Int64(memory.totalBytes)))\(report.spec.gpus > 0 ? " per GPU" : "")\(device)\n")
           }
           if let refusal = report.refusal, refusal.code != "replay" {
-            Output.standardError("a real start would be refused: \(refusal.message)\n")
+            Output.standardError("a real start would be refused: \(TerminalText.escaped(refusal.message))\n")
             throw ExitCode(VlatuneErrorCodes.exitStatus(refusal.code))
           }
         }

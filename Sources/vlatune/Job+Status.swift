@@ -24,7 +24,7 @@ extension JobCommand {
     static func admit(_ job: String, context: VlatuneContext) throws {
       let policy = try PolicyLoader.resolve(explicit: nil, environment: context.environment, home: context.home)
       try ToolGate(context: context, policy: policy).admit(
-        "get_finetune_job", actor: ActorName.resolve(explicit: nil, environment: context.environment),
+        "get_finetune_job", actor: try ActorName.resolve(explicit: nil, environment: context.environment),
         arguments: ["job": .string(job)], reference: job)
     }
 
@@ -133,7 +133,7 @@ extension JobCommand {
       if let reason { arguments["reason"] = .string(reason) }
       try guardOptions.admit("cancel_finetune_job", arguments, reference: job, context: context)
       let document = try JobControl(context: context).cancel(
-        job, grace: grace, reason: reason, actor: guardOptions.actor.resolved(environment), wait: !noWait)
+        job, grace: grace, reason: reason, actor: try guardOptions.actor.resolved(environment), wait: !noWait)
       if json { Output.json(document) } else { Output.standardOutput(JobText.oneLine(document) + "\n") }
     }
   }

@@ -9,7 +9,7 @@ enum JobText {
     lines.append("  model       \(job.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))")
     lines.append("  training    lr \(format(h.learningRate))  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  gpus \(job.gpus)")
     lines.append("  dataset     \(job.dataset.id)  \(job.dataset.fingerprint.prefix(19))…")
-    if let reason = job.queueReason { lines.append("  queued      \(reason)") }
+    if let reason = job.queueReason { lines.append("  queued      \(TerminalText.escaped(reason))") }
     if let progress = job.progress {
       var text = "  progress    \(bar(progress.step, progress.totalSteps)) \(progress.step)/\(progress.totalSteps)"
       if let loss = progress.loss { text += "  loss \(format(loss))" }
@@ -19,7 +19,10 @@ enum JobText {
     }
     if job.lossHistory.count > 1 { lines.append("  loss        \(sparkline(job.lossHistory))") }
     if let eval = job.eval, !eval.isEmpty {
-      lines.append("  eval        " + eval.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value))" }.joined(separator: "  "))
+      lines.append(
+        "  eval        "
+          + eval.sorted { $0.key < $1.key }.map { "\(TerminalText.escaped($0.key)) \(format($0.value))" }
+          .joined(separator: "  "))
     }
     lines.append("  created     \(job.createdAt)")
     if let started = job.startedAt { lines.append("  started     \(started)") }
@@ -30,7 +33,8 @@ enum JobText {
     lines.append("  output      \(job.output.adapter)")
     lines.append("  logs        vlatune job logs \(job.id)")
     if let error = job.error {
-      lines.append("  error       \(error.code): \(error.message.replacingOccurrences(of: "\n", with: "\n              "))")
+      let message = TerminalText.escaped(error.message, keepingNewlines: true)
+      lines.append("  error       \(error.code): \(message.replacingOccurrences(of: "\n", with: "\n              "))")
     }
     return lines.joined(separator: "\n") + "\n"
   }

@@ -18,8 +18,8 @@ struct ActorOptions: ParsableArguments {
   @Option(help: "Who is acting, for limits and audit (default $VLATUNE_ACTOR, else cli:$USER).")
   var actor: String?
 
-  func resolved(_ environment: [String: String]) -> String {
-    ActorName.resolve(explicit: actor, environment: environment)
+  func resolved(_ environment: [String: String]) throws -> String {
+    try ActorName.resolve(explicit: actor, environment: environment)
   }
 }
 
@@ -34,7 +34,7 @@ struct GuardOptions: ParsableArguments {
     _ tool: String, _ arguments: [String: JSONValue], reference: String?, context: VlatuneContext
   ) throws {
     try ToolGate(context: context, policy: policy.resolved(context)).admit(
-      tool, actor: actor.resolved(context.environment), arguments: arguments, reference: reference)
+      tool, actor: try actor.resolved(context.environment), arguments: arguments, reference: reference)
   }
 }
 

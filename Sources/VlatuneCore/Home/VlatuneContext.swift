@@ -9,13 +9,15 @@ public struct VlatuneContext: Sendable {
   /// The environment the command runs with.
   public let environment: [String: String]
 
-  /// Resolves `$VLATUNE_HOME`, creates it (0700) when missing and opens the database.
+  /// Resolves `$VLATUNE_HOME`, creates it (0700) when missing, refuses it when another user
+  /// could change it (``SafePath``), and opens the database.
   ///
-  /// - Throws: ``VlatuneError/ioFailure(path:message:)`` or
-  ///   ``VlatuneError/internalError(message:)``.
+  /// - Throws: ``VlatuneError/ioFailure(path:message:)``, ``VlatuneError/policyDenied(message:)``
+  ///   (77, an unsafe state directory) or ``VlatuneError/internalError(message:)``.
   public static func open(environment: [String: String]) throws -> VlatuneContext {
     let home = VlatuneHome.resolve(environment: environment)
     try home.prepare()
+    try home.checkOwnership()
     let store = try Store(path: home.databaseURL.path)
     return VlatuneContext(home: home, store: store, environment: environment)
   }

@@ -55,4 +55,14 @@ public struct VlatuneHome: Sendable, Equatable {
           + "set VLATUNE_HOME to a writable directory")
     }
   }
+
+  /// Refuses (77) a state directory, one of its directories or its database that another user
+  /// could change (``SafePath``).
+  public func checkOwnership() throws {
+    try SafePath.check(root.path, what: "state directory")
+    for directory in [jobsURL, datasetsURL, temporaryURL] {
+      try SafePath.check(directory.path, what: "state directory")
+    }
+    try SafePath.check(databaseURL.path, what: "database")
+  }
 }

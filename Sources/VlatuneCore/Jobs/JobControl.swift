@@ -76,6 +76,12 @@ public struct JobControl: Sendable {
   public func cancel(
     _ reference: String, grace: Double, reason: String?, actor: String, wait: Bool = true
   ) throws -> JobDocument {
+    if let reason, TerminalText.hasControlCharacters(reason) || reason.utf8.count > 1024 {
+      throw VlatuneError.invalidArgument(
+        param: "reason",
+        message: "reason must be at most 1024 bytes without control characters, got "
+          + "'\(TerminalText.escaped(String(reason.prefix(64))))…'")
+    }
     let record = try jobs.resolve(reference)
     try liveness.reap(record)
     let now = jobs.now()

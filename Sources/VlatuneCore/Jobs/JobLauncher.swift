@@ -365,7 +365,8 @@ public struct JobLauncher: Sendable {
       argv: DistributedLaunch.argv(
         try TrainerCommand.argv(environment: context.environment, home: context.home),
         nodes: nodes, processes: processes, jobID: id),
-      environment: TrainerCommand.environment(from: context.environment))
+      environment: TrainerCommand.environment(from: context.environment),
+      passedNames: try TrainerCommand.passedNames(from: context.environment))
     var spec = JobSpec(
       jobId: id, name: request.name, createdAt: Timestamp.format(now()),
       baseModel: request.baseModel, dataset: dataset, hyperparameters: hyperparameters, gpus: gpus,
@@ -430,13 +431,15 @@ public struct JobLauncher: Sendable {
 
   private func prepareDirectory(_ spec: JobSpec) throws {
     do {
+      // 0700 and 0600: the watcher refuses a job directory another user could change.
       for directory in [spec.jobDir, spec.outputDir, spec.checkpointsDir] {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+          atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
       }
     } catch {
       throw VlatuneError.ioFailure(path: spec.jobDir, message: "\(error)")
     }
-    try FileIO.write(try JSONOutput.string(spec) + "\n", to: spec.jobDir + "/spec.json")
+    try FileIO.write(Array((try JSONOutput.string(spec) + "\n").utf8), to: spec.jobDir + "/spec.json", mode: 0o600)
   }
 
   private func makeRecord(_ spec: JobSpec, request: JobRequest, estimate: Double, requestDigest: String)
@@ -465,7 +468,9 @@ public struct JobLauncher: Sendable {
       try FileIO.write(
         SlurmScript.render(spec: spec, vlatune: watcherExecutable, home: context.home.root.path),
         to: script)
-      let native = try SlurmClient(environment: context.environment).submit(script: script)
+      // sbatch exports its environment to the allocation: the watcher's, not the caller's whole.
+      let native = try SlurmClient(environment: TrainerCommand.watcherEnvironment(from: context.environment))
+        .submit(script: script)
       try jobs.update(
         spec.jobId,
         set: [("native_id", native), ("queue_reason", "submitted to Slurm as job \(native)")])
@@ -492,7 +497,8 @@ public struct JobLauncher: Sendable {
     options.newSession = true
     do {
       _ = try ProcessSpawner.spawn(
-        [watcherExecutable, "job", "__watch", id], environment: context.environment,
+        [watcherExecutable, "job", "__watch", id],
+        environment: TrainerCommand.watcherEnvironment(from: context.environment),
         options: options)
     } catch let error as VlatuneError {
       // The job never started: it is recorded as failed, and its rate-limit admissions are

@@ -19,9 +19,24 @@ public struct JobSpec: Codable, Sendable, Equatable {
   public struct Trainer: Codable, Sendable, Equatable {
     /// The command; `--spec <spec.json>` is appended.
     public var argv: [String]
-    /// The trainer's environment, except `CUDA_VISIBLE_DEVICES`, which the watcher sets from the
-    /// GPU slots it holds.
+    /// The trainer's fixed environment (``TrainerCommand/passedVariables``), except
+    /// `CUDA_VISIBLE_DEVICES`, which the watcher sets from the GPU slots it holds.
     public var environment: [String: String]
+    /// The names listed in `VLATUNE_TRAINER_ENV` (secrets such as `HF_TOKEN`): only the names are
+    /// written here; the watcher passes their values on from its own environment.
+    public var passedNames: [String]?
+
+    /// A trainer command and its environment.
+    public init(argv: [String], environment: [String: String], passedNames: [String]? = nil) {
+      self.argv = argv
+      self.environment = environment
+      self.passedNames = passedNames
+    }
+
+    enum CodingKeys: String, CodingKey {
+      case argv, environment
+      case passedNames = "passed_environment"
+    }
   }
 
   /// Always 1.

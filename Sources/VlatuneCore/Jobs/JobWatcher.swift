@@ -34,6 +34,14 @@ public struct JobWatcher {
     self.inAllocation = inAllocation
   }
 
+  /// The job's spec. The watcher runs the trainer command it names, so a job directory or spec
+  /// another user could have changed is refused (``SafePath``), and the job fails saying so.
+  static func spec(of record: JobRecord) throws -> JobSpec {
+    try SafePath.check(record.jobDir, what: "job directory")
+    try SafePath.check(record.jobDir + "/spec.json", what: "job spec")
+    return try JSONOutput.decode(JobSpec.self, from: Data(try FileIO.read(record.jobDir + "/spec.json")))
+  }
+
   /// Runs the job to a terminal state.
   ///
   /// - Returns: The watcher's exit status (0 when it recorded an outcome).
@@ -42,7 +50,7 @@ public struct JobWatcher {
       try supervise(jobID)
       return 0
     } catch {
-      let message = "watcher failed: \(error)"
+      let message = "watcher failed: \((error as? VlatuneError)?.message ?? "\(error)")"
       _ = try? jobs.transition(
         jobID, from: JobState.active, to: .failed, actor: "watcher",
         set: [("error_code", "setup_failed"), ("error_message", message)])
@@ -56,8 +64,7 @@ public struct JobWatcher {
       throw VlatuneError.notFound(kind: "job", reference: jobID, hint: "")
     }
     guard !record.state.isTerminal else { return }
-    let spec = try JSONOutput.decode(
-      JobSpec.self, from: Data(try FileIO.read(record.jobDir + "/spec.json")))
+    var spec = try Self.spec(of: record)
     var allocationLock: FileLock?
     if inAllocation {
       // `job start` holds the lock until it has stored the Slurm job id; an idle cluster can
@@ -99,8 +106,13 @@ public struct JobWatcher {
         jobID, from: [.queued], to: .starting, actor: "watcher",
         set: [("queue_reason", nil), ("gpu_slots", slotList)])
     else { return }
+    // Read again now that it runs: the spec may have waited in the queue for hours.
+    spec = try Self.spec(of: record)
 
     var trainerEnvironment = spec.trainer.environment
+    for name in spec.trainer.passedNames ?? [] {
+      if let value = environment[name] { trainerEnvironment[name] = value }
+    }
     trainerEnvironment["CUDA_VISIBLE_DEVICES"] = slotList
     trainerEnvironment["VLATUNE_JOB_ID"] = jobID
     trainerEnvironment["VLATUNE_JOB_DIR"] = spec.jobDir

@@ -9,7 +9,9 @@ import Foundation
 ///
 /// Environment: only `PATH`, `HOME`, `USER`, `LOGNAME`, `LANG`, `LC_ALL`, `TMPDIR`, `TZ`, the
 /// names listed in `VLATUNE_TRAINER_ENV` (comma-separated), and `PYTHONUNBUFFERED=1`; the watcher
-/// adds `CUDA_VISIBLE_DEVICES` and `VLATUNE_JOB_ID`.
+/// adds `CUDA_VISIBLE_DEVICES` and `VLATUNE_JOB_ID`. The listed names' values (tokens) are never
+/// written to the spec or the database: the watcher is started with them in its (reduced)
+/// environment and passes them on.
 public enum TrainerCommand {
   static let passedVariables = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR", "TZ"]
 
@@ -65,15 +67,42 @@ public enum TrainerCommand {
     return name
   }
 
-  /// The trainer's environment.
+  /// The trainer's fixed environment: the ``passedVariables`` and `PYTHONUNBUFFERED`.
   public static func environment(from environment: [String: String]) -> [String: String] {
-    var names = passedVariables
-    if let extra = environment["VLATUNE_TRAINER_ENV"] {
-      names += extra.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    }
     var result: [String: String] = ["PYTHONUNBUFFERED": "1"]
-    for name in names { if let value = environment[name] { result[name] = value } }
+    for name in passedVariables { if let value = environment[name] { result[name] = value } }
     if result["PATH"] == nil { result["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
     return result
+  }
+
+  /// The names `VLATUNE_TRAINER_ENV` lists, checked.
+  ///
+  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` for a name that is not an
+  ///   environment variable name.
+  public static func passedNames(from environment: [String: String]) throws -> [String] {
+    let names = (environment["VLATUNE_TRAINER_ENV"] ?? "").split(separator: ",")
+      .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    for name in names {
+      let valid = name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+        && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+      guard valid else {
+        throw VlatuneError.invalidArgument(
+          param: "VLATUNE_TRAINER_ENV",
+          message: "'\(name)' is not an environment variable name; list names separated by commas "
+            + "(HF_TOKEN,WANDB_API_KEY)")
+      }
+    }
+    return names
+  }
+
+  /// The watcher's environment: what it needs itself (the ``passedVariables``, the `VLATUNE_*`
+  /// settings, `XDG_DATA_HOME`, `LD_LIBRARY_PATH`, `CUDA_VISIBLE_DEVICES`, Slurm's `SLURM_CONF`)
+  /// and the names `VLATUNE_TRAINER_ENV` lists, for the trainer; nothing else of the caller's.
+  public static func watcherEnvironment(from environment: [String: String]) -> [String: String] {
+    let own = passedVariables + ["XDG_DATA_HOME", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "SLURM_CONF"]
+    let listed = (try? passedNames(from: environment)) ?? []
+    return environment.filter { name, _ in
+      name.hasPrefix("VLATUNE_") || own.contains(name) || listed.contains(name)
+    }
   }
 }

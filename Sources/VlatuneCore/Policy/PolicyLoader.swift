@@ -50,6 +50,7 @@ public enum PolicyLoader {
 
   /// Loads a file.
   public static func load(file path: String) throws -> Policy {
+    try SafePath.check(path, what: "policy file")
     guard let data = FileManager.default.contents(atPath: path) else {
       throw VlatuneError.notFound(kind: "policy file", reference: path, hint: "check the path")
     }

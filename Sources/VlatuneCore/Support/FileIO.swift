@@ -40,16 +40,16 @@ public enum FileIO {
   }
 
   /// Writes a file atomically enough for a package under construction: create, write, fsync.
-  public static func write(_ bytes: [UInt8], to path: String) throws {
-    try write(to: path) { append in try append(bytes) }
+  public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+    try write(to: path, mode: mode) { append in try append(bytes) }
   }
 
   /// Writes a file in pieces (create, write each piece `produce` hands to `append`, fsync), so
   /// a large file never has to be in memory at once.
   public static func write(
-    to path: String, _ produce: (_ append: ([UInt8]) throws -> Void) throws -> Void
+    to path: String, mode: mode_t = 0o644, _ produce: (_ append: ([UInt8]) throws -> Void) throws -> Void
   ) throws {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     guard descriptor >= 0 else { throw failure(path) }
     defer { close(descriptor) }
     try produce { bytes in
