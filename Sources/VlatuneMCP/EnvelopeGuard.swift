@@ -19,9 +19,6 @@ import VlatuneCore
 /// - `tools/call` whose `params`, `name` or `arguments` has the wrong JSON type → -32602
 ///   naming the field, the type expected and the value got (the SDK answered -32603 "Internal
 ///   error"), audited as a refused call.
-///
-/// It also writes one message at a time: the SDK's stdio transport sleeps between partial
-/// writes when the client reads slowly, and two replies could interleave on stdout.
 actor EnvelopeGuard: Transport {
   nonisolated let logger: Logger
   private let inner: any Transport
@@ -29,7 +26,6 @@ actor EnvelopeGuard: Transport {
   private var initializeID: JSONValue?
   private var negotiated: String?
   private var waitingForInitialize: [CheckedContinuation<Void, Never>] = []
-  private var writing: Task<Void, any Error>?
 
   /// The first protocol revision without JSON-RPC batches.
   static let batchlessRevision = "2025-06-18"
@@ -50,17 +46,9 @@ actor EnvelopeGuard: Transport {
 
   func disconnect() async { await inner.disconnect() }
 
-  /// Writes a message once every earlier one is written whole.
   func send(_ data: Data) async throws {
     observeInitializeResponse(data)
-    let previous = writing
-    let inner = self.inner
-    let write = Task {
-      _ = try? await previous?.value
-      try await inner.send(data)
-    }
-    writing = write
-    try await write.value
+    try await inner.send(data)
   }
 
   nonisolated func receive() -> AsyncThrowingStream<Data, any Error> {

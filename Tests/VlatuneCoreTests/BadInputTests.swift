@@ -144,6 +144,33 @@ struct BadInput: Sendable, CustomTestStringConvertible {
       try handle.write(contentsOf: Data("{\"action\": [1, 2,\n".utf8))
       try handle.close()
     },
+    BadInput(
+      name: "an action of 1.797e308 (its statistics would be infinite)", code: "value_out_of_range",
+      episode: "episode_003", step: 2, field: "action[0]"
+    ) { fixture in
+      try fixture.rewriteSteps("episode_003") { step, object in
+        if step == 2 {
+          var action = object["action"] as! [Double]
+          action[0] = -1.797e308
+          object["action"] = action
+        }
+      }
+    },
+    BadInput(
+      name: "steps.jsonl starting with a UTF-8 BOM (was a runtime trap)", code: "invalid_json",
+      episode: "episode_001", step: 0, field: "steps.jsonl:1"
+    ) { fixture in
+      let url = fixture.episode("episode_001").appendingPathComponent("steps.jsonl")
+      try FileIO.write([0xEF, 0xBB, 0xBF] + (try FileIO.read(url.path)), to: url.path)
+    },
+    BadInput(
+      name: "steps.jsonl that is not JSON lines at all (was a runtime trap)", code: "invalid_json",
+      episode: "episode_002", step: 0, field: "steps.jsonl:1"
+    ) { fixture in
+      try FileIO.write(
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n",
+        to: fixture.episode("episode_002").appendingPathComponent("steps.jsonl").path)
+    },
   ]
 
   @Test(arguments: cases)

@@ -23,6 +23,34 @@ import Testing
     #expect(try JSONParser.parse(#""\ud83e\udd16""#).stringValue == "🤖")
   }
 
+  /// A high surrogate followed by an escape that is not a low one was an arithmetic-overflow trap.
+  @Test(arguments: [
+    (#""\ud800\u0000""#, "\u{FFFD}\u{0}"), (#""\ud800\u0041x""#, "\u{FFFD}Ax"),
+    (#""\ud800\ud800""#, "\u{FFFD}\u{FFFD}"), (#""\udc00""#, "\u{FFFD}"), (#""\ud800""#, "\u{FFFD}"),
+  ])
+  func loneSurrogatesBecomeReplacementCharacters(_ text: String, _ expected: String) throws {
+    #expect(try JSONParser.parse(text).stringValue == expected)
+  }
+
+  @Test(arguments: [
+    (#"{"name": 1, "name": 2}"#, "duplicate key 'name'"),
+    (#"{"NAME": 1, "name": 2}"#, "duplicate key 'name' (also 'NAME')"),
+    (#"{"a": {"x": 1, "X": 2}}"#, "duplicate key 'X' (also 'x')"),
+    (#"[{"id": 1}, {"Id": 1, "iD": 2}]"#, "duplicate key 'iD' (also 'Id')"),
+  ])
+  func duplicateKeysAreRefusedWhenAsked(_ text: String, _ message: String) throws {
+    #expect(throws: JSONParser.SyntaxError.self) {
+      try JSONParser.parse(Array(text.utf8), refusingDuplicateKeys: true)
+    }
+    do {
+      _ = try JSONParser.parse(Array(text.utf8), refusingDuplicateKeys: true)
+    } catch let error as JSONParser.SyntaxError {
+      #expect(error.message == message)
+    }
+    // By default the first of the repeated keys wins, as before.
+    #expect(throws: Never.self) { try JSONParser.parse(text) }
+  }
+
   @Test(arguments: [
     "{", "[1,", "{\"a\" 1}", "[1 2]", "tru", "\"unterminated", "{\"a\":1} x", "-", "[1.2.3]",
     "\"\u{01}\"",

@@ -33,6 +33,7 @@ struct DatasetValidator {
     for episode in episodes where episode.stepCount > 0 {
       diagnostics += checkShape(episode, against: shape, reference: reference.name)
       diagnostics += checkTimestamps(episode)
+      diagnostics += checkMagnitudes(episode)
       if let files { diagnostics += checkImages(episode, files: files) }
       if let original = seen[episode.numericDigest] {
         diagnostics.append(
@@ -83,6 +84,28 @@ struct DatasetValidator {
     return found
   }
 
+  /// The largest magnitude an action or state value may have: beyond it the statistics (sums of
+  /// squares over every step) would overflow, and no robot reports such numbers in any unit.
+  static let maximumMagnitude = 1e15
+
+  /// Finite values too large for the statistics (±1.797e308 made them infinite).
+  private static func checkMagnitudes(_ episode: EpisodeRecord) -> [Diagnostic] {
+    var found: [Diagnostic] = []
+    for (field, values, width) in [
+      ("action", episode.actions, episode.actionDim), ("state", episode.states, episode.stateDim),
+    ] where width > 0 {
+      for (index, value) in values.enumerated() where value.isFinite && abs(value) > maximumMagnitude {
+        found.append(
+          Diagnostic(
+            .error, code: "value_out_of_range",
+            message: "\(field)[\(index % width)] is \(value), beyond ±1e15; check the units or drop "
+              + "this step", episode: episode.name, step: index / width, field: "\(field)[\(index % width)]"))
+        if found.count == errorsPerKind { return found }
+      }
+    }
+    return found
+  }
+
   private static func checkTimestamps(_ episode: EpisodeRecord) -> [Diagnostic] {
     var found: [Diagnostic] = []
     let period = 1 / episode.fps
@@ -96,6 +119,7 @@ struct DatasetValidator {
           field: "timestamp"))
     }
     let times = episode.timestamps
+    guard times.count > 1 else { return found }
     for step in 1..<times.count where times[step].isFinite && times[step - 1].isFinite {
       let delta = times[step] - times[step - 1]
       if delta <= 0 {

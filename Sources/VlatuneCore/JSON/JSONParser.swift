@@ -253,7 +253,14 @@ public struct JSONParser {
         {
           index += 2
           let low = try parseHex4()
-          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+          if (0xDC00...0xDFFF).contains(low) {
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+          } else {
+            // A high surrogate without its low half (`\ud800\u0000`): a replacement character,
+            // then the second escape as what it is.
+            scalars.append("\u{FFFD}")
+            code = low
+          }
         }
         scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
       default: throw error("invalid escape")
