@@ -36,6 +36,8 @@ public enum VlatuneError: Error, Sendable, Equatable {
   case ioFailure(path: String, message: String)
   /// An invariant of vlatune itself was broken (a bug or a corrupt state directory).
   case internalError(message: String)
+  /// The database stayed locked by another process past the busy timeout.
+  case databaseBusy(path: String)
 }
 
 extension VlatuneError {
@@ -55,6 +57,7 @@ extension VlatuneError {
     case .idempotencyConflict: "idempotency_conflict"
     case .ioFailure: "io_error"
     case .internalError: "internal"
+    case .databaseBusy: "resource_unavailable"
     }
   }
 
@@ -68,6 +71,7 @@ extension VlatuneError {
     case .notFound: 66
     case .resourceUnavailable: 69
     case .internalError: 70
+    case .databaseBusy: 69
     case .outputExists: 73
     case .ioFailure: 74
     case .interrupted(let signal): 128 + signal
@@ -127,6 +131,9 @@ extension VlatuneError {
       "I/O error on \(path): \(message)"
     case .internalError(let message):
       "internal error: \(message)"
+    case .databaseBusy(let path):
+      "the database \(path) stayed locked by another process for 10 s (a long write transaction "
+        + "in another program?); nothing was changed: retry once it is released"
     }
   }
 }

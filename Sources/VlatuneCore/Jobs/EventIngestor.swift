@@ -13,6 +13,11 @@ final class EventIngestor {
   private(set) var trainerFailure: (code: String, message: String)?
   private var lossHistory: [Double]
   private var totalSteps: Int?
+  private var pendingProgress: JobDocument.Progress?
+  private var pendingMetrics: [String: Double]?
+  private var pendingCheckpoints: [(Int, String)] = []
+  /// Whether events were read that the database does not have yet.
+  private var unwritten = false
   private let startedAt: Date
   /// The most points kept for the loss sparkline (halved when full).
   static let historyLimit = 240
@@ -34,10 +39,7 @@ final class EventIngestor {
   @discardableResult
   func poll() throws -> Bool {
     let (lines, newOffset) = tail.read(from: offset)
-    guard newOffset != offset else { return false }
-    var progress: JobDocument.Progress?
-    var checkpoints: [(Int, String)] = []
-    var metrics: [String: Double]?
+    guard newOffset != offset || unwritten else { return false }
     for line in lines {
       if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
       guard let event = TrainerEvent.parse(line) else {
@@ -52,14 +54,14 @@ final class EventIngestor {
         let elapsed = Date().timeIntervalSince(startedAt)
         let remaining = totalSteps.map { Double(max($0 - step, 0)) }
         let eta = step > 0 ? remaining.map { $0 * elapsed / Double(step) } : nil
-        progress = JobDocument.Progress(
+        pendingProgress = JobDocument.Progress(
           step: step, totalSteps: totalSteps ?? step, loss: loss, learningRate: learningRate,
           samplesPerSecond: samplesPerSecond, etaSeconds: eta)
         if let loss { appendLoss(loss) }
       case .checkpoint(let step, let path):
-        checkpoints.append((step, path))
+        pendingCheckpoints.append((step, path))
       case .eval(let values):
-        metrics = values
+        pendingMetrics = values
       case .completed:
         completed = true
       case .cancelled, .other:
@@ -69,19 +71,34 @@ final class EventIngestor {
       }
     }
     offset = newOffset
+    unwritten = true
+    try flush()
+    return true
+  }
+
+  /// Writes what has been read and not yet written, in one transaction. When the write fails
+  /// (the database is locked), everything stays pending for the next poll: no checkpoint or
+  /// progress is lost.
+  private func flush() throws {
     var assignments: [JobStore.Assignment] = [
       ("events_offset", offset), ("malformed_events", malformed),
     ]
-    if let progress { assignments.append(("progress", try JSONOutput.string(progress, pretty: false))) }
-    if progress != nil { assignments.append(("loss_history", try JSONOutput.string(lossHistory, pretty: false))) }
-    if let metrics { assignments.append(("eval", try JSONOutput.string(metrics, pretty: false))) }
+    if let progress = pendingProgress {
+      assignments.append(("progress", try JSONOutput.string(progress, pretty: false)))
+      assignments.append(("loss_history", try JSONOutput.string(lossHistory, pretty: false)))
+    }
+    if let metrics = pendingMetrics { assignments.append(("eval", try JSONOutput.string(metrics, pretty: false))) }
+    let checkpoints = pendingCheckpoints
     try jobs.store.write { database in
       try jobs.update(database, jobID, set: assignments, evenIfTerminal: true)
       for (step, path) in checkpoints {
         try jobs.addCheckpoint(database, job: jobID, step: step, path: path)
       }
     }
-    return true
+    pendingProgress = nil
+    pendingMetrics = nil
+    pendingCheckpoints = []
+    unwritten = false
   }
 
   private func appendLoss(_ loss: Double) {

@@ -221,9 +221,11 @@ public struct JobWatcher {
     var killed = false
     var lastCheck = Date.distantPast
     var status: Int32?
+    // A database locked by another process never stops the trainer: updates wait (BusyDatabase).
+    var database = BusyDatabase()
     while status == nil {
       logs.pump(timeoutMilliseconds: Self.tick)
-      try ingestor.poll()
+      _ = try database.attempt { try ingestor.poll() }
       if let result = Self.reap(pid, wait: false) {
         status = result
         break
@@ -232,14 +234,18 @@ public struct JobWatcher {
       guard now.timeIntervalSince(lastCheck) >= 0.1 else { continue }
       lastCheck = now
       if cancellation.cancelledBy != nil {
-        _ = try jobs.transition(
-          jobID, from: [.running], to: .cancelling, actor: "signal:watcher",
-          set: [
-            ("cancel_requested_at", Timestamp.format(now)), ("cancelled_by", "signal:watcher"),
-            ("cancel_deadline", now.timeIntervalSince1970 + Self.defaultGrace),
-          ])
+        _ = try database.attempt {
+          try jobs.transition(
+            jobID, from: [.running], to: .cancelling, actor: "signal:watcher",
+            set: [
+              ("cancel_requested_at", Timestamp.format(now)), ("cancelled_by", "signal:watcher"),
+              ("cancel_deadline", now.timeIntervalSince1970 + Self.defaultGrace),
+            ])
+        }
       }
-      guard let current = try jobs.record(jobID), current.state == .cancelling else { continue }
+      guard let current = try database.attempt({ try jobs.record(jobID) }) ?? nil,
+        current.state == .cancelling
+      else { continue }
       if !terminated {
         kill(-pid, SIGTERM)
         terminated = true
@@ -252,8 +258,8 @@ public struct JobWatcher {
     // The trainer is gone; anything left in its process group goes with it.
     kill(-pid, SIGKILL)
     logs.drain()
-    try ingestor.poll()
-    try recordOutcome(status ?? 0, jobID: jobID, ingestor: ingestor, logs: logs)
+    _ = try database.untilDone { try ingestor.poll() }
+    try database.untilDone { try recordOutcome(status ?? 0, jobID: jobID, ingestor: ingestor, logs: logs) }
   }
 
   private func recordOutcome(_ status: Int32, jobID: String, ingestor: EventIngestor, logs: TrainerLogs)

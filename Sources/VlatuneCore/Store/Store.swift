@@ -10,11 +10,13 @@ import GRDBSQLite
 /// serialize it across processes.
 public final class Store: Sendable {
   private let queue: DatabaseQueue
+  private let path: String
 
   /// Opens (creating if needed) the database file and applies pending migrations.
   ///
   /// - Throws: ``VlatuneError/internalError(message:)`` when the file is not a usable database.
   public init(path: String) throws {
+    self.path = path
     var configuration = Configuration()
     configuration.busyMode = .timeout(10)
     configuration.label = "vlatune"
@@ -81,6 +83,7 @@ public final class Store: Sendable {
   public static func inMemory() throws -> Store { try Store(memory: ()) }
 
   private init(memory: Void) throws {
+    path = ":memory:"
     queue = try DatabaseQueue()
     try Migrations.migrator.migrate(queue)
   }
@@ -98,7 +101,7 @@ public final class Store: Sendable {
     } catch let error as VlatuneError {
       throw error
     } catch let error as DatabaseError {
-      throw VlatuneError.internalError(message: "database write failed: \(error)")
+      throw wrapped(error, "write")
     }
     guard let result else { throw VlatuneError.internalError(message: "transaction had no result") }
     return result
@@ -111,8 +114,17 @@ public final class Store: Sendable {
     } catch let error as VlatuneError {
       throw error
     } catch let error as DatabaseError {
-      throw VlatuneError.internalError(message: "database read failed: \(error)")
+      throw wrapped(error, "read")
     }
+  }
+
+  /// A lock held past the busy timeout is ``VlatuneError/databaseBusy(path:)`` (the watcher
+  /// waits that out); anything else is internal.
+  private func wrapped(_ error: DatabaseError, _ operation: String) -> VlatuneError {
+    if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+      return .databaseBusy(path: path)
+    }
+    return .internalError(message: "database \(operation) failed: \(error)")
   }
 
   /// The names of the migrations applied, in order.
