@@ -199,3 +199,35 @@ import CFileIO
         == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
   }
 }
+
+/// A LeRobotDataset archive's expansion budget holds while an entry streams, not after it: a
+/// small archive of zeros stops at the limit, naming the entry.
+@Suite(.enabled(if: TestPaths.hasPython)) struct LeRobotArchiveLimitTests {
+  @Test func anEntryThatExpandsPastTheBudgetStopsAtIt() throws {
+    let directory = TemporaryDirectory("vlatune-archive-bomb")
+    let archive = directory.appending("bomb.tar.gz").path
+    let script = """
+      import io, sys, tarfile
+      with tarfile.open(sys.argv[1], "w:gz") as tar:
+          for name, data in (("ds/meta/info.json", b"{}"), ("ds/data/zeros.parquet", bytes(64 << 20))):
+              info = tarfile.TarInfo(name)
+              info.size = len(data)
+              tar.addfile(info, io.BytesIO(data))
+      """
+    let made = try ProcessRunner.run(TestPaths.python!, ["-c", script, archive])
+    #expect(made.status == 0, "\(made.standardError)")
+    #expect(FileIO.size(archive) < 1 << 20)
+    let target = directory.appending("out").path
+    try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+    do {
+      _ = try LeRobotArchive.extract(
+        archive, into: target, cancellation: CancellationToken(), limit: 8 << 20)
+      Issue.record("a 64 MiB entry passed an 8 MiB budget")
+    } catch VlatuneError.invalidDataset(let message, let findings) {
+      #expect(message.contains("ds/data/zeros.parquet crossed the limit"))
+      #expect(findings.first?.code == "archive_too_large")
+    }
+    // At most the budget reached the disk.
+    #expect(FileIO.size(target + "/ds/data/zeros.parquet") <= 8 << 20)
+  }
+}

@@ -349,4 +349,39 @@ struct BadInput: Sendable, CustomTestStringConvertible {
     #expect(try fixture.registeredCount() == 0)
     #expect(try fixture.leftovers().isEmpty)
   }
+
+  /// Two episode folders whose names differ only in bytes that are not UTF-8 were merged (one
+  /// episode's actions with the other's images); a second `meta.json` silently won.
+  @Test(arguments: [("non-UTF-8 names", "unsafe_entry", "not UTF-8"), ("a duplicate entry", "duplicate_entry", "more than once")])
+  func refusesAmbiguousNames(_ kind: String, _ code: String, _ fragment: String) throws {
+    let fixture = try PrepareFixture()
+    let archive = fixture.directory.appending("ambiguous.tar").path
+    let script = """
+      import io, os, sys, tarfile
+      source, archive, kind = sys.argv[1:4]
+      with tarfile.open(archive, "w", encoding="utf-8", errors="surrogateescape") as tar:
+          for episode in sorted(os.listdir(source))[:2]:
+              tar.add(os.path.join(source, episode), arcname=episode)
+          if kind.startswith("non"):
+              for raw in (b"ep\\xff", b"ep\\xfe"):
+                  name = raw.decode("utf-8", "surrogateescape")
+                  tar.add(os.path.join(source, "episode_000"), arcname=name)
+          else:
+              data = b'{"fps": 10, "cameras": ["front", "wrist"], "instruction": "other"}'
+              info = tarfile.TarInfo("episode_000/meta.json")
+              info.size = len(data)
+              tar.addfile(info, io.BytesIO(data))
+      """
+    let made = try ProcessRunner.run(TestPaths.python!, ["-c", script, fixture.source.path, archive, kind])
+    #expect(made.status == 0, "\(made.standardError)")
+    do {
+      _ = try fixture.prepare { $0.source = archive }
+      Issue.record("prepare accepted an archive with \(kind)")
+    } catch VlatuneError.invalidDataset(_, let findings) {
+      let finding = findings.first { $0.code == code }
+      #expect(finding?.message.contains(fragment) == true, "\(findings)")
+      if kind.hasPrefix("non") { #expect(finding?.field?.contains("\\xF") == true, "\(findings)") }
+    }
+    #expect(try fixture.registeredCount() == 0)
+  }
 }

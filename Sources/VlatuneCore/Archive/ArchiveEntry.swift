@@ -14,10 +14,14 @@ public struct ArchiveEntry: Sendable, Equatable {
     case special
   }
 
-  /// The entry's path as stored, with a leading `./` removed.
+  /// The entry's path as stored, with a leading `./` removed (bytes that are not UTF-8 written
+  /// as `\xNN`).
   public var path: String
   /// The kind of object.
   public var kind: Kind
   /// The declared data size in bytes (0 when unknown).
   public var size: Int64
+  /// Whether the stored name is valid UTF-8 (two names differing only in invalid bytes would
+  /// otherwise read as one).
+  public var nameIsUTF8 = true
 }

@@ -41,7 +41,7 @@ public final class ArchiveReader {
     let code = try checkArchive(
       archive_read_next_header(handle, &entry), handle, operation: "read header", path: path)
     guard code != ARCHIVE_EOF, let entry else { return nil }
-    var name = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+    var (name, valid) = archive_entry_pathname(entry).map(Self.name) ?? ("", true)
     while name.hasPrefix("./") { name.removeFirst(2) }
     let kind: ArchiveEntry.Kind
     if archive_entry_hardlink(entry) != nil {
@@ -55,7 +55,18 @@ public final class ArchiveReader {
       }
     }
     let size = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0
-    return ArchiveEntry(path: name, kind: kind, size: size)
+    return ArchiveEntry(path: name, kind: kind, size: size, nameIsUTF8: valid)
+  }
+
+  /// A stored name as text, and whether it was UTF-8 (invalid bytes are written `\xNN`).
+  static func name(_ raw: UnsafePointer<CChar>) -> (String, Bool) {
+    if let text = String(validatingCString: raw) { return (text, true) }
+    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
+    var text = ""
+    for byte in bytes {
+      text += byte < 0x80 ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16, uppercase: true)
+    }
+    return (text, false)
   }
 
   /// Reads the current entry's data completely.
@@ -87,11 +98,13 @@ public final class ArchiveReader {
   /// Streams the current entry's data into a new file at `destination` (created 0600, never
   /// overwriting), 64 KiB at a time.
   ///
+  /// - Parameter limit: The most bytes this entry may expand to; beyond it the write stops and
+  ///   ``ArchiveSizeLimitExceeded`` is thrown (enforced while streaming, not after).
   /// - Returns: The number of bytes written.
-  /// - Throws: ``ArchiveError`` for corrupt data, ``VlatuneError/ioFailure(path:message:)`` when
-  ///   the file cannot be written.
+  /// - Throws: ``ArchiveError`` for corrupt data, ``ArchiveSizeLimitExceeded`` for an entry over
+  ///   `limit`, ``VlatuneError/ioFailure(path:message:)`` when the file cannot be written.
   @discardableResult
-  public func extract(to destination: String) throws -> Int64 {
+  public func extract(to destination: String, limit: Int64 = .max) throws -> Int64 {
     let descriptor = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     guard descriptor >= 0 else {
       throw VlatuneError.ioFailure(path: destination, message: String(cString: strerror(errno)))
@@ -107,6 +120,7 @@ public final class ArchiveReader {
         try checkArchive(Int32(count), handle, operation: "read data", path: path)
       }
       if count <= 0 { break }
+      if total + Int64(count) > limit { throw ArchiveSizeLimitExceeded(limit: limit) }
       var written = 0
       while written < count {
         let result = chunk.withUnsafeBytes { buffer in
@@ -130,4 +144,10 @@ public final class ArchiveReader {
     try checkArchive(
       archive_read_data_skip(handle), handle, operation: "skip data", path: path)
   }
+}
+
+/// An entry that expanded past the limit it was extracted with.
+public struct ArchiveSizeLimitExceeded: Error, Sendable, Equatable {
+  /// The limit, in bytes.
+  public var limit: Int64
 }

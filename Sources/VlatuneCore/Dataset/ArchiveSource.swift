@@ -30,6 +30,15 @@ struct ArchiveSource: EpisodeSource {
         try reader.skip()
         continue
       }
+      guard !scan.files.contains(entry.path) else {
+        scan.diagnostics.append(
+          Diagnostic(
+            .error, code: "duplicate_entry",
+            message: "the archive holds \(entry.path) more than once; the copies would replace each "
+              + "other silently, so recreate the archive with one", field: entry.path))
+        try reader.skip()
+        continue
+      }
       scan.files.insert(entry.path)
       scan.totalBytes += entry.size
       if name == "meta.json" {
@@ -48,6 +57,10 @@ struct ArchiveSource: EpisodeSource {
 
   /// Why an entry is refused, or `nil` when it is safe to read.
   static func problem(with entry: ArchiveEntry) -> String? {
+    if !entry.nameIsUTF8 {
+      return "the entry's name is not UTF-8, so it could be read as another entry's; rename it "
+        + "(or recreate the archive with UTF-8 names)"
+    }
     switch entry.kind {
     case .symlink:
       return "symbolic links are not allowed in a dataset archive; archive the file itself"

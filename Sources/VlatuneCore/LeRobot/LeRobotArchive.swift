@@ -19,13 +19,14 @@ enum LeRobotArchive {
   ///
   /// - Throws: ``VlatuneError/invalidDataset(message:findings:)`` for unsafe entries (links,
   ///   absolute paths, `..`) or an archive with no `meta/info.json`.
-  static func extract(_ archive: String, into directory: String, cancellation: CancellationToken)
-    throws -> String
-  {
+  static func extract(
+    _ archive: String, into directory: String, cancellation: CancellationToken, limit: Int64? = nil
+  ) throws -> String {
     let reader = try ArchiveReader(path: archive)
-    let limit = byteLimit(archiveSize: FileIO.size(archive))
+    let limit = limit ?? byteLimit(archiveSize: FileIO.size(archive))
     var total: Int64 = 0
     var roots: [String] = []
+    var extracted = Set<String>()
     while let entry = try reader.next() {
       try cancellation.check()
       if let problem = ArchiveSource.problem(with: entry) {
@@ -41,14 +42,25 @@ enum LeRobotArchive {
         try reader.skip()
         continue
       }
-      let destination = directory + "/" + components.joined(separator: "/")
+      let relative = components.joined(separator: "/")
+      guard extracted.insert(relative).inserted else {
+        let message = "the archive holds \(relative) more than once; the copies would replace each "
+          + "other silently, so recreate the archive with one"
+        throw VlatuneError.invalidDataset(
+          message: "\(archive): \(message)",
+          findings: [Diagnostic(.error, code: "duplicate_entry", message: message, field: relative)])
+      }
+      let destination = directory + "/" + relative
       try FileManager.default.createDirectory(
         atPath: SourcePath.parent(destination), withIntermediateDirectories: true)
-      total += try reader.extract(to: destination)
-      if total > limit {
+      do {
+        // The budget is enforced while the entry streams: a small archive cannot fill the disk.
+        total += try reader.extract(to: destination, limit: limit - total)
+      } catch is ArchiveSizeLimitExceeded {
         throw VlatuneError.invalidDataset(
-          message: "\(archive) expands to more than \(limit) bytes; extract it yourself if that "
-            + "is expected", findings: [])
+          message: "\(archive) expands to more than \(limit) bytes (\(relative) crossed the limit); "
+            + "extract it yourself if that is expected",
+          findings: [Diagnostic(.error, code: "archive_too_large", message: "expands past \(limit) bytes", field: relative)])
       }
       if Array(components.suffix(2)) == ["meta", "info.json"] && components.count <= 3 {
         roots.append(components.dropLast(2).joined(separator: "/"))
