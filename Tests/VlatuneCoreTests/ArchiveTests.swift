@@ -177,7 +177,7 @@ import CFileIO
     _ = try writer.finish()
     let reader = try ArchiveReader(path: path)
     _ = try reader.next()
-    #expect(throws: ArchiveError.self) { try reader.readAll(limit: 100_000) }
+    #expect(throws: ArchiveSizeLimitExceeded(limit: 100_000)) { try reader.readAll(limit: 100_000) }
   }
 
   @Test func unsafeEntriesAreNamed() {

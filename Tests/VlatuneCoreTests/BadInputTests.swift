@@ -157,6 +157,14 @@ struct BadInput: Sendable, CustomTestStringConvertible {
       }
     },
     BadInput(
+      name: "one step with 10⁶ action values (every step was padded to it)", code: "dim_too_large",
+      episode: "episode_004", step: 0, field: "action"
+    ) { fixture in
+      try fixture.rewriteSteps("episode_004") { step, object in
+        if step == 0 { object["action"] = [Double](repeating: 0.25, count: 1_000_000) }
+      }
+    },
+    BadInput(
       name: "steps.jsonl starting with a UTF-8 BOM (was a runtime trap)", code: "invalid_json",
       episode: "episode_001", step: 0, field: "steps.jsonl:1"
     ) { fixture in
@@ -348,6 +356,40 @@ struct BadInput: Sendable, CustomTestStringConvertible {
     #expect(FileIO.kind(marker) == .missing)
     #expect(try fixture.registeredCount() == 0)
     #expect(try fixture.leftovers().isEmpty)
+  }
+
+  /// Blank lines compress to nothing: the metadata an archive's scan holds has one budget for
+  /// all episodes, checked while each entry streams.
+  @Test func metadataPaddedWithBlankLinesHitsTheBudget() throws {
+    let fixture = try PrepareFixture()
+    let archive = fixture.directory.appending("blank-lines.tar.gz").path
+    let script = """
+      import io, os, sys, tarfile
+      source, archive = sys.argv[1:3]
+      with tarfile.open(archive, "w:gz") as tar:
+          for episode in sorted(os.listdir(source)):
+              for name in ("meta.json", "steps.jsonl"):
+                  data = open(os.path.join(source, episode, name), "rb").read()
+                  if name == "steps.jsonl":
+                      data += b"\\n" * (1 << 20)
+                  info = tarfile.TarInfo(f"{episode}/{name}")
+                  info.size = len(data)
+                  tar.addfile(info, io.BytesIO(data))
+      """
+    let made = try ProcessRunner.run(TestPaths.python!, ["-c", script, fixture.source.path, archive])
+    #expect(made.status == 0, "\(made.standardError)")
+    var source = ArchiveSource(path: archive)
+    source.metadataBudget = 4 << 20
+    do {
+      _ = try source.scan(cancellation: CancellationToken())
+      Issue.record("the scan held more than its budget")
+    } catch VlatuneError.invalidDataset(let message, let findings) {
+      #expect(findings.first?.code == "metadata_too_large")
+      #expect(message.contains("steps.jsonl; split the dataset"), "\(message)")
+    }
+    // Under the default budget the same archive scans.
+    let episodes = try FileManager.default.contentsOfDirectory(atPath: fixture.source.path).count
+    #expect(try ArchiveSource(path: archive).scan(cancellation: CancellationToken()).episodes.count == episodes)
   }
 
   /// Two episode folders whose names differ only in bytes that are not UTF-8 were merged (one

@@ -73,7 +73,8 @@ public final class ArchiveReader {
   ///
   /// - Parameter limit: The most bytes accepted; a larger entry throws instead of exhausting memory.
   /// - Returns: The entry's bytes.
-  /// - Throws: ``ArchiveError`` for truncated or corrupt data, or an entry over `limit`.
+  /// - Throws: ``ArchiveError`` for truncated or corrupt data, ``ArchiveSizeLimitExceeded`` for
+  ///   an entry over `limit`.
   public func readAll(limit: Int) throws -> [UInt8] {
     var result: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -86,11 +87,7 @@ public final class ArchiveReader {
       }
       if count <= 0 { break }
       result.append(contentsOf: chunk.prefix(count))
-      if result.count > limit {
-        throw ArchiveError(
-          operation: "read data", path: path,
-          message: "entry is larger than the \(limit)-byte limit", errno: 0)
-      }
+      if result.count > limit { throw ArchiveSizeLimitExceeded(limit: Int64(limit)) }
     }
     return result
   }

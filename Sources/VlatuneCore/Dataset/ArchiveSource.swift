@@ -6,12 +6,16 @@
 /// for archives made from a directory tree).
 struct ArchiveSource: EpisodeSource {
   let path: String
+  /// The most bytes of `meta.json` and `steps.jsonl`, all episodes together, held from the
+  /// archive until they are parsed.
+  var metadataBudget = maximumMetadataBytes
   var kind: String { "archive" }
 
   func scan(cancellation: CancellationToken) throws -> SourceScan {
     var scan = SourceScan()
     var metas: [String: [UInt8]] = [:]
     var steps: [String: [UInt8]] = [:]
+    var held = 0
     let reader = try open()
     while let entry = try next(reader) {
       try cancellation.check()
@@ -41,10 +45,29 @@ struct ArchiveSource: EpisodeSource {
       }
       scan.files.insert(entry.path)
       scan.totalBytes += entry.size
-      if name == "meta.json" {
-        metas[SourcePath.parent(entry.path)] = try read(reader, limit: maximumMetadataBytes)
-      } else if name == "steps.jsonl" {
-        steps[SourcePath.parent(entry.path)] = try read(reader, limit: maximumMetadataBytes)
+      if name == "meta.json" || name == "steps.jsonl" {
+        // Held until the episodes are parsed: the budget is for all of them together, so that
+        // a small archive of blank lines cannot fill memory.
+        let budget = metadataBudget - held
+        let bytes: [UInt8]
+        do {
+          bytes = try reader.readAll(limit: budget)
+        } catch is ArchiveSizeLimitExceeded {
+          throw VlatuneError.invalidDataset(
+            message: "the archive's meta.json and steps.jsonl files together pass "
+              + "\(ByteSize.format(Int64(metadataBudget))) at \(entry.path); split the dataset",
+            findings: [
+              Diagnostic(.error, code: "metadata_too_large", message: "past the metadata budget", field: entry.path)
+            ])
+        } catch let error as ArchiveError {
+          throw VlatuneError.invalidDataset(
+            message: "cannot read the archive \(path): \(error.message)",
+            findings: [Diagnostic(.error, code: "corrupt_archive", message: error.message, field: path)])
+        }
+        held += bytes.count
+        if name == "meta.json" { metas[SourcePath.parent(entry.path)] = bytes } else {
+          steps[SourcePath.parent(entry.path)] = bytes
+        }
       } else {
         try reader.skip()
       }
@@ -97,7 +120,7 @@ struct ArchiveSource: EpisodeSource {
         try reader.skip()
         continue
       }
-      let bytes = try read(reader, limit: maximumImageBytes)
+      let bytes = try read(reader, limit: maximumImageBytes, entry: entry.path)
       bytesRead += Int64(bytes.count)
       for target in targets {
         var images =
@@ -141,9 +164,15 @@ struct ArchiveSource: EpisodeSource {
     }
   }
 
-  private func read(_ reader: ArchiveReader, limit: Int) throws -> [UInt8] {
+  private func read(_ reader: ArchiveReader, limit: Int, entry: String) throws -> [UInt8] {
     do {
       return try reader.readAll(limit: limit)
+    } catch let error as ArchiveSizeLimitExceeded {
+      throw VlatuneError.invalidDataset(
+        message: "\(entry) in the archive \(path) is larger than \(ByteSize.format(error.limit))",
+        findings: [
+          Diagnostic(.error, code: "entry_too_large", message: "larger than \(error.limit) bytes", field: entry)
+        ])
     } catch let error as ArchiveError {
       throw VlatuneError.invalidDataset(
         message: "cannot read the archive \(path): \(error.message)",

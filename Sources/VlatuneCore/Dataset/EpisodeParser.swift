@@ -237,6 +237,9 @@ struct EpisodeParser {
     }
   }
 
+  /// The most values an action or state vector may have.
+  static let maximumDimension = 1024
+
   private func padded(_ values: [Double], to count: Int) -> [Double] {
     if values.count == count { return values }
     if values.count > count { return Array(values.prefix(count)) }
@@ -254,6 +257,15 @@ struct EpisodeParser {
     }
     guard let elements = value.arrayValue else {
       error("invalid_type", "\(field) must be an array of numbers", step: step, field: field)
+      return []
+    }
+    // Every step is padded to step 0's width: one step of 10⁶ values must not make every
+    // other step take 8 MB.
+    guard elements.count <= Self.maximumDimension else {
+      error(
+        "dim_too_large",
+        "\(field) has \(elements.count) values; at most \(Self.maximumDimension) are accepted "
+          + "(is an image or a whole trajectory stored in it?)", step: step, field: field)
       return []
     }
     var result: [Double] = []
