@@ -78,7 +78,7 @@ struct ToolHandlers: Sendable {
       default:  // list_datasets
         try refusingAudited(name, actor: actor, values) { try Self.only(values, []) }
         try gate.admit(name, actor: actor, arguments: values, reference: nil)
-        return try Self.result(DatasetListDocument(datasets: try context.datasets.list()))
+        return try Self.result(try context.datasets.listing())
       }
     } catch let error as VlatuneError {
       return Self.failure(error)

@@ -14,9 +14,13 @@ extension DatasetCommand {
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       try guardOptions.admit("list_datasets", [:], reference: nil, context: context)
-      let datasets = try context.datasets.list()
+      let listing = try context.datasets.listing()
+      let datasets = listing.datasets
+      for damaged in listing.damaged {
+        Output.standardError("warning: \(damaged.id) (\(TerminalText.escaped(damaged.name))): \(TerminalText.escaped(damaged.problem))\n")
+      }
       if json {
-        Output.json(DatasetListDocument(datasets: datasets))
+        Output.json(listing)
       } else if datasets.isEmpty {
         Output.standardError("no datasets; create one with 'vlatune dataset prepare SOURCE'\n")
       } else {
@@ -92,6 +96,18 @@ extension DatasetCommand {
 
   /// `vlatune dataset rm ID`.
   struct Remove: ParsableCommand {
+    /// What `--json` prints for a removed entry whose document was unreadable.
+    struct Removed: Encodable {
+      var schemaVersion = 1
+      var id: String
+      var name: String
+      var removed = true
+      enum CodingKeys: String, CodingKey {
+        case id, name, removed
+        case schemaVersion = "schema_version"
+      }
+    }
+
     static let configuration = CommandConfiguration(
       commandName: "rm", abstract: "Unregister a dataset and delete its package.")
 
@@ -105,11 +121,11 @@ extension DatasetCommand {
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
       try guardOptions.admit("remove_dataset", ["dataset": .string(dataset)], reference: dataset, context: context)
-      let document = try context.datasets.remove(dataset)
+      let (record, document) = try context.datasets.remove(dataset)
       if json {
-        Output.json(document)
+        if let document { Output.json(document) } else { Output.json(Removed(id: record.id, name: record.name)) }
       } else {
-        Output.standardOutput("removed \(document.id) (\(document.name))\n")
+        Output.standardOutput("removed \(record.id) (\(record.name))\n")
       }
     }
   }

@@ -38,6 +38,9 @@ struct DoctorCommand: ParsableCommand {
         Check(name: "database", ok: true, detail: "\(home.databaseURL.path) (WAL, \(migrations.count) migrations)"))
       let policy = try PolicyLoader.resolve(explicit: nil, environment: environment, home: home)
       checks.append(Check(name: "policy", ok: true, detail: "\(policy.source) (\(policy.digest))"))
+      for finding in StateCheck.run(context) {
+        checks.append(Check(name: finding.name, ok: finding.ok, detail: finding.detail))
+      }
     } catch {
       checks.append(Check(name: "state directory", ok: false, detail: "\(error); set VLATUNE_HOME to a writable directory"))
     }

@@ -27,7 +27,7 @@ struct StateSecurityCLITests {
       #expect(refused.standardError.contains("refusing the "))
       #expect(refused.standardError.contains("\(path): it is writable by"))
       #expect(refused.standardError.contains("chmod go-w \(path)"))
-      let doctor = try bed.vlatune.run(["doctor"])
+      let doctor = try bed.run(["doctor"])
       #expect(doctor.status == 69 && doctor.standardOutput.contains("chmod go-w \(path)"))
       try Self.chmod(path, before)
       #expect(try bed.vlatune.run(["job", "list"]).status == 0)

@@ -15,13 +15,28 @@ public struct DatasetCatalog: Sendable {
     self.store = store
   }
 
-  /// Every dataset, newest first.
-  public func list() throws -> [DatasetDocument] {
+  /// Every dataset, newest first; a catalog entry that cannot be read is listed apart as
+  /// damaged instead of failing the whole list.
+  public func listing() throws -> DatasetListDocument {
     let records = try store.read { database in
       try DatasetRecord.fetchAll(database, sql: "SELECT * FROM datasets ORDER BY created_at DESC, id")
     }
-    return try records.map(Self.document)
+    var listing = DatasetListDocument(datasets: [])
+    for record in records {
+      do {
+        listing.datasets.append(try Self.document(record))
+      } catch let error as VlatuneError {
+        listing.damaged.append(
+          DatasetListDocument.Damaged(
+            id: record.id, name: record.name, problem: error.message + "; remove it with 'vlatune dataset rm "
+              + "\(record.id)' and prepare it again"))
+      }
+    }
+    return listing
   }
+
+  /// Every readable dataset, newest first.
+  public func list() throws -> [DatasetDocument] { try listing().datasets }
 
   /// The dataset a reference names.
   ///
@@ -84,18 +99,18 @@ public struct DatasetCatalog: Sendable {
       shards: results, missingFiles: missing)
   }
 
-  /// Unregisters a dataset and deletes its package.
+  /// Unregisters a dataset and deletes its package (a damaged catalog entry too).
   ///
-  /// - Returns: The removed dataset's document.
-  public func remove(_ reference: String) throws -> DatasetDocument {
+  /// - Returns: The removed dataset's record and, when its entry was readable, its document.
+  public func remove(_ reference: String) throws -> (record: DatasetRecord, document: DatasetDocument?) {
     let record = try resolve(reference)
-    let document = try Self.document(record)
+    let document = try? Self.document(record)
     try store.write { database in
       try Self.ensureUnused(database, record, action: "remove it")
       _ = try record.delete(database)
     }
     FileIO.removeTree(record.directory)
-    return document
+    return (record, document)
   }
 
   /// Refuses (73) while a job that is not finished trains on the dataset: its package must stay.

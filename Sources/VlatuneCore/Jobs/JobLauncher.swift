@@ -225,6 +225,17 @@ public struct JobLauncher: Sendable {
     _ database: Database, request: JobRequest, spec: JobSpec, estimate: Double, requestDigest: String
   ) throws -> Decision {
     let nowMilliseconds = Self.milliseconds(now())
+    // `dataset rm` may have run since the dataset was resolved: in this transaction the package
+    // either still exists (and rm now refuses, the job using it) or the start is refused.
+    let present = try Bool.fetchOne(
+      database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?",
+      arguments: [spec.dataset.id, spec.dataset.fingerprint]) ?? false
+    guard present else {
+      return .refused(
+        .notFound(
+          kind: "dataset", reference: spec.dataset.id,
+          hint: "it was removed while the job was being started; prepare it again"))
+    }
     if let key = request.idempotencyKey {
       let ttl = Int64(policy.limits.idempotencyTTLHours * 3_600_000)
       try database.execute(

@@ -127,6 +127,24 @@ public final class Store: Sendable {
     return .internalError(message: "database \(operation) failed: \(error)")
   }
 
+  /// What SQLite's `PRAGMA quick_check` finds wrong (empty when the file is sound).
+  public func integrityProblems() throws -> [String] {
+    let rows = try read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
+    return rows == ["ok"] ? [] : rows
+  }
+
+  /// Why the database cannot be written, or `nil` when it can (an empty write transaction).
+  public func writeProblem() -> String? {
+    do {
+      try write { _ in }
+      return nil
+    } catch let error as VlatuneError {
+      return error.message
+    } catch {
+      return "\(error)"
+    }
+  }
+
   /// The names of the migrations applied, in order.
   public func appliedMigrations() throws -> [String] {
     try queue.read { try Migrations.migrator.appliedMigrations($0) }
