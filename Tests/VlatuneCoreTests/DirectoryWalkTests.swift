@@ -34,6 +34,43 @@ import VlatuneTestSupport
       ])
   }
 
+  /// A link whose file lies outside the source read that file into the package, past the
+  /// policy's dataset_roots: refused, naming the link and its target.
+  @Test func aLinkLeavingTheSourceIsRefused() throws {
+    let directory = TemporaryDirectory()
+    let root = directory.appending("source").path
+    try FileManager.default.createDirectory(atPath: root + "/episode_000", withIntermediateDirectories: true)
+    try Data("secret".utf8).write(to: directory.appending("outside.txt"))
+    try FileManager.default.createSymbolicLink(
+      atPath: root + "/episode_000/meta.json", withDestinationPath: directory.appending("outside.txt").path)
+    do {
+      try DirectoryWalk.regularFiles(under: root, cancellation: CancellationToken()) { _, _ in }
+      Issue.record("the walk followed a link out of the source")
+    } catch VlatuneError.policyDenied(let message) {
+      #expect(message.contains("episode_000/meta.json is a symbolic link to"))
+      #expect(message.contains("outside.txt, outside the source directory"))
+    }
+  }
+
+  /// Two names that differ only in bytes that are not UTF-8 would read as one (and the file as
+  /// missing): refused, the name written out.
+  @Test func aNameThatIsNotUTF8IsRefused() throws {
+    let directory = TemporaryDirectory()
+    let root = directory.appending("source").path
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    let raw: [CChar] = Array((root + "/ep").utf8CString.dropLast()) + [CChar(bitPattern: 0xFF), 0]
+    let descriptor = raw.withUnsafeBufferPointer { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) }
+    #expect(descriptor >= 0)
+    close(descriptor)
+    do {
+      try DirectoryWalk.regularFiles(under: root, cancellation: CancellationToken()) { _, _ in }
+      Issue.record("the walk accepted a name that is not UTF-8")
+    } catch VlatuneError.invalidDataset(_, let findings) {
+      #expect(findings.first?.code == "non_utf8_name")
+      #expect(findings.first?.field == "ep\\xFF")
+    }
+  }
+
   @Test func aMissingRootIsAnIOFailureNamingIt() {
     let root = TemporaryDirectory().appending("missing").path
     #expect {

@@ -41,7 +41,7 @@ public final class ArchiveReader {
     let code = try checkArchive(
       archive_read_next_header(handle, &entry), handle, operation: "read header", path: path)
     guard code != ARCHIVE_EOF, let entry else { return nil }
-    var (name, valid) = archive_entry_pathname(entry).map(Self.name) ?? ("", true)
+    var (name, valid) = archive_entry_pathname(entry).map(FileName.text) ?? ("", true)
     while name.hasPrefix("./") { name.removeFirst(2) }
     let kind: ArchiveEntry.Kind
     if archive_entry_hardlink(entry) != nil {
@@ -56,17 +56,6 @@ public final class ArchiveReader {
     }
     let size = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : 0
     return ArchiveEntry(path: name, kind: kind, size: size, nameIsUTF8: valid)
-  }
-
-  /// A stored name as text, and whether it was UTF-8 (invalid bytes are written `\xNN`).
-  static func name(_ raw: UnsafePointer<CChar>) -> (String, Bool) {
-    if let text = String(validatingCString: raw) { return (text, true) }
-    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
-    var text = ""
-    for byte in bytes {
-      text += byte < 0x80 ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16, uppercase: true)
-    }
-    return (text, false)
   }
 
   /// Reads the current entry's data completely.
