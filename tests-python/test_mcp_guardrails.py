@@ -268,6 +268,16 @@ def test_malformed_envelopes_get_exact_errors_and_start_nothing(tmp_path: Path) 
             ),
             (call(12, 5, start), -32602, "params.name must be a string, got 5 (a number)"),
             (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 14,
+                    "method": "tools/call",
+                    "params": {"name": "list_datasets", "arguments": {}, "_meta": "x"},
+                },
+                -32602,
+                "params._meta must be an object, got 'x' (a string)",
+            ),
+            (
                 {"jsonrpc": "2.0", "id": 13, "method": "tools/call", "params": "start"},
                 -32602,
                 "params must be an object, got 'start' (a string)",
@@ -338,6 +348,7 @@ def test_malformed_envelopes_get_exact_errors_and_start_nothing(tmp_path: Path) 
     refused = [e for e in entries if e["actor"] == "mcp:raw-peer" and e["decision"] == "refused"]
     # arguments a string, a list; the folded duplicate; max_steps "100"; dry_run "true" and 1.
     assert sum(e["tool"] == "start_finetune_job" for e in refused) == 6, refused
+    assert any(e["tool"] == "list_datasets" and "_meta" in e["message"] for e in refused)
     assert sum(e["tool"] == "(none)" for e in refused) == 2
     early = [e for e in entries if e["actor"] == "mcp:unknown"]
     assert [(e["tool"], e["decision"]) for e in early] == [("start_finetune_job", "refused")]
@@ -386,3 +397,31 @@ def test_requests_pipelined_behind_initialize_wait_for_it(tmp_path: Path) -> Non
         peer.close()
     actors = {e["actor"] for e in audit_entries(env) if e["tool"] == "get_finetune_job"}
     assert "mcp:pipeliner" in actors and "mcp:unknown" not in actors
+
+
+def test_an_initialize_that_is_a_response_does_not_hold_the_session(tmp_path: Path) -> None:
+    env, _, _ = make_home(tmp_path)
+    peer = RawPeer(env)
+    try:
+        # `result` makes it a response to the SDK, which answers nothing: it must not count as
+        # the initialize the session waits for.
+        peer.send({"jsonrpc": "2.0", "id": 9, "method": "initialize", "result": {}})
+        peer.send({"jsonrpc": "2.0", "id": 10, "method": "ping"})
+        assert peer.reply()["id"] == 10
+        assert peer.initialize()["result"]["protocolVersion"] == "2025-06-18"
+    finally:
+        peer.close()
+
+
+def test_a_hidden_tool_says_so_before_it_reads_its_arguments(tmp_path: Path) -> None:
+    env, _, _ = make_home(tmp_path)
+    policy = tmp_path / "hide.yaml"
+    policy.write_text("hide: [get_finetune_job]\n")
+    peer = RawPeer(dict(env, VLATUNE_POLICY=str(policy)))
+    try:
+        peer.initialize()
+        peer.send(call(1, "get_finetune_job", {"job": 5, "extra": True}))
+        error = peer.reply()["result"]["structuredContent"]["error"]
+        assert error["code"] == "policy_denied" and "hidden" in error["message"]
+    finally:
+        peer.close()

@@ -47,13 +47,14 @@ actor DrainingTransport: Transport {
   /// Requests still waiting for their response.
   var outstanding: Int { max(requests - responses, 0) }
 
-  /// Counts JSON-RPC requests (`id` and `method`) or responses (`id`, no `method`) in a message or
-  /// batch.
+  /// Counts JSON-RPC requests (`id` and `method`, neither `result` nor `error`: the SDK takes a
+  /// message with those for a response) or responses in a message or batch.
   static func count(_ data: Data, requests: Bool) -> Int {
     guard let value = try? JSONSerialization.jsonObject(with: data) else { return 0 }
     let messages = (value as? [[String: Any]]) ?? [(value as? [String: Any]) ?? [:]]
     return messages.filter { message in
-      message["id"] != nil && (message["method"] != nil) == requests
+      let isRequest = message["method"] != nil && message["result"] == nil && message["error"] == nil
+      return message["id"] != nil && isRequest == requests
     }.count
   }
 }

@@ -47,8 +47,10 @@ actor EnvelopeGuard: Transport {
   func disconnect() async { await inner.disconnect() }
 
   func send(_ data: Data) async throws {
-    observeInitializeResponse(data)
+    let answersInitialize = observeInitializeResponse(data)
     try await inner.send(data)
+    // Messages held behind `initialize` go on only once its reply is written.
+    if answersInitialize { releaseHandshake() }
   }
 
   nonisolated func receive() -> AsyncThrowingStream<Data, any Error> {
@@ -75,10 +77,33 @@ actor EnvelopeGuard: Transport {
   /// Whether `initialize` has been answered.
   var initialized: Bool { negotiated != nil }
 
-  /// Returns once no `initialize` is waiting for its answer.
+  /// How long messages behind `initialize` wait for its reply before they are let through (and
+  /// refused as before initialize).
+  static let handshakeTimeout = Duration.seconds(30)
+
+  /// Returns once no `initialize` is waiting for its answer (or the wait timed out).
   private func settleHandshake() async {
-    guard initializeID != nil && negotiated == nil else { return }
+    guard let pending = initializeID, negotiated == nil else { return }
+    let timeout = Task { [weak self] in
+      try await Task.sleep(for: Self.handshakeTimeout)
+      await self?.abandonHandshake(pending)
+    }
     await withCheckedContinuation { waitingForInitialize.append($0) }
+    timeout.cancel()
+  }
+
+  /// Gives up on an `initialize` that got no reply.
+  private func abandonHandshake(_ id: JSONValue) {
+    guard initializeID == id, negotiated == nil else { return }
+    logger.warning("initialize got no reply in \(Self.handshakeTimeout); letting the messages behind it through")
+    initializeID = nil
+    releaseHandshake()
+  }
+
+  private func releaseHandshake() {
+    let waiting = waitingForInitialize
+    waitingForInitialize = []
+    for continuation in waiting { continuation.resume() }
   }
 
   /// The reply to a message refused here, or `nil` to pass it on.
@@ -133,9 +158,12 @@ actor EnvelopeGuard: Transport {
           "Invalid Request: id must be a string or an integer, got \(ParameterTable.shown(id)) (\(id.typeName))")
       }
     }
-    guard let method = fields["method"]?.stringValue, let id else { return nil }  // a notification or a response
+    // A notification, or a response (a message with `result` or `error` is one to the SDK,
+    // whatever `method` it also carries).
+    guard let method = fields["method"]?.stringValue, let id, fields["result"] == nil, fields["error"] == nil
+    else { return nil }
     if method == "initialize" {
-      initializeID = id
+      if negotiated == nil { initializeID = id }
       return nil
     }
     if !initialized && method != "ping" {
@@ -153,6 +181,9 @@ actor EnvelopeGuard: Transport {
     if let arguments = params["arguments"], arguments != .null, arguments.objectValue == nil {
       return refuseToolCall(
         id: id, tool: name, [:], field: "params.arguments", expected: "an object", got: arguments)
+    }
+    if let meta = params["_meta"], meta != .null, meta.objectValue == nil {
+      return refuseToolCall(id: id, tool: name, [:], field: "params._meta", expected: "an object", got: meta)
     }
     return nil
   }
@@ -175,19 +206,17 @@ actor EnvelopeGuard: Transport {
   }
 
   /// Notes the negotiated protocol when the reply to `initialize` goes out (an error reply
-  /// leaves the session uninitialized), and lets the messages behind it through.
-  private func observeInitializeResponse(_ data: Data) {
+  /// leaves the session uninitialized); whether `data` is that reply.
+  private func observeInitializeResponse(_ data: Data) -> Bool {
     guard negotiated == nil, let initializeID,
       let reply = try? JSONParser.parse([UInt8](data)), reply["id"] == initializeID
-    else { return }
+    else { return false }
     if let version = reply["result"]?["protocolVersion"]?.stringValue {
       negotiated = version
     } else {
       self.initializeID = nil
     }
-    let waiting = waitingForInitialize
-    waitingForInitialize = []
-    for continuation in waiting { continuation.resume() }
+    return true
   }
 
   /// A JSON-RPC error response.

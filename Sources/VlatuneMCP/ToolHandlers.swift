@@ -23,6 +23,12 @@ struct ToolHandlers: Sendable {
           + GuardedTool.all.filter(\.servedOverMCP).map(\.name).joined(separator: ", "))
     }
     do {
+      // A hidden or unlisted tool is refused before its arguments are looked at (they would
+      // tell the caller its schema).
+      if let refusal = policy.standingRefusal(name) {
+        gate.auditRefusal(name, actor: actor, arguments: values, error: refusal)
+        throw refusal
+      }
       switch name {
       case "prepare_dataset":
         let request = try refusingAudited(name, actor: actor, values) {
@@ -54,12 +60,13 @@ struct ToolHandlers: Sendable {
         try gate.admit(name, actor: actor, arguments: values, reference: reference)
         return try Self.result(try JobControl(context: context).status(reference))
       case "list_finetune_jobs":
-        let (state, limit) = try refusingAudited(name, actor: actor, values) {
+        let query = try refusingAudited(name, actor: actor, values) {
           try Self.only(values, ["state", "limit"])
-          return (try Self.optionalString(values, "state"), try Self.integer(values, "limit") ?? 50)
+          return try JobControl.ListQuery(
+            stateName: try Self.optionalString(values, "state"), limit: try Self.integer(values, "limit"))
         }
         try gate.admit(name, actor: actor, arguments: values, reference: nil)
-        let jobs = try JobControl(context: context).list(stateName: state, limit: limit)
+        let jobs = try JobControl(context: context).list(query)
         return try Self.result(JobListDocument(jobs: jobs))
       case "cancel_finetune_job":
         let (reference, grace, reason) = try refusingAudited(name, actor: actor, values) {
@@ -69,7 +76,9 @@ struct ToolHandlers: Sendable {
             throw VlatuneError.invalidArgument(
               param: "grace_seconds", message: "must be in 0…86400 seconds, got \(grace)")
           }
-          return (try Self.string(values, "job"), grace, try Self.optionalString(values, "reason"))
+          let reason = try Self.optionalString(values, "reason")
+          try JobControl.checkReason(reason)
+          return (try Self.string(values, "job"), grace, reason)
         }
         try gate.admit(name, actor: actor, arguments: values, reference: reference)
         let document = try JobControl(context: context).cancel(

@@ -55,9 +55,12 @@ extension DatasetCommand {
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = PrepareParameters.table.fromCommandLine(raw)
-      parameters["overwrite"] = .bool(overwrite)
-      parameters["skip_incomplete"] = .bool(skipIncomplete)
-      parameters["drop_noops"] = .bool(dropNoops)
+      // Only the flags given, as an MCP caller sends only the arguments it names: policy
+      // conditions see the same call from both.
+      for (key, value) in [("overwrite", overwrite), ("skip_incomplete", skipIncomplete), ("drop_noops", dropNoops)]
+      where value {
+        parameters[key] = .bool(true)
+      }
       return try PrepareRequest(parameters: parameters, actor: actor.resolved(environment))
     }
 

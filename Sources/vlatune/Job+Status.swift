@@ -22,10 +22,8 @@ extension JobCommand {
 
     /// Admits `get_finetune_job` with the environment's actor and policy (``StatusFastPath``).
     static func admit(_ job: String, context: VlatuneContext) throws {
-      let policy = try PolicyLoader.resolve(explicit: nil, environment: context.environment, home: context.home)
-      try ToolGate(context: context, policy: policy).admit(
-        "get_finetune_job", actor: try ActorName.resolve(explicit: nil, environment: context.environment),
-        arguments: ["job": .string(job)], reference: job)
+      try GuardOptions.admit(
+        "get_finetune_job", ["job": .string(job)], reference: job, context: context, actor: nil, policy: nil)
     }
 
     /// Prints the job's document once, or until it ends with `watch` (also the entry of
@@ -66,16 +64,18 @@ extension JobCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, newest first.")
 
     @Option(help: "Only jobs in this state.") var state: String?
-    @Option(help: "At most this many jobs.") var limit: Int = 50
+    @Option(help: "At most this many jobs (default 50).") var limit: Int?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
-      var arguments: [String: JSONValue] = ["limit": .number(Double(limit))]
+      let query = try JobControl.ListQuery(stateName: state, limit: limit)
+      var arguments: [String: JSONValue] = [:]
+      if let limit { arguments["limit"] = .number(Double(limit)) }
       if let state { arguments["state"] = .string(state) }
       try guardOptions.admit("list_finetune_jobs", arguments, reference: nil, context: context)
-      let jobs = try JobControl(context: context).list(stateName: state, limit: limit)
+      let jobs = try JobControl(context: context).list(query)
       if json {
         Output.json(JobListDocument(jobs: jobs))
       } else if jobs.isEmpty {
@@ -117,23 +117,26 @@ extension JobCommand {
       abstract: "Cancel a job (idempotent): SIGTERM, a grace period for a checkpoint, then SIGKILL.")
 
     @Argument(help: "Job id, unique id prefix, or name.") var job: String
-    @Option(help: "Seconds between SIGTERM and SIGKILL.") var grace: Double = 30
+    @Option(help: "Seconds between SIGTERM and SIGKILL (default 30).") var grace: Double?
     @Option(help: "Why, recorded with the job.") var reason: String?
     @Flag(help: "Return at once instead of waiting for the job to end.") var noWait = false
     @OptionGroup var guardOptions: GuardOptions
     @Flag(help: "Print the job document as JSON.") var json = false
 
     func run() throws {
-      guard grace >= 0 && grace <= 86_400 else {
+      if let grace, !(grace >= 0 && grace <= 86_400) {
         throw VlatuneError.invalidArgument(param: "--grace", message: "must be in 0…86400 seconds, got \(grace)")
       }
+      try JobControl.checkReason(reason)
       let environment = ProcessInfo.processInfo.environment
       let context = try VlatuneContext.open(environment: environment)
-      var arguments: [String: JSONValue] = ["job": .string(job), "grace_seconds": .number(grace)]
+      var arguments: [String: JSONValue] = ["job": .string(job)]
+      if let grace { arguments["grace_seconds"] = .number(grace) }
       if let reason { arguments["reason"] = .string(reason) }
       try guardOptions.admit("cancel_finetune_job", arguments, reference: job, context: context)
       let document = try JobControl(context: context).cancel(
-        job, grace: grace, reason: reason, actor: try guardOptions.actor.resolved(environment), wait: !noWait)
+        job, grace: grace ?? 30, reason: reason, actor: try guardOptions.actor.resolved(environment),
+        wait: !noWait)
       if json { Output.json(document) } else { Output.standardOutput(JobText.oneLine(document) + "\n") }
     }
   }

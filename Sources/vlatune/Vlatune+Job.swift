@@ -33,8 +33,19 @@ struct GuardOptions: ParsableArguments {
   func admit(
     _ tool: String, _ arguments: [String: JSONValue], reference: String?, context: VlatuneContext
   ) throws {
-    try ToolGate(context: context, policy: policy.resolved(context)).admit(
-      tool, actor: try actor.resolved(context.environment), arguments: arguments, reference: reference)
+    try Self.admit(
+      tool, arguments, reference: reference, context: context, actor: actor.actor, policy: policy.policy)
+  }
+
+  /// Admits a call with an explicit actor and policy file (`nil`: the environment's).
+  static func admit(
+    _ tool: String, _ arguments: [String: JSONValue], reference: String?, context: VlatuneContext,
+    actor: String?, policy: String?
+  ) throws {
+    let resolved = try PolicyLoader.resolve(explicit: policy, environment: context.environment, home: context.home)
+    try ToolGate(context: context, policy: resolved).admit(
+      tool, actor: try ActorName.resolve(explicit: actor, environment: context.environment),
+      arguments: arguments, reference: reference)
   }
 }
 

@@ -100,6 +100,36 @@ struct ToolGateCLITests {
     }
   }
 
+  /// The CLI twin sends only what was given, as an MCP caller does, so a condition on an
+  /// argument's presence means the same from both; a dry run is on record.
+  @Test func theCLISendsOnlyTheArgumentsGiven() throws {
+    let bed = try Bed()
+    let policy = """
+      tools:
+        list_finetune_jobs:
+          rules: [{conditions: [{path: args.limit, op: exists, value: false}], on_deny: no limits please}]
+        cancel_finetune_job:
+          rules: [{conditions: [{path: args.grace_seconds, op: exists, value: false}]}]
+        start_finetune_job:
+          rules: [{conditions: [{path: args.dry_run, op: exists, value: true}], on_deny: dry runs only}]
+      """
+    let list = Twin(tool: "list_finetune_jobs") { _ in ["job", "list"] }
+    #expect(try bed.run(list, policy: policy, actor: "cli:a").status == 0)
+    let limited = Twin(tool: "list_finetune_jobs") { _ in ["job", "list", "--limit", "5"] }
+    let refused = try bed.run(limited, policy: policy, actor: "cli:a")
+    #expect(refused.status == 77 && refused.standardError.contains("no limits please"))
+    let cancel = Twin(tool: "cancel_finetune_job") { ["job", "cancel", $0] }
+    #expect(try bed.run(cancel, policy: policy, actor: "cli:a").status == 0)
+    let dry = Twin(tool: "start_finetune_job") { _ in JobTestbedArguments.start + ["--dry-run", "--json"] }
+    let dryRun = try bed.run(dry, policy: policy, actor: "cli:a")
+    #expect(dryRun.status == 0, "\(dryRun.standardError)")
+    let real = Twin(tool: "start_finetune_job") { _ in JobTestbedArguments.start }
+    #expect(try bed.run(real, policy: policy, actor: "cli:a").status == 77)
+    let audit = try String(
+      contentsOf: bed.bed.vlatune.home.appendingPathComponent("audit.jsonl"), encoding: .utf8)
+    #expect(audit.contains("\"decision\":\"dry_run\""))
+  }
+
   @Test func theCatalogueSeedGovernsPrepareStartAndTwentyFourConcurrentStarts() throws {
     let bed = try JobTestbed()
     // $VLATUNE_HOME/policy.yaml, byte for byte.
@@ -110,9 +140,11 @@ struct ToolGateCLITests {
       == bed.vlatune.home.appendingPathComponent("policy.yaml").path)
     let source = try SampleData.copy(into: bed.directory.url, name: "again")
     #expect(try bed.vlatune.run(["dataset", "prepare", source.path, "--name", "again", "--quiet"]).status == 0)
-    // Required arguments: the seed's validate.required_args (the table requires them too).
+    // A missing base model is refused before admission by the parameter table (the seed's
+    // validate.required_args asks the same; ToolGateTests tests that rule on its own).
     let missing = try bed.run(["job", "start", "--dataset", "sample", "--json"])
     #expect(missing.status == 64)
+    #expect((try missing.json()["error"] as? [String: Any])?["param"] as? String == "base_model")
 
     var runner = bed.vlatune
     runner.environment["VLATUNE_TRAINER"] = JobTestbed.trainer("ok", steps: 1, stepSeconds: 0)

@@ -37,6 +37,9 @@ import Testing
     (#"{"NAME": 1, "name": 2}"#, "duplicate key 'name' (also 'NAME')"),
     (#"{"a": {"x": 1, "X": 2}}"#, "duplicate key 'X' (also 'x')"),
     (#"[{"id": 1}, {"Id": 1, "iD": 2}]"#, "duplicate key 'iD' (also 'Id')"),
+    // Go's encoding/json folds these too (Intercept reads the envelope with it).
+    (#"{"params": {}, "paramſ": {}}"#, "duplicate key 'paramſ' (also 'params')"),
+    (#"{"kind": 1, "\#u{212A}ind": 2}"#, "duplicate key '\u{212A}ind' (also 'kind')"),
   ])
   func duplicateKeysAreRefusedWhenAsked(_ text: String, _ message: String) throws {
     #expect(throws: JSONParser.SyntaxError.self) {

@@ -173,6 +173,25 @@ import VlatuneTestSupport
     }
   }
 
+  /// Values typed as Go's YAML (1.2 core schema) types them: YAML 1.1's yes/on, octal and
+  /// sexagesimal numbers stay strings.
+  @Test func conditionValuesAreTypedAsIntercept_sYAMLTypesThem() throws {
+    let yaml = """
+      tools:
+        get_finetune_job:
+          rules:
+            - conditions:
+                - {path: args.job, op: in, value: [yes, on, 0755, "1:30", 1:30, true, 10, 2.5, ~, 0x1F]}
+      """
+    let policy = try PolicyLoader.load(yaml, source: "p.yaml")
+    let values = policy.tools["get_finetune_job"]?.first?.conditions.first?.value.value.arrayValue
+    #expect(
+      values == [
+        .string("yes"), .string("on"), .string("0755"), .string("1:30"), .string("1:30"), .bool(true),
+        .number(10), .number(2.5), .null, .string("0x1F"),
+      ])
+  }
+
   @Test func aListedToolWithoutRulesStaysListed() throws {
     for yaml in [
       "default: deny\ntools:\n  list_datasets:\n", "default: deny\ntools:\n  list_datasets: {}\n",
@@ -239,6 +258,34 @@ import VlatuneTestSupport
   func operatorsMeanWhatInterceptMeans(_ item: Case) {
     let condition = Policy.Condition(path: item.path, op: item.op, value: item.value)
     #expect(ConditionCheck.holds(condition, in: Self.arguments) == item.holds)
+  }
+
+  /// When the two sides are not both numbers, `eq` compares Go's `%v` texts.
+  @Test(arguments: [
+    (JSONValue.number(1e6), JSONValue.string("1e+06"), true), (.number(1e6), .string("1000000"), false),
+    (.string("1000000"), .number(1e6), true), (.null, .string("<nil>"), true), (.null, .string("null"), false),
+    (.array([.string("a"), .number(2)]), .string("[a 2]"), true),
+  ])
+  func equalityFallsBackToGoText(_ actual: JSONValue, _ expected: JSONValue, _ holds: Bool) {
+    let condition = Policy.Condition(path: "args.x", op: "eq", value: expected)
+    #expect(ConditionCheck.holds(condition, in: ["x": actual]) == holds)
+  }
+
+  @Test(arguments: [
+    (1e6, "1e+06"), (123_456, "123456"), (1_234_567, "1.234567e+06"), (0.0001, "0.0001"), (0.00001, "1e-05"),
+    (1.5, "1.5"), (100, "100"), (-2.5e-7, "-2.5e-07"), (1e21, "1e+21"), (0.1, "0.1"), (Double.leastNonzeroMagnitude, "5e-324"),
+  ])
+  func floatsReadAsGoWritesThem(_ number: Double, _ text: String) {
+    #expect(ConditionCheck.goFloat(number) == text)
+  }
+
+  /// RE2's classes are ASCII: `\w` does not match `é` there, nor here.
+  @Test func regexClassesAreASCIIAsInRE2() {
+    let word = Policy.Condition(path: "args.name", op: "regex", value: .string(#"^[\w-]+$"#))
+    #expect(ConditionCheck.holds(word, in: ["name": .string("pick-blocks_2")]))
+    #expect(!ConditionCheck.holds(word, in: ["name": .string("café")]))
+    let digits = Policy.Condition(path: "args.name", op: "regex", value: .string(#"^\d+$"#))
+    #expect(!ConditionCheck.holds(digits, in: ["name": .string("١٢٣")]))  // Arabic-Indic digits
   }
 
   @Test func aFailedConditionSaysWhatItTestedAndWhatItGot() {

@@ -48,19 +48,15 @@ public struct DatasetPreparer: Sendable {
     progress: (@Sendable (PrepareProgress) -> Void)? = nil
   ) throws -> DatasetDocument {
     try request.validate()
-    if let refusal = policy.standingRefusal(Self.tool) {
-      // A hidden or unlisted tool is refused before it looks at the source.
-      ToolGate(context: VlatuneContext(home: home, store: store, environment: [:]), policy: policy, now: now)
-        .auditRefusal(Self.tool, actor: request.actor, arguments: request.arguments, error: refusal)
-      throw refusal
-    }
     let sourcePath = URL(fileURLWithPath: request.source).standardizedFileURL.path
+    // Admitted (policy, rate limits, dataset_roots) before anything looks at the source: a
+    // refused caller learns nothing about which paths exist.
+    try admit(request, sourcePath: sourcePath)
     var source = try Self.openSource(sourcePath, request: request, scratch: home.temporaryURL.path)
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
     try home.prepare()
     TemporaryDirectories.sweep(home.temporaryURL.path)
     if !request.overwrite { try ensureNameIsFree(name) }
-    try admit(request, sourcePath: sourcePath)
 
     progress?(PrepareProgress(phase: "scan", episodesDone: 0, episodesTotal: 0, bytesDone: 0, bytesTotal: 0))
     let inventory: SourceInventory
@@ -138,12 +134,11 @@ public struct DatasetPreparer: Sendable {
           try Admission.record(database, limiters, reference: sourcePath)
         }
       }
-      let entry = AuditEntry(
-        at: Timestamp.format(now()), actor: request.actor, tool: Self.tool,
-        decision: refusal == nil ? "allowed" : "refused", code: refusal?.code, argsSha256: digest,
-        policy: policy.digest, reference: sourcePath, message: refusal?.message)
-      try AuditLog.insert(database, entry)
-      AuditLog.appendFile(entry, home: home)
+      try AuditLog.record(
+        database,
+        AuditEntry(
+          tool: Self.tool, actor: request.actor, argsSha256: digest, policy: policy,
+          reference: sourcePath, at: now(), refusal: refusal), home: home)
       return refusal
     }
     if let refusal { throw refusal }

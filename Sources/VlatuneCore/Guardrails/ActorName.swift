@@ -18,9 +18,12 @@ public enum ActorName {
     return actor
   }
 
-  /// The actor of an MCP client: `mcp:` and its `clientInfo.name`, control characters written out.
+  /// The actor of an MCP client: `mcp:` and its `clientInfo.name` (control characters written
+  /// out, at most 256 bytes in all).
   public static func mcp(clientName: String?) -> String {
-    "mcp:" + TerminalText.escaped(clientName ?? "unknown")
+    var name = TerminalText.escaped(clientName ?? "unknown")
+    while name.utf8.count > 252 { name.removeLast() }  // 256 bytes with "mcp:", like a CLI actor
+    return "mcp:" + name
   }
 
   /// Refuses an actor with control characters, or longer than 256 bytes.

@@ -29,9 +29,36 @@ public struct AuditEntry: Sendable, Equatable, Codable {
   }
 }
 
+extension AuditEntry {
+  /// The entry of one decision: `allowed`, or with a refusal `refused` and its code and
+  /// message (`decision` overrides: `replayed`, `dry_run`).
+  init(
+    tool: String, actor: String, argsSha256: String, policy: Policy, reference: String?, at date: Date,
+    refusal: VlatuneError?, decision: String? = nil
+  ) {
+    self.init(
+      at: Timestamp.format(date), actor: actor, tool: tool,
+      decision: decision ?? (refusal == nil ? "allowed" : "refused"), code: refusal?.code,
+      argsSha256: argsSha256, policy: policy.digest, reference: reference, message: refusal?.message)
+  }
+}
+
 /// The audit log: rows in `audit_log` (in the decision's transaction) and lines appended to
 /// `$VLATUNE_HOME/audit.jsonl`.
 enum AuditLog {
+  /// Records an entry in the decision's transaction and appends it to the file.
+  static func record(_ database: Database, _ entry: AuditEntry, home: VlatuneHome) throws {
+    try insert(database, entry)
+    appendFile(entry, home: home)
+  }
+
+  /// Records an entry outside any decision (best effort: a failure to audit never hides what
+  /// is being reported).
+  static func recordAlone(_ entry: AuditEntry, store: Store, home: VlatuneHome) {
+    _ = try? store.write { try insert($0, entry) }
+    appendFile(entry, home: home)
+  }
+
   static func insert(_ database: Database, _ entry: AuditEntry) throws {
     try database.execute(
       sql: """

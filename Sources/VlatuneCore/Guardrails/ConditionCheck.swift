@@ -27,11 +27,17 @@ enum ConditionCheck {
       return actual.arrayValue?.contains { equal($0, expected) } ?? false
     case "regex":
       guard let text = actual.stringValue, let pattern = expected.stringValue,
-        let regex = try? Regex(pattern)
+        let regex = try? compiled(pattern)
       else { return false }
       return text.contains(regex)
     default: return false
     }
+  }
+
+  /// A pattern with RE2's meanings where Swift's differ: `\d`, `\w`, `\s` and `[[:alpha:]]` are
+  /// ASCII classes, and `.` matches one Unicode scalar, not a whole grapheme.
+  static func compiled(_ pattern: String) throws -> Regex<AnyRegexOutput> {
+    try Regex(pattern).asciiOnlyCharacterClasses().matchingSemantics(.unicodeScalar)
   }
 
   /// The value at `args.a.b…`, or `nil` when any segment is missing.
@@ -55,7 +61,60 @@ enum ConditionCheck {
 
   private static func equal(_ actual: JSONValue, _ expected: JSONValue) -> Bool {
     if let left = actual.numberValue, let right = expected.numberValue { return left == right }
-    return text(actual, quoted: false) == text(expected, quoted: false)
+    return goText(actual, fromJSON: true) == goText(expected, fromJSON: false)
+  }
+
+  /// A value as Go's `fmt.Sprintf("%v", …)` writes it, which Intercept's `eq` compares when the
+  /// two sides are not both numbers: `<nil>`, `true`, `[a b]`, `map[k:v]`, and numbers as Go
+  /// holds them — a JSON argument's as float64 (`1e+06`), a policy value's integral ones as int.
+  static func goText(_ value: JSONValue, fromJSON: Bool) -> String {
+    switch value {
+    case .null: return "<nil>"
+    case .bool(let flag): return flag ? "true" : "false"
+    case .number(let number):
+      if !fromJSON && number == number.rounded() && abs(number) < 9.2e18 { return String(Int64(number)) }
+      return goFloat(number)
+    case .string(let string): return string
+    case .array(let items): return "[" + items.map { goText($0, fromJSON: fromJSON) }.joined(separator: " ") + "]"
+    case .object(let members):
+      return "map["
+        + members.keys.sorted().map { "\($0):\(goText(members[$0]!, fromJSON: fromJSON))" }.joined(separator: " ")
+        + "]"
+    }
+  }
+
+  /// Go's `%v` of a float64: the shortest digits, in `%e` form when the exponent is below -4 or
+  /// at least 6 (`1e+06`, `1.5e-05`), else plain (`123456`, `0.0001`).
+  static func goFloat(_ number: Double) -> String {
+    guard number.isFinite else { return number.isNaN ? "NaN" : (number > 0 ? "+Inf" : "-Inf") }
+    if number == 0 { return number.sign == .minus ? "-0" : "0" }
+    let sign = number < 0 ? "-" : ""
+    // Swift's description is also the shortest round-trip form; take its digits and exponent.
+    var text = "\(abs(number))"
+    var exponent = 0
+    if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+      exponent = Int(text[text.index(after: e)...]) ?? 0
+      text = String(text[..<e])
+    }
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    let whole = String(parts[0])
+    let fraction = parts.count > 1 ? String(parts[1]) : ""
+    var digits = whole + fraction
+    var point = whole.count + exponent  // the decimal point's position in `digits`
+    while digits.hasPrefix("0") && digits.count > 1 {
+      digits.removeFirst()
+      point -= 1
+    }
+    while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
+    let decimalExponent = point - 1
+    if decimalExponent < -4 || decimalExponent >= 6 {
+      let mantissa = digits.count > 1 ? "\(digits.first!).\(digits.dropFirst())" : digits
+      let magnitude = abs(decimalExponent)
+      return sign + mantissa + (decimalExponent < 0 ? "e-" : "e+") + (magnitude < 10 ? "0" : "") + "\(magnitude)"
+    }
+    if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
+    if point >= digits.count { return sign + digits + String(repeating: "0", count: point - digits.count) }
+    return sign + digits.prefix(point) + "." + digits.dropFirst(point)
   }
 
   private static func compare(

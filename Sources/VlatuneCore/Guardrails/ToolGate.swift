@@ -40,9 +40,11 @@ public struct ToolGate: Sendable {
       case .success(let limiters):
         try Admission.record(database, limiters, reference: reference ?? tool)
       }
-      let entry = auditEntry(tool, actor: actor, digest: digest, refusal: refusal, reference: reference)
-      try AuditLog.insert(database, entry)
-      AuditLog.appendFile(entry, home: context.home)
+      try AuditLog.record(
+        database,
+        AuditEntry(
+          tool: tool, actor: actor, argsSha256: digest, policy: policy, reference: reference, at: now(),
+          refusal: refusal), home: context.home)
       return refusal
     }
     if let refusal { throw refusal }
@@ -54,18 +56,9 @@ public struct ToolGate: Sendable {
   public func auditRefusal(
     _ tool: String, actor: String, arguments: [String: JSONValue], error: VlatuneError
   ) {
-    let entry = auditEntry(
-      tool, actor: actor, digest: AuditLog.fingerprint(arguments), refusal: error, reference: nil)
-    _ = try? context.store.write { try AuditLog.insert($0, entry) }
-    AuditLog.appendFile(entry, home: context.home)
-  }
-
-  private func auditEntry(
-    _ tool: String, actor: String, digest: String, refusal: VlatuneError?, reference: String?
-  ) -> AuditEntry {
-    AuditEntry(
-      at: Timestamp.format(now()), actor: actor, tool: tool,
-      decision: refusal == nil ? "allowed" : "refused", code: refusal?.code, argsSha256: digest,
-      policy: policy.digest, reference: reference, message: refusal?.message)
+    AuditLog.recordAlone(
+      AuditEntry(
+        tool: tool, actor: actor, argsSha256: AuditLog.fingerprint(arguments), policy: policy,
+        reference: nil, at: now(), refusal: error), store: context.store, home: context.home)
   }
 }

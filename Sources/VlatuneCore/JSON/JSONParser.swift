@@ -41,6 +41,22 @@ public struct JSONParser {
     try parse(Array(text.utf8))
   }
 
+  /// A key as a case-insensitive reader compares it: Go's `encoding/json` (which Intercept uses)
+  /// matches field names with Unicode simple folding, where `ſ` (U+017F) is `s`, the Kelvin sign
+  /// `K` is `k` and the Ångström sign `Å` is `å`, besides letter case.
+  static func folded(_ key: String) -> String {
+    var scalars = String.UnicodeScalarView()
+    for scalar in key.unicodeScalars {
+      switch scalar.value {
+      case 0x017F: scalars.append("s")
+      case 0x212A: scalars.append("k")
+      case 0x212B: scalars.append("\u{E5}")
+      default: scalars.append(scalar)
+      }
+    }
+    return String(scalars).lowercased()
+  }
+
   private func error(_ message: String) -> SyntaxError {
     SyntaxError(message: message, offset: index)
   }
@@ -102,7 +118,7 @@ public struct JSONParser {
       }
       let key = try parseString()
       if refusesDuplicateKeys {
-        if let earlier = folded.updateValue(key, forKey: key.lowercased()) {
+        if let earlier = folded.updateValue(key, forKey: Self.folded(key)) {
           throw error(
             earlier == key ? "duplicate key '\(key)'" : "duplicate key '\(key)' (also '\(earlier)')")
         }

@@ -35,20 +35,39 @@ public struct JobControl: Sendable {
   /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` for an unknown state or a limit
   ///   outside 1…10000.
   public func list(stateName: String?, limit: Int) throws -> [JobDocument] {
-    var state: JobState?
-    if let stateName {
-      guard let parsed = JobState(rawValue: stateName) else {
-        throw VlatuneError.invalidArgument(
-          param: "state",
-          message: "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")), "
-            + "got '\(stateName)'")
+    try list(ListQuery(stateName: stateName, limit: limit))
+  }
+
+  /// The jobs a checked query asks for.
+  public func list(_ query: ListQuery) throws -> [JobDocument] {
+    try list(state: query.state, limit: query.limit)
+  }
+
+  /// What `job list` and `list_finetune_jobs` ask for, checked before the call is admitted.
+  public struct ListQuery: Sendable {
+    /// Only jobs in this state.
+    public var state: JobState?
+    /// At most this many.
+    public var limit: Int
+
+    /// Checks a state name and a limit (default 50).
+    ///
+    /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` naming `state` or `limit`.
+    public init(stateName: String?, limit: Int?) throws {
+      if let stateName {
+        guard let parsed = JobState(rawValue: stateName) else {
+          throw VlatuneError.invalidArgument(
+            param: "state",
+            message: "must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")), "
+              + "got '\(TerminalText.escaped(stateName))'")
+        }
+        state = parsed
       }
-      state = parsed
+      self.limit = limit ?? 50
+      guard (1...10_000).contains(self.limit) else {
+        throw VlatuneError.invalidArgument(param: "limit", message: "must be in 1…10000, got \(self.limit)")
+      }
     }
-    guard (1...10_000).contains(limit) else {
-      throw VlatuneError.invalidArgument(param: "limit", message: "must be in 1…10000, got \(limit)")
-    }
-    return try list(state: state, limit: limit)
   }
 
   /// Waits until the job is terminal or `timeout` seconds pass.
@@ -76,12 +95,7 @@ public struct JobControl: Sendable {
   public func cancel(
     _ reference: String, grace: Double, reason: String?, actor: String, wait: Bool = true
   ) throws -> JobDocument {
-    if let reason, TerminalText.hasControlCharacters(reason) || reason.utf8.count > 1024 {
-      throw VlatuneError.invalidArgument(
-        param: "reason",
-        message: "reason must be at most 1024 bytes without control characters, got "
-          + "'\(TerminalText.escaped(String(reason.prefix(64))))…'")
-    }
+    try Self.checkReason(reason)
     let record = try jobs.resolve(reference)
     try liveness.reap(record)
     let now = jobs.now()
@@ -111,6 +125,16 @@ public struct JobControl: Sendable {
     }
     guard wait else { return try jobs.document(record.id) }
     return try self.wait(record.id, timeout: grace + 15)
+  }
+
+  /// Refuses a cancel reason with control characters or over 1024 bytes (checked before the
+  /// call is admitted, and again here).
+  public static func checkReason(_ reason: String?) throws {
+    guard let reason, TerminalText.hasControlCharacters(reason) || reason.utf8.count > 1024 else { return }
+    throw VlatuneError.invalidArgument(
+      param: "reason",
+      message: "reason must be at most 1024 bytes without control characters, got "
+        + "'\(TerminalText.escaped(String(reason.prefix(64))))…'")
   }
 
   /// The lifecycle events of a job.

@@ -124,15 +124,17 @@ public struct JobLauncher: Sendable {
   {
     let argsDigest = AuditLog.fingerprint(arguments)
     func refuse(_ error: VlatuneError) -> VlatuneError {
-      if !dryRun { audit(actor: actor, argsDigest: argsDigest, decision: "refused", error: error, reference: nil) }
+      audit(actor: actor, argsDigest: argsDigest, decision: "refused", error: error, reference: nil)
       return error
     }
     // A hidden or unlisted tool is refused before its arguments are even read.
     if let refusal = policy.standingRefusal(Self.tool) { throw refuse(refusal) }
-    let request: JobRequest
+    var request: JobRequest
     let spec: JobSpec
     do {
       request = try JobRequest(arguments, actor: actor)
+      // A policy condition on `dry_run` sees it as the caller sent it.
+      if dryRun { request.given["dry_run"] = .bool(true) }
       spec = try resolve(request, id: dryRun ? "job_dry_run" : makeID("job"))
       if !dryRun { try Self.checkMemory(spec, force: request.bool("force") ?? false) }
     } catch let error as VlatuneError {
@@ -157,6 +159,10 @@ public struct JobLauncher: Sendable {
       if refusal == nil, case .replay(let id) = decision {
         refusal = .init(code: "replay", message: "the idempotency key returns existing job \(id)", retryAfterSeconds: nil)
       }
+      // A dry run consumes nothing, but what it was told is on record.
+      let refused: VlatuneError? =
+        if case .refused(let error) = decision { error } else { nil }
+      audit(actor: actor, argsDigest: argsDigest, decision: "dry_run", error: refused, reference: nil)
       return .dryRun(
         DryRunReport(
           wouldStart: refusal == nil, refusal: refusal,
@@ -192,8 +198,7 @@ public struct JobLauncher: Sendable {
       case .refused(let error):
         entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "refused", error: error, reference: nil)
       }
-      try AuditLog.insert(database, entry)
-      AuditLog.appendFile(entry, home: context.home)
+      try AuditLog.record(database, entry, home: context.home)
       return decision
     }
     switch decision {
@@ -429,15 +434,14 @@ public struct JobLauncher: Sendable {
     actor: String, argsDigest: String, decision: String, error: VlatuneError?, reference: String?
   ) -> AuditEntry {
     AuditEntry(
-      at: Timestamp.format(now()), actor: actor, tool: Self.tool, decision: decision,
-      code: error?.code, argsSha256: argsDigest, policy: policy.digest, reference: reference,
-      message: error?.message)
+      tool: Self.tool, actor: actor, argsSha256: argsDigest, policy: policy, reference: reference,
+      at: now(), refusal: error, decision: decision)
   }
 
   private func audit(actor: String, argsDigest: String, decision: String, error: VlatuneError?, reference: String?) {
-    let entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: decision, error: error, reference: reference)
-    _ = try? context.store.write { try AuditLog.insert($0, entry) }
-    AuditLog.appendFile(entry, home: context.home)
+    AuditLog.recordAlone(
+      auditEntry(actor: actor, argsDigest: argsDigest, decision: decision, error: error, reference: reference),
+      store: context.store, home: context.home)
   }
 
   private func prepareDirectory(_ spec: JobSpec) throws {

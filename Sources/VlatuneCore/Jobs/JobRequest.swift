@@ -6,7 +6,7 @@ public struct JobRequest: Sendable, Equatable {
   public let actor: String
   /// The arguments as the caller gave them, without defaults: what policy conditions test, as
   /// a proxy in front would see them.
-  public let given: [String: JSONValue]
+  public internal(set) var given: [String: JSONValue]
 
   /// Validates raw parameters against ``JobParameters/table``.
   ///

@@ -353,7 +353,7 @@ public enum PolicyLoader {
           return nil
         }
         do {
-          _ = try Regex(pattern)
+          _ = try ConditionCheck.compiled(pattern)
         } catch {
           problem(problemNode, "\(what): invalid regex '\(pattern)': \(error)")
           return nil
@@ -367,16 +367,28 @@ public enum PolicyLoader {
       return Policy.Condition(path: path, op: op, value: value)
     }
 
-    /// A YAML value as JSON, with YAML's own typing (quoted scalars are strings).
+    /// A YAML value as JSON, typed as Go's YAML library (YAML 1.2's core schema) types it, as
+    /// Intercept reads it: quoted scalars are strings, and so are YAML 1.1's `yes`/`no`/`on`/
+    /// `off`, octal `0755` and sexagesimal `1:30`, which Yams would read as booleans and numbers.
     static func json(_ node: Node) -> JSONValue {
       switch node {
       case .scalar(let scalar):
+        let text = scalar.string
         switch Tag.Name(rawValue: node.tag.rawValue) {
         case .null: return .null
-        case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
-        case .int: return node.int.map { .number(Double($0)) } ?? .string(scalar.string)
-        case .float: return node.float.map(JSONValue.number) ?? .string(scalar.string)
-        default: return .string(scalar.string)
+        case .bool:
+          return ["true", "True", "TRUE", "false", "False", "FALSE"].contains(text)
+            ? .bool(text.lowercased() == "true") : .string(text)
+        case .int:
+          let digits = text.hasPrefix("-") || text.hasPrefix("+") ? String(text.dropFirst()) : text
+          let decimal = !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber)
+            && !(digits.count > 1 && digits.hasPrefix("0"))
+          guard decimal, let value = Double(text) else { return .string(text) }
+          return .number(value)
+        case .float:
+          guard !text.contains(":"), let value = node.float else { return .string(text) }
+          return .number(value)
+        default: return .string(text)
         }
       case .sequence(let sequence): return .array(sequence.map(json))
       case .mapping(let mapping):
