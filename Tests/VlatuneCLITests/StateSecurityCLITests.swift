@@ -12,6 +12,18 @@ struct StateSecurityCLITests {
     (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
   }
 
+  /// Whether a user other than the owner can reach and run `path` (every directory above it
+  /// searchable by others), as the second-user tests need.
+  static func othersCanRun(_ path: String) -> Bool {
+    var url = URL(fileURLWithPath: path).resolvingSymlinksInPath()
+    guard ((try? mode(url.path)) ?? 0) & 0o001 != 0 else { return false }
+    while url.path != "/" {
+      url.deleteLastPathComponent()
+      guard ((try? mode(url.path)) ?? 0) & 0o001 != 0 else { return false }
+    }
+    return true
+  }
+
   static func chmod(_ path: String, _ mode: Int) throws {
     try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
   }
@@ -155,6 +167,42 @@ struct StateSecurityCLITests {
     let missing = try bed.run(["dataset", "show", "\(Self.escape)[31mred\nforged line"])
     #expect(missing.status == 66)
     #expect(!missing.standardError.contains(Self.escape) && !missing.standardError.contains("\nforged line"))
+    // A step key from the recording, printed in a warning.
+    let source = try SampleData.copy(into: bed.directory.url, name: "keys", episodes: 2, steps: 10)
+    let steps = source.appendingPathComponent("episode_000/steps.jsonl")
+    let text = try String(contentsOf: steps, encoding: .utf8)
+    try text.replacingOccurrences(of: "{", with: "{\"\\u001b[2Jbad\": 1, ").write(
+      to: steps, atomically: true, encoding: .utf8)
+    let prepared = try bed.vlatune.run(["dataset", "prepare", source.path, "--name", "keys"])
+    #expect(prepared.status == 0, "\(prepared.standardError)")
+    #expect(prepared.standardError.contains("unknown step key"))
+    #expect(!prepared.standardError.contains(Self.escape) && prepared.standardError.contains("\\u{1B}[2Jbad"))
+  }
+
+  /// A database the user cannot write is said by doctor (it said ok). Run as a second user the
+  /// test creates, since root writes any file.
+  @Test(
+    .enabled(
+      if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")
+        && othersCanRun(TestPaths.binary.path)))
+  func doctorSaysTheDatabaseIsReadOnly() throws {
+    let user = "vlatune-other"
+    _ = try ProcessRunner.run("/usr/sbin/useradd", ["--system", "--no-create-home", user], timeout: 30)
+    let bed = try JobTestbed()
+    let home = bed.vlatune.home.path
+    #expect(try ProcessRunner.run("/bin/chown", ["-R", user, bed.directory.url.path], timeout: 30).status == 0)
+    for file in ["vlatune.db", "vlatune.db-wal", "vlatune.db-shm"] where FileManager.default.fileExists(atPath: home + "/" + file) {
+      try Self.chmod(home + "/" + file, 0o444)
+    }
+    let doctor = try ProcessRunner.run(
+      "/usr/sbin/runuser",
+      ["-u", user, "--", "/usr/bin/env", "VLATUNE_HOME=\(home)", "VLATUNE_TRAINER=/bin/true", TestPaths.binary.path, "doctor"],
+      timeout: 60)
+    #expect(doctor.status == 69, "\(doctor.standardOutput)\(doctor.standardError)")
+    #expect(
+      doctor.standardOutput.contains("FAIL database writable") || doctor.standardOutput.contains("readonly"),
+      "\(doctor.standardOutput)")
+    _ = try ProcessRunner.run("/bin/chown", ["-R", "root", bed.directory.url.path], timeout: 30)
   }
 }
 

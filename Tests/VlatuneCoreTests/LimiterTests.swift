@@ -161,6 +161,11 @@ import VlatuneTestSupport
 
   @Test(arguments: badPolicies)
   func errorsNameTheirLine(_ bad: BadPolicy) {
+    Self.expectRefused(bad)
+  }
+
+  /// Expects `bad` refused with a problem that holds its fragment, on its line.
+  static func expectRefused(_ bad: BadPolicy) {
     do {
       _ = try PolicyLoader.load(bad.yaml, source: "p.yaml")
       Issue.record("accepted: \(bad.yaml)")

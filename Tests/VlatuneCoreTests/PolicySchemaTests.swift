@@ -94,102 +94,68 @@ import VlatuneTestSupport
     #expect(integer.tools["*"]?.first?.action == "evaluate")
   }
 
-  struct Refused: Sendable, CustomTestStringConvertible {
-    var name: String
-    var line: Int
-    var fragment: String
-    var yaml: String
-    var testDescription: String { name }
-  }
+  /// A policy refused at load (the loader tests' shape).
+  typealias Refused = PolicyLoaderTests.BadPolicy
 
   /// What would restrict calls and vlatune cannot honour, or cannot mean anything: refused with
   /// its line, never ignored.
   static let refused: [Refused] = [
     Refused(
-      name: "Intercept state counter", line: 5, fragment: "does not keep Intercept's state counters",
-      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - name: spend\n        state: {counter: steps, window: day, increment_from: args.max_steps}\n"),
+      name: "Intercept state counter", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - name: spend\n        state: {counter: steps, window: day, increment_from: args.max_steps}\n",
+      line: 5, fragment: "does not keep Intercept's state counters"),
     Refused(
-      name: "condition on state", line: 4, fragment: "state counters ('state.start_finetune_job.n')",
-      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - conditions: [{path: state.start_finetune_job.n, op: lte, value: 3}]\n"),
+      name: "condition on state", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - conditions: [{path: state.start_finetune_job.n, op: lte, value: 3}]\n",
+      line: 4, fragment: "state counters ('state.start_finetune_job.n')"),
     Refused(
-      name: "argument the tool does not have (the research's dataset_id)", line: 6,
-      fragment: "start_finetune_job has no argument 'dataset_id'",
-      yaml: "version: \"1\"\ntools:\n  start_finetune_job:\n    rules:\n      - name: required args\n        conditions: [{path: args.dataset_id, op: exists, value: true}]\n"),
+      name: "argument the tool does not have (the research's dataset_id)", yaml: "version: \"1\"\ntools:\n  start_finetune_job:\n    rules:\n      - name: required args\n        conditions: [{path: args.dataset_id, op: exists, value: true}]\n",
+      line: 6, fragment: "start_finetune_job has no argument 'dataset_id'"),
     Refused(
-      name: "unknown operator", line: 4, fragment: "unknown operator 'startswith'",
-      yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: startswith, value: job_}]\n"),
+      name: "unknown operator", yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: startswith, value: job_}]\n",
+      line: 4, fragment: "unknown operator 'startswith'"),
     Refused(
-      name: "in without a list", line: 4, fragment: "operator in needs a list value",
-      yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: in, value: job_1}]\n"),
+      name: "in without a list", yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: in, value: job_1}]\n",
+      line: 4, fragment: "operator in needs a list value"),
     Refused(
-      name: "lte on a string", line: 4, fragment: "operator lte needs a numeric value",
-      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - conditions: [{path: args.max_steps, op: lte, value: many}]\n"),
+      name: "lte on a string", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - conditions: [{path: args.max_steps, op: lte, value: many}]\n",
+      line: 4, fragment: "operator lte needs a numeric value"),
     Refused(
-      name: "invalid regex", line: 4, fragment: "invalid regex",
-      yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: regex, value: \"([\"}]\n"),
+      name: "invalid regex", yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: regex, value: \"([\"}]\n",
+      line: 4, fragment: "invalid regex"),
     Refused(
-      name: "deny with conditions", line: 4, fragment: "a deny rule always refuses",
-      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        conditions: [{path: args.gpus, op: gt, value: 4}]\n"),
+      name: "deny with conditions", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        conditions: [{path: args.gpus, op: gt, value: 4}]\n",
+      line: 4, fragment: "a deny rule always refuses"),
     Refused(
-      name: "reason and on_deny", line: 4, fragment: "give one of reason and on_deny",
-      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        reason: a\n        on_deny: b\n"),
+      name: "reason and on_deny", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        reason: a\n        on_deny: b\n",
+      line: 4, fragment: "give one of reason and on_deny"),
     Refused(
-      name: "hide of an unknown tool", line: 1, fragment: "hide: unknown tool 'cancel_job'",
-      yaml: "hide: [cancel_job]\n"),
+      name: "hide of an unknown tool", yaml: "hide: [cancel_job]\n",
+      line: 1, fragment: "hide: unknown tool 'cancel_job'"),
     Refused(
-      name: "hide twice", line: 1, fragment: "hide: duplicate entry 'list_datasets'",
-      yaml: "hide: [list_datasets, list_datasets]\n"),
+      name: "hide twice", yaml: "hide: [list_datasets, list_datasets]\n",
+      line: 1, fragment: "hide: duplicate entry 'list_datasets'"),
     Refused(
-      name: "window of 1e300 seconds", line: 4, fragment: "is out of range",
-      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 1, window: 1e300}\n"),
+      name: "window of 1e300 seconds", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 1, window: 1e300}\n",
+      line: 4, fragment: "is out of range"),
     Refused(
-      name: "count of 2^63", line: 4, fragment: "max must be an integer in 1…1000000",
-      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 9223372036854775807, window: 60}\n"),
+      name: "count of 2^63", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 9223372036854775807, window: 60}\n",
+      line: 4, fragment: "max must be an integer in 1…1000000"),
     Refused(
-      name: "window of 1e400 seconds", line: 4, fragment: "rate_limit must be",
-      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: \"10/1e400s\"\n"),
+      name: "window of 1e400 seconds", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: \"10/1e400s\"\n",
+      line: 4, fragment: "rate_limit must be"),
     Refused(
-      name: "idempotency TTL of 1e300 hours", line: 1, fragment: "idempotency_ttl_hours must be a number in 0…8784",
-      yaml: "limits: {idempotency_ttl_hours: 1e300}\n"),
+      name: "idempotency TTL of 1e300 hours", yaml: "limits: {idempotency_ttl_hours: 1e300}\n",
+      line: 1, fragment: "idempotency_ttl_hours must be a number in 0…8784"),
     Refused(
-      name: "default neither allow nor deny", line: 1, fragment: "default must be allow or deny",
-      yaml: "default: block\n"),
+      name: "default neither allow nor deny", yaml: "default: block\n",
+      line: 1, fragment: "default must be allow or deny"),
     Refused(
-      name: "a key Intercept does not have", line: 3, fragment: "unknown key 'descripton'",
-      yaml: "tools:\n  start_finetune_job:\n    descripton: typo\n"),
+      name: "a key Intercept does not have", yaml: "tools:\n  start_finetune_job:\n    descripton: typo\n",
+      line: 3, fragment: "unknown key 'descripton'"),
   ]
 
   @Test(arguments: refused)
   func whatCannotBeHonouredIsRefusedWithItsLine(_ bad: Refused) {
-    do {
-      _ = try PolicyLoader.load(bad.yaml, source: "p.yaml")
-      Issue.record("accepted: \(bad.yaml)")
-    } catch VlatuneError.invalidPolicy(_, let problems) {
-      let problem = problems.first { $0.message.contains(bad.fragment) }
-      #expect(problem != nil, "\(problems)")
-      #expect(problem?.line == bad.line, "\(problems)")
-    } catch {
-      Issue.record("unexpected error \(error)")
-    }
-  }
-
-  /// Values typed as Go's YAML (1.2 core schema) types them: YAML 1.1's yes/on, octal and
-  /// sexagesimal numbers stay strings.
-  @Test func conditionValuesAreTypedAsIntercept_sYAMLTypesThem() throws {
-    let yaml = """
-      tools:
-        get_finetune_job:
-          rules:
-            - conditions:
-                - {path: args.job, op: in, value: [yes, on, 0755, "1:30", 1:30, true, 10, 2.5, ~, 0x1F]}
-      """
-    let policy = try PolicyLoader.load(yaml, source: "p.yaml")
-    let values = policy.tools["get_finetune_job"]?.first?.conditions.first?.value.value.arrayValue
-    #expect(
-      values == [
-        .string("yes"), .string("on"), .string("0755"), .string("1:30"), .string("1:30"), .bool(true),
-        .number(10), .number(2.5), .null, .string("0x1F"),
-      ])
+    PolicyLoaderTests.expectRefused(bad)
   }
 
   @Test func aListedToolWithoutRulesStaysListed() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Glibc
 
 /// `vlatune doctor`'s look at the state directory: the database's pages, whether it can be
 /// written, and packages or job directories that the catalog and the job table do not know
@@ -32,7 +33,18 @@ public enum StateCheck {
     } catch {
       findings.append(Finding(name: "database pages", ok: false, detail: "\(error)"))
     }
-    if let problem = context.store.writeProblem() {
+    // An empty transaction writes nothing in WAL mode, so the files' permissions are asked too.
+    let unwritable = [database, database + "-wal", database + "-shm", context.home.root.path].filter {
+      FileManager.default.fileExists(atPath: $0) && access($0, W_OK) != 0
+    }
+    if !unwritable.isEmpty {
+      findings.append(
+        Finding(
+          name: "database writable", ok: false,
+          detail: "\(unwritable.joined(separator: ", ")) cannot be written by you (read-only); every command "
+            + "that records anything will fail: restore write permission (chmod u+w) or move the state "
+            + "directory (VLATUNE_HOME)"))
+    } else if let problem = context.store.writeProblem() {
       findings.append(
         Finding(
           name: "database writable", ok: false,
