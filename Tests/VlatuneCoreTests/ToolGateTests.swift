@@ -132,13 +132,23 @@ import VlatuneTestSupport
     let bed = try Bed("tools:\n  cancel_finetune_job:\n    rules: [{action: deny, on_deny: no}]\n")
     _ = bed.call("list_datasets")
     _ = bed.call("cancel_finetune_job", ["job": .string("job_secret")])
+    // An allowed read with no counter is in the file only; the refusal is a row as well.
     let rows = try bed.auditRows()
-    #expect(rows.map { $0["tool"] as String } == ["list_datasets", "cancel_finetune_job"])
-    #expect(rows.map { $0["decision"] as String } == ["allowed", "refused"])
+    #expect(rows.map { $0["tool"] as String } == ["cancel_finetune_job"])
+    #expect(rows.map { $0["decision"] as String } == ["refused"])
     #expect(rows.last?["code"] as String? == "policy_denied")
     let file = try String(contentsOf: bed.context.home.root.appendingPathComponent("audit.jsonl"), encoding: .utf8)
     #expect(file.split(separator: "\n").count == 2)
     #expect(!file.contains("job_secret"))
     #expect(rows.last?["args_sha256"] as String? == AuditLog.fingerprint(["job": .string("job_secret")]))
+  }
+
+  /// A read that a rate limit counts is decided in a transaction, and recorded as a row.
+  @Test func aCountedReadIsARow() throws {
+    let bed = try Bed("tools:\n  list_datasets:\n    rules: [{rate_limit: 5/minute}]\n")
+    #expect(bed.call("list_datasets") == nil)
+    #expect(try bed.auditRows().map { $0["decision"] as String } == ["allowed"])
+    let counted = try bed.context.store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rate_events") }
+    #expect(counted == 1)
   }
 }

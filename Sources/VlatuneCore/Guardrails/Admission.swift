@@ -20,6 +20,9 @@ struct Admission {
     var label: String
   }
 
+  /// Whether any rule that applies counts calls (and so needs the database).
+  var countsCalls: Bool { scopedRules.contains { $0.rule.rateLimit != nil } }
+
   private var scopedRules: [ScopedRule] {
     let own = (policy.tools[tool] ?? []).enumerated().map { index, rule in
       ScopedRule(
@@ -34,10 +37,10 @@ struct Admission {
     return own + shared
   }
 
-  /// Evaluates the rules.
+  /// Evaluates the rules (`database` may be `nil` only when none of them has a rate limit).
   ///
   /// - Returns: The limiters to record if the call is admitted, or the refusal.
-  func evaluate(_ database: Database, arguments: [String: JSONValue]) throws
+  func evaluate(_ database: Database?, arguments: [String: JSONValue]) throws
     -> Result<[(SlidingWindowLimiter, Int64)], VlatuneError>
   {
     if let refusal = policy.standingRefusal(tool) { return .failure(refusal) }
@@ -57,6 +60,9 @@ struct Admission {
           .policyDenied(message: denied + ": " + (rule.reason.map { "\($0) (\(detail))" } ?? detail)))
       }
       if let limit = rule.rateLimit {
+        guard let database else {
+          throw VlatuneError.internalError(message: "a rate-limited rule was evaluated without its counters")
+        }
         let limiter = SlidingWindowLimiter(scope: scoped.scope, limit: limit)
         let decision = try limiter.check(database, now: now)
         guard decision.allowed else {

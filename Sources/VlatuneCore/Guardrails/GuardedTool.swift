@@ -17,10 +17,12 @@ public struct GuardedTool: Sendable {
   public let servedOverMCP: Bool
   /// The parameter table that validates its arguments, when it has one.
   public let table: ParameterTable?
+  /// Whether a call only reads (its allowed calls need no row in `audit_log`; see ``ToolGate``).
+  public let readOnly: Bool
 
   init(
     name: String, commands: [String], arguments: [String], required: [String], servedOverMCP: Bool,
-    table: ParameterTable? = nil
+    table: ParameterTable? = nil, readOnly: Bool = false
   ) {
     self.name = name
     self.commands = commands
@@ -28,6 +30,7 @@ public struct GuardedTool: Sendable {
     self.required = required
     self.servedOverMCP = servedOverMCP
     self.table = table
+    self.readOnly = readOnly
   }
 
   init(name: String, commands: [String], table: ParameterTable, extra: [String] = []) {
@@ -43,21 +46,21 @@ public struct GuardedTool: Sendable {
     GuardedTool(name: "prepare_dataset", commands: ["dataset prepare"], table: PrepareParameters.table),
     GuardedTool(
       name: "get_finetune_job", commands: ["job status", "job wait", "job logs"], arguments: ["job"],
-      required: ["job"], servedOverMCP: true),
+      required: ["job"], servedOverMCP: true, readOnly: true),
     GuardedTool(
       name: "list_finetune_jobs", commands: ["job list"], arguments: ["state", "limit"], required: [],
-      servedOverMCP: true),
+      servedOverMCP: true, readOnly: true),
     GuardedTool(
       name: "cancel_finetune_job", commands: ["job cancel"],
       arguments: ["job", "grace_seconds", "reason"], required: ["job"], servedOverMCP: true),
     GuardedTool(
-      name: "list_datasets", commands: ["dataset list"], arguments: [], required: [], servedOverMCP: true),
+      name: "list_datasets", commands: ["dataset list"], arguments: [], required: [], servedOverMCP: true, readOnly: true),
     GuardedTool(
       name: "get_dataset", commands: ["dataset show"], arguments: ["dataset"], required: ["dataset"],
-      servedOverMCP: false),
+      servedOverMCP: false, readOnly: true),
     GuardedTool(
       name: "verify_dataset", commands: ["dataset verify"], arguments: ["dataset"],
-      required: ["dataset"], servedOverMCP: false),
+      required: ["dataset"], servedOverMCP: false, readOnly: true),
     GuardedTool(
       name: "remove_dataset", commands: ["dataset rm"], arguments: ["dataset"], required: ["dataset"],
       servedOverMCP: false),

@@ -2,7 +2,8 @@ import Foundation
 
 /// The one gate every tool call passes, from the CLI and MCP alike: the policy's ``Admission``
 /// (hide, default, rules, conditions, rate limits) decided and audited in one `BEGIN IMMEDIATE`
-/// transaction. `start_finetune_job` and `prepare_dataset` run the same ``Admission`` inside
+/// transaction — except an allowed read (status, lists, show, verify) that no rate limit counts,
+/// which needs no transaction and is audited in `audit.jsonl` only (a refused one is a row too). `start_finetune_job` and `prepare_dataset` run the same ``Admission`` inside
 /// their own transaction (with their budgets, caps and dataset roots); every other tool comes
 /// here before it does anything.
 public struct ToolGate: Sendable {
@@ -31,9 +32,23 @@ public struct ToolGate: Sendable {
     _ tool: String, actor: String, arguments: [String: JSONValue], reference: String?
   ) throws {
     let digest = AuditLog.fingerprint(arguments)
+    let admission = Admission(policy: policy, tool: tool, actor: actor, now: JobLauncher.milliseconds(now()))
+    // A read with no counter to check decides from the policy alone: no write transaction for
+    // `job status` polls. Its decision is appended to audit.jsonl; a refusal is also a row.
+    if GuardedTool.named(tool)?.readOnly == true && !admission.countsCalls {
+      var refusal: VlatuneError?
+      if case .failure(let error) = try admission.evaluate(nil, arguments: arguments) { refusal = error }
+      let entry = AuditEntry(
+        tool: tool, actor: actor, argsSha256: digest, policy: policy, reference: reference, at: now(),
+        refusal: refusal)
+      if let refusal {
+        AuditLog.recordAlone(entry, store: context.store, home: context.home)
+        throw refusal
+      }
+      AuditLog.appendFile(entry, home: context.home)
+      return
+    }
     let refusal: VlatuneError? = try context.store.write { database in
-      let admission = Admission(
-        policy: policy, tool: tool, actor: actor, now: JobLauncher.milliseconds(now()))
       var refusal: VlatuneError?
       switch try admission.evaluate(database, arguments: arguments) {
       case .failure(let error): refusal = error

@@ -28,7 +28,11 @@ public enum PolicyLoader {
     var reader = Reader()
     let root: Node?
     do {
-      root = try Yams.compose(yaml: text)
+      // The basic resolver tags every scalar a string; values are typed below with YAML 1.2's
+      // core schema (as Go's YAML library, which Intercept uses, types them). Yams' default
+      // resolver compiles a dozen ICU regular expressions first: ~4 ms of every command that
+      // reads a policy file, `job status` included.
+      root = try Yams.compose(yaml: text, Resolver.basic)
     } catch {
       throw VlatuneError.invalidPolicy(
         source: source, problems: [PolicyProblem(line: Self.line(of: error), message: "not valid YAML: \(error)")])
@@ -110,7 +114,9 @@ public enum PolicyLoader {
     }
 
     mutating func integer(_ node: Node, _ what: String, minimum: Int) -> Int? {
-      guard let value = node.int, value >= minimum, value <= Self.maximumCount else {
+      guard let number = Self.number(node), number == number.rounded(), abs(number) <= 1e15,
+        case let value = Int(number), value >= minimum, value <= Self.maximumCount
+      else {
         problem(node, "\(what) must be an integer in \(minimum)…\(Self.maximumCount), got '\(node.string ?? "?")'")
         return nil
       }
@@ -118,7 +124,7 @@ public enum PolicyLoader {
     }
 
     mutating func number(_ node: Node, _ what: String, maximum: Double) -> Double? {
-      guard let value = node.float ?? node.int.map(Double.init), value >= 0, value <= maximum else {
+      guard let value = Self.number(node), value >= 0, value <= maximum else {
         problem(
           node,
           "\(what) must be a number in 0…\(ParameterDefinition.format(maximum)), got '\(node.string ?? "?")'")
@@ -206,7 +212,7 @@ public enum PolicyLoader {
     }
 
     static func isNull(_ node: Node) -> Bool {
-      if case .scalar(let scalar) = node { return node.tag.rawValue == Tag.Name.null.rawValue || scalar.string.isEmpty }
+      if case .scalar(let scalar) = node { return coreScalar(scalar) == .null }
       if case .mapping(let mapping) = node { return mapping.isEmpty }
       return false
     }
@@ -264,7 +270,9 @@ public enum PolicyLoader {
         let options = mapping(validate, "\(what).validate", allowed: ["required_args"])
       {
         if let required = options["required_args"] {
-          if let flag = required.bool { rule.requiredArgs = flag } else {
+          if case .scalar(let scalar) = required, case .bool(let flag) = Self.coreScalar(scalar) {
+            rule.requiredArgs = flag
+          } else {
             problem(required, "\(what).validate.required_args must be true or false")
             ok = false
           }
@@ -367,29 +375,63 @@ public enum PolicyLoader {
       return Policy.Condition(path: path, op: op, value: value)
     }
 
-    /// A YAML value as JSON, typed as Go's YAML library (YAML 1.2's core schema) types it, as
-    /// Intercept reads it: quoted scalars are strings, and so are YAML 1.1's `yes`/`no`/`on`/
-    /// `off`, octal `0755` and sexagesimal `1:30`, which Yams would read as booleans and numbers.
+    /// A scalar typed by YAML 1.2's core schema, as Go's YAML library (Intercept's) types it:
+    /// quoted scalars are strings; plain ones are null (`~`, `null`, empty), booleans (`true`,
+    /// `false`), decimal integers, floats (`1.5`, `1e3`, `.inf`), else strings — so YAML 1.1's
+    /// `yes`/`no`/`on`/`off`, `0755`, `0x1F` and `1:30` stay strings.
+    static func coreScalar(_ scalar: Node.Scalar) -> JSONValue {
+      let text = scalar.string
+      guard scalar.style == .plain || scalar.style == .any else { return .string(text) }
+      switch text {
+      case "", "~", "null", "Null", "NULL": return .null
+      case "true", "True", "TRUE": return .bool(true)
+      case "false", "False", "FALSE": return .bool(false)
+      case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .number(.infinity)
+      case "-.inf", "-.Inf", "-.INF": return .number(-.infinity)
+      case ".nan", ".NaN", ".NAN": return .number(.nan)
+      default: break
+      }
+      let unsigned = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+      let isDigit = { (c: Character) in c.isASCII && c.isNumber }
+      if !unsigned.isEmpty && unsigned.allSatisfy(isDigit) {
+        // A leading zero is octal in YAML 1.1 and Go's base-0 parse: kept as text, as written.
+        return unsigned.count > 1 && unsigned.hasPrefix("0") ? .string(text) : (Double(text).map(JSONValue.number) ?? .string(text))
+      }
+      let isFloat = Self.isCoreFloat(unsigned)
+      if isFloat, let value = Double(text) { return .number(value) }
+      return .string(text)
+    }
+
+    /// A scalar's number (YAML 1.2 core: `10`, `2.5`, `1e3`), else `nil`. (Yams' own `int` and
+    /// `float` read YAML 1.1's sexagesimal forms through generic code that was a fifth of
+    /// loading a policy.)
+    static func number(_ node: Node) -> Double? {
+      guard case .scalar(let scalar) = node, case .number(let value) = coreScalar(scalar) else { return nil }
+      return value
+    }
+
+    /// Whether unsigned text is a YAML 1.2 core float: digits with a point, an exponent or both
+    /// (`1.5`, `.5`, `2.`, `1e3`, `1.5E-3`).
+    static func isCoreFloat(_ text: Substring) -> Bool {
+      let digits = { (part: Substring) in part.allSatisfy { $0.isASCII && $0.isNumber } }
+      var mantissa = text
+      var exponent: Substring?
+      if let mark = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        exponent = text[text.index(after: mark)...]
+        mantissa = text[..<mark]
+      }
+      let pieces = mantissa.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+      guard pieces.allSatisfy(digits), pieces.contains(where: { !$0.isEmpty }), pieces.count == 2 || exponent != nil
+      else { return false }
+      guard let exponent else { return true }
+      let magnitude = exponent.hasPrefix("-") || exponent.hasPrefix("+") ? exponent.dropFirst() : exponent
+      return !magnitude.isEmpty && digits(magnitude)
+    }
+
+    /// A YAML value as JSON, typed as ``coreScalar(_:)`` types scalars.
     static func json(_ node: Node) -> JSONValue {
       switch node {
-      case .scalar(let scalar):
-        let text = scalar.string
-        switch Tag.Name(rawValue: node.tag.rawValue) {
-        case .null: return .null
-        case .bool:
-          return ["true", "True", "TRUE", "false", "False", "FALSE"].contains(text)
-            ? .bool(text.lowercased() == "true") : .string(text)
-        case .int:
-          let digits = text.hasPrefix("-") || text.hasPrefix("+") ? String(text.dropFirst()) : text
-          let decimal = !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber)
-            && !(digits.count > 1 && digits.hasPrefix("0"))
-          guard decimal, let value = Double(text) else { return .string(text) }
-          return .number(value)
-        case .float:
-          guard !text.contains(":"), let value = node.float else { return .string(text) }
-          return .number(value)
-        default: return .string(text)
-        }
+      case .scalar(let scalar): return coreScalar(scalar)
       case .sequence(let sequence): return .array(sequence.map(json))
       case .mapping(let mapping):
         var members: [String: JSONValue] = [:]
@@ -420,7 +462,7 @@ public enum PolicyLoader {
       }
       guard let max = integer(maxNode, "\(what).max", minimum: 1) else { return nil }
       let window: Double?
-      if let seconds = windowNode.float, [Tag.Name.int, Tag.Name.float].contains(Tag.Name(rawValue: windowNode.tag.rawValue)) {
+      if case .scalar(let scalar) = windowNode, case .number(let seconds) = Self.coreScalar(scalar) {
         window = seconds
       } else if let text = windowNode.string, let unit = Self.unitSeconds(text) {
         window = unit
