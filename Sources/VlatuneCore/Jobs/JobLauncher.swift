@@ -235,12 +235,7 @@ public struct JobLauncher: Sendable {
     let present = try Bool.fetchOne(
       database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?",
       arguments: [spec.dataset.id, spec.dataset.fingerprint]) ?? false
-    guard present else {
-      return .refused(
-        .notFound(
-          kind: "dataset", reference: spec.dataset.id,
-          hint: "it was removed while the job was being started; prepare it again"))
-    }
+    guard present else { return .refused(Self.removedDuringStart(spec.dataset.id)) }
     if let key = request.idempotencyKey {
       let ttl = Int64(policy.limits.idempotencyTTLHours * 3_600_000)
       try database.execute(
@@ -317,10 +312,20 @@ public struct JobLauncher: Sendable {
     return .admit(limiters)
   }
 
+  static func removedDuringStart(_ id: String) -> VlatuneError {
+    .notFound(kind: "dataset", reference: id, hint: "it was removed while the job was being started; prepare it again")
+  }
+
   /// Validates and resolves a request into a spec without starting anything.
   func resolve(_ request: JobRequest, id: String) throws -> JobSpec {
     let record = try context.datasets.resolve(request.dataset)
-    try Self.checkPackage(record)
+    do {
+      try Self.checkPackage(record)
+    } catch let error as VlatuneError {
+      // `dataset rm` between the lookup and the check removes the files first: say that.
+      if (try? context.datasets.resolve(record.id)) == nil { throw Self.removedDuringStart(record.id) }
+      throw error
+    }
     try Self.checkBaseModel(request.baseModel)
     let executor = request.string("executor") ?? policy.limits.defaultExecutor
     guard policy.limits.executors.contains(executor) else {

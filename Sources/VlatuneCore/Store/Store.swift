@@ -51,12 +51,7 @@ public final class Store: Sendable {
   /// them, every command created both files again and unlinked them at exit, ~0.7 ms of
   /// `job status`. The close still checkpoints, and `journal_size_limit` makes it truncate the
   /// -wal to 0 bytes. A VFS without persistent WAL deletes them as before.
-  ///
-  /// `wal_autocheckpoint = 32`: every tool call now writes its audit row, and `job status`
-  /// leaves its connection to `_exit` (no checkpoint at close), so the -wal grew by two pages a
-  /// call up to SQLite's default of 1000 pages; the next command to open the database rebuilds
-  /// the wal-index from every frame (reading up to 4 MB: `job status` went from 9 to 18 ms).
-  /// Checkpointing every 32 pages keeps that read under 128 KB.
+
   private static func setUp(_ connection: SQLiteConnection, path: String) throws {
     guard let mode = setWALMode(connection) else {
       throw DatabaseError(
@@ -66,7 +61,7 @@ public final class Store: Sendable {
       throw DatabaseError(message: "could not set WAL mode at \(path) (journal_mode is \(mode))")
     }
     let code = sqlite3_exec(
-      connection, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 4194304; PRAGMA wal_autocheckpoint = 32",
+      connection, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 4194304",
       nil, nil, nil)
     guard code == SQLITE_OK else {
       throw DatabaseError(message: "could not configure \(path): " + String(cString: sqlite3_errmsg(connection)))
