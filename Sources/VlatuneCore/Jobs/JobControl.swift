@@ -30,14 +30,6 @@ public struct JobControl: Sendable {
     }
   }
 
-  /// Jobs newest first, from a state name and a limit as a user gave them.
-  ///
-  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` for an unknown state or a limit
-  ///   outside 1…10000.
-  public func list(stateName: String?, limit: Int) throws -> [JobDocument] {
-    try list(ListQuery(stateName: stateName, limit: limit))
-  }
-
   /// The jobs a checked query asks for.
   public func list(_ query: ListQuery) throws -> [JobDocument] {
     try list(state: query.state, limit: query.limit)
