@@ -151,6 +151,14 @@ def test_odd_ids_and_numbers_get_replies(tmp_path: Path) -> None:
     process.stdin.flush()
     reply = json.loads(lines.next(deadline))
     assert reply["id"] is None and reply["error"]["code"] == -32700
+    process.stdin.write(
+        b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"cancel_finetune_job",'
+        b'"arguments":{"job":"job_x","grace_seconds":NaN}}}\n'
+    )
+    process.stdin.flush()
+    reply = json.loads(lines.next(deadline))
+    assert reply["id"] is None and reply["error"]["code"] == -32700
+    assert "NaN and Infinity" in reply["error"]["message"]
     for grace in ('"NaN"', '"30"', "-1", "1e9"):
         process.stdin.write(
             b'{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"cancel_finetune_job",'

@@ -121,6 +121,11 @@ actor EnvelopeGuard: Transport {
     } catch {
       return Self.error(id: .null, code: -32700, "Parse error: \(error)")
     }
+    // vlatune's parser reads Python's NaN and Infinity (recorders write them); JSON-RPC is JSON,
+    // and the SDK would answer them with a random id.
+    if Self.holdsNonFiniteNumber(message) {
+      return Self.error(id: .null, code: -32700, "Parse error: NaN and Infinity are not JSON numbers")
+    }
     if case .array(let items) = message {
       guard let negotiated, negotiated < Self.batchlessRevision else {
         return Self.error(
@@ -217,6 +222,15 @@ actor EnvelopeGuard: Transport {
       self.initializeID = nil
     }
     return true
+  }
+
+  static func holdsNonFiniteNumber(_ value: JSONValue) -> Bool {
+    switch value {
+    case .number(let number): return !number.isFinite
+    case .array(let items): return items.contains(where: holdsNonFiniteNumber)
+    case .object(let members): return members.values.contains(where: holdsNonFiniteNumber)
+    case .null, .bool, .string: return false
+    }
   }
 
   /// A JSON-RPC error response.
