@@ -67,6 +67,16 @@ struct DoctorCommand: ParsableCommand {
     } else {
       checks.append(Check(name: "trainer", ok: !argv.isEmpty, detail: argv.joined(separator: " ")))
     }
+    if environment["VLATUNE_TRAINER"] == nil && environment["VLATUNE_PYTHON"] == nil {
+      // Only LeRobot checkpoints need it: reported, never a failure.
+      let lerobot = (try? TrainerCommand.argv(environment: environment, home: home, kind: .lerobot("act")))?.first
+      let version = lerobot.flatMap { Self.probe($0, extra: "import lerobot; print('lerobot', lerobot.__version__, end=', '); ") }
+      checks.append(
+        Check(
+          name: "LeRobot python", ok: true,
+          detail: version.map { "\(lerobot ?? ""): \($0)" }
+            ?? "not installed (only LeRobot checkpoints need it: 'make venv-lerobot')"))
+    }
     let report = Report(ok: checks.allSatisfy(\.ok), checks: checks)
     if json {
       Output.json(report)
@@ -77,9 +87,9 @@ struct DoctorCommand: ParsableCommand {
   }
 
   /// Imports the trainer's stack in `python`; returns a summary or `nil`.
-  static func probe(_ python: String) -> String? {
+  static func probe(_ python: String, extra: String = "") -> String? {
     let script =
-      "import torch, peft, vlatune_trainer; print(f'torch {torch.__version__}, peft {peft.__version__}, "
+      extra + "import torch, peft, vlatune_trainer; print(f'torch {torch.__version__}, peft {peft.__version__}, "
       + "CUDA {\"available: \" + str(torch.cuda.device_count()) + \" device(s)\" if torch.cuda.is_available() else \"not available\"}')"
     guard let result = try? CommandRunner.run(python, ["-c", script]), result.status == 0 else { return nil }
     return result.output.trimmingCharacters(in: .whitespacesAndNewlines)

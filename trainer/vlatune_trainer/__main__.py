@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+# Base models are local directories: nothing may reach the Hugging Face Hub from deep inside a
+# library (a LeRobot processor naming a hub tokenizer fails with a clear error instead). Set
+# before the imports below, which read it once.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from .train import run
 

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from .normalize import Normalizer
-from .package import Package, Sample, read_shard
+from .package import Package, Sample, read_shard, with_history
 
 
 def action_chunk(
@@ -241,8 +241,9 @@ class TrainStream(torch.utils.data.IterableDataset):
             rng = random.Random(f"{self.seed}-{epoch}-{worker}")
             buffer: list[Sample] = []
             pending: list[Sample] = []
+            depth = getattr(self.batcher, "history", 0)
             for shard in mine:
-                for sample in read_shard(shard, decode_images=True):
+                for sample in with_history(read_shard(shard, decode_images=True), depth):
                     buffer.append(sample)
                     if len(buffer) < self.buffer:
                         continue
@@ -336,8 +337,9 @@ def validation_batches(
 ) -> Iterator[dict[str, torch.Tensor]]:
     """One pass over the validation split in order, without augmentation."""
     pending: list[Sample] = []
+    depth = getattr(batcher, "history", 0)
     for shard in package.shards("val"):
-        for sample in read_shard(shard):
+        for sample in with_history(read_shard(shard), depth):
             pending.append(sample)
             if len(pending) == batch_size:
                 yield batcher(pending, None)

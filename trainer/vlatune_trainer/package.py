@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import tarfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,9 @@ class Sample:
     key: str
     meta: dict
     images: dict[str, bytes]
+    history: list[dict[str, bytes]] = field(default_factory=list)
+    """The frames of the episode's previous steps, newest first, when a policy reads an
+    observation history (``lerobot_batches.with_history``)."""
 
 
 class Package:
@@ -121,3 +124,21 @@ def read_shard(path: Path, decode_images: bool = True) -> Iterator[Sample]:
                 current.images[extension.split(".")[0]] = data
     if current is not None:
         yield current
+
+
+def with_history(samples: Iterable[Sample], depth: int) -> Iterator[Sample]:
+    """Attaches to each sample the frames of its episode's ``depth`` previous steps, newest
+    first, as read just before it in the shard (``Sample.history``).
+
+    Shards hold the steps of an episode in order, so the previous step of a sample is the
+    previous sample unless the episode starts here (LeRobot then repeats the first frame) or
+    the shard does (vlatune repeats the oldest frame it has: documented in docs/trainer.md)."""
+    recent: list[Sample] = []
+    for sample in samples:
+        if depth > 0:
+            episode = sample.meta.get("episode")
+            same = [s for s in recent if s.meta.get("episode") == episode]
+            frames = [s.images for s in reversed(same)][:depth]
+            sample.history = frames
+            recent = [*same, sample][-depth:]
+        yield sample

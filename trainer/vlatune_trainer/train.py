@@ -73,7 +73,7 @@ class Evaluator:
     def __init__(
         self,
         package: Package,
-        batcher: Batcher,
+        batcher: Any,
         batch_size: int,
         device: torch.device | None = None,
     ) -> None:
@@ -111,7 +111,10 @@ class Evaluator:
             predicted, accuracy = action_model.predict(batch, self.device)
             losses.append((float(action_model.loss(batch, self.device)), len(batch["words"])))
             truth = self.batcher.actions_raw(batch)
-            errors.append(np.abs(self.normalizer.unnormalize(predicted[:, 0]) - truth))
+            current = predicted[:, 0]
+            if not getattr(action_model, "raw_predictions", False):
+                current = self.normalizer.unnormalize(current)
+            errors.append(np.abs(current - truth))
             baseline.append(np.abs(self.mean_action - truth))
             if accuracy is not None:
                 accuracies.append((accuracy, len(truth)))
@@ -208,16 +211,21 @@ def _train_in(
     cameras = package.cameras[: built.cameras]
     while len(cameras) < built.cameras:
         cameras.append(cameras[-1])
-    batcher = Batcher(
-        package,
-        BatchSpec(
-            image_size=built.image_size,
-            cameras=cameras,
-            chunk=hyper["action_chunk"],
-            proprio=proprio,
-            tokenize=built.tokenize,
-        ),
+    batcher = (
+        built.batcher(package)
+        if built.batcher is not None
+        else Batcher(
+            package,
+            BatchSpec(
+                image_size=built.image_size,
+                cameras=cameras,
+                chunk=hyper["action_chunk"],
+                proprio=proprio,
+                tokenize=built.tokenize,
+            ),
+        )
     )
+    cameras = list(batcher.spec.cameras)
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad],
         lr=hyper["learning_rate"],

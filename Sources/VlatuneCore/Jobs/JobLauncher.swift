@@ -327,6 +327,7 @@ public struct JobLauncher: Sendable {
       throw error
     }
     try Self.checkBaseModel(request.baseModel)
+    let kind = BaseModelKind.of(request.baseModel)
     let executor = request.string("executor") ?? policy.limits.defaultExecutor
     guard policy.limits.executors.contains(executor) else {
       throw VlatuneError.policyDenied(
@@ -384,7 +385,7 @@ public struct JobLauncher: Sendable {
     let processes = request.integer("processes") ?? max(gpus, 1)
     let trainer = JobSpec.Trainer(
       argv: DistributedLaunch.argv(
-        try TrainerCommand.argv(environment: context.environment, home: context.home),
+        try TrainerCommand.argv(environment: context.environment, home: context.home, kind: kind),
         nodes: nodes, processes: processes, jobID: id),
       environment: TrainerCommand.environment(from: context.environment),
       passedNames: try TrainerCommand.passedNames(from: context.environment))
@@ -394,6 +395,7 @@ public struct JobLauncher: Sendable {
       executor: executor, jobDir: jobDir, outputDir: jobDir + "/output",
       checkpointsDir: jobDir + "/checkpoints", eventsPath: jobDir + "/events.jsonl",
       trainer: trainer, metadata: request.metadata, maxRunningJobs: policy.limits.maxRunningJobs)
+    spec.baseModelKind = kind.name
     if nodes * processes > 1 {
       spec.distributed = JobSpec.Distributed(nodes: nodes, processesPerNode: processes)
     }

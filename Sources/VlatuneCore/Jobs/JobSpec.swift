@@ -49,6 +49,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
   public var createdAt: String
   /// A built-in model name (`tiny-vla`) or a local checkpoint directory.
   public var baseModel: String
+  /// What the base model is (`tiny-vla`, `lerobot/<type>`, `huggingface`; ``BaseModelKind``).
+  public var baseModelKind: String?
   /// The dataset.
   public var dataset: Dataset
   /// Hyperparameters.
@@ -101,6 +103,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
     case jobId = "job_id"
     case createdAt = "created_at"
     case baseModel = "base_model"
+    case baseModelKind = "base_model_kind"
     case jobDir = "job_dir"
     case outputDir = "output_dir"
     case checkpointsDir = "checkpoints_dir"

@@ -4,8 +4,9 @@ import Foundation
 ///
 /// Command: `VLATUNE_TRAINER` (a JSON array of strings, or words separated by spaces), else
 /// `<python> -m vlatune_trainer` with python from `VLATUNE_PYTHON`, else the project's virtual
-/// environment next to the binary (`<repo>/.venv` for a build tree), else `$VLATUNE_HOME/venv`,
-/// else `python3` on `PATH`. `--spec <spec.json>` is appended when the trainer starts.
+/// environment next to the binary (`<repo>/.venv` for a build tree; `.venv-lerobot` when the
+/// base model is a LeRobot checkpoint), else `$VLATUNE_HOME/venv` (`venv-lerobot`), else
+/// `python3` on `PATH`. `--spec <spec.json>` is appended when the trainer starts.
 ///
 /// Environment: only `PATH`, `HOME`, `USER`, `LOGNAME`, `LANG`, `LC_ALL`, `TMPDIR`, `TZ`, the
 /// names listed in `VLATUNE_TRAINER_ENV` (comma-separated), and `PYTHONUNBUFFERED=1`; the watcher
@@ -16,7 +17,9 @@ public enum TrainerCommand {
   static let passedVariables = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR", "TZ"]
 
   /// The trainer's command line (without `--spec`).
-  public static func argv(environment: [String: String], home: VlatuneHome) throws -> [String] {
+  public static func argv(
+    environment: [String: String], home: VlatuneHome, kind: BaseModelKind = .builtin
+  ) throws -> [String] {
     var command: [String]
     if let configured = environment["VLATUNE_TRAINER"], !configured.isEmpty {
       if configured.hasPrefix("[") {
@@ -31,13 +34,13 @@ public enum TrainerCommand {
         command = configured.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
       }
     } else {
-      command = [python(environment: environment, home: home), "-m", "vlatune_trainer"]
+      command = [python(environment: environment, home: home, kind: kind), "-m", "vlatune_trainer"]
     }
     command[0] = resolveExecutable(command[0], path: environment["PATH"])
     return command
   }
 
-  static func python(environment: [String: String], home: VlatuneHome) -> String {
+  static func python(environment: [String: String], home: VlatuneHome, kind: BaseModelKind = .builtin) -> String {
     if let explicit = environment["VLATUNE_PYTHON"], !explicit.isEmpty { return explicit }
     // Paths are joined as text: resolving the venv's python symlink would lose the venv.
     var binary = ProcessSpawner.currentExecutable
@@ -47,11 +50,13 @@ public enum TrainerCommand {
       for _ in 0..<levels { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
       return path
     }
+    let venv = kind.virtualEnvironment
+    let installed = venv == ".venv" ? "venv" : "venv-lerobot"
     let candidates = [
-      up(2) + "/.venv/bin/python",
-      up(3) + "/.venv/bin/python",
-      up(1) + "/share/vlatune/venv/bin/python",
-      home.root.path + "/venv/bin/python",
+      up(2) + "/\(venv)/bin/python",
+      up(3) + "/\(venv)/bin/python",
+      up(1) + "/share/vlatune/\(installed)/bin/python",
+      home.root.path + "/\(installed)/bin/python",
     ]
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "python3"
   }

@@ -16,7 +16,7 @@ from peft import LoraConfig, get_peft_model
 from ..data import pixels
 from ..errors import TrainerError
 from ..package import Package
-from . import hf_vla
+from . import hf_vla, lerobot_policy
 from .base import adapt_to_dataset, load_tiny_base
 from .tiny_vla import TinyVLA, linear_module_names, tokenize
 
@@ -108,6 +108,9 @@ class BuiltModel:
     prepare: Callable[[dict[str, Any]], dict[str, torch.Tensor]] | None = None
     """Model inputs a data worker computes from a training batch ahead of the step (a Hugging
     Face processor's work), or ``None`` when the step needs nothing beyond the batch."""
+    batcher: Callable[[Package], Any] | None = None
+    """The model's own batch builder (LeRobot policies: raw windows at the policy's offsets),
+    or ``None`` for vlatune's ``Batcher``."""
 
 
 def lora_config(hyper: dict[str, Any], targets: list[str] | str, full: list[str]) -> LoraConfig:
@@ -129,6 +132,8 @@ def build(
     autocast = device.type == "cuda" and hyper.get("precision", "auto") in ("auto", "bf16")
     if spec["base_model"] == "tiny-vla":
         return build_tiny(hyper, package, proprio, autocast)
+    if lerobot_policy.family(spec["base_model"]):
+        return build_lerobot(hyper, spec["base_model"], package, proprio, device, autocast)
     if hf_vla.is_checkpoint_directory(spec["base_model"]):
         return build_hf(hyper, Path(spec["base_model"]).expanduser(), device, autocast)
     raise TrainerError(
@@ -203,4 +208,24 @@ def build_hf(
         tokenize=lambda _text: [0],
         save_config=save_config,
         prepare=tokens.inputs,
+    )
+
+
+def build_lerobot(
+    hyper: dict[str, Any],
+    base: str,
+    package: Package,
+    proprio: list[int],
+    device: torch.device,
+    autocast: bool,
+) -> BuiltModel:
+    built = lerobot_policy.build_lerobot(hyper, base, package, proprio, device, autocast)
+    image_map = dict(zip(built.action_model.slots, built.window.cameras, strict=True))
+    return BuiltModel(
+        action_model=built.action_model,
+        image_size=built.window.image_shape[0],
+        cameras=len(built.window.cameras),
+        tokenize=lambda _text: [0],
+        save_config=lambda out: lerobot_policy.save_pretrained_model(built, out, image_map),
+        batcher=lambda package: lerobot_policy.new_batcher(package, built),
     )

@@ -1,0 +1,200 @@
+"""Tiny random-weight LeRobot policy checkpoints (SmolVLA, ACT, diffusion) for tests and
+benchmarks, built offline from small local configs with LeRobot 0.6.1's own classes.
+
+    python Tests/Fixtures/lerobot_checkpoints.py --family act --out DIR [--state-dim 8 ...]
+
+SmolVLA's backbone is a tiny SmolVLM (2 text layers of width 64, one vision layer) with a
+word-level tokenizer, written next to the checkpoint (``DIR/vlm``) and named by the config's
+``vlm_model_name``; ``--smolvlm-name ID`` records a hub id instead (the directory is then what
+``--tokenizer`` must be given)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+WORDS = (
+    "pick place put stack push open close move grasp lift the a an up down on in to of "
+    "red green blue yellow purple orange block blocks cube cubes drawer cup bowl table"
+).split()
+SPECIAL = [
+    "<unk>",
+    "<pad>",
+    "<|im_start|>",
+    "<end_of_utterance>",
+    "<image>",
+    "<fake_token_around_image>",
+    "<global-img>",
+]
+
+
+def make_smolvlm(out: Path) -> Path:
+    """A tiny SmolVLM config and processor (word-level tokenizer with SmolVLM's special
+    tokens) in ``out``."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import (
+        PreTrainedTokenizerFast,
+        SmolVLMConfig,
+        SmolVLMImageProcessor,
+        SmolVLMProcessor,
+        SmolVLMVideoProcessor,
+    )
+
+    rows = [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
+    tokens = SPECIAL + rows + WORDS + ["\n", ":", "User", "Assistant"]
+    vocab = {token: index for index, token in enumerate(tokens)}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<|im_start|>",
+        eos_token="<end_of_utterance>",
+        additional_special_tokens=SPECIAL[2:] + rows,
+        extra_special_tokens={
+            "fake_image_token": "<fake_token_around_image>",
+            "image_token": "<image>",
+            "global_image_token": "<global-img>",
+            "end_of_utterance_token": "<end_of_utterance>",
+        },
+    )
+    images = SmolVLMImageProcessor(
+        do_resize=True,
+        size={"longest_edge": 64},
+        max_image_size={"longest_edge": 64},
+        do_image_splitting=False,
+    )
+    processor = SmolVLMProcessor(
+        image_processor=images,
+        tokenizer=tokenizer,
+        video_processor=SmolVLMVideoProcessor(),
+        image_seq_len=4,
+    )
+    processor.save_pretrained(out)
+    SmolVLMConfig(
+        text_config={
+            "model_type": "llama",
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 16,
+            "vocab_size": len(vocab),
+            "max_position_embeddings": 512,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": 64,
+            "patch_size": 16,
+        },
+        scale_factor=2,
+        image_token_id=vocab["<image>"],
+    ).save_pretrained(out)
+    return out
+
+
+def make_checkpoint(
+    family: str,
+    out: Path,
+    state_dim: int = 8,
+    action_dim: int = 7,
+    slots: tuple[str, ...] = ("front",),
+    image: int = 64,
+    smolvlm_name: str | None = None,
+) -> Path:
+    """Builds a random-weight policy of ``family`` and saves it as a LeRobot checkpoint
+    (config.json + model.safetensors) in ``out``."""
+    import torch
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.factory import get_policy_class, make_policy_config
+
+    torch.manual_seed(0)
+    inputs = {
+        f"observation.images.{slot}": PolicyFeature(
+            type=FeatureType.VISUAL, shape=(3, image, image)
+        )
+        for slot in slots
+    }
+    inputs["observation.state"] = PolicyFeature(type=FeatureType.STATE, shape=(state_dim,))
+    outputs = {"action": PolicyFeature(type=FeatureType.ACTION, shape=(action_dim,))}
+    common = {"input_features": inputs, "output_features": outputs, "device": "cpu"}
+    if family == "act":
+        options = dict(
+            chunk_size=8,
+            n_action_steps=8,
+            dim_model=64,
+            n_heads=2,
+            dim_feedforward=128,
+            n_encoder_layers=1,
+            n_decoder_layers=1,
+            n_vae_encoder_layers=1,
+            latent_dim=8,
+            pretrained_backbone_weights=None,
+        )
+    elif family == "diffusion":
+        options = dict(
+            n_obs_steps=2,
+            horizon=8,
+            n_action_steps=4,
+            down_dims=(32, 64),
+            crop_shape=(56, 56),
+            pretrained_backbone_weights=None,
+            use_group_norm=True,
+            diffusion_step_embed_dim=32,
+            num_train_timesteps=10,
+            spatial_softmax_num_keypoints=8,
+        )
+    elif family == "smolvla":
+        vlm = make_smolvlm(out / "vlm")
+        options = dict(
+            vlm_model_name=str(vlm),
+            load_vlm_weights=False,
+            chunk_size=8,
+            n_action_steps=8,
+            max_state_dim=16,
+            max_action_dim=16,
+            resize_imgs_with_padding=(image, image),
+            num_vlm_layers=2,
+            num_steps=2,
+            tokenizer_max_length=16,
+        )
+    else:
+        raise ValueError(f"no tiny builder for {family!r}")
+    config = make_policy_config(family, **common, **options)
+    policy = get_policy_class(family)(config)
+    policy.save_pretrained(out)
+    if smolvlm_name and family == "smolvla":
+        saved = json.loads((out / "config.json").read_text())
+        saved["vlm_model_name"] = smolvlm_name
+        (out / "config.json").write_text(json.dumps(saved, indent=4))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--family", required=True, choices=["smolvla", "act", "diffusion"])
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--state-dim", type=int, default=8)
+    parser.add_argument("--action-dim", type=int, default=7)
+    parser.add_argument("--slots", default="front")
+    parser.add_argument("--smolvlm-name")
+    args = parser.parse_args()
+    make_checkpoint(
+        args.family,
+        args.out,
+        args.state_dim,
+        args.action_dim,
+        tuple(args.slots.split(",")),
+        smolvlm_name=args.smolvlm_name,
+    )
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()

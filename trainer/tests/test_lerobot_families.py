@@ -1,0 +1,212 @@
+"""LeRobot policy checkpoints (ACT, diffusion, SmolVLA) fine-tuned by vlatune's trainer, loaded
+back by LeRobot 0.6.1's own runtime. Runs in the LeRobot environment (``make venv-lerobot``;
+``make test`` runs this file there, and CI sets VLATUNE_REQUIRE_LEROBOT=1 so it never skips)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+if os.environ.get("VLATUNE_REQUIRE_LEROBOT") != "1":
+    pytest.importorskip("lerobot", reason="the LeRobot environment is not installed")
+
+import numpy as np
+import torch
+from conftest import ROOT, read_events, run_trainer, vlatune_binary, write_spec
+from lerobot_checkpoints import make_checkpoint
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+FAMILIES = ["act", "diffusion", "smolvla"]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    cache: dict[tuple, Path] = {}
+
+    def make(family: str, slots: tuple[str, ...] = ("front", "wrist")) -> Path:
+        key = (family, slots)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(f"base-{family}")
+            cache[key] = make_checkpoint(family, out, state_dim=8, action_dim=7, slots=slots)
+        return cache[key]
+
+    return make
+
+
+def lerobot_runtime(adapter: Path) -> tuple[torch.nn.Module, object, object]:
+    """The adapter directory loaded the way LeRobot 0.6.1 deploys a policy: ``make_policy``
+    (PEFT branch: the base from adapter_config.json, then the adapter) and the processors
+    from the directory."""
+    from types import SimpleNamespace
+
+    from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.policies.factory import make_policy, make_pre_post_processors
+
+    config = PreTrainedConfig.from_pretrained(str(adapter))
+    config.pretrained_path = str(adapter)
+    features = {
+        key: {
+            "dtype": "video" if key.startswith("observation.images.") else "float32",
+            "shape": (
+                [feature.shape[1], feature.shape[2], feature.shape[0]]
+                if key.startswith("observation.images.")
+                else list(feature.shape)
+            ),
+            "names": (
+                ["height", "width", "channels"] if key.startswith("observation.images.") else None
+            ),
+        }
+        for key, feature in {**config.input_features, **config.output_features}.items()
+    }
+    policy = make_policy(config, ds_meta=SimpleNamespace(features=features))
+    preprocessor, postprocessor = make_pre_post_processors(config, pretrained_path=str(adapter))
+    return policy, preprocessor, postprocessor
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_trains_and_lerobot_runtime_loads_the_adapter(
+    family: str,
+    make_package: Callable[..., Path],
+    checkpoints: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    package = make_package()
+    base = checkpoints(family)
+    spec = write_spec(
+        tmp_path, package, base_model=str(base), max_steps=6, checkpoint_interval=3, batch_size=4
+    )
+    result = run_trainer(spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = read_events(tmp_path)
+    assert events[0]["type"] == "started" and events[-1]["type"] == "completed"
+    assert events[0]["trainable_parameters"] < events[0]["total_parameters"]
+    assert [e["step"] for e in events if e["type"] == "checkpoint"] == [3, 6]
+    adapter = tmp_path / "output" / "adapter"
+    saved = json.loads((adapter / "config.json").read_text())
+    assert saved["type"] == family and saved["use_peft"] is True
+    assert saved["output_features"]["action"]["shape"] == [7]
+    assert json.loads((adapter / "adapter_config.json").read_text())[
+        "base_model_name_or_path"
+    ] == str(base)
+
+    policy, preprocessor, postprocessor = lerobot_runtime(adapter)
+    policy.eval()
+    observation = {
+        "observation.images.front": torch.rand(3, 64, 64),
+        "observation.images.wrist": torch.rand(3, 64, 64),
+        "observation.state": torch.zeros(8),
+        "task": "pick up the red block",
+    }
+    with torch.no_grad():
+        action = postprocessor(policy.select_action(preprocessor(observation)))
+    assert tuple(action.shape) == (1, 7)
+    assert torch.isfinite(action).all()
+
+    # Un-normalized with the package's exact statistics.
+    statistics = json.loads((package / "dataset_statistics.json").read_text())["sample"]
+    unnormalizer = postprocessor.steps[0]
+    assert np.allclose(
+        np.asarray(unnormalizer.stats["action"]["mean"]), statistics["action"]["mean"], atol=1e-6
+    )
+    assert np.allclose(
+        np.asarray(unnormalizer.stats["action"]["std"]), statistics["action"]["std"], atol=1e-6
+    )
+
+
+def test_policy_image_slots_must_match_a_camera_or_be_mapped(
+    make_package: Callable[..., Path], checkpoints: Callable[..., Path], tmp_path: Path
+) -> None:
+    package = make_package()
+    base = checkpoints("act", slots=("top",))
+    refused = run_trainer(write_spec(tmp_path / "refused", package, base_model=str(base)))
+    assert refused.returncode == 2
+    failure = read_events(tmp_path / "refused")[-1]
+    assert failure["type"] == "failed" and failure["code"] == "config_error"
+    assert "image slot 'top'" in failure["message"]
+    assert "cameras: front, wrist" in failure["message"]
+    assert "--image-map" in failure["message"]
+
+    mapped = write_spec(
+        tmp_path / "mapped", package, base_model=str(base), max_steps=2, image_map="top=wrist"
+    )
+    assert run_trainer(mapped).returncode == 0
+    train_config = json.loads((tmp_path / "mapped" / "output" / "train_config.json").read_text())
+    assert train_config["cameras"] == ["wrist"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect (issue #20 note): the resumed SmolVLA run's final loss differs from the "
+    "uninterrupted run's (2.35 vs 2.55 at step 12); tiny-vla's identical test passes",
+)
+def test_smolvla_sigterm_checkpoints_and_resume_matches_an_uninterrupted_run(
+    make_package: Callable[..., Path], checkpoints: Callable[..., Path], tmp_path: Path
+) -> None:
+    package = make_package()
+    base = str(checkpoints("smolvla"))
+    options = {"max_steps": 12, "checkpoint_interval": 100, "batch_size": 4, "data_workers": 0}
+    whole = write_spec(tmp_path / "whole", package, base_model=base, **options)
+    assert run_trainer(whole).returncode == 0
+    reference = [e for e in read_events(tmp_path / "whole") if e["type"] == "progress"][-1]
+
+    split = write_spec(tmp_path / "split", package, base_model=base, **options)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vlatune_trainer", "--spec", str(split)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while not any(e["type"] == "started" for e in read_events(tmp_path / "split")):
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=120) == 0
+    events = read_events(tmp_path / "split")
+    assert events[-1]["type"] == "cancelled"
+    stopped = events[-1]["step"]
+    assert 0 < stopped < 12
+    assert any(e["type"] == "checkpoint" and e["step"] == stopped for e in events)
+    resumed = run_trainer(split, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    final = [e for e in read_events(tmp_path / "split") if e["type"] == "progress"][-1]
+    assert final["step"] == reference["step"] == 12
+    assert final["loss"] == pytest.approx(reference["loss"], rel=1e-5)
+
+
+def test_job_start_runs_a_lerobot_checkpoint_in_the_lerobot_environment(
+    make_package: Callable[..., Path], checkpoints: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The real binary: the kind is recognised (dry run), the trainer runs in .venv-lerobot
+    without VLATUNE_PYTHON, and the job succeeds."""
+    package = make_package()
+    home = package.parents[1]
+    base = str(checkpoints("act"))
+    env = {k: v for k, v in os.environ.items() if k not in ("VLATUNE_PYTHON", "VLATUNE_TRAINER")}
+    env["VLATUNE_HOME"] = str(home)
+    binary = str(vlatune_binary())
+    common = ["job", "start", "--base-model", base, "--dataset", "sample", "--max-steps", "3"]
+    dry = subprocess.run(
+        [binary, *common, "--dry-run", "--json"], capture_output=True, text=True, env=env
+    )
+    assert dry.returncode == 0, dry.stderr
+    spec = json.loads(dry.stdout)["spec"]
+    assert spec["base_model_kind"] == "lerobot/act"
+    assert spec["trainer"]["argv"][0] == str(ROOT / ".venv-lerobot" / "bin" / "python")
+    started = subprocess.run(
+        [binary, *common, "--batch-size", "4", "--wait", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert started.returncode == 0, started.stderr
+    assert json.loads(started.stdout)["state"] == "succeeded"

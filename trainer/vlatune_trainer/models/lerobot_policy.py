@@ -1,0 +1,294 @@
+"""LeRobot policy checkpoints (SmolVLA, ACT, diffusion) fine-tuned with LoRA in vlatune's own
+training loop: the policy's config shapes the batches (image slots, observation history, action
+window), LeRobot's pre/post processors normalize with vlatune's exact statistics in each
+family's own mode, and the output is a LeRobot ``pretrained_model`` directory with the PEFT
+adapter that LeRobot's runtime loads unchanged.
+
+Needs the LeRobot environment (``make venv-lerobot``: Python 3.12, lerobot 0.6.1)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import TrainerError
+from ..lerobot_batches import LeRobotBatcher, WindowSpec, resize_frames
+from ..package import Package, read_shard
+
+FAMILIES = ("smolvla", "act", "diffusion")
+"""The LeRobot policy types vlatune trains (``config.json`` ``type``)."""
+
+LATER = ("pi0", "pi05", "groot")
+"""LeRobot types recognised but not trained yet (refused with a clear message)."""
+
+OWN_TARGETS = {
+    # LoRA on nn.MultiheadAttention.out_proj never trains (lora_B stays 0: the module's weight
+    # is read directly by F.multi_head_attention_forward), so ACT's targets are the feed-forward
+    # layers of every transformer layer and the action head.
+    "act": r"model\.(vae_encoder|encoder|decoder)\.layers\.\d+\.(linear1|linear2)|"
+    r"model\.action_head",
+    # The conditional U-Net's convolutions and FiLM encoders (not the vision backbone).
+    # (residual_conv is an Identity where a block keeps its width, so it is left out.)
+    "diffusion": r"diffusion\.unet\..*\.((conv1|conv2)\.block\.0|cond_encoder\.1)|"
+    r"diffusion\.unet\.final_conv\.1",
+}
+"""vlatune's LoRA targets for the families LeRobot defines none for."""
+
+IMAGE_PREFIX = "observation.images."
+
+
+def family(base_model: str) -> str | None:
+    """The LeRobot policy type of a checkpoint directory, or ``None`` when it is not one."""
+    config = Path(base_model).expanduser() / "config.json"
+    try:
+        kind = json.loads(config.read_text()).get("type")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if kind in FAMILIES + LATER else None
+
+
+def parse_image_map(text: str | None) -> dict[str, str]:
+    """``slot=camera,…`` → {slot: camera}."""
+    result: dict[str, str] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        slot, _, camera = item.partition("=")
+        result[slot.strip().removeprefix(IMAGE_PREFIX)] = camera.strip()
+    return result
+
+
+def camera_for_slots(slots: list[str], cameras: list[str], image_map: str | None) -> list[str]:
+    """The package camera feeding each image slot: ``--image-map``, else the same name."""
+    mapping = parse_image_map(image_map)
+    chosen = []
+    for slot in slots:
+        name = slot.removeprefix(IMAGE_PREFIX)
+        camera = mapping.get(name, name)
+        if camera not in cameras:
+            raise TrainerError(
+                "config_error",
+                f"image slot {name!r} of the policy has no camera in the package (cameras: "
+                f"{', '.join(cameras) or 'none'}; slots: "
+                f"{', '.join(s.removeprefix(IMAGE_PREFIX) for s in slots)}); pass "
+                "--image-map slot=camera,…",
+            )
+        chosen.append(camera)
+    return chosen
+
+
+def statistics(
+    package: Package,
+    proprio: list[int],
+    slots: list[str],
+    cameras: list[str],
+    shape: tuple[int, int],
+) -> dict[str, dict[str, torch.Tensor]]:
+    """LeRobot's ``dataset_stats`` from vlatune's exact statistics: state (the selected
+    dimensions) and action mean/std/min/max/q01/q99, and per image slot the per-channel
+    mean/std/min/max of up to 64 training frames in [0, 1] (LeRobot samples frames too)."""
+    stats = package.statistics
+    keys = ("mean", "std", "min", "max", "q01", "q99")
+    result: dict[str, dict[str, torch.Tensor]] = {
+        "action": {k: torch.tensor(stats["action"][k], dtype=torch.float32) for k in keys},
+    }
+    if proprio:
+        result["observation.state"] = {
+            k: torch.tensor([stats["proprio"][k][i] for i in proprio], dtype=torch.float32)
+            for k in keys
+        }
+    frames: dict[str, list[bytes]] = {camera: [] for camera in cameras}
+    for shard in package.shards("train"):
+        for sample in read_shard(shard):
+            for camera in cameras:
+                frames[camera].append(sample.images[camera])
+            if len(frames[cameras[0]] if cameras else []) >= 64:
+                break
+        if not cameras or len(frames[cameras[0]]) >= 64:
+            break
+    for slot, camera in zip(slots, cameras, strict=True):
+        pixels = resize_frames(frames[camera], *shape).float().div_(255)
+        per_channel = pixels.permute(1, 0, 2, 3).reshape(3, -1)
+        result[slot] = {
+            "mean": per_channel.mean(dim=1).view(3, 1, 1),
+            "std": per_channel.std(dim=1).clamp(min=1e-3).view(3, 1, 1),
+            "min": per_channel.min(dim=1).values.view(3, 1, 1),
+            "max": per_channel.max(dim=1).values.view(3, 1, 1),
+        }
+    return result
+
+
+@dataclass
+class LeRobotActionModel:
+    """A LoRA-wrapped LeRobot policy behind vlatune's ``ActionModel`` interface. Predictions
+    are un-normalized actions (``raw_predictions``), through the policy's postprocessor."""
+
+    model: torch.nn.Module
+    preprocessor: Any
+    postprocessor: Any
+    slots: list[str]
+    autocast: bool = False
+    train_module: torch.nn.Module | None = None
+    raw_predictions: bool = field(default=True, init=False)
+
+    def inputs(self, batch: dict[str, Any], actions: bool) -> dict[str, Any]:
+        images = batch["images"].float().div_(255)
+        result: dict[str, Any] = {
+            slot: images[..., index, :, :, :] for index, slot in enumerate(self.slots)
+        }
+        if batch["state"].shape[-1]:
+            result["observation.state"] = batch["state"]
+        result["task"] = list(batch["instructions"])
+        if actions:
+            result["action"] = batch["actions"]
+            result["action_is_pad"] = ~batch["mask"]
+        return self.preprocessor(result)
+
+    def loss(self, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
+        inputs = self.inputs(batch, actions=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            loss, _ = (self.train_module or self.model)(inputs)
+        return loss.float()
+
+    @torch.no_grad()
+    def predict(
+        self, batch: dict[str, Any], device: torch.device
+    ) -> tuple[np.ndarray, float | None]:
+        inputs = self.inputs(batch, actions=False)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            chunk = self.model.predict_action_chunk(inputs)
+        return self.postprocessor(chunk.float()).cpu().numpy(), None
+
+
+@dataclass
+class LeRobotBuild:
+    """What ``policy.build`` needs from a LeRobot checkpoint."""
+
+    action_model: LeRobotActionModel
+    window: WindowSpec
+    config: Any
+    family: str
+    base: Path
+
+
+def target_modules(kind: str, policy: torch.nn.Module, requested: list[str]) -> list[str] | str:
+    """LeRobot's defaults (SmolVLA), vlatune's own (ACT, diffusion), or the names given."""
+    if requested and requested != ["all-linear"]:
+        return requested
+    defaults = policy._get_default_peft_targets()  # type: ignore[operator]
+    if defaults and defaults.get("target_modules"):
+        return defaults["target_modules"]
+    return OWN_TARGETS[kind]
+
+
+def build_lerobot(
+    hyper: dict[str, Any],
+    base: str,
+    package: Package,
+    proprio: list[int],
+    device: torch.device,
+    autocast: bool,
+) -> LeRobotBuild:
+    """Loads the checkpoint with the package's features, makes the processors from vlatune's
+    statistics, and wraps the policy with LoRA."""
+    from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+    from peft import LoraConfig
+
+    directory = Path(base).expanduser().resolve()
+    kind = family(str(directory))
+    if kind in LATER:
+        raise TrainerError(
+            "config_error",
+            f"LeRobot policy type {kind!r} is recognised but vlatune does not train it yet "
+            f"(trained: {', '.join(FAMILIES)})",
+        )
+    config = PreTrainedConfig.from_pretrained(str(directory), local_files_only=True)
+    config.device = device.type
+    if hyper.get("tokenizer") and hasattr(config, "vlm_model_name"):
+        config.vlm_model_name = str(Path(hyper["tokenizer"]).expanduser().resolve())
+    visual = {k: f for k, f in config.input_features.items() if f.type is FeatureType.VISUAL}
+    slots = sorted(visual)
+    if not slots:
+        raise TrainerError("config_error", f"{directory}/config.json lists no image inputs")
+    shape = tuple(visual[slots[0]].shape[-2:])
+    cameras = camera_for_slots(slots, package.cameras, hyper.get("image_map"))
+    features: dict[str, PolicyFeature] = {
+        slot: PolicyFeature(type=FeatureType.VISUAL, shape=(3, *visual[slot].shape[-2:]))
+        for slot in slots
+    }
+    if proprio:
+        features["observation.state"] = PolicyFeature(type=FeatureType.STATE, shape=(len(proprio),))
+    config.input_features = features
+    config.output_features = {
+        "action": PolicyFeature(type=FeatureType.ACTION, shape=(package.action_dim,))
+    }
+    config.pretrained_path = str(directory)
+    policy = get_policy_class(kind).from_pretrained(str(directory), config=config)
+    stats = statistics(package, proprio, slots, cameras, shape)  # type: ignore[arg-type]
+    preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
+    targets = target_modules(kind, policy, list(hyper.get("target_modules") or []))
+    lora = LoraConfig(
+        r=int(hyper["lora_rank"]),
+        lora_alpha=float(hyper["lora_alpha"]),
+        lora_dropout=float(hyper["lora_dropout"]),
+        target_modules=targets,
+    )
+    try:
+        model = policy.wrap_with_peft(peft_config=lora)
+    except ValueError as error:
+        raise TrainerError(
+            "config_error",
+            f"target_modules {targets!r} cannot be applied to the {kind} policy: {error}",
+        ) from error
+    model.train()
+    observation = config.observation_delta_indices
+    window = WindowSpec(
+        cameras=cameras,
+        image_shape=shape,  # type: ignore[arg-type]
+        proprio=proprio,
+        observation_offsets=list(observation) if observation else None,
+        action_offsets=list(config.action_delta_indices),
+    )
+    return LeRobotBuild(
+        action_model=LeRobotActionModel(model, preprocessor, postprocessor, slots, autocast),
+        window=window,
+        config=config,
+        family=kind,
+        base=directory,
+    )
+
+
+def save_pretrained_model(built: LeRobotBuild, out: Path, image_map: dict[str, str]) -> None:
+    """config.json (``use_peft``, the package's features) and the pre/post processors with
+    vlatune's statistics next to the adapter: a LeRobot ``pretrained_model`` directory; and
+    ``model_config.json`` for vlatune's own predict."""
+    config = built.config
+    config.use_peft = True
+    config.pretrained_path = None
+    config.save_pretrained(out)
+    config.pretrained_path = str(built.base)
+    built.action_model.preprocessor.save_pretrained(out)
+    built.action_model.postprocessor.save_pretrained(out)
+    (out / "model_config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "lerobot",
+                "family": built.family,
+                "base_model": str(built.base),
+                "image_map": image_map,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def new_batcher(package: Package, built: LeRobotBuild) -> LeRobotBatcher:
+    return LeRobotBatcher(package, built.window)
