@@ -8,6 +8,7 @@ Needs the LeRobot environment (``make venv-lerobot``: Python 3.12, lerobot 0.6.1
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,15 +103,9 @@ def statistics(
             k: torch.tensor([stats["proprio"][k][i] for i in proprio], dtype=torch.float32)
             for k in keys
         }
-    frames: dict[str, list[bytes]] = {camera: [] for camera in cameras}
-    for shard in package.shards("train"):
-        for sample in read_shard(shard):
-            for camera in cameras:
-                frames[camera].append(sample.images[camera])
-            if len(frames[cameras[0]] if cameras else []) >= 64:
-                break
-        if not cameras or len(frames[cameras[0]]) >= 64:
-            break
+    samples = (sample for shard in package.shards("train") for sample in read_shard(shard))
+    taken = list(itertools.islice(samples, 64))
+    frames = {camera: [sample.images[camera] for sample in taken] for camera in cameras}
     for slot, camera in zip(slots, cameras, strict=True):
         pixels = resize_frames(frames[camera], *shape).float().div_(255)
         per_channel = pixels.permute(1, 0, 2, 3).reshape(3, -1)
