@@ -1,7 +1,7 @@
 # vlatune — the front door.
 #   make demo       build, install the trainer environment, prepare a sample dataset, LoRA-fine-tune
 #                   the pretrained tiny-vla base on CPU, show the result
-#   make test       every test suite (Swift Testing + pytest); what CI runs
+#   make test       every test suite (Swift Testing + pytest in .venv and .venv-lerobot); what CI runs
 #   make build      debug build of the vlatune binary;  make release: release build
 #   make venv       the project's Python environment (.venv): trainer (torch, peft, transformers,
 #                   safetensors), numpy, Pillow, pytest, ruff
@@ -47,8 +47,10 @@ venv: $(VENV)/.installed
 
 # The LeRobot environment (Python 3.12 from pyenv, lerobot 0.6.1, torch 2.11; ~2.5 min, 6 GB) that
 # LeRobot checkpoints (ACT, diffusion, SmolVLA) train in; vlatune picks it by the base model.
-LEROBOT_PYTHON ?= $(shell command -v python3.12 || echo $(HOME)/.pyenv/versions/3.12.1/bin/python)
+# pyenv's 3.12 first (its python3.12 shim fails where 3.12 is not the selected version).
+LEROBOT_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
 .venv-lerobot/.installed: trainer/pyproject.toml Makefile
+	@test -n "$(LEROBOT_PYTHON)" || { echo "LeRobot 0.6.1 needs Python 3.12: install it (pyenv install 3.12.1) or pass LEROBOT_PYTHON=/path/to/python3.12" >&2; exit 1; }
 	test -x .venv-lerobot/bin/python || $(LEROBOT_PYTHON) -m venv .venv-lerobot
 	.venv-lerobot/bin/python -m pip install --quiet --upgrade pip
 	.venv-lerobot/bin/python -m pip install --quiet "torch==2.11.*" \
@@ -57,12 +59,12 @@ LEROBOT_PYTHON ?= $(shell command -v python3.12 || echo $(HOME)/.pyenv/versions/
 
 venv-lerobot: .venv-lerobot/.installed
 
-# Not yet part of make test (issue #20): the LeRobot families end to end.
+# The LeRobot families end to end, in .venv-lerobot (part of make test; never skipped there).
 test-lerobot: venv-lerobot build
 	VLATUNE_REQUIRE_LEROBOT=1 VLATUNE_BINARY=$(abspath .build/debug/vlatune) \
 	  .venv-lerobot/bin/python -m pytest -q trainer/tests/test_lerobot_families.py
 
-test: test-swift test-python
+test: test-swift test-python test-lerobot
 
 test-swift: deps venv build
 	VLATUNE_REQUIRE_FIXTURES=1 VLATUNE_TEST_PYTHON=$(abspath $(VENV_PYTHON)) $(SWIFT) test $(SWIFT_FLAGS)

@@ -295,7 +295,12 @@ def training_loader(
 ) -> torch.utils.data.DataLoader:
     """The DataLoader the trainer streams ``stream`` through: ``workers`` processes (each
     prefetching 4 batches, detached from the trainer's process group) and, for a GPU,
-    page-locked batches, so the copy to the device runs asynchronously (``non_blocking``)."""
+    page-locked batches, so the copy to the device runs asynchronously (``non_blocking``).
+
+    The loader draws its workers' base seed from a generator of its own: from the global one,
+    ``iter(loader)`` would take a draw from torch's RNG after a resumed run restored it, and every
+    model that samples during training (flow-matching noise and time in SmolVLA and pi0, ACT's
+    VAE) would see other noise than the uninterrupted run."""
     return torch.utils.data.DataLoader(
         stream,
         batch_size=None,
@@ -304,6 +309,7 @@ def training_loader(
         persistent_workers=False,
         worker_init_fn=detach_worker,
         pin_memory=device.type == "cuda",
+        generator=torch.Generator().manual_seed(stream.seed),
     )
 
 

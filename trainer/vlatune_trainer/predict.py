@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -23,10 +24,88 @@ from .models.tiny_vla import TinyVLAConfig, tokenize
 from .normalize import Normalizer
 
 
-def load_policy(adapter: Path) -> Policy | TokenPolicy:
-    """The right policy class for an adapter directory (tiny-vla or a Hugging Face base)."""
+def load_policy(adapter: Path) -> Policy | TokenPolicy | LeRobotPolicy:
+    """The right policy class for an adapter directory (tiny-vla, a Hugging Face base, or a
+    LeRobot policy)."""
     described = json.loads((adapter / "model_config.json").read_text())
-    return TokenPolicy(adapter) if described.get("model_type") == "hf" else Policy(adapter)
+    kind = described.get("model_type")
+    if kind == "lerobot":
+        return LeRobotPolicy(adapter)
+    return TokenPolicy(adapter) if kind == "hf" else Policy(adapter)
+
+
+class LeRobotPolicy:
+    """A fine-tuned LeRobot policy, loaded the way LeRobot deploys it (``make_policy`` with the
+    PEFT adapter, the saved pre/post processors with vlatune's statistics); images arrive in
+    the order of the cameras it was trained on."""
+
+    def __init__(self, adapter: Path) -> None:
+        from types import SimpleNamespace
+
+        from lerobot.configs.policies import PreTrainedConfig
+        from lerobot.policies.factory import make_policy, make_pre_post_processors
+
+        train_config = json.loads((adapter.parent / "train_config.json").read_text())
+        statistics = json.loads((adapter / "dataset_statistics.json").read_text())
+        ((self.unnorm_key, _),) = statistics.items()
+        config = PreTrainedConfig.from_pretrained(str(adapter))
+        config.pretrained_path = str(adapter)
+        config.device = "cpu"
+        described = json.loads((adapter / "model_config.json").read_text())
+        features = {}
+        shapes: dict[str, tuple[int, int]] = {}
+        for key, feature in {**config.input_features, **config.output_features}.items():
+            shape = list(feature.shape)
+            if key.startswith("observation.images."):
+                shapes[key] = (shape[1], shape[2])
+                features[key] = {
+                    "dtype": "video",
+                    "shape": [shape[1], shape[2], shape[0]],
+                    "names": ["height", "width", "channels"],
+                }
+            else:
+                features[key] = {"dtype": "float32", "shape": shape, "names": None}
+        # Slots in the order of the cameras the images arrive in (model_config's slot → camera).
+        self.slots = [(slot, shapes[slot]) for slot in described["image_map"]]
+        self.has_state = "observation.state" in config.input_features
+        # Families with observation history (diffusion: n_obs_steps 2) see the one observation
+        # repeated, as LeRobot's own queues do at an episode's first step.
+        self.history = int(getattr(config, "n_obs_steps", 1) or 1)
+        self.proprio = train_config.get("proprio_dims")
+        self.cameras = train_config.get("cameras")
+        self.model = make_policy(config, ds_meta=SimpleNamespace(features=features)).eval()
+        self.pre, self.post = make_pre_post_processors(config, pretrained_path=str(adapter))
+
+    @torch.no_grad()
+    def predict(self, images: list[bytes], instruction: str, state: list[float]) -> np.ndarray:
+        """Un-normalized action chunk (chunk × action_dim) for one observation."""
+        import io
+
+        from PIL import Image
+
+        if len(images) != len(self.slots):
+            raise SystemExit(
+                f"the policy takes {len(self.slots)} images (cameras, in order: "
+                f"{', '.join(self.cameras or [])}); got {len(images)}"
+            )
+        observation: dict[str, object] = {"task": instruction}
+        for (slot, (height, width)), data in zip(self.slots, images, strict=True):
+            frame = Image.open(io.BytesIO(data)).convert("RGB").resize((width, height))
+            pixels = torch.from_numpy(np.asarray(frame, dtype=np.float32) / 255)
+            observation[slot] = pixels.permute(2, 0, 1)
+        if self.has_state:
+            dims = self.proprio if self.proprio is not None else list(range(len(state)))
+            observation["observation.state"] = torch.tensor(
+                [state[i] for i in dims], dtype=torch.float32
+            )
+        inputs = self.pre(observation)
+        if self.history > 1:
+            for key in [k for k in inputs if k.startswith("observation.")]:
+                value = inputs[key]
+                if isinstance(value, torch.Tensor) and not key.startswith("observation.language"):
+                    inputs[key] = value.unsqueeze(1).repeat_interleave(self.history, dim=1)
+        chunk = self.model.predict_action_chunk(inputs)
+        return self.post(chunk).numpy()[0]
 
 
 class TokenPolicy:
@@ -128,10 +207,12 @@ def main() -> int:
     parser.add_argument("--instruction", required=True)
     parser.add_argument("--state", default="", help="comma-separated state values")
     args = parser.parse_args()
-    policy = load_policy(args.adapter)
     images = [Path(item.split("=", 1)[-1]).read_bytes() for item in args.image]
     state = [float(v) for v in args.state.split(",") if v.strip()]
-    actions = policy.predict(images, args.instruction, state)
+    # stdout carries the one JSON document; what libraries print while loading goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        policy = load_policy(args.adapter)
+        actions = policy.predict(images, args.instruction, state)
     print(json.dumps({"unnorm_key": policy.unnorm_key, "actions": actions.tolist()}))
     return 0
 

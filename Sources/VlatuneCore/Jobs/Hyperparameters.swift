@@ -38,6 +38,8 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
   public var gradientCheckpointing: Bool?
   /// Allow a checkpoint directory's own code.
   public var trustRemoteCode: Bool?
+  /// LeRobot policies: the package camera feeding each image slot (`slot: camera`).
+  public var imageMap: [String: String]?
 
   enum CodingKeys: String, CodingKey {
     case seed
@@ -58,5 +60,6 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     case lrSchedule = "lr_schedule"
     case gradientCheckpointing = "gradient_checkpointing"
     case trustRemoteCode = "trust_remote_code"
+    case imageMap = "image_map"
   }
 }

@@ -319,8 +319,9 @@ public struct JobLauncher: Sendable {
   /// Validates and resolves a request into a spec without starting anything.
   func resolve(_ request: JobRequest, id: String) throws -> JobSpec {
     let record = try context.datasets.resolve(request.dataset)
+    let document: DatasetDocument
     do {
-      try Self.checkPackage(record)
+      document = try Self.checkPackage(record)
     } catch let error as VlatuneError {
       // `dataset rm` between the lookup and the check removes the files first: say that.
       if (try? context.datasets.resolve(record.id)) == nil { throw Self.removedDuringStart(record.id) }
@@ -328,6 +329,10 @@ public struct JobLauncher: Sendable {
     }
     try Self.checkBaseModel(request.baseModel)
     let kind = BaseModelKind.of(request.baseModel)
+    let imageMap = request.parameters["image_map"]?.objectValue?.compactMapValues(\.stringValue)
+    if let checkpoint = LeRobotCheckpoint.read(request.baseModel) {
+      try Self.checkLeRobot(checkpoint, request: request, document: document, imageMap: imageMap ?? [:])
+    }
     let executor = request.string("executor") ?? policy.limits.defaultExecutor
     guard policy.limits.executors.contains(executor) else {
       throw VlatuneError.policyDenied(
@@ -378,7 +383,7 @@ public struct JobLauncher: Sendable {
       lrSchedule: request.string("lr_schedule") ?? "cosine",
       dataWorkers: request.integer("data_workers") ?? 1,
       gradientCheckpointing: request.bool("gradient_checkpointing") ?? false,
-      trustRemoteCode: request.bool("trust_remote_code") ?? false)
+      trustRemoteCode: request.bool("trust_remote_code") ?? false, imageMap: imageMap)
     let dataset = JobSpec.Dataset(
       id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
       statistics: record.directory + "/dataset_statistics.json")
@@ -572,7 +577,8 @@ public struct JobLauncher: Sendable {
 
   /// A fast integrity check of a package before a job is admitted: every shard present with the
   /// size the manifest records. (The trainer verifies checksums before use.)
-  static func checkPackage(_ record: DatasetRecord) throws {
+  @discardableResult
+  static func checkPackage(_ record: DatasetRecord) throws -> DatasetDocument {
     let document = try DatasetCatalog.document(record)
     var findings: [Diagnostic] = []
     for shard in document.shards {
@@ -591,5 +597,46 @@ public struct JobLauncher: Sendable {
         message: "dataset \(record.id) (\(record.name)) is damaged; run 'vlatune dataset verify "
           + "\(record.name)' and prepare it again", findings: findings)
     }
+    return document
+  }
+
+  /// Refuses (64) a LeRobot checkpoint the dataset cannot feed: image slots without a camera,
+  /// state or action sizes the policy cannot take, LoRA targets that name no module.
+  static func checkLeRobot(
+    _ checkpoint: LeRobotCheckpoint, request: JobRequest, document: DatasetDocument, imageMap: [String: String]
+  ) throws {
+    guard LeRobotCheckpoint.trained.contains(checkpoint.type) else {
+      throw VlatuneError.invalidParameters([
+        ParameterProblem(
+          param: "base_model",
+          message: "base_model (--base-model) is a LeRobot \(checkpoint.type) checkpoint, a family vlatune "
+            + "recognises but does not fine-tune yet (it trains \(LeRobotCheckpoint.trained.joined(separator: ", ")); "
+            + "docs/trainer.md)")
+      ])
+    }
+    var problems: [ParameterProblem] = []
+    if let problem = checkpoint.cameraProblem(available: document.cameras.map(\.key), imageMap: imageMap) {
+      problems.append(problem)
+    }
+    let proprio = request.string("proprio") ?? "all"
+    let stateDim =
+      switch proprio {
+      case "all": document.stateDim
+      case "none": 0
+      default: proprio.split(separator: ",").count
+      }
+    problems += checkpoint.dimensionProblems(stateDim: stateDim, actionDim: document.actionDim)
+    let targets = request.parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue) ?? ["all-linear"]
+    let unmatched = checkpoint.unmatchedTargets(targets)
+    if !unmatched.isEmpty {
+      problems.append(
+        ParameterProblem(
+          param: "target_modules",
+          message: "target_modules (--target-modules) \(unmatched.joined(separator: ", ")) match no module of the "
+            + "\(checkpoint.type) policy (a module matches when its path is the name or ends with '.name', "
+            + "e.g. \(checkpoint.modules.sorted().prefix(3).joined(separator: ", "))); omit it for the "
+            + "family's default targets (docs/trainer.md)"))
+    }
+    if !problems.isEmpty { throw VlatuneError.invalidParameters(problems) }
   }
 }

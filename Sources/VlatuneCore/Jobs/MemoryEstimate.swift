@@ -68,6 +68,9 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
 
   /// The estimate for a spec (`nil` when the base model's architecture cannot be read).
   public static func estimate(spec: JobSpec, gpuMemoryBytes: Int?) -> MemoryEstimate? {
+    if let checkpoint = LeRobotCheckpoint.read(spec.baseModel) {
+      return lerobot(checkpoint, spec: spec, gpuMemoryBytes: gpuMemoryBytes)
+    }
     guard let architecture = architecture(of: spec.baseModel) else { return nil }
     let hyper = spec.hyperparameters
     let onGPU = spec.gpus > 0
@@ -89,6 +92,24 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
       parameters: architecture.parameters, trainableParameters: trainable, weightBytes: weights,
       trainableStateBytes: state, activationBytes: activations + logits, overheadBytes: overhead,
       totalBytes: weights + state + activations + logits + overhead, gpuMemoryBytes: gpuMemoryBytes)
+  }
+
+  /// A LeRobot policy checkpoint: parameters and LoRA parameters exact from the weight files
+  /// headers, fp32 weights (the trainer autocasts, it does not cast them), and no activation
+  /// term yet — a lower bound until a GPU measurement calibrates it (docs/trainer.md).
+  static func lerobot(_ checkpoint: LeRobotCheckpoint, spec: JobSpec, gpuMemoryBytes: Int?) -> MemoryEstimate? {
+    let tensors = safetensorsTensors(in: URL(fileURLWithPath: (spec.baseModel as NSString).expandingTildeInPath))
+    let parameters = tensors.values.reduce(0) { $0 + $1.reduce(1, *) }
+    guard parameters > 0 else { return nil }
+    let hyper = spec.hyperparameters
+    let trainable = checkpoint.loraParameters(tensors: tensors, rank: hyper.loraRank, targets: hyper.targetModules)
+    let overhead = spec.gpus > 0 ? 512 << 20 : 0
+    let weights = parameters * 4
+    let state = trainable * 16
+    return MemoryEstimate(
+      parameters: parameters, trainableParameters: trainable, weightBytes: weights,
+      trainableStateBytes: state, activationBytes: 0, overheadBytes: overhead,
+      totalBytes: weights + state + overhead, gpuMemoryBytes: gpuMemoryBytes)
   }
 
   /// tiny-vla, or a checkpoint directory's `config.json` and `*.safetensors` headers.
@@ -121,11 +142,16 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
       sequence: imageTokens + 64, vocabulary: vocabulary, headParameters: 0)
   }
 
-  /// The number of parameters in a directory's `*.safetensors` files, from their JSON headers
-  /// (8-byte little-endian length, then `{name: {dtype, shape, data_offsets}}`).
+  /// The number of parameters in a directory's `*.safetensors` files, from their JSON headers.
   public static func safetensorsParameters(in directory: URL) -> Int {
+    safetensorsTensors(in: directory).values.reduce(0) { $0 + $1.reduce(1, *) }
+  }
+
+  /// Every tensor's name and shape in a directory's `*.safetensors` files, from their JSON
+  /// headers (8-byte little-endian length, then `{name: {dtype, shape, data_offsets}}`).
+  public static func safetensorsTensors(in directory: URL) -> [String: [Int]] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-    var total = 0
+    var result: [String: [Int]] = [:]
     for name in names where name.hasSuffix(".safetensors") {
       guard let handle = try? FileHandle(forReadingFrom: directory.appendingPathComponent(name)),
         let prefix = try? handle.read(upToCount: 8), prefix.count == 8
@@ -136,11 +162,10 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
         let tensors = try? JSONParser.parse(Array(header)).objectValue
       else { continue }
       for (key, tensor) in tensors where key != "__metadata__" {
-        let shape = tensor["shape"]?.arrayValue?.compactMap(\.numberValue) ?? []
-        total += shape.reduce(1) { $0 * Int($1) }
+        result[key] = tensor["shape"]?.arrayValue?.compactMap(\.numberValue).map { Int($0) } ?? []
       }
     }
-    return total
+    return result
   }
 
   /// Whether it fits the GPU (always true on CPU or when the GPU's memory is unknown).

@@ -75,6 +75,10 @@ public enum JobParameters {
       help: "Allow a checkpoint directory's own Python code (OpenVLA needs it); it runs with your "
         + "rights."),
     ParameterDefinition(
+      name: "image_map", kind: .keyValues(maxPairs: 16, maxKeyLength: 128, maxValueLength: 128),
+      help: "LeRobot policies: the dataset camera feeding each image slot of the policy "
+        + "(slot=camera,…); default: the camera of the slot's own name, else refused (64)."),
+    ParameterDefinition(
       name: "force", kind: .boolean, defaultValue: .bool(false),
       help: "Start even when the memory estimate exceeds the GPU's memory (otherwise refused, 69)."),
     ParameterDefinition(

@@ -53,10 +53,13 @@ def family(base_model: str) -> str | None:
     return kind if kind in FAMILIES + LATER else None
 
 
-def parse_image_map(text: str | None) -> dict[str, str]:
-    """``slot=camera,…`` → {slot: camera}."""
+def parse_image_map(value: dict[str, str] | str | None) -> dict[str, str]:
+    """The spec's ``image_map`` ({slot: camera}, as job start writes it) or ``slot=camera,…``
+    → {slot: camera}, slots without the ``observation.images.`` prefix."""
+    if isinstance(value, dict):
+        return {slot.removeprefix(IMAGE_PREFIX): camera for slot, camera in value.items()}
     result: dict[str, str] = {}
-    for item in (text or "").split(","):
+    for item in (value or "").split(","):
         if not item.strip():
             continue
         slot, _, camera = item.partition("=")
@@ -64,7 +67,9 @@ def parse_image_map(text: str | None) -> dict[str, str]:
     return result
 
 
-def camera_for_slots(slots: list[str], cameras: list[str], image_map: str | None) -> list[str]:
+def camera_for_slots(
+    slots: list[str], cameras: list[str], image_map: dict[str, str] | str | None
+) -> list[str]:
     """The package camera feeding each image slot: ``--image-map``, else the same name."""
     mapping = parse_image_map(image_map)
     chosen = []
