@@ -52,6 +52,7 @@ extension JobCommand {
     @Option(help: help("slurm_memory")) var slurmMemory: String?
     @Option(help: help("time_limit")) var timeLimit: String?
     @Option(help: help("image_map")) var imageMap: String?
+    @Option(help: help("tokenizer")) var tokenizer: String?
     @Flag(help: help("gradient_checkpointing")) var gradientCheckpointing = false
     @Flag(help: help("trust_remote_code")) var trustRemoteCode = false
     @Flag(help: help("force")) var force = false
@@ -81,7 +82,7 @@ extension JobCommand {
         ("executor", executor), ("proprio", proprio), ("data_workers", dataWorkers),
         ("nodes", nodes), ("processes", processes), ("lr_schedule", lrSchedule), ("slurm_partition", slurmPartition),
         ("slurm_account", slurmAccount), ("slurm_qos", slurmQos), ("slurm_memory", slurmMemory), ("time_limit", timeLimit),
-        ("image_map", imageMap),
+        ("image_map", imageMap), ("tokenizer", tokenizer),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = JobParameters.table.fromCommandLine(raw)

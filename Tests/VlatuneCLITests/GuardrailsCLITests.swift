@@ -80,6 +80,19 @@ struct GuardrailsCLITests {
     #expect(fits.status == 0, "\(fits.standardError)")
   }
 
+  @Test func lerobotOnlyParametersAreRefusedForOtherBaseModels() throws {
+    let bed = try JobTestbed()
+    let refused = try bed.run(Self.startArguments + ["--image-map", "top=front", "--tokenizer", "/tmp", "--json"])
+    #expect(refused.status == 64)
+    let error = try #require(try refused.json()["error"] as? [String: Any])
+    let problems = try #require(error["problems"] as? [[String: Any]])
+    #expect(problems.compactMap { $0["param"] as? String } == ["image_map", "tokenizer"])
+    let message = try #require(problems.first?["message"] as? String)
+    #expect(message.contains("LeRobot policy checkpoints only"))
+    let none = try bed.vlatune.run(["job", "list", "--json"])
+    #expect((try none.json()["jobs"] as? [Any])?.isEmpty == true)
+  }
+
   @Test func thePolicyChoosesAndLimitsExecutors() throws {
     let localOnly = try JobTestbed(policy: "version: 1\nlimits: {executors: [local]}\n")
     let denied = try localOnly.run(Self.startArguments + ["--executor", "slurm", "--json"])

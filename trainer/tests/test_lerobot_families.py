@@ -235,11 +235,14 @@ def test_job_start_runs_a_lerobot_checkpoint_in_the_lerobot_environment(
 
 
 def dry_run(
-    package: Path, base: Path | str, *extra: str
+    package: Path, base: Path | str, *extra: str, hf_home: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[str], dict]:
     """``vlatune job start --dry-run --json`` for ``base`` on the package's dataset."""
     env = {k: v for k, v in os.environ.items() if k not in ("VLATUNE_PYTHON", "VLATUNE_TRAINER")}
     env["VLATUNE_HOME"] = str(package.parents[1])
+    if hf_home is not None:
+        env["HF_HOME"] = str(hf_home)
+        env.pop("HF_HUB_CACHE", None)
     result = subprocess.run(
         [
             str(vlatune_binary()),
@@ -326,3 +329,45 @@ def test_job_start_refuses_with_64_what_the_policy_cannot_take(
     refused, document = dry_run(package, later)
     assert refused.returncode == 64
     assert "pi0 checkpoint" in problems(document)["base_model"]
+
+
+def test_smolvla_backbone_comes_from_a_local_directory_or_is_named(
+    make_package: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A checkpoint naming its SmolVLM backbone by hub id: refused (64) naming the id and
+    --tokenizer while the files are nowhere local; with --tokenizer DIR the job trains offline
+    and the saved policy names the directory."""
+    package = make_package()
+    hub_id = "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
+    base = make_checkpoint(
+        "smolvla",
+        tmp_path / "base",
+        state_dim=8,
+        action_dim=7,
+        slots=("front", "wrist"),
+        smolvlm_name=hub_id,
+    )
+    empty_cache = tmp_path / "hf"
+    refused, document = dry_run(package, base, hf_home=empty_cache)
+    assert refused.returncode == 64, refused.stdout
+    message = problems(document)["tokenizer"]
+    assert hub_id in message and "--tokenizer DIR" in message and str(empty_cache) in message
+    wrong, document = dry_run(package, base, "--tokenizer", str(tmp_path), hf_home=empty_cache)
+    assert wrong.returncode == 64 and "config.json" in problems(document)["tokenizer"]
+    vlm = tmp_path / "base" / "vlm"
+    accepted, document = dry_run(package, base, "--tokenizer", str(vlm), hf_home=empty_cache)
+    assert accepted.returncode == 0, accepted.stdout
+    assert document["spec"]["hyperparameters"]["tokenizer"] == str(vlm)
+
+    spec = write_spec(
+        tmp_path / "job",
+        package,
+        base_model=str(base),
+        max_steps=2,
+        batch_size=2,
+        tokenizer=str(vlm),
+    )
+    result = run_trainer(spec)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "job" / "output" / "adapter" / "config.json").read_text())
+    assert saved["vlm_model_name"] == str(vlm.resolve())

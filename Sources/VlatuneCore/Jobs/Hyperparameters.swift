@@ -40,6 +40,8 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
   public var trustRemoteCode: Bool?
   /// LeRobot policies: the package camera feeding each image slot (`slot: camera`).
   public var imageMap: [String: String]?
+  /// LeRobot SmolVLA: the local backbone directory used instead of `vlm_model_name`.
+  public var tokenizer: String?
 
   enum CodingKeys: String, CodingKey {
     case seed
@@ -61,5 +63,6 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     case gradientCheckpointing = "gradient_checkpointing"
     case trustRemoteCode = "trust_remote_code"
     case imageMap = "image_map"
+    case tokenizer
   }
 }

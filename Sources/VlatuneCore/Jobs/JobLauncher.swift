@@ -330,8 +330,21 @@ public struct JobLauncher: Sendable {
     try Self.checkBaseModel(request.baseModel)
     let kind = BaseModelKind.of(request.baseModel)
     let imageMap = request.parameters["image_map"]?.objectValue?.compactMapValues(\.stringValue)
-    if let checkpoint = LeRobotCheckpoint.read(request.baseModel) {
-      try Self.checkLeRobot(checkpoint, request: request, document: document, imageMap: imageMap ?? [:])
+    let isLeRobot: Bool = if case .lerobot = kind { true } else { false }
+    let lerobotOnly = isLeRobot ? [] : ["image_map", "tokenizer"].filter { request.parameters[$0] != nil }
+    if !lerobotOnly.isEmpty {
+      throw VlatuneError.invalidParameters(
+        lerobotOnly.map { name in
+          ParameterProblem(
+            param: name,
+            message: "\(name) (--\(name.replacingOccurrences(of: "_", with: "-"))) applies to LeRobot policy "
+              + "checkpoints only; base_model '\(request.baseModel)' is \(kind.name): remove it")
+        })
+    }
+    if isLeRobot, let checkpoint = LeRobotCheckpoint.read(request.baseModel) {
+      try Self.checkLeRobot(
+        checkpoint, request: request, document: document, imageMap: imageMap ?? [:],
+        environment: context.environment)
     }
     let executor = request.string("executor") ?? policy.limits.defaultExecutor
     guard policy.limits.executors.contains(executor) else {
@@ -383,7 +396,8 @@ public struct JobLauncher: Sendable {
       lrSchedule: request.string("lr_schedule") ?? "cosine",
       dataWorkers: request.integer("data_workers") ?? 1,
       gradientCheckpointing: request.bool("gradient_checkpointing") ?? false,
-      trustRemoteCode: request.bool("trust_remote_code") ?? false, imageMap: imageMap)
+      trustRemoteCode: request.bool("trust_remote_code") ?? false, imageMap: imageMap,
+      tokenizer: request.string("tokenizer").map { ($0 as NSString).expandingTildeInPath })
     let dataset = JobSpec.Dataset(
       id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
       statistics: record.directory + "/dataset_statistics.json")
@@ -603,7 +617,8 @@ public struct JobLauncher: Sendable {
   /// Refuses (64) a LeRobot checkpoint the dataset cannot feed: image slots without a camera,
   /// state or action sizes the policy cannot take, LoRA targets that name no module.
   static func checkLeRobot(
-    _ checkpoint: LeRobotCheckpoint, request: JobRequest, document: DatasetDocument, imageMap: [String: String]
+    _ checkpoint: LeRobotCheckpoint, request: JobRequest, document: DatasetDocument, imageMap: [String: String],
+    environment: [String: String]
   ) throws {
     guard LeRobotCheckpoint.trained.contains(checkpoint.type) else {
       throw VlatuneError.invalidParameters([
@@ -626,6 +641,9 @@ public struct JobLauncher: Sendable {
       default: proprio.split(separator: ",").count
       }
     problems += checkpoint.dimensionProblems(stateDim: stateDim, actionDim: document.actionDim)
+    if let problem = checkpoint.backboneProblem(tokenizer: request.string("tokenizer"), environment: environment) {
+      problems.append(problem)
+    }
     let targets = request.parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue) ?? ["all-linear"]
     let unmatched = checkpoint.unmatchedTargets(targets)
     if !unmatched.isEmpty {

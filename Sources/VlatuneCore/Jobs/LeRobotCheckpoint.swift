@@ -17,6 +17,9 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   public var maxStateDim: Int?
   /// See `maxStateDim`.
   public var maxActionDim: Int?
+  /// The backbone SmolVLA builds its VLM and tokenizer from (`vlm_model_name`: a hub id or a
+  /// directory).
+  public var backbone: String?
   /// Module paths holding tensors (`model.encoder.layers.0.linear1`), from the weight files.
   public var modules: Set<String>
 
@@ -48,6 +51,7 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       actionDim: size(config["output_features"]?.objectValue?["action"]),
       maxStateDim: config["max_state_dim"]?.numberValue.map { Int($0) },
       maxActionDim: config["max_action_dim"]?.numberValue.map { Int($0) },
+      backbone: config["vlm_model_name"]?.stringValue,
       modules: Set(tensors.keys.compactMap { name in
         name.lastIndex(of: ".").map { String(name[..<$0]) }
       }))
@@ -78,6 +82,31 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       }
     }
     return nil
+  }
+
+  /// A problem when the backbone's files cannot be found offline: `tokenizer` (a directory with
+  /// `config.json`), else `vlm_model_name` as a directory or in the Hugging Face cache
+  /// (`HF_HUB_CACHE`, `HF_HOME/hub`, `~/.cache/huggingface/hub`); it names the id and the fix.
+  public func backboneProblem(tokenizer: String?, environment: [String: String]) -> ParameterProblem? {
+    if let tokenizer {
+      let path = (tokenizer as NSString).expandingTildeInPath
+      guard FileIO.kind(path + "/config.json") == .regular else {
+        return ParameterProblem(param: "tokenizer", message: "tokenizer (--tokenizer) must be a directory with the backbone's config.json and tokenizer files, got '\(tokenizer)'")
+      }
+      return nil
+    }
+    guard let backbone, type == "smolvla" else { return nil }
+    if FileIO.kind((backbone as NSString).expandingTildeInPath + "/config.json") == .regular { return nil }
+    let cache =
+      environment["HF_HUB_CACHE"]
+      ?? environment["HF_HOME"].map { $0 + "/hub" }
+      ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/huggingface/hub"
+    let snapshots = cache + "/models--" + backbone.replacingOccurrences(of: "/", with: "--") + "/snapshots"
+    let present = (try? FileManager.default.contentsOfDirectory(atPath: snapshots))?.contains {
+      FileIO.kind(snapshots + "/" + $0 + "/config.json") == .regular
+    }
+    if present == true { return nil }
+    return ParameterProblem(param: "tokenizer", message: "tokenizer (--tokenizer): the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name) is neither a local directory nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(backbone) --local-dir DIR) and pass --tokenizer DIR")
   }
 
   /// Problems with the state and action sizes the job would train with.

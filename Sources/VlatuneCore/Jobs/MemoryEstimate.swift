@@ -68,7 +68,7 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
 
   /// The estimate for a spec (`nil` when the base model's architecture cannot be read).
   public static func estimate(spec: JobSpec, gpuMemoryBytes: Int?) -> MemoryEstimate? {
-    if let checkpoint = LeRobotCheckpoint.read(spec.baseModel) {
+    if !JobParameters.builtinModels.contains(spec.baseModel), let checkpoint = LeRobotCheckpoint.read(spec.baseModel) {
       return lerobot(checkpoint, spec: spec, gpuMemoryBytes: gpuMemoryBytes)
     }
     guard let architecture = architecture(of: spec.baseModel) else { return nil }

@@ -79,6 +79,11 @@ public enum JobParameters {
       help: "LeRobot policies: the dataset camera feeding each image slot of the policy "
         + "(slot=camera,…); default: the camera of the slot's own name, else refused (64)."),
     ParameterDefinition(
+      name: "tokenizer", kind: .string(maxLength: 4096),
+      help: "LeRobot SmolVLA: a local directory with the backbone's config and tokenizer files, "
+        + "used instead of the hub id config.json vlm_model_name names (training is offline); "
+        + "default: that name when it is a local directory or in the Hugging Face cache."),
+    ParameterDefinition(
       name: "force", kind: .boolean, defaultValue: .bool(false),
       help: "Start even when the memory estimate exceeds the GPU's memory (otherwise refused, 69)."),
     ParameterDefinition(
