@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -150,3 +152,23 @@ def run_trainer(spec: Path, *extra: str, timeout: float = 600) -> subprocess.Com
 def read_events(directory: Path) -> list[dict]:
     path = directory / "events.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def sigterm_once_started(spec: Path, timeout: float = 300) -> list[dict]:
+    """Runs the trainer on ``spec`` and sends SIGTERM to its whole process group (DataLoader
+    workers included, as the watcher sends it) as soon as ``started`` is written; returns the
+    events after it exited 0. The run stops after the step in progress."""
+    directory = spec.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.time() + timeout
+    while not any(e["type"] == "started" for e in read_events(directory)):
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=120) == 0
+    return read_events(directory)

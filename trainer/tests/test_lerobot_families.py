@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +18,14 @@ if os.environ.get("VLATUNE_REQUIRE_LEROBOT") != "1":
 
 import numpy as np
 import torch
-from conftest import ROOT, read_events, run_trainer, vlatune_binary, write_spec
+from conftest import (
+    ROOT,
+    read_events,
+    run_trainer,
+    sigterm_once_started,
+    vlatune_binary,
+    write_spec,
+)
 from lerobot_checkpoints import make_checkpoint
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -180,19 +185,7 @@ def test_smolvla_sigterm_checkpoints_and_resume_matches_an_uninterrupted_run(
     reference = [e for e in read_events(tmp_path / "whole") if e["type"] == "progress"][-1]
 
     split = write_spec(tmp_path / "split", package, base_model=base, **options)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vlatune_trainer", "--spec", str(split)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.time() + 300
-    while not any(e["type"] == "started" for e in read_events(tmp_path / "split")):
-        assert time.time() < deadline and process.poll() is None
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGTERM)
-    assert process.wait(timeout=120) == 0
-    events = read_events(tmp_path / "split")
+    events = sigterm_once_started(split)
     assert events[-1]["type"] == "cancelled"
     stopped = events[-1]["step"]
     assert 0 < stopped < 12

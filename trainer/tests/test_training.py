@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import read_events, run_trainer, write_spec
+from conftest import read_events, run_trainer, sigterm_once_started, write_spec
 from peft import PeftModel
 from vlatune_trainer.models.base import adapt_to_dataset, base_directory, load_tiny_base
 from vlatune_trainer.models.policy import build
@@ -101,21 +96,7 @@ def test_sigterm_checkpoints_and_resume_matches_an_uninterrupted_run(
     reference = [e for e in read_events(tmp_path / "whole") if e["type"] == "progress"][-1]
 
     split = write_spec(tmp_path / "split", package, **options)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vlatune_trainer", "--spec", str(split)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    # SIGTERM as soon as training starts, to the whole process group as the watcher sends it
-    # (DataLoader workers included): the run stops after the step in progress.
-    deadline = time.time() + 300
-    while not any(e["type"] == "started" for e in read_events(tmp_path / "split")):
-        assert time.time() < deadline and process.poll() is None
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGTERM)
-    assert process.wait(timeout=120) == 0
-    events = read_events(tmp_path / "split")
+    events = sigterm_once_started(split)
     assert events[-1]["type"] == "cancelled"
     stopped = events[-1]["step"]
     assert 1 <= stopped < 40
