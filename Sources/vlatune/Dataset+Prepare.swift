@@ -25,7 +25,11 @@ extension DatasetCommand {
     }
 
     @Option(help: help("name")) var name: String?
-    @Option(help: help("format")) var format: String?
+    @Option(
+      help: ArgumentHelp(
+        "Source format: \(SourceFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default auto: "
+          + "detected from the content)."))
+    var format: String?
     @Option(help: help("val_fraction")) var valFraction: String?
     @Option(help: help("shard_size")) var shardSize: String?
     @Option(help: help("seed")) var seed: String?
@@ -39,6 +43,9 @@ extension DatasetCommand {
     @Option(help: help("filter_key")) var filterKey: String?
     @Option(help: help("gripper_convention")) var gripperConvention: String?
     @Option(name: .customLong("rotate-180"), help: help("rotate_180")) var rotate180: String?
+    @Option(help: help("action_key")) var actionKey: String?
+    @Option(name: [.customLong("state-keys"), .customLong("state-key")], help: help("state_keys"))
+    var stateKeys: String?
     @OptionGroup var actor: ActorOptions
     @OptionGroup var policy: PolicyOptions
     @Flag(help: "Print only the dataset id.") var quiet = false
@@ -51,7 +58,7 @@ extension DatasetCommand {
         ("shard_size", shardSize), ("seed", seed), ("gripper_dim", gripperDim),
         ("camera_map", cameraMap), ("fps", fps), ("instruction", instruction),
         ("filter_key", filterKey), ("rotate_180", rotate180),
-        ("gripper_convention", gripperConvention),
+        ("gripper_convention", gripperConvention), ("action_key", actionKey), ("state_keys", stateKeys),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = PrepareParameters.table.fromCommandLine(raw)

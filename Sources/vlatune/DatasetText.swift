@@ -20,7 +20,6 @@ enum DatasetText {
   }
 
   static func warnings(_ warnings: [Diagnostic]) -> String {
-    var text = "\(warnings.count) warning(s):\n"
     var lines: [String] = []
     var constant: [String: [String]] = [:]
     for warning in warnings {
@@ -42,6 +41,9 @@ enum DatasetText {
       let action = vector == "action" ? "masked and not normalized" : "consider dropping them"
       return "warning: \(vector): \(dims.count) constant dimension(s) [\(dims.joined(separator: ", "))]; \(action)"
     }
+    // The count counts the lines below; grouped constant dimensions say their own number.
+    var text = "\(lines.count) warning(s)"
+      + (lines.count == warnings.count ? "" : " (\(warnings.count) findings; manifest.json lists each)") + ":\n"
     for line in lines.prefix(50) { text += "  \(TerminalText.escaped(line))\n" }
     if lines.count > 50 { text += "  … and \(lines.count - 50) more (see manifest.json)\n" }
     return text

@@ -19,6 +19,7 @@ Usage (`python make_hdf5_dataset.py --help` lists every flag):
       robomimic: [--file-name demo.hdf5] [--obs-keys robomimic|libero] [--action-dim 7]
         [--instruction-attr | --instruction-env-args | --instruction-ep-meta]
         [--instruction TEXT] [--val-ratio 0.34] [--no-mask] [--demo-start 0] [--next-obs] [--gzip]
+        [--obs-leak copy|next|scaled]
       aloha: [--action-dim 14] [--compress] [--jpeg-channels rgb|bgr] [--pad global|per-camera]
         [--sim] [--base-action] [--float64]
       both: [--defect obs_length|image_frames|image_dtype|no_actions]
@@ -26,6 +27,14 @@ Usage (`python make_hdf5_dataset.py --help` lists every flag):
 Instruction sources (robomimic): `--instruction-attr` LIBERO's `data.attrs["problem_info"]`;
 `--instruction-env-args` `data.attrs["env_args"]["env_kwargs"]["language_instruction"]`;
 `--instruction-ep-meta` RoboCasa's per-demo `data/demo_N.attrs["ep_meta"]` JSON (`"lang"`).
+`--obs-leak` (robomimic) adds a low-dim obs dataset derived from each demo's actions, so a reader
+that concatenates every low-dim `obs/*` dataset into the state puts the target in the input:
+`copy` `obs/actions` = actions, `next` `obs/next_actions` (row t = actions[t+1], the last row
+repeats actions[T-1]), `scaled` `obs/scaled_actions` = 2 * actions (same dtype as the actions).
+The expectation's `"states"` / `"state_dim"` stay the proprioceptive state (`"state_keys"`, the
+low-dim keys but the leak); `"low_dim_keys"` / `"low_dim_widths"` list every low-dim key written,
+`"state_dim_all_obs"` is the sum of their widths and `"obs_leak_segment"` the leak's place in
+that (name-sorted) concatenation.
 `--defect` breaks the first episode (`demo_<start>` / `episode_0.hdf5`): `obs_length` (the first
 state dataset -- robomimic's first low-dim obs key, ALOHA's `/observations/qpos` -- has one row
 fewer than the actions), `image_frames` (the first camera one frame fewer), `image_dtype` (the
@@ -131,9 +140,26 @@ class Options:
     base_action: bool
     float64: bool
     defect: str | None = None
+    obs_leak: str | None = None
+
+
+def obs_leak_key(opts: Options) -> str | None:
+    """The obs dataset name `--obs-leak` writes (None without it)."""
+    return OBS_LEAK_KEYS[opts.obs_leak] if opts.obs_leak is not None else None
+
+
+def leak_values(mode: str, actions: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """`--obs-leak MODE`'s obs rows for a demo's `actions` (T, A), in the actions' dtype."""
+    if mode == "copy":
+        return actions.copy()
+    if mode == "next":
+        return np.concatenate([actions[1:], actions[-1:]])
+    return (actions * 2.0).astype(actions.dtype)  # scaled
 
 
 DEFECTS = ("obs_length", "image_frames", "image_dtype", "no_actions")
+# --obs-leak: the obs dataset each mode writes (derived from the demo's actions).
+OBS_LEAK_KEYS = {"copy": "actions", "next": "next_actions", "scaled": "scaled_actions"}
 # RoboCasa `ep_meta` keys next to `lang` (robocasa/environments/kitchen/kitchen.py get_ep_meta).
 EP_META_EXTRA: Json = {"layout_id": 0, "style_id": 0, "object_cfgs": [], "fixtures": {}}
 
@@ -268,6 +294,9 @@ def write_robomimic(opts: Options) -> None:
             }
             for cam, key in enumerate(opts.cameras):
                 obs[key] = make_frames(h, w, i, cam, n)
+            leak = obs_leak_key(opts)
+            if leak is not None and opts.obs_leak is not None:  # derived: no draw from rng
+                obs[leak] = leak_values(opts.obs_leak, actions)
             for key, value in obs.items():
                 stored = apply_defect(opts, i, f"{prefix}/obs/{key}", value)
                 grp.create_dataset(f"obs/{key}", data=stored, **compression)
@@ -312,6 +341,14 @@ def demo_number(name: str) -> int:
     return int(name.rsplit("_", 1)[1])
 
 
+def check_leak(mode: str, where: str, leak: npt.NDArray[Any], actions: npt.NDArray[Any]) -> None:
+    """Fail unless the stored `--obs-leak` rows are what MODE derives from the stored actions."""
+    if leak.shape != actions.shape or leak.dtype != actions.dtype:
+        raise SystemExit(f"internal error: {where} is {leak.dtype}{leak.shape}, not like actions")
+    if not np.array_equal(leak, leak_values(mode, actions)):
+        raise SystemExit(f"internal error: {where} is not --obs-leak {mode} of the actions")
+
+
 def read_robomimic(opts: Options) -> Json:
     path = opts.out / opts.file_name
     with h5py.File(path, "r") as f:
@@ -334,19 +371,28 @@ def read_robomimic(opts: Options) -> Json:
         episodes: list[Json] = []
         cameras: list[str] = []
         low_dim: list[str] = []
+        widths: dict[str, int] = {}
+        leak = obs_leak_key(opts)
+        state_keys: list[str] = []
         sizes: dict[str, list[int]] = {}
         for name in ordered:
             grp = data[name]
             obs = grp["obs"]
             cameras = sorted(k for k in obs if obs[k].ndim == 4)
             low_dim = sorted(k for k in obs if obs[k].ndim == 2)
+            widths = {k: int(obs[k].shape[1]) for k in low_dim}
+            state_keys = [k for k in low_dim if k != leak]
             sizes = {k: [int(obs[k].shape[1]), int(obs[k].shape[2])] for k in cameras}
             has_actions = "actions" in grp
             n = int(grp["actions"].shape[0]) if has_actions else int(grp.attrs["num_samples"])
             if int(grp.attrs["num_samples"]) != n:
                 raise SystemExit(f"{name}: num_samples != len(actions)")
-            rows = {int(obs[k].shape[0]) for k in low_dim}
-            state = np.concatenate([obs[k][()] for k in low_dim], axis=1) if rows == {n} else None
+            if leak is not None and opts.obs_leak is not None and has_actions:
+                check_leak(opts.obs_leak, f"{name}/obs/{leak}", obs[leak][()], grp["actions"][()])
+            rows = {int(obs[k].shape[0]) for k in state_keys}
+            state = (
+                np.concatenate([obs[k][()] for k in state_keys], axis=1) if rows == {n} else None
+            )
             frames = {k: obs[k][()] for k in cameras}
             entry: Json = {}
             if per_demo:
@@ -375,6 +421,10 @@ def read_robomimic(opts: Options) -> Json:
         total = int(data.attrs["total"])
     if total != sum(e["length"] for e in episodes):
         raise SystemExit("data.attrs['total'] != sum of demo lengths")
+    segment: Json | None = None
+    if leak is not None:
+        start = sum(widths[k] for k in low_dim if k < leak)  # low_dim is sorted by name
+        segment = {"key": f"obs/{leak}", "start": start, "size": widths[leak]}
     return {
         "layout": "robomimic",
         "files": [opts.file_name],
@@ -383,8 +433,13 @@ def read_robomimic(opts: Options) -> Json:
         "cameras": cameras,
         "image_sizes": sizes,
         "low_dim_keys": low_dim,
+        "low_dim_widths": widths,
+        "state_keys": state_keys,
         "action_dim": first_width(episodes, "actions"),
         "state_dim": first_width(episodes, "states"),
+        "state_dim_all_obs": sum(widths.values()),
+        "obs_leak": opts.obs_leak,
+        "obs_leak_segment": segment,
         "instruction": instruction,
         "env_name": env["env_name"],
         "total": total,
@@ -620,6 +675,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
     robo.add_argument("--demo-start", type=int, choices=(0, 1), default=0, help="first demo_N")
     robo.add_argument("--next-obs", action="store_true", help="also write next_obs/")
     robo.add_argument("--gzip", action="store_true", help="gzip obs datasets (--compress)")
+    robo.add_argument(
+        "--obs-leak",
+        choices=tuple(OBS_LEAK_KEYS),
+        help="add obs/actions (copy), obs/next_actions (next: row t = actions[t+1]) or "
+        "obs/scaled_actions (scaled: 2 * actions) to every demo",
+    )
     aloha = parser.add_argument_group("ALOHA / ACT")
     aloha.add_argument("--compress", action="store_true", help="JPEG frames + /compress_len")
     aloha.add_argument(
@@ -653,6 +714,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error("--cameras: names must be distinct, non-empty and contain no '/'")
     if args.layout == "robomimic" and set(cams) & set(LOW_DIM_KEYS[args.obs_keys]):
         parser.error("--cameras: a camera name clashes with a low-dim obs key")
+    if args.obs_leak is not None and args.layout != "robomimic":
+        parser.error("--obs-leak needs --layout robomimic")
+    if args.obs_leak is not None and OBS_LEAK_KEYS[args.obs_leak] in cams:
+        parser.error("--cameras: a camera name clashes with the --obs-leak key")
+    if args.obs_leak is not None and args.defect == "no_actions":
+        parser.error("--obs-leak is derived from the actions; not with --defect no_actions")
     if not 0.0 <= args.val_ratio < 1.0:
         parser.error("--val-ratio must be in [0, 1)")
     if args.defect in ("image_frames", "image_dtype") and not cams:
@@ -691,6 +758,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         base_action=args.base_action,
         float64=args.float64,
         defect=args.defect,
+        obs_leak=args.obs_leak,
     )
 
 

@@ -31,7 +31,7 @@ Usage (`python make_lerobot_dataset.py --help` lists every flag):
         [--float64] [--list-kind fixed|variable] [--data-page-version 1|2] [--no-dictionary]
         [--row-group-size N] [--files-per-chunk N] [--chunks-size N] [--legacy-tasks-index]
         [--unsupported lz4|delta] [--jitter-timestamp] [--declared-action-dim N]
-        [--seed 0] [--expect OUT.json] [--force]
+        [--plain-keys] [--video-dir videos] [--seed 0] [--expect OUT.json] [--force]
 
 `--expect OUT.json` writes what a correct reader must produce, read back from the written files
 with pyarrow/pandas (not from the in-memory arrays); with cameras, `image_cell_means` per episode is
@@ -43,6 +43,15 @@ files' `episode_index` column as DELTA_BINARY_PACKED (`"unsupported"`); `--jitte
 episode 0's step 3 timestamp 4 ms off the 1/fps grid (`"jittered"`); `--declared-action-dim N`
 makes info.json declare `action` shape [N] while the data keeps its real width
 (`"declared_action_dim"`; `action_dim` is the width of the stored rows).
+
+Off-standard uploads: `--plain-keys` names the action and state features (info.json, parquet
+columns, stats.json / episodes_stats.jsonl / the v3 episodes' `stats/*` columns) `actions` and
+`state` instead of `action` and `observation.state` (camera keys stay `--camera-keys`'s, which
+need no `observation.images.` prefix); the expectation's `"action_key"` / `"state_key"` name
+them. `--video-dir NAME` writes the mp4s under NAME/ while info.json's `video_path` keeps the
+standard `videos/...` template, so a reader following `video_path` finds nothing (a mis-uploaded
+dataset); the expectation's `"video_dir"`, `"video_path_resolves"` and each episode's
+`videos[key]["stored_path"]` (next to `"path"`, the template's) say where they are.
 """
 
 from __future__ import annotations
@@ -85,6 +94,9 @@ V3_DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 V3_VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 V3_EPISODES_PATH = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 V3_TASKS_PATH = "meta/tasks.parquet"
+VIDEO_ROOT = "videos/"  # the first component of both video path templates
+STANDARD_KEYS = ("action", "observation.state")
+PLAIN_KEYS = ("actions", "state")  # --plain-keys
 DATA_FILES_SIZE_IN_MB = 100  # LeRobot DEFAULT_DATA_FILE_SIZE_IN_MB
 VIDEO_FILES_SIZE_IN_MB = 200  # LeRobot DEFAULT_VIDEO_FILE_SIZE_IN_MB
 VIDEO_GOP = 2  # LeRobot VideoEncoderConfig.g
@@ -125,6 +137,20 @@ class Options:
     unsupported: str | None = None
     jitter_timestamp: bool = False
     declared_action_dim: int | None = None
+    plain_keys: bool = False
+    video_dir: str = "videos"
+
+    @property
+    def action_key(self) -> str:
+        return (PLAIN_KEYS if self.plain_keys else STANDARD_KEYS)[0]
+
+    @property
+    def state_key(self) -> str:
+        return (PLAIN_KEYS if self.plain_keys else STANDARD_KEYS)[1]
+
+    def stored_video_path(self, rel: str) -> str:
+        """Where the video that `video_path` puts at `rel` is written (`--video-dir`)."""
+        return stored_video_path(rel, self.video_dir)
 
     @property
     def v3(self) -> bool:
@@ -177,6 +203,12 @@ class Options:
                 ]
             kwargs["column_encoding"] = {DELTA_COLUMN: "DELTA_BINARY_PACKED"}
         return kwargs
+
+
+def stored_video_path(rel: str, video_dir: str) -> str:
+    if not rel.startswith(VIDEO_ROOT):
+        raise SystemExit(f"internal error: video path {rel} is not under {VIDEO_ROOT}")
+    return f"{video_dir}/{rel[len(VIDEO_ROOT) :]}"
 
 
 @dataclass
@@ -313,12 +345,12 @@ def build_features(opts: Options) -> Json:
     """info.json `features`, in LeRobot's order: user features first, then DEFAULT_FEATURES."""
     declared = opts.declared_action_dim or opts.action_dim
     features: Json = {
-        "action": {
+        opts.action_key: {
             "dtype": opts.float_dtype,
             "shape": [declared],
             "names": action_names(declared),
         },
-        "observation.state": {
+        opts.state_key: {
             "dtype": opts.float_dtype,
             "shape": [opts.state_dim],
             "names": {"motors": [f"motor_{i}" for i in range(opts.state_dim)]},
@@ -347,8 +379,8 @@ def build_features(opts: Options) -> Json:
 def episode_columns(ep: Episode, opts: Options) -> dict[str, npt.NDArray[Any]]:
     n = ep.length
     return {
-        "action": ep.actions,
-        "observation.state": ep.states,
+        opts.action_key: ep.actions,
+        opts.state_key: ep.states,
         **ep.frames,
         "timestamp": ep.timestamps.astype(np.float64 if opts.float64 else np.float32),
         "frame_index": np.arange(n, dtype=np.int64),
@@ -464,7 +496,7 @@ def data_table(ep: Episode, opts: Options) -> pa.Table:
     columns = episode_columns(ep, opts)
     arrays: dict[str, pa.Array] = {}
     for key, values in columns.items():
-        if key in ("action", "observation.state"):
+        if key in (opts.action_key, opts.state_key):
             arrays[key] = vector_array(values, opts)
         elif key in ep.frames:
             if opts.cameras == "image":  # video frames live in the mp4s, never in parquet
@@ -560,7 +592,7 @@ def write_v2(opts: Options, tasks: list[str], episodes: list[Episode]) -> None:
                 rel = V2_VIDEO_PATH.format(
                     episode_chunk=chunk, video_key=key, episode_index=ep.index
                 )
-                encode_video(ep.frames[key], opts.out / rel, opts)
+                encode_video(ep.frames[key], opts.out / opts.stored_video_path(rel), opts)
     n_frames = sum(ep.length for ep in episodes)
     video_keys = opts.keys if opts.cameras == "video" else ()
     info: Json = {
@@ -634,7 +666,7 @@ def write_v3(opts: Options, tasks: list[str], episodes: list[Episode]) -> None:
         for key in video_keys:
             frames = np.concatenate([ep.frames[key] for ep in group])
             rel = V3_VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file)
-            encode_video(frames, opts.out / rel, opts)
+            encode_video(frames, opts.out / opts.stored_video_path(rel), opts)
             offset = 0
             for ep in group:
                 segments[(ep.index, key)] = VideoSegment(
@@ -719,11 +751,20 @@ def write_v3(opts: Options, tasks: list[str], episodes: list[Episode]) -> None:
 # --------------------------------------------------------------------------- expectations
 
 
-def read_expectations(root: Path) -> Json:
-    """What a correct reader must produce, read back from disk only."""
+def read_expectations(root: Path, video_dir: str = "videos") -> Json:
+    """What a correct reader must produce, read back from disk only.
+
+    The action and state features are the first of `action` / `actions` and `observation.state`
+    / `state` that info.json declares; videos the template's path, or failing that the same path
+    under `video_dir` (`--video-dir`).
+    """
     info = json.loads((root / "meta" / "info.json").read_text())
     version = info["codebase_version"]
     features: Json = info["features"]
+    action_key = next((k for k in (STANDARD_KEYS[0], PLAIN_KEYS[0]) if k in features), None)
+    state_key = next((k for k in (STANDARD_KEYS[1], PLAIN_KEYS[1]) if k in features), None)
+    if action_key is None or state_key is None:
+        raise SystemExit("info.json declares no action / state feature")
     cameras = [k for k, f in features.items() if f["dtype"] in ("image", "video")]
     video_keys = [k for k in cameras if features[k]["dtype"] == "video"]
     image_keys = [k for k in cameras if features[k]["dtype"] == "image"]
@@ -757,6 +798,7 @@ def read_expectations(root: Path) -> Json:
 
     out_episodes: list[Json] = []
     decoded_videos: dict[str, UInt8Array] = {}
+    resolves = True  # every video where info.json's video_path puts it
     for row, table in slices:
         ep_index = row["episode_index"]
         if table.column("episode_index").to_pylist() != [ep_index] * row["length"]:
@@ -767,8 +809,8 @@ def read_expectations(root: Path) -> Json:
             "episode_index": ep_index,
             "length": row["length"],
             "instruction": tasks[table.column("task_index")[0].as_py()],
-            "actions": table.column("action").to_pylist(),
-            "states": table.column("observation.state").to_pylist(),
+            "actions": table.column(action_key).to_pylist(),
+            "states": table.column(state_key).to_pylist(),
             "timestamps": table.column("timestamp").to_pylist(),
         }
         if image_keys:
@@ -797,14 +839,24 @@ def read_expectations(root: Path) -> Json:
                         episode_index=ep_index,
                     )
                     start_s, end_s = 0.0, row["length"] / fps
-                videos[key] = {"path": rel, "from_timestamp": start_s, "to_timestamp": end_s}
+                stored = rel if (root / rel).is_file() else stored_video_path(rel, video_dir)
+                if not (root / stored).is_file():
+                    raise SystemExit(f"episode {ep_index}: no video at {rel} nor {stored}")
+                resolves = resolves and stored == rel
+                videos[key] = {
+                    "path": rel,
+                    "stored_path": stored,
+                    "from_timestamp": start_s,
+                    "to_timestamp": end_s,
+                }
             entry["videos"] = videos
             entry["image_cell_means"] = {}
             for key, video in videos.items():
-                if video["path"] not in decoded_videos:
+                if video["stored_path"] not in decoded_videos:
                     h, w = features[key]["shape"][:2]
-                    decoded_videos[video["path"]] = decode_video(root / video["path"], h, w)
-                frames = decoded_videos[video["path"]]
+                    decoded = decode_video(root / video["stored_path"], h, w)
+                    decoded_videos[video["stored_path"]] = decoded
+                frames = decoded_videos[video["stored_path"]]
                 first = round(video["from_timestamp"] * fps)
                 last = round(video["to_timestamp"] * fps)
                 if last - first != row["length"] or last > len(frames):
@@ -815,11 +867,15 @@ def read_expectations(root: Path) -> Json:
                 entry["image_cell_means"][key] = frame_cell_means(frames[first:last])
         out_episodes.append(entry)
 
-    declared_action_dim = features["action"]["shape"][0]
+    declared_action_dim = features[action_key]["shape"][0]
     stored_widths = {len(a) for e in out_episodes for a in e["actions"]}
     if len(stored_widths) != 1:
         raise SystemExit(f"action rows of several widths: {sorted(stored_widths)}")
     action_dim = stored_widths.pop()
+    stored = [v["stored_path"] for e in out_episodes for v in e.get("videos", {}).values()]
+    video_dirs = {path.split("/")[0] for path in stored}  # the folder the mp4s are under
+    if len(video_dirs) > 1:
+        raise SystemExit(f"videos under several folders: {sorted(video_dirs)}")
     extra: Json = {}
     if action_dim != declared_action_dim:
         extra["declared_action_dim"] = declared_action_dim  # info.json; the rows differ
@@ -828,8 +884,12 @@ def read_expectations(root: Path) -> Json:
         "fps": fps,
         "action_dim": action_dim,
         **extra,
-        "state_dim": features["observation.state"]["shape"][0],
+        "state_dim": features[state_key]["shape"][0],
+        "action_key": action_key,
+        "state_key": state_key,
         "cameras": cameras,
+        "video_dir": video_dirs.pop() if video_dirs else None,
+        "video_path_resolves": resolves if video_keys else None,
         "image_sizes": {k: features[k]["shape"][:2] for k in cameras},
         "tasks": tasks,
         "total_frames": sum(e["length"] for e in out_episodes),
@@ -950,6 +1010,18 @@ def parse_args(argv: list[str] | None = None) -> Options:
         metavar="N",
         help="info.json declares action shape [N]; the data keeps --action-dim",
     )
+    parser.add_argument(
+        "--plain-keys",
+        action="store_true",
+        help="name the action / state features `actions` / `state` (not action / "
+        "observation.state)",
+    )
+    parser.add_argument(
+        "--video-dir",
+        default="videos",
+        metavar="NAME",
+        help="write the mp4s under NAME/ (info.json's video_path still says videos/...)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--expect", type=Path, help="write the expected reader output here")
     parser.add_argument("--force", action="store_true", help="replace an existing dataset")
@@ -972,6 +1044,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error(f"--jitter-timestamp needs --steps-min >= {JITTER[1] + 1}")
     if args.declared_action_dim == args.action_dim:
         parser.error("--declared-action-dim must differ from --action-dim")
+    vector_keys = PLAIN_KEYS if args.plain_keys else STANDARD_KEYS
+    reserved = {*vector_keys, "timestamp", "frame_index", "episode_index", "index", "task_index"}
+    if args.cameras != "none" and (set(keys) & reserved or len(set(keys)) != len(keys)):
+        parser.error("--camera-keys: names must be distinct and not name another feature")
+    video_dir = args.video_dir.strip()
+    if not video_dir or "/" in video_dir or video_dir in (".", "..", "meta", "data", "images"):
+        parser.error("--video-dir must be one folder name other than meta, data and images")
     return Options(
         out=args.out,
         version=args.version,
@@ -1001,6 +1080,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         unsupported=args.unsupported,
         jitter_timestamp=args.jitter_timestamp,
         declared_action_dim=args.declared_action_dim,
+        plain_keys=args.plain_keys,
+        video_dir=video_dir,
     )
 
 
@@ -1011,7 +1092,7 @@ def prepare_out(opts: Options) -> None:
             raise SystemExit(f"{out} is not empty (use --force to replace a dataset there)")
         if not (out / "meta" / "info.json").is_file():
             raise SystemExit(f"{out} does not look like a dataset; refusing to clear it")
-        for name in ("meta", "data", "videos", "images"):
+        for name in dict.fromkeys(("meta", "data", "videos", opts.video_dir, "images")):
             shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -1026,7 +1107,7 @@ def main(argv: list[str] | None = None) -> int:
         write_v2(opts, tasks, episodes)
     if opts.expect is not None:
         opts.expect.parent.mkdir(parents=True, exist_ok=True)
-        expect = read_expectations(opts.out)
+        expect = read_expectations(opts.out, opts.video_dir)
         expect |= defect_expectations(opts, expect)
         opts.expect.write_text(json.dumps(expect) + "\n")
     return 0

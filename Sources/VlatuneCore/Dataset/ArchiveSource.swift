@@ -6,6 +6,8 @@
 /// for archives made from a directory tree).
 struct ArchiveSource: EpisodeSource {
   let path: String
+  /// `--fps`, for episodes whose `meta.json` records none.
+  var defaultFPS: Double?
   /// The most bytes of `meta.json` and `steps.jsonl`, all episodes together, held from the
   /// archive until they are parsed.
   var metadataBudget = maximumMetadataBytes

@@ -31,6 +31,8 @@ struct DatasetAnalysis {
       throw VlatuneError.invalidDataset(
         message: "dataset '\(name)' has no usable episodes", findings: diagnostics)
     }
+    diagnostics += ActionLeakCheck.diagnostics(episodes, shape: shape, keys: inventory.keys)
+    try throwIfErrors(diagnostics, name: name)
 
     let actions = episodes.map(\.actions)
     let transitions = episodes.reduce(0) { $0 + $1.stepCount }
@@ -40,6 +42,9 @@ struct DatasetAnalysis {
       ? VectorStatistics.compute(blocks: episodes.map(\.states), dimension: shape.stateDim)
       : VectorStatistics.zeros(dimension: shape.actionDim)
     let gripperDim = try resolveGripper(request.gripperDim, actions: actions, shape: shape)
+    if request.gripperDim == .auto && gripperDim == nil {
+      diagnostics += gripperHints(actions, shape: shape)
+    }
     var mask: [Bool] = []
     for dim in 0..<shape.actionDim {
       let range = actionStats.max[dim] - actionStats.min[dim]
@@ -112,6 +117,34 @@ struct DatasetAnalysis {
       throw VlatuneError.invalidDataset(
         message: "dataset '\(name)' failed validation; nothing was registered", findings: errors)
     }
+  }
+
+  /// With `--gripper-dim auto` finding none: dimensions that take 2 or 3 distinct values in
+  /// [-1, 1] over at least 10 steps look like a gripper command; a warning names them and the flag.
+  private static func gripperHints(_ actions: [[Double]], shape: DatasetValidator.Shape) -> [Diagnostic] {
+    guard actions.reduce(0, { $0 + $1.count }) >= 10 * shape.actionDim else { return [] }
+    var hints: [Diagnostic] = []
+    for dim in 0..<shape.actionDim {
+      var values: Set<Double> = []
+      var few = true
+      for block in actions where few {
+        for row in stride(from: dim, to: block.count, by: shape.actionDim) {
+          values.insert(block[row])
+          if values.count > 3 || abs(block[row]) > 1 {
+            few = false
+            break
+          }
+        }
+      }
+      guard few, values.count >= 2 else { continue }
+      let shown = values.sorted().map { "\($0)" }.joined(separator: ", ")
+      hints.append(
+        Diagnostic(
+          .warning, code: "gripper_hint",
+          message: "action[\(dim)] takes only the values \(shown): if it is the gripper, pass "
+            + "--gripper-dim \(dim) to keep it out of normalization", field: "action[\(dim)]"))
+    }
+    return hints
   }
 
   private static func resolveGripper(

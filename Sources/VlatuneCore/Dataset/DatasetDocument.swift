@@ -13,6 +13,8 @@ public struct DatasetDocument: Codable, Sendable, Equatable {
     /// `sha256:` over the source content (episode metadata, steps and image bytes), independent of
     /// whether it was read from a directory or an archive.
     public var fingerprint: String
+    /// Which source keys fill the action and which state ranges (absent for `episodes`).
+    public var keys: SourceKeys? = nil
   }
 
   /// A camera, its frame size and encoding.

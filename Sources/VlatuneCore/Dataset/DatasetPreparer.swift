@@ -66,9 +66,7 @@ public struct DatasetPreparer: Sendable {
       // An archive's entries are only known once it has been streamed: `--format auto` takes
       // the LeRobotDataset it turned out to hold.
       guard request.format == .auto, source is ArchiveSource else { throw found.error }
-      source = LeRobotSource(
-        archive: sourcePath, scratchParent: home.temporaryURL.path, cameraMap: request.cameraMap,
-        skipIncomplete: request.skipIncomplete)
+      source = LeRobotSource(archive: sourcePath, scratchParent: home.temporaryURL.path, request: request)
       inventory = try source.inventory(cancellation: cancellation)
     }
     var analysis = try DatasetAnalysis.analyze(inventory, request: request, name: name)
@@ -105,7 +103,8 @@ public struct DatasetPreparer: Sendable {
       id: id, name: name, createdAt: Timestamp.format(now()), finalPath: directory,
       source: DatasetDocument.Source(
         path: sourcePath, format: source.format.rawValue,
-        fingerprint: analysis.sourceFingerprint(imageDigests: writer.finishImageDigests())),
+        fingerprint: analysis.sourceFingerprint(imageDigests: writer.finishImageDigests()),
+        keys: inventory.keys),
       request: request)
     try cancellation.check()
     try register(document, from: temporary, to: directory, overwrite: request.overwrite)
@@ -166,17 +165,21 @@ public struct DatasetPreparer: Sendable {
     case .rlds:
       guard kind == .directory else { break }
       return RLDSSource(path: path, options: SourceOptions(request))
+    case .npz:
+      guard kind == .directory else { break }
+      return NPZSource(path: path, options: SourceOptions(request))
     case .lerobot:
       guard kind == .directory else { break }
-      return LeRobotSource(
-        root: path, cameraMap: request.cameraMap, skipIncomplete: request.skipIncomplete)
+      return try lerobotSource(in: path, request: request) ?? LeRobotSource(root: path, request: request)
     case .auto:
-      if kind == .directory && LeRobotInfo.isPresent(in: path) {
-        return LeRobotSource(
-          root: path, cameraMap: request.cameraMap, skipIncomplete: request.skipIncomplete)
+      if kind == .directory, let source = try lerobotSource(in: path, request: request) {
+        return source
       }
       if kind == .directory && RLDSSource.isPresent(in: path) {
         return RLDSSource(path: path, options: SourceOptions(request))
+      }
+      if NPZSource.isPresent(in: path) {
+        return NPZSource(path: path, options: SourceOptions(request))
       }
       if kind != .missing && HDF5Source.isPresent(in: path) {
         return HDF5Source(path: path, options: SourceOptions(request))
@@ -190,7 +193,8 @@ public struct DatasetPreparer: Sendable {
         kind: "source", reference: path,
         hint: "give an existing directory or a .tar, .tar.gz, .tar.zst or .zip archive")
     case .directory:
-      return DirectorySource(root: path)
+      try refuseKeys(request, format: "episodes")
+      return DirectorySource(root: path, defaultFPS: request.fps)
     case .regular:
       if request.format == .rlds {
         throw VlatuneError.invalidArgument(
@@ -200,17 +204,52 @@ public struct DatasetPreparer: Sendable {
       }
       try ArchiveProbe.check(path)
       if request.format == .lerobot {
-        return LeRobotSource(
-          archive: path, scratchParent: scratch, cameraMap: request.cameraMap,
-          skipIncomplete: request.skipIncomplete)
+        return LeRobotSource(archive: path, scratchParent: scratch, request: request)
       }
-      return ArchiveSource(path: path)
+      if request.format == .episodes { try refuseKeys(request, format: "episodes") }
+      return ArchiveSource(path: path, defaultFPS: request.fps)
     case .other:
       throw VlatuneError.invalidArgument(
         param: "SOURCE",
         message: "'\(path)' is neither a directory nor a regular file; give a directory or an "
           + "archive (.tar, .tar.gz, .tar.zst, .zip)")
     }
+  }
+
+  /// `--action-key` and `--state-keys` name keys of other formats; vlatune's own format has
+  /// fixed ones (`action`, `state`).
+  private static func refuseKeys(_ request: PrepareRequest, format: String) throws {
+    for (flag, given) in [("--action-key", request.actionKey != nil), ("--state-keys", request.stateKeys != nil)]
+    where given {
+      throw VlatuneError.invalidArgument(
+        param: flag,
+        message: "applies to lerobot, hdf5, rlds and npz sources; this source was read as \(format), "
+          + "whose steps.jsonl always names them action and state (pass --format to read it as another format)")
+    }
+  }
+
+  /// The LeRobotDataset at `path`, or the only one in a folder directly below it (said in a
+  /// warning); `nil` when there is none.
+  ///
+  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` naming the candidates when
+  ///   several folders below hold one (and `path` itself does not).
+  static func lerobotSource(in path: String, request: PrepareRequest) throws -> LeRobotSource? {
+    if LeRobotInfo.isPresent(in: path) { return LeRobotSource(root: path, request: request) }
+    let children = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+    let found = children.filter { FileIO.kind(path + "/" + $0) == .directory && LeRobotInfo.isPresent(in: path + "/" + $0) }
+    guard !found.isEmpty else { return nil }
+    guard found.count == 1 else {
+      throw VlatuneError.invalidArgument(
+        param: "SOURCE",
+        message: "\(path) holds \(found.count) LeRobotDatasets one folder down (\(found.joined(separator: ", "))); "
+          + "prepare one at a time, e.g. \(path)/\(found[0])")
+    }
+    let source = LeRobotSource(root: path + "/" + found[0], request: request)
+    source.notes.append(
+      Diagnostic(
+        .warning, code: "dataset_below",
+        message: "the LeRobotDataset is in \(found[0])/ (meta/info.json) below the source given; it was read from there"))
+    return source
   }
 
   private func ensureNameIsFree(_ name: String) throws {

@@ -9,6 +9,8 @@ struct SourceInventory {
   var totalBytes: Int64 = 0
   /// Warnings and errors about the source (unsafe archive entries, unreadable files).
   var diagnostics: [Diagnostic] = []
+  /// Which source keys fill the action and the state (`nil` for vlatune's own format).
+  var keys: SourceKeys?
 }
 
 /// A dataset source of any format, read in two passes: numeric data and metadata first
@@ -58,7 +60,7 @@ extension EpisodeSource {
       let (meta, steps) = try scanned.read()
       // An archive's bytes are dropped as soon as they are parsed.
       scan.episodes[index].contents = .bytes(meta: [], steps: nil)
-      var parser = EpisodeParser(name: episodeName, directory: scanned.directory)
+      var parser = EpisodeParser(name: episodeName, directory: scanned.directory, defaultFPS: defaultFPS)
       if let record = parser.parse(meta: meta, steps: steps) {
         inventory.episodes.append(record)
       }

@@ -3,6 +3,8 @@ import Foundation
 /// An `episodes` dataset in a directory tree.
 struct DirectorySource: EpisodeSource {
   let root: String
+  /// `--fps`, for episodes whose `meta.json` records none.
+  var defaultFPS: Double?
   var kind: String { "directory" }
 
   func scan(cancellation: CancellationToken) throws -> SourceScan {

@@ -10,21 +10,26 @@ struct EpisodeParser {
 
   let name: String
   let directory: String
+  /// `--fps`: the frame rate of an episode whose `meta.json` records none.
+  let defaultFPS: Double?
   var diagnostics: [Diagnostic] = []
   private var errorCounts: [String: Int] = [:]
 
-  init(name: String, directory: String) {
+  init(name: String, directory: String, defaultFPS: Double? = nil) {
     self.name = name
     self.directory = directory
+    self.defaultFPS = defaultFPS
   }
 
   /// Parses the episode; returns `nil` when the metadata is unusable (errors are recorded).
+  /// The steps are parsed even then, so that one run reports every problem.
   mutating func parse(meta: [UInt8], steps: [UInt8]?) -> EpisodeRecord? {
-    guard let header = parseMeta(meta) else { return nil }
+    let parsed = parseMeta(meta)
     guard let steps else {
       error("missing_file", "steps.jsonl is missing; add one line per step", field: "steps.jsonl")
       return nil
     }
+    let header = parsed ?? Header(instruction: "", fps: 1, cameras: [])
     let digest = SHA256Hasher()
     digest.update(meta)
     digest.update([0])
@@ -45,7 +50,7 @@ struct EpisodeParser {
     record.actions.withUnsafeBytes { numeric.update($0) }
     record.states.withUnsafeBytes { numeric.update($0) }
     record.numericDigest = numeric.hexDigest()
-    return record
+    return parsed == nil ? nil : record
   }
 
   private struct Header {
@@ -81,11 +86,20 @@ struct EpisodeParser {
         field: "meta.json:instruction")
       ok = false
     }
-    let fps = object["fps"]?.numberValue ?? .nan
+    var fps = object["fps"]?.numberValue ?? .nan
+    if object["fps"] == nil, let defaultFPS { fps = defaultFPS }
+    if let defaultFPS, let recorded = object["fps"]?.numberValue, recorded != defaultFPS {
+      error(
+        "fps_conflict",
+        "meta.json records fps \(recorded) but --fps is \(defaultFPS); --fps only fills in episodes "
+          + "whose meta.json has no fps (drop --fps or fix meta.json)", field: "meta.json:fps")
+      ok = false
+    }
     if !(fps.isFinite && fps > 0) {
       error(
-        "invalid_fps", "fps must be a positive number (got \(object["fps"]?.typeName ?? "none"))",
-        field: "meta.json:fps")
+        "invalid_fps",
+        "fps must be a positive number (got \(object["fps"]?.typeName ?? "none")); add \"fps\": 10 "
+          + "to meta.json or pass --fps", field: "meta.json:fps")
       ok = false
     }
     var cameras: [String] = []

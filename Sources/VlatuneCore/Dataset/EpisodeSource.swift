@@ -54,6 +54,8 @@ struct ImageSlot {
 protocol EpisodeSource: DatasetSource {
   /// `directory` or the archive kind, for messages.
   var kind: String { get }
+  /// `--fps`, for episodes whose `meta.json` records none.
+  var defaultFPS: Double? { get }
 
   /// Pass 1: finds every episode's `meta.json` and `steps.jsonl` and lists the files present.
   func scan(cancellation: CancellationToken) throws -> SourceScan

@@ -10,6 +10,8 @@ public enum SourceFormat: String, Sendable, CaseIterable {
   case hdf5
   /// RLDS / TFDS TFRecords.
   case rlds
+  /// A folder of per-episode NumPy `.npz` dumps (simulators).
+  case npz
 }
 
 /// Which action dimension is the gripper, excluded from normalization.
@@ -67,6 +69,10 @@ public struct PrepareRequest: Sendable, Equatable {
   public var rotate180: [String] = []
   /// Flip the gripper action into this convention (`open1` or `close1`).
   public var gripperConvention: String?
+  /// The source key holding the actions (`nil`: the format's default).
+  public var actionKey: String?
+  /// The source keys concatenated into the state, in order (`nil`: the format's default).
+  public var stateKeys: [String]?
 
   /// Who asks (`cli:$USER`, `mcp:<client>`), for limits and audit.
   public var actor = "cli"
@@ -99,6 +105,17 @@ public struct PrepareRequest: Sendable, Equatable {
     dropNoops = values["drop_noops"] == .bool(true)
     filterKey = values["filter_key"]?.stringValue
     gripperConvention = values["gripper_convention"]?.stringValue
+    actionKey = values["action_key"]?.stringValue.map { $0.trimmingWhitespace() }
+    if actionKey?.isEmpty == true {
+      problems.append(ParameterProblem(param: "action_key", message: "action_key (--action-key) must not be empty"))
+    }
+    stateKeys = values["state_keys"]?.arrayValue?.compactMap { $0.stringValue?.trimmingWhitespace() }
+    if let stateKeys, Set(stateKeys).count != stateKeys.count {
+      problems.append(
+        ParameterProblem(
+          param: "state_keys",
+          message: "state_keys (--state-keys) names a key twice: \(stateKeys.joined(separator: ","))"))
+    }
     rotate180 = (values["rotate_180"]?.stringValue ?? "").split(separator: ",")
       .map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
     self.actor = actor
@@ -152,6 +169,8 @@ public struct PrepareRequest: Sendable, Equatable {
     if let filterKey { values["filter_key"] = .string(filterKey) }
     if let gripperConvention { values["gripper_convention"] = .string(gripperConvention) }
     if !rotate180.isEmpty { values["rotate_180"] = .string(rotate180.joined(separator: ",")) }
+    if let actionKey { values["action_key"] = .string(actionKey) }
+    if let stateKeys { values["state_keys"] = .array(stateKeys.map { .string($0) }) }
     return values
   }
 

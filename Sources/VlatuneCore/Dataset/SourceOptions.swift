@@ -16,6 +16,10 @@ struct SourceOptions {
   var gripperConvention: String?
   /// The gripper dimension (`--gripper-dim`).
   var gripperDim: GripperDimension = .auto
+  /// The key holding the actions (`--action-key`; `nil`: the format's default).
+  var actionKey: String?
+  /// The keys concatenated into the state (`--state-keys`; `nil`: the format's default).
+  var stateKeys: [String]?
 
   init(_ request: PrepareRequest) {
     cameraMap = request.cameraMap
@@ -26,6 +30,8 @@ struct SourceOptions {
     rotate180 = Set(request.rotate180)
     gripperConvention = request.gripperConvention
     gripperDim = request.gripperDim
+    actionKey = request.actionKey
+    stateKeys = request.stateKeys
   }
 }
 

@@ -29,6 +29,9 @@ final class HDF5Source: DatasetSource {
   private var files: [String] = []
   private(set) var cameras: [(slot: String, key: String)] = []
   private var plans: [String: Plan] = [:]
+  /// The keys of the first episode (every episode reads the same ones).
+  private var keys: SourceKeys?
+  private var warnedExcluded = false
 
   /// Default control frequencies when neither the file nor `--fps` gives one.
   static let robomimicFPS = 20.0
@@ -126,6 +129,7 @@ final class HDF5Source: DatasetSource {
         throw VlatuneError.invalidDataset(message: "\(name): \(problem)", findings: [])
       }
     }
+    inventory.keys = keys
     try GripperConversion.apply(options, to: &inventory)
     for (layout, fps) in assumed {
       inventory.diagnostics.append(
@@ -239,52 +243,95 @@ final class HDF5Source: DatasetSource {
     return found?.isEmpty == false ? found : nil
   }
 
+  /// The actions' dataset in an episode's group: `--action-key`, else `actions` (robomimic) or
+  /// `action` (ALOHA).
+  static func actionKey(_ options: SourceOptions, layout: Layout) -> String {
+    options.actionKey ?? (layout == .aloha ? "action" : "actions")
+  }
+
+  /// Low-dimensional float datasets (steps × dims, or steps) under `group`, sorted.
+  private func stateCandidates(_ file: HDF5File, group: String) throws -> [String] {
+    guard file.kind(group) == 1 else { return [] }
+    return try file.children(group).sorted().filter { key in
+      guard let shape = try? file.shape(group + "/" + key) else { return false }
+      return (shape.dims.count == 2 || shape.dims.count == 1) && shape.typeClass == 2
+    }
+  }
+
+  /// The state datasets of an episode: `--state-keys` (each checked), else ALOHA's `qpos`, else
+  /// every low-dimensional float observation except one named like the actions.
+  private func stateKeys(
+    _ file: HDF5File, layout: Layout, group: String, source: String, diagnostics: inout [Diagnostic]
+  ) throws -> [String] {
+    let available = try stateCandidates(file, group: group)
+    if let wanted = options.stateKeys {
+      let prefix = layout == .aloha ? "observations/" : "obs/"
+      let names = wanted.map { $0.hasPrefix(prefix) ? String($0.dropFirst(prefix.count)) : $0 }
+      for (given, key) in zip(wanted, names) where !available.contains(key) {
+        throw VlatuneError.invalidArgument(
+          param: "--state-keys",
+          message: "'\(given)' is not a low-dimensional float dataset in \(source) \(group)/; "
+            + "available: \(available.isEmpty ? "none" : available.map { prefix + $0 }.joined(separator: ", "))")
+      }
+      return names
+    }
+    if layout == .aloha { return available.contains("qpos") ? ["qpos"] : [] }
+    let actionKey = Self.actionKey(options, layout: layout)
+    let actionNames: Set<String> = [SourcePath.basename(actionKey), "action", "actions"]
+    let excluded = available.filter { actionNames.contains($0) }
+    if !excluded.isEmpty && !warnedExcluded {
+      warnedExcluded = true
+      diagnostics.append(
+        Diagnostic(
+          .warning, code: "state_key_excluded",
+          message: "\(excluded.map { "obs/" + $0 }.joined(separator: ", ")) left out of the state: named "
+            + "like the actions, it would let the policy read its target (choose keys with --state-keys)"))
+    }
+    return available.filter { key in
+      !actionNames.contains(key) && (try? file.shape(group + "/" + key))?.dims.count == 2
+    }
+  }
+
   /// Reads one episode's numbers.
   private func read(
     _ file: HDF5File, layout: Layout, group: String, name: String, fps: Double,
     instruction: String?, source: String, diagnostics: inout [Diagnostic]
   ) throws -> EpisodeRecord {
     let prefix = group.isEmpty ? "" : group + "/"
-    let (actions, actionShape) = try file.doubles(prefix + (layout == .aloha ? "action" : "actions"))
+    let actionKey = Self.actionKey(options, layout: layout)
+    let (actions, actionShape) = try file.doubles(prefix + actionKey)
     guard actionShape.dims.count == 2 else {
-      throw HDF5File.Problem(message: "\(prefix)action(s) must be steps × dims, got \(actionShape.dims)")
+      throw HDF5File.Problem(message: "\(prefix)\(actionKey) must be steps × dims, got \(actionShape.dims)")
     }
     let steps = actionShape.dims[0]
-    var states: [Double] = []
-    var stateDim = 0
-    if layout == .aloha {
-      let (values, shape) = try file.doubles("observations/qpos")
-      guard shape.dims.count == 2, shape.dims[0] == steps else {
-        throw HDF5File.Problem(message: "observations/qpos must be \(steps) × dims, got \(shape.dims)")
+    let stateGroup = layout == .aloha ? "observations" : prefix + "obs"
+    let chosen = try stateKeys(file, layout: layout, group: stateGroup, source: source, diagnostics: &diagnostics)
+    var columns: [(values: [Double], width: Int)] = []
+    var segments: [(key: String, size: Int)] = []
+    for key in chosen {
+      let dataset = stateGroup + "/" + key
+      let shape = try file.shape(dataset)
+      guard shape.dims.first == steps else {
+        diagnostics.append(
+          Diagnostic(
+            .error, code: "length_mismatch",
+            message: "\(source): \(dataset) has \(shape.dims.first ?? 0) rows but \(prefix)\(actionKey) has "
+              + "\(steps); every observation needs one row per action",
+            episode: name, field: (layout == .aloha ? "observations/" : "obs/") + key))
+        continue
       }
-      states = values
-      stateDim = shape.dims[1]
-    } else {
-      // The state: every low-dimensional float observation (steps × dims), in name order.
-      var columns: [(values: [Double], width: Int)] = []
-      for key in try file.children(prefix + "obs").sorted() {
-        let dataset = prefix + "obs/" + key
-        guard let shape = try? file.shape(dataset), shape.dims.count == 2, shape.typeClass == 2
-        else { continue }
-        guard shape.dims[0] == steps else {
-          diagnostics.append(
-            Diagnostic(
-              .error, code: "length_mismatch",
-              message: "\(source): \(dataset) has \(shape.dims[0]) rows but \(prefix)actions has "
-                + "\(steps); every observation needs one row per action",
-              episode: name, field: "obs/" + key))
-          continue
-        }
-        let (values, _) = try file.doubles(dataset)
-        columns.append((values, shape.dims[1]))
-      }
-      stateDim = columns.reduce(0) { $0 + $1.width }
-      states.reserveCapacity(steps * stateDim)
-      for step in 0..<steps {
-        for column in columns {
-          states += column.values[(step * column.width)..<((step + 1) * column.width)]
-        }
-      }
+      let (values, _) = try file.doubles(dataset)
+      let width = shape.dims.dropFirst().reduce(1, *)
+      columns.append((values, width))
+      segments.append(((layout == .aloha ? "observations/" : "obs/") + key, width))
+    }
+    let stateDim = columns.reduce(0) { $0 + $1.width }
+    let states = RowConcatenation.rows(columns, count: steps)
+    if keys == nil {
+      let prefixed = layout == .aloha ? "observations/" : "obs/"
+      let available = try stateCandidates(file, group: stateGroup).map { prefixed + $0 }
+      keys = SourceKeys(
+        action: actionKey, state: segments, others: available.filter { key in !segments.contains { $0.key == key } })
     }
     for camera in cameras {
       let dataset = layout == .aloha ? "observations/images/" + camera.key : prefix + "obs/" + camera.key

@@ -55,7 +55,10 @@ struct LeRobotDeclaredStatistics {
           Diagnostic(
             .warning, code: "stats_disagree",
             message: "\(source) \(feature).\(name) differs from the data: \(shown)\(more) "
-              + "(declared vs exact); vlatune normalizes with its exact statistics",
+              + "(declared vs exact); vlatune normalizes with its exact statistics"
+              + (name.hasPrefix("q")
+                ? " (LeRobot's \(name) is a count-weighted average of per-episode quantiles, not "
+                  + "the quantile of all frames, so it differs from the exact one by design)" : ""),
             field: "\(feature).\(name)"))
       }
       return diagnostics
@@ -71,18 +74,18 @@ struct LeRobotDeclaredStatistics {
   subscript(_ feature: String) -> Feature? { features[feature] }
 
   /// Loads the dataset's statistics for the episodes prepared; empty when it ships none.
-  static func load(root: String, info: LeRobotInfo, episodes: Set<Int>) -> LeRobotDeclaredStatistics {
+  static func load(root: String, keys: [String], episodes: Set<Int>) -> LeRobotDeclaredStatistics {
     let stats = root + "/meta/stats.json"
     if let bytes = FileManager.default.contents(atPath: stats),
       let value = try? JSONParser.parse([UInt8](bytes))
     {
       var result = LeRobotDeclaredStatistics()
-      for key in ["action", "observation.state"] {
+      for key in keys {
         if let entry = value[key]?.objectValue { result.features[key] = Feature(values: vectors(entry)) }
       }
       return result
     }
-    return aggregateEpisodes(root: root, episodes: episodes)
+    return aggregateEpisodes(root: root, keys: keys, episodes: episodes)
   }
 
   private static func vectors(_ entry: [String: JSONValue]) -> [String: [Double]] {
@@ -96,7 +99,9 @@ struct LeRobotDeclaredStatistics {
   }
 
   /// v2.1: min of minima, max of maxima, count-weighted mean and pooled std over the episodes.
-  private static func aggregateEpisodes(root: String, episodes: Set<Int>) -> LeRobotDeclaredStatistics {
+  private static func aggregateEpisodes(root: String, keys: [String], episodes: Set<Int>)
+    -> LeRobotDeclaredStatistics
+  {
     var result = LeRobotDeclaredStatistics(source: "meta/episodes_stats.jsonl")
     guard let bytes = FileManager.default.contents(atPath: root + "/meta/episodes_stats.jsonl")
     else { return result }
@@ -106,7 +111,7 @@ struct LeRobotDeclaredStatistics {
         let index = value["episode_index"]?.numberValue, episodes.contains(Int(index)),
         let stats = value["stats"]
       else { continue }
-      for key in ["action", "observation.state"] {
+      for key in keys {
         guard let entry = stats[key]?.objectValue else { continue }
         let values = vectors(entry)
         let count = values["count"]?.first ?? 0

@@ -1,4 +1,4 @@
-/// The per-frame numeric columns of one LeRobot data file (`action`, `observation.state`,
+/// The per-frame numeric columns of one LeRobot data file (the action and state features,
 /// `timestamp`, `episode_index`, `task_index`), turned into ``EpisodeRecord``s.
 struct LeRobotFrameReader {
   let path: String
@@ -6,24 +6,32 @@ struct LeRobotFrameReader {
   private let episodeIndex: [Int]
   private let timestamps: [Double]
   private let taskIndex: [Int]?
+  private let actionKey: String
   private let action: ParquetColumn
-  private let state: ParquetColumn?
+  /// The state features' columns, concatenated in this order.
+  private let states: [(key: String, column: ParquetColumn)]
   /// Row ranges per episode, when contiguous; episodes split across the file are `nil`.
   private let episodeRows: [Int: Range<Int>?]
-  /// The shapes `meta/info.json` declares for `action` and `observation.state`.
+  /// The shapes `meta/info.json` declares for the action and state features.
   private let declaredShapes: [String: [Int]]
 
   var rowCount: Int { episodeIndex.count }
 
-  init(table: LeRobotTable, info: LeRobotInfo) throws {
+  init(table: LeRobotTable, info: LeRobotInfo, actionKey: String, stateKeys: [String]) throws {
     path = table.path
     fps = info.fps
     episodeIndex = try table.integers("episode_index")
     timestamps = try table.doubles("timestamp")
     taskIndex = try table.optionalIntegers("task_index")
-    action = try Self.numeric(table, "action")
-    state = table.has("observation.state") ? try Self.numeric(table, "observation.state") : nil
-    for column in [action, state].compactMap({ $0 }) where column.rowCount != episodeIndex.count {
+    self.actionKey = actionKey
+    action = try Self.numeric(table, actionKey)
+    states = try stateKeys.map { key in
+      guard table.has(key) else {
+        throw SourceFileError.file(table.path, "has no column '\(key)' although meta/info.json lists the feature")
+      }
+      return (key, try Self.numeric(table, key))
+    }
+    for column in [action] + states.map(\.column) where column.rowCount != episodeIndex.count {
       throw SourceFileError.file(
         path, "column '\(column.leaf.path[0])' has \(column.rowCount) rows, the file \(episodeIndex.count)")
     }
@@ -37,7 +45,7 @@ struct LeRobotFrameReader {
       start = end
     }
     episodeRows = rows
-    declaredShapes = ["action", "observation.state"].reduce(into: [:]) { shapes, key in
+    declaredShapes = ([actionKey] + stateKeys).reduce(into: [:]) { shapes, key in
       if let shape = info.features[key]?.shape, !shape.isEmpty { shapes[key] = shape }
     }
   }
@@ -83,13 +91,19 @@ struct LeRobotFrameReader {
       return nil
     }
     var actionDim = 0
-    var stateDim = 0
-    guard let actions = vectors(action, rows: rows, field: "action", dim: &actionDim, error: error),
-      let states = state.map({ vectors($0, rows: rows, field: "observation.state", dim: &stateDim, error: error) })
-        ?? [Double]()
+    guard let actions = vectors(action, rows: rows, field: actionKey, dim: &actionDim, error: error)
     else { return nil }
-    for (field, width) in [("action", actionDim), ("observation.state", stateDim)]
-    where width > 0 {
+    var widths: [(String, Int)] = [(actionKey, actionDim)]
+    var parts: [(values: [Double], width: Int)] = []
+    for (key, column) in self.states {
+      var width = 0
+      guard let values = vectors(column, rows: rows, field: key, dim: &width, error: error) else { return nil }
+      parts.append((values, width))
+      widths.append((key, width))
+    }
+    let stateDim = parts.reduce(0) { $0 + $1.width }
+    let states = RowConcatenation.rows(parts, count: rows.count)
+    for (field, width) in widths where width > 0 {
       if let declared = declaredShapes[field], declared.reduce(1, *) != width {
         error(
           "shape_mismatch",

@@ -27,6 +27,54 @@ struct LeRobotInfo {
     features.filter { $0.value.dtype == "image" || $0.value.dtype == "video" }.keys.sorted()
   }
 
+  /// Every feature as `key (dtype shape)`, sorted, for messages that say what is there.
+  var featureList: String {
+    features.keys.sorted().map { key in
+      let feature = features[key]!
+      return "\(key) (\(feature.dtype)\(feature.shape.isEmpty ? "" : " \(feature.shape)"))"
+    }.joined(separator: ", ")
+  }
+
+  /// Numeric features that are not bookkeeping columns (candidates for the action and state).
+  var vectorKeys: [String] {
+    let bookkeeping: Set<String> = ["timestamp", "frame_index", "episode_index", "index", "task_index"]
+    return features.filter { key, feature in
+      !bookkeeping.contains(key) && !["image", "video", "string"].contains(feature.dtype)
+    }.keys.sorted()
+  }
+
+  /// The action and state features: `--action-key` / `--state-keys` (each checked), else
+  /// `action` and `observation.state` (when present).
+  ///
+  /// - Throws: a `meta/info.json` error listing the features when a key is not there.
+  func keys(action: String?, state: [String]?) throws -> (action: String, state: [String]) {
+    let actionKey = action ?? "action"
+    guard features[actionKey] != nil else {
+      guard action == nil else {
+        throw VlatuneError.invalidArgument(
+          param: "--action-key",
+          message: "meta/info.json has no '\(actionKey)' feature; its features: \(featureList)")
+      }
+      throw SourceFileError.file(
+        "meta/info.json",
+        "has no 'action' feature; name the action feature with --action-key (and the state with "
+          + "--state-keys); its features: \(featureList)")
+    }
+    if let state {
+      for key in state where features[key] == nil {
+        throw VlatuneError.invalidArgument(
+          param: "--state-keys", message: "meta/info.json has no '\(key)' feature; its features: \(featureList)")
+      }
+      if state.contains(actionKey) {
+        throw VlatuneError.invalidArgument(
+          param: "--state-keys",
+          message: "'\(actionKey)' is the action feature; the state must not hold the actions")
+      }
+      return (actionKey, state)
+    }
+    return (actionKey, features["observation.state"] != nil ? ["observation.state"] : [])
+  }
+
   /// Whether `root` looks like a LeRobotDataset (has `meta/info.json` with a codebase version).
   static func isPresent(in root: String) -> Bool {
     guard let bytes = FileManager.default.contents(atPath: root + "/meta/info.json"),
@@ -76,9 +124,6 @@ struct LeRobotInfo {
       }
       let shape = (feature["shape"]?.arrayValue ?? []).compactMap { $0.numberValue.map { Int($0) } }
       features[key] = Feature(dtype: dtype, shape: shape)
-    }
-    guard features["action"] != nil else {
-      throw SourceFileError.file("meta/info.json", "has no 'action' feature; vlatune needs actions")
     }
     let chunks = Int(value["chunks_size"]?.numberValue ?? 1000)
     return LeRobotInfo(

@@ -30,6 +30,11 @@ final class LeRobotSource: DatasetSource {
   private(set) var root: String
   let cameraMap: CameraMap?
   let skipIncomplete: Bool
+  /// `--action-key` / `--state-keys` (`nil`: `action` and `observation.state`).
+  var actionKey: String?
+  var stateKeys: [String]?
+  /// Said about how the source was found (a dataset one folder down).
+  var notes: [Diagnostic] = []
   /// An archive to extract first, and the directory to create the scratch directory in.
   private let archive: (path: String, scratchParent: String)?
   private var scratch: String?
@@ -39,6 +44,22 @@ final class LeRobotSource: DatasetSource {
   private(set) var cameras: [Camera] = []
   private var plans: [String: Plan] = [:]
   private var includedIndices: Set<Int> = []
+
+  /// A dataset directory with the request's cameras and keys.
+  convenience init(root: String, request: PrepareRequest) {
+    self.init(root: root, cameraMap: request.cameraMap, skipIncomplete: request.skipIncomplete)
+    actionKey = request.actionKey
+    stateKeys = request.stateKeys
+  }
+
+  /// A dataset in an archive with the request's cameras and keys.
+  convenience init(archive: String, scratchParent: String, request: PrepareRequest) {
+    self.init(
+      archive: archive, scratchParent: scratchParent, cameraMap: request.cameraMap,
+      skipIncomplete: request.skipIncomplete)
+    actionKey = request.actionKey
+    stateKeys = request.stateKeys
+  }
 
   /// A dataset directory.
   init(root: String, cameraMap: CameraMap?, skipIncomplete: Bool) {
@@ -83,29 +104,22 @@ final class LeRobotSource: DatasetSource {
     guard !entries.isEmpty else {
       throw SourceFileError.file("meta/", "lists no episodes")
     }
-    var inventory = SourceInventory()
-    var missing: [(episode: LeRobotEpisodeEntry, file: String)] = []
-    var complete: [LeRobotEpisodeEntry] = []
-    for entry in entries {
-      var absent: String?
-      if FileIO.kind(root + "/" + entry.dataFile) != .regular {
-        absent = entry.dataFile
-      } else {
-        for camera in cameras where camera.dtype == "video" {
-          guard let video = entry.videos[camera.key] else {
-            absent = "the video of \(camera.key)"
-            break
-          }
-          if FileIO.kind(root + "/" + video.path) != .regular {
-            absent = video.path
-            break
-          }
-        }
+    var inventory = SourceInventory(diagnostics: notes)
+    let check = LeRobotFileCheck(root: root, info: info, entries: entries, cameras: cameras)
+    let complete = check.complete
+    inventory.diagnostics += check.diagnostics(skipIncomplete: skipIncomplete)
+    let keys = try info.keys(action: actionKey, state: stateKeys)
+    inventory.keys = sourceKeys(keys, info: info)
+    if keys.state.isEmpty {
+      let others = info.vectorKeys.filter { $0 != keys.action }
+      if !others.isEmpty {
+        inventory.diagnostics.append(
+          Diagnostic(
+            .warning, code: "no_state",
+            message: "meta/info.json has no observation.state feature, so the package has no "
+              + "state; if one of \(others.joined(separator: ", ")) is the robot's state, pass "
+              + "--state-keys \(others[0])", field: "observation.state"))
       }
-      if let absent { missing.append((entry, absent)) } else { complete.append(entry) }
-    }
-    if !missing.isEmpty {
-      inventory.diagnostics += missingDiagnostics(missing, total: entries.count)
     }
     let byFile = Dictionary(grouping: complete, by: \.dataFile)
     var countedVideos: Set<String> = []
@@ -115,7 +129,8 @@ final class LeRobotSource: DatasetSource {
       let table = try LeRobotTable(root: root, path: file)
       let fileBytes = FileIO.size(root + "/" + file)
       inventory.totalBytes += fileBytes
-      let reader = try LeRobotFrameReader(table: table, info: info)
+      let reader = try LeRobotFrameReader(
+        table: table, info: info, actionKey: keys.action, stateKeys: keys.state)
       for entry in byFile[file, default: []].sorted(by: { $0.index < $1.index }) {
         guard let rows = try reader.rows(ofEpisode: entry.index) else {
           inventory.diagnostics.append(
@@ -163,40 +178,22 @@ final class LeRobotSource: DatasetSource {
             + "start of the video (frame i for row i), as GR00T's loader does"))
     }
     if inventory.episodes.isEmpty && inventory.diagnostics.allSatisfy({ $0.severity != .error }) {
+      guard check.missing.isEmpty else {
+        throw SourceFileError.file(
+          "data/", "every episode listed in meta/ has absent files, so --skip-incomplete leaves none "
+            + "(cameras with files: \(check.cameraCounts)); choose cameras with --camera-map")
+      }
       throw SourceFileError.file("data/", "holds no episodes listed in meta/")
     }
     return inventory
   }
 
-  /// Errors (or, with `--skip-incomplete`, one warning) for episodes whose files are absent.
-  private func missingDiagnostics(
-    _ missing: [(episode: LeRobotEpisodeEntry, file: String)], total: Int
-  ) -> [Diagnostic] {
-    let listed = missing.prefix(3).map { "\($0.episode.name) (\($0.file))" }.joined(separator: ", ")
-    let more = missing.count > 3 ? " and \(missing.count - 3) more" : ""
-    if skipIncomplete {
-      return [
-        Diagnostic(
-          .warning, code: "episodes_skipped",
-          message: "\(missing.count) of \(total) episodes were left out because files are "
-            + "absent: \(listed)\(more)")
-      ]
-    }
-    var diagnostics = missing.prefix(3).map { item in
-      Diagnostic(
-        .error, code: "missing_file",
-        message: "\(item.file) is absent; pass --skip-incomplete to leave out the "
-          + "\(missing.count) incomplete episode(s) of \(total), or --camera-map to choose "
-          + "cameras whose files are present (--camera-map none for no images)",
-        episode: item.episode.name)
-    }
-    if missing.count > 3 {
-      diagnostics.append(
-        Diagnostic(
-          .error, code: "missing_file",
-          message: "\(missing.count - 3) more episodes have absent files (\(missing.count) of \(total))"))
-    }
-    return diagnostics
+  /// The keys with their widths, from `meta/info.json`'s shapes.
+  private func sourceKeys(_ keys: (action: String, state: [String]), info: LeRobotInfo) -> SourceKeys {
+    let widths = keys.state.map { key in (key, info.features[key]?.shape.reduce(1, *) ?? 0) }
+    return SourceKeys(
+      action: keys.action, state: widths,
+      others: info.vectorKeys.filter { $0 != keys.action && !keys.state.contains($0) })
   }
 
   /// The cameras to take: the map's, in its order, or every camera feature sorted by key.
@@ -302,15 +299,17 @@ final class LeRobotSource: DatasetSource {
   /// Compares the dataset's own statistics with the exact ones vlatune computed.
   func review(_ statistics: DatasetStatistics, stateDim: Int) -> [Diagnostic] {
     guard let info else { return [] }
+    guard let keys = try? info.keys(action: actionKey, state: stateKeys) else { return [] }
+    // A state of several features has no declared statistics of its own.
+    let stateKey = keys.state.count == 1 ? keys.state[0] : nil
     let declared = LeRobotDeclaredStatistics.load(
-      root: root, info: info, episodes: includedIndices)
+      root: root, keys: [keys.action] + (stateKey.map { [$0] } ?? []), episodes: includedIndices)
     var diagnostics: [Diagnostic] = []
-    if let action = declared["action"] {
-      diagnostics += action.disagreements(with: statistics.action, feature: "action", source: declared.source)
+    if let action = declared[keys.action] {
+      diagnostics += action.disagreements(with: statistics.action, feature: keys.action, source: declared.source)
     }
-    if stateDim > 0, let state = declared["observation.state"] {
-      diagnostics += state.disagreements(
-        with: statistics.proprio, feature: "observation.state", source: declared.source)
+    if stateDim > 0, let stateKey, let state = declared[stateKey] {
+      diagnostics += state.disagreements(with: statistics.proprio, feature: stateKey, source: declared.source)
     }
     return diagnostics
   }

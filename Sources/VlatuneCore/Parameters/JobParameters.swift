@@ -152,12 +152,14 @@ public enum PrepareParameters {
       help: "Replace an existing dataset with the same name."),
     ParameterDefinition(
       name: "camera_map", kind: .string(maxLength: 2048),
-      help: "LeRobot sources: cameras to take, in order, as slot=key pairs separated by commas "
-        + "(a bare key keeps its default name; 'none' for no images). Default: every camera."),
+      help: "Cameras to take, in order, as slot=key pairs separated by commas (a bare key keeps "
+        + "its default name; 'none' for no images; `dataset inspect` lists the keys). Default: "
+        + "every camera."),
     ParameterDefinition(
       name: "fps", kind: .number, minimum: 0.1, maximum: 1000,
-      help: "Control frequency (Hz) for sources that record none (RLDS, HDF5); default 10 for "
-        + "RLDS (with a warning), the file's own for HDF5 when it has one."),
+      help: "Control frequency (Hz): RLDS (default 10, with a warning), HDF5 (overrides the "
+        + "file's own), npz (overrides meta.json) and episodes sources (only for episodes whose "
+        + "meta.json has no fps; one recording another fps is an error)."),
     ParameterDefinition(
       name: "instruction", kind: .string(maxLength: 1024),
       help: "Language instruction for every episode of an RLDS or HDF5 source (required when "
@@ -179,6 +181,17 @@ public enum PrepareParameters {
       help: "RLDS and HDF5 sources: flip the gripper action (--gripper-dim, default the last) "
         + "into this convention: open1 = 1 is open (OpenVLA), close1 = 1 is closed (openpi); "
         + "a source in [-1, 1] is rescaled to [0, 1] first."),
+    ParameterDefinition(
+      name: "action_key", kind: .string(maxLength: 256),
+      help: "LeRobot, HDF5, RLDS and npz sources: the key holding the actions (default: action "
+        + "for LeRobot, actions/action for HDF5, steps/action for RLDS, actions/action for npz)."),
+    ParameterDefinition(
+      name: "state_keys", kind: .stringList(maxItems: 64),
+      help: "LeRobot, HDF5, RLDS and npz sources: the keys whose values are concatenated into the "
+        + "state, in order (HDF5: names under obs/ or observations/; RLDS: under "
+        + "steps/observation/). Default: observation.state (LeRobot), every low-dimensional obs "
+        + "dataset not named like the actions (robomimic), observations/qpos (ALOHA), "
+        + "state/proprio (RLDS), state/qpos/proprio (npz)."),
     ParameterDefinition(
       name: "skip_incomplete", kind: .boolean, defaultValue: .bool(false),
       help: "LeRobot sources: leave out episodes whose data or video files are absent "

@@ -37,20 +37,21 @@ struct RLDSEpisode {
     actions = try floats(features.actionKey)
     guard actionDim > 0, actions.count % actionDim == 0 else {
       throw SourceFileError.file(
-        source, "'steps/action' holds \(actions.count) floats, not a multiple of its size \(actionDim)")
+        source, "'\(features.actionKey)' holds \(actions.count) floats, not a multiple of its size \(actionDim)")
     }
     stepCount = actions.count / actionDim
-    if let stateKey = features.stateKey, case .tensor(let shape, _) = features.steps[stateKey] {
-      stateDim = shape.reduce(1, *)
-      states = try floats(stateKey)
-      guard states.count == stepCount * stateDim else {
+    var parts: [(values: [Double], width: Int)] = []
+    for stateKey in features.stateKeys {
+      let width = features.width(stateKey)
+      let values = try floats(stateKey)
+      guard values.count == stepCount * width else {
         throw SourceFileError.file(
-          source, "'\(stateKey)' holds \(states.count) floats for \(stepCount) steps of \(stateDim)")
+          source, "'\(stateKey)' holds \(values.count) floats for \(stepCount) steps of \(width)")
       }
-    } else {
-      stateDim = 0
-      states = []
+      parts.append((values, width))
     }
+    stateDim = parts.reduce(0) { $0 + $1.width }
+    states = RowConcatenation.rows(parts, count: stepCount)
     if let key = features.instructionKey, case .bytesList(let list)? = map[key]?.kind {
       instructions = list.value.map { String(decoding: $0, as: UTF8.self) }
     } else {

@@ -14,11 +14,66 @@ struct RLDSFeatures {
   /// Every step feature by flattened key (`steps/observation/image_0`).
   var steps: [String: Kind] = [:]
 
-  /// The action key.
-  var actionKey: String { "steps/action" }
-  /// The state key, when the dataset has one (`steps/observation/state`, else `…/proprio`).
-  var stateKey: String? {
-    ["steps/observation/state", "steps/observation/proprio"].first { steps[$0] != nil }
+  /// The action key (`--action-key`, under `steps/`).
+  var actionKey = "steps/action"
+  /// The state keys: `--state-keys` (under `steps/observation/`), else `steps/observation/state`
+  /// or `…/proprio` when the dataset has one.
+  var stateKeys: [String] = []
+
+  /// Float tensors under `steps/observation/` (candidates for the state), by flattened key.
+  var vectorKeys: [String] {
+    steps.compactMap { key, kind in
+      guard case .tensor = kind, key.hasPrefix("steps/observation/") else { return nil }
+      return key
+    }.sorted()
+  }
+
+  /// Chooses the action and state keys.
+  ///
+  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` for a key that is not a tensor
+  ///   feature, listing those there are.
+  mutating func choose(action: String?, state: [String]?) throws {
+    let tensors = steps.compactMap { key, kind -> String? in
+      if case .tensor = kind { return key } else { return nil }
+    }.sorted()
+    if let action {
+      let key = action.hasPrefix("steps/") ? action : "steps/" + action
+      guard case .tensor(let dimensions, _) = steps[key], dimensions.count == 1 else {
+        throw VlatuneError.invalidArgument(
+          param: "--action-key",
+          message: "'\(action)' is not a vector feature of the steps; vector features: \(tensors.joined(separator: ", "))")
+      }
+      actionKey = key
+    } else if steps[actionKey] == nil {
+      throw SourceFileError.file(
+        "features.json",
+        "has no 'steps/action' vector; name the action with --action-key (vector features: "
+          + "\(tensors.joined(separator: ", ")))")
+    }
+    if let state {
+      stateKeys = try state.map { name in
+        let key = name.hasPrefix("steps/") ? name : "steps/observation/" + name
+        guard case .tensor = steps[key] else {
+          throw VlatuneError.invalidArgument(
+            param: "--state-keys",
+            message: "'\(name)' is not a tensor feature under steps/observation/; tensors there: "
+              + vectorKeys.map { String($0.dropFirst("steps/observation/".count)) }.joined(separator: ", "))
+        }
+        guard key != actionKey else {
+          throw VlatuneError.invalidArgument(
+            param: "--state-keys", message: "'\(name)' is the action; the state must not hold the actions")
+        }
+        return key
+      }
+    } else {
+      stateKeys = ["steps/observation/state", "steps/observation/proprio"].first { steps[$0] != nil }.map { [$0] } ?? []
+    }
+  }
+
+  /// A tensor feature's number of values per step.
+  func width(_ key: String) -> Int {
+    if case .tensor(let dimensions, _) = steps[key] { return dimensions.reduce(1, *) }
+    return 0
   }
   /// The language instruction key, when the dataset has one.
   var instructionKey: String? {
@@ -49,11 +104,6 @@ struct RLDSFeatures {
     }
     var features = RLDSFeatures()
     collect(steps, prefix: "steps", into: &features.steps)
-    guard case .tensor(let dimensions, _) = features.steps["steps/action"], dimensions.count == 1
-    else {
-      throw SourceFileError.file(
-        "features.json", "has no 'steps/action' vector; vlatune needs one action vector per step")
-    }
     return features
   }
 

@@ -62,6 +62,7 @@ final class RLDSSource: DatasetSource {
     }
     root = directory
     features = try RLDSFeatures.load(directory + "/features.json")
+    try features.choose(action: options.actionKey, state: options.stateKeys)
     cameras = try CameraMap.select(options.cameraMap, available: features.cameras)
     for key in options.rotate180 {
       guard features.cameras.contains(key) else {
@@ -80,6 +81,9 @@ final class RLDSSource: DatasetSource {
     let split = try RLDSSplit.train(in: directory)
     files = split.files
     var inventory = SourceInventory()
+    inventory.keys = SourceKeys(
+      action: features.actionKey, state: features.stateKeys.map { ($0, features.width($0)) },
+      others: features.vectorKeys.filter { !features.stateKeys.contains($0) })
     var diagnostics = RLDSDiagnostics()
     let fps = options.fps ?? RLDSSource.assumedFPS
     if options.fps == nil {
