@@ -29,6 +29,7 @@ int vlatune_media_load(const char *path, vlatune_media *table, char *err, size_t
   LOAD(video_close, "vt_video_close");
   LOAD(jpeg_encode_rgb, "vt_jpeg_encode_rgb");
   LOAD(jpeg_rotate180, "vt_jpeg_rotate180");
+  LOAD(jpeg_decode_rgb, "vt_jpeg_decode_rgb");
   LOAD(media_free, "vt_free");
   LOAD(h5_open, "vh_open");
   LOAD(h5_close, "vh_close");

@@ -123,6 +123,10 @@ struct HDF5PrepareCLITests {
     #expect(findings(result.document).contains {
       $0["code"] as? String == "missing_camera" && ($0["message"] as? String ?? "").contains("data/demo_1/obs/" + camera)
     }, "\(findings(result.document))")
+    let others = (partialExpected["cameras"] as? [String] ?? []).sorted().dropFirst().joined(separator: ", ")
+    #expect(findings(result.document).contains {
+      ($0["message"] as? String ?? "").hasSuffix("(cameras this episode has: \(others))")
+    }, "\(findings(result.document))")
 
     let list = try vlatune.run(["dataset", "list", "--json"])
     #expect((try list.json()["datasets"] as? [Any])?.isEmpty == true)

@@ -231,6 +231,29 @@ struct SourceKeysCLITests {
     #expect(images.isEmpty, "\(images)")
   }
 
+  @Test func aCameraThatIsBlackInEveryFrameIsWarnedAbout() throws {
+    let root = directory.appending("dark")
+    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    let python = try #require(TestPaths.python)
+    let script = """
+      import json, sys, numpy as np
+      rng = np.random.default_rng(0)
+      for e in range(2):
+          np.savez(f"{sys.argv[1]}/episode_{e:03d}.npz", actions=rng.normal(size=(9, 3)).astype(np.float32),
+                   front=rng.integers(0, 255, size=(9, 16, 16, 3), dtype=np.uint8),
+                   image_3=np.zeros((9, 16, 16, 3), dtype=np.uint8))
+      json.dump({"instruction": "reach", "fps": 5}, open(f"{sys.argv[1]}/meta.json", "w"))
+      """
+    let written = try ProcessRunner.run(python, ["-c", script, root.path])
+    #expect(written.status == 0, "\(written.standardError)")
+    let result = try prepare([root.path, "--name", "dark"])
+    #expect(result.status == 0, "\(result.text)")
+    let warnings = (result.document["warnings"] as? [[String: Any]] ?? []).filter { $0["code"] as? String == "black_camera" }
+    #expect(warnings.map(text) == [
+      "camera 'image_3' is black in every frame sampled (6: first, middle and last of each episode); it may never have been recorded: leave it out with --camera-map"
+    ])
+  }
+
   @Test func npzKeysAreNamedWhenTheyAreNotTheUsualOnes() throws {
     let (root, _) = try DatasetFixture.make(
       "npz", in: directory.url, name: "odd", ["--meta", "none", "--action-key", "act", "--state-key", "joints"])

@@ -26,6 +26,8 @@ typedef struct vlatune_media {
                          unsigned char **jpeg, size_t *length, char *err, size_t errlen);
   int (*jpeg_rotate180)(const unsigned char *jpeg, size_t length, unsigned char **out,
                         size_t *out_length, char *err, size_t errlen);
+  int (*jpeg_decode_rgb)(const unsigned char *jpeg, size_t length, unsigned char **rgb,
+                         int *width, int *height, char *err, size_t errlen);
   void (*media_free)(void *pointer);
   long long (*h5_open)(const char *path, char *err, size_t errlen);
   void (*h5_close)(long long file);

@@ -36,6 +36,26 @@ enum JPEGCodec {
     }
   }
 
+  /// Decodes a JPEG into RGB pixels (`height × width × 3` bytes, row-major).
+  static func decode(_ jpeg: [UInt8]) throws -> (rgb: [UInt8], width: Int, height: Int) {
+    let media = try MediaLibrary.functions()
+    var width: Int32 = 0
+    var height: Int32 = 0
+    var output: UnsafeMutablePointer<UInt8>?
+    var message = [CChar](repeating: 0, count: 256)
+    let status = jpeg.withUnsafeBufferPointer { input in
+      message.withUnsafeMutableBufferPointer {
+        media.jpeg_decode_rgb(input.baseAddress, input.count, &output, &width, &height, $0.baseAddress, $0.count)
+      }
+    }
+    defer { media.media_free(output) }
+    guard status == 0, let output else {
+      throw Problem(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    let rgb = Array(UnsafeBufferPointer(start: output, count: Int(width) * Int(height) * 3))
+    return (rgb, Int(width), Int(height))
+  }
+
   /// Rotates a JPEG by 180° (lossless when the size is a whole number of MCUs).
   static func rotate180(_ jpeg: [UInt8]) throws -> [UInt8] {
     let media = try MediaLibrary.functions()

@@ -16,6 +16,7 @@ final class PackageWriter {
   private let shardSize: Int64
   private var cameraHeaders: [String: (header: ImageHeader, episode: String)] = [:]
   private(set) var diagnostics: [Diagnostic] = []
+  private var dark = DarkCameraCheck()
   private let digests: EpisodeImageDigests
   private(set) var episodesWritten = 0
 
@@ -39,6 +40,7 @@ final class PackageWriter {
   func addEpisode(_ index: Int, images: [[UInt8]]) throws {
     let episode = analysis.episodes[index]
     let headers = checkImages(episode, images: images)
+    dark.add(episode, images: images)
     digests.add(index, images: images)
     episodesWritten += 1
     guard !hasErrors, let headers else { return }
@@ -123,6 +125,7 @@ final class PackageWriter {
     source: DatasetDocument.Source, request: PrepareRequest
   ) throws -> DatasetDocument {
     try shards.finish()
+    diagnostics += dark.warnings()
     let episodes = analysis.episodes
     try writeTrajectories()
     var lines = ""

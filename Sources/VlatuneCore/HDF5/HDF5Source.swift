@@ -336,11 +336,13 @@ final class HDF5Source: DatasetSource {
     for camera in cameras {
       let dataset = layout == .aloha ? "observations/images/" + camera.key : prefix + "obs/" + camera.key
       guard file.kind(dataset) == 2 else {
+        let present = try cameraKeys(file, layout: layout, group: group)
         diagnostics.append(
           Diagnostic(
             .error, code: "missing_camera",
             message: "\(source): \(dataset) is missing, but camera '\(camera.key)' is in the first "
-              + "episode; record it in every episode or leave it out with --camera-map",
+              + "episode; record it in every episode or leave it out with --camera-map (cameras "
+              + "this episode has: \(present.isEmpty ? "none" : present.joined(separator: ", ")))",
             episode: name, field: camera.slot))
         continue
       }
