@@ -91,8 +91,9 @@ final class NPZSource: DatasetSource {
       try cancellation.check()
       inventory.totalBytes += FileIO.size(path + "/" + file)
       let name = String(file.dropLast(4))
-      // Images are read in pass 2: only numbers here.
-      let arrays = try arrays(file) { _ in true }
+      // Pass 1 reads every array (image shapes give the cameras and frame counts); the pixels
+      // are dropped with `arrays` and read again, episode by episode, in pass 2.
+      let arrays = try arrays(file)
       if inventory.keys == nil {
         inventory.keys = try chooseKeys(arrays, file: file)
         let available = arrays.filter { $0.value.type == "u1" && $0.value.shape.count == 4 && $0.value.shape[3] == 3 }
