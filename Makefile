@@ -8,6 +8,7 @@
 #   make tiny-base  pretrain the tiny-vla base from its seed (committed under trainer/…/assets)
 #   make bench      benchmarks against baselines (bench/results/, docs/performance.md)
 #   make lint       ruff on the Python code
+#   make fuzz       libFuzzer over each parser for FUZZ_SECONDS (not part of make test; Fuzz/)
 #   make sample     generate and prepare the example dataset
 #   make protos     regenerate the committed swift-protobuf code (RLDS)
 #   make clean
@@ -23,7 +24,10 @@ PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protob
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu
 
-.PHONY: deps build release test test-swift test-python test-lerobot venv venv-lerobot lint sample tiny-base demo bench protos clean
+FUZZ_SECONDS ?= 120
+FUZZ_TARGETS ?= json episode parquet tfrecord policy npy
+
+.PHONY: fuzz deps build release test test-swift test-python test-lerobot venv venv-lerobot lint sample tiny-base demo bench protos clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -70,12 +74,12 @@ test-swift: deps venv build
 	VLATUNE_REQUIRE_FIXTURES=1 VLATUNE_TEST_PYTHON=$(abspath $(VENV_PYTHON)) $(SWIFT) test $(SWIFT_FLAGS)
 
 test-python: venv build
-	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer
+	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer Fuzz
 	VLATUNE_BINARY=$(abspath .build/debug/vlatune) $(VENV_PYTHON) -m pytest -q tests-python trainer/tests
 
 lint: venv
-	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer
-	$(VENV)/bin/ruff format --check examples tests-python Tests/Fixtures bench trainer
+	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer Fuzz
+	$(VENV)/bin/ruff format --check examples tests-python Tests/Fixtures bench trainer Fuzz
 
 sample: venv build
 	rm -rf .build-sample && $(VENV_PYTHON) examples/make_sample_dataset.py --out .build-sample/pick-blocks --episodes 40
@@ -112,3 +116,21 @@ protos: venv
 clean:
 	$(SWIFT) package clean
 	rm -rf .build-sample .build-tiny-base
+
+# libFuzzer over each parser (Sources/VlatuneCore/Fuzzing/FuzzTarget.swift), FUZZ_SECONDS each,
+# from the committed seeds (Fuzz/corpus/<target>) into a working corpus under .build-fuzz; a
+# crash lands in Fuzz/crashes/<target>/. Copy it to Fuzz/regressions/<target>/: make test
+# replays every file there (FuzzRegressionTests).
+fuzz: deps
+	$(SWIFT) build --package-path Fuzz --scratch-path .build-fuzz -c release \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+	@for target in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$target Fuzz/crashes/$$target; \
+	  echo "== $$target ($(FUZZ_SECONDS) s)"; \
+	  VLATUNE_FUZZ_TARGET=$$target .build-fuzz/release/vlatune-fuzz -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=262144 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix=Fuzz/crashes/$$target/ .build-fuzz/corpus/$$target Fuzz/corpus/$$target \
+	    > .build-fuzz/$$target.log 2>&1; status=$$?; \
+	  grep -E 'DONE|stat::number_of_executed_units|ERROR|SUMMARY|Test unit written' .build-fuzz/$$target.log | tail -4; \
+	  test $$status -eq 0 || { echo "$$target: crash (.build-fuzz/$$target.log)"; exit 1; }; \
+	done

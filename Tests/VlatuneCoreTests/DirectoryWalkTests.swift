@@ -52,6 +52,24 @@ import VlatuneTestSupport
     }
   }
 
+  /// A link to a directory outside the source (a LeRobot `videos/` linked from elsewhere) is not
+  /// entered by the walk, but LeRobot, RLDS and npz open paths under it: refused as well.
+  @Test func aDirectoryLinkLeavingTheSourceIsRefused() throws {
+    let directory = TemporaryDirectory()
+    let root = directory.appending("source").path
+    try FileManager.default.createDirectory(atPath: root + "/meta", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: directory.appending("elsewhere").path, withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(
+      atPath: root + "/videos", withDestinationPath: directory.appending("elsewhere").path)
+    do {
+      try DirectoryWalk.refuseEscapingLinks(under: root, cancellation: CancellationToken())
+      Issue.record("a directory link out of the source was accepted")
+    } catch VlatuneError.policyDenied(let message) {
+      #expect(message.contains("videos is a symbolic link to"))
+      #expect(message.contains("elsewhere, outside the source directory"))
+    }
+  }
+
   /// Two names that differ only in bytes that are not UTF-8 would read as one (and the file as
   /// missing): refused, the name written out.
   @Test func aNameThatIsNotUTF8IsRefused() throws {

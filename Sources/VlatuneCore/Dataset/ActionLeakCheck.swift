@@ -35,7 +35,12 @@ enum ActionLeakCheck {
     let varying = (0..<actionDim).filter { maximum[$0] > minimum[$0] }
     var same = Set(varying.flatMap { action in (0..<stateDim).map { $0 * actionDim + action } })
     var next = same
-    for episode in episodes where episode.stateDim == stateDim && episode.actionDim == actionDim {
+    // An episode whose rows are not all of the shared widths has its dim_mismatch error already.
+    for episode in episodes
+    where episode.stateDim == stateDim && episode.actionDim == actionDim
+      && episode.states.count == episode.stepCount * stateDim
+      && episode.actions.count == episode.stepCount * actionDim
+    {
       let steps = episode.stepCount
       for step in 0..<steps where !same.isEmpty || !next.isEmpty {
         let stateRow = step * stateDim

@@ -53,6 +53,10 @@ public struct DatasetPreparer: Sendable {
     // refused caller learns nothing about which paths exist.
     try admit(request, sourcePath: sourcePath)
     var source = try Self.openSource(sourcePath, request: request, scratch: home.temporaryURL.path)
+    if !(source is DirectorySource), FileIO.kind(sourcePath) == .directory {
+      // DirectorySource checks while it lists; the others open files by path.
+      try DirectoryWalk.refuseEscapingLinks(under: sourcePath, cancellation: cancellation)
+    }
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
     try home.prepare()
     TemporaryDirectories.sweep(home.temporaryURL.path)

@@ -8,8 +8,8 @@ import Glibc
 /// skipped, hidden directories not entered; symbolic links are not followed into directories,
 /// while a link to a regular file inside the tree counts as that file (size and all).
 ///
-/// A link to a file outside the tree is refused (77): its content would enter the package from
-/// a place the policy's `dataset_roots` never allowed. A name that is not UTF-8 is refused (65):
+/// A link to a file or a directory outside the tree is refused (77): its content would enter
+/// the package from a place the policy's `dataset_roots` never allowed. A name that is not UTF-8 is refused (65):
 /// it would be read as a different name and the file reported missing.
 enum DirectoryWalk {
   /// Calls `body` with each regular file's path relative to `root` and its size.
@@ -57,6 +57,9 @@ enum DirectoryWalk {
         case S_IFREG:
           if type != DT_REG { try checkLink(path + "/" + name, child: child, root: resolvedRoot) }
           try body(child, Int64(info.st_size))
+        case S_IFDIR where type == DT_LNK:
+          // Not entered, but a reader that opens paths under it would read through it.
+          try checkLink(path + "/" + name, child: child, root: resolvedRoot)
         case S_IFDIR where type == DT_UNKNOWN:
           // A file system that reports no types: enter real directories, not links to them.
           var own = stat()
@@ -64,12 +67,23 @@ enum DirectoryWalk {
             own.st_mode & S_IFMT == S_IFDIR
           {
             pending.append(child)
+          } else {
+            try checkLink(path + "/" + name, child: child, root: resolvedRoot)
           }
         default:
           continue
         }
       }
     }
+  }
+
+  /// Refuses the first link under `root` (to a file or a directory) whose target lies outside
+  /// it, for the sources that open their files by path (LeRobot, RLDS, npz): walked once before
+  /// they read anything.
+  ///
+  /// - Throws: ``VlatuneError/policyDenied(message:)`` naming the link and its target.
+  static func refuseEscapingLinks(under root: String, cancellation: CancellationToken) throws {
+    try regularFiles(under: root, cancellation: cancellation) { _, _ in }
   }
 
   /// Refuses a link (or an entry of unknown type that is one) whose file lies outside the tree.

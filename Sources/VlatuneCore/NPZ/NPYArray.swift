@@ -56,7 +56,19 @@ struct NPYArray {
     shape = shapeText.stripped("() ").split(separator: ",").compactMap {
       Int(String($0).stripped(" "))
     }
-    let expected = shape.reduce(1, *) * (Int(type.dropFirst()) ?? 1)
+    // Hostile headers: a negative or overflowing shape, an element size beyond 8 bytes.
+    let elementSize = Int(type.dropFirst()) ?? 0
+    guard (1...8).contains(elementSize), shape.allSatisfy({ $0 >= 0 }) else {
+      throw Problem(description: "has an unreadable header (descr \(descr), shape \(shapeText))")
+    }
+    var expected = elementSize
+    for dimension in shape {
+      let (product, overflow) = expected.multipliedReportingOverflow(by: dimension)
+      guard !overflow, product <= data.count else {
+        throw Problem(description: "declares shape \(shape) \(descr), more than the file's \(data.count) bytes")
+      }
+      expected = product
+    }
     guard data.count - start - headerLength >= expected else {
       throw Problem(description: "holds \(data.count - start - headerLength) bytes of data for shape \(shape) \(descr)")
     }

@@ -15,25 +15,46 @@ final class TFRecordReader {
   /// The largest record accepted (one RLDS episode; hostile lengths must not allocate).
   static let maximumRecordBytes: UInt64 = 4 << 30
 
-  private let handle: FileHandle
+  /// Where the records come from: a file, or bytes in memory (the fuzz harness).
+  private enum Storage {
+    case file(FileHandle)
+    case memory([UInt8])
+  }
+
+  private let storage: Storage
   private(set) var recordIndex = 0
   private(set) var offset: Int64 = 0
+  /// The next byte to read from `.memory` storage.
+  private var memoryPosition = 0
 
   init(path: String) throws {
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw VlatuneError.ioFailure(path: path, message: "cannot open the file")
     }
-    self.handle = handle
+    self.storage = .file(handle)
   }
 
-  deinit { try? handle.close() }
+  /// Reads records from bytes held in memory.
+  init(bytes: [UInt8]) {
+    self.storage = .memory(bytes)
+  }
+
+  deinit { if case .file(let handle) = storage { try? handle.close() } }
 
   private func read(_ count: Int) throws -> [UInt8]? {
     var result: [UInt8] = []
-    result.reserveCapacity(count)
-    while result.count < count {
-      guard let data = try handle.read(upToCount: count - result.count), !data.isEmpty else { break }
-      result += data
+    switch storage {
+    case .file(let handle):
+      result.reserveCapacity(count)
+      while result.count < count {
+        guard let data = try handle.read(upToCount: count - result.count), !data.isEmpty else { break }
+        result += data
+      }
+    case .memory(let bytes):
+      let start = min(bytes.count, memoryPosition)
+      let end = start + min(count, bytes.count - start)
+      result = Array(bytes[start..<end])
+      memoryPosition = end
     }
     if result.isEmpty { return nil }
     guard result.count == count else {
