@@ -9,8 +9,8 @@ import Glibc
 /// while a link to a regular file inside the tree counts as that file (size and all).
 ///
 /// A link to a file or a directory outside the tree is refused (77): its content would enter
-/// the package from a place the policy's `dataset_roots` never allowed. A name that is not UTF-8 is refused (65):
-/// it would be read as a different name and the file reported missing.
+/// the package from a place the policy's `dataset_roots` never allowed. A name that is not
+/// UTF-8 is refused (65): it would be read as a different name and the file reported missing.
 enum DirectoryWalk {
   /// Calls `body` with each regular file's path relative to `root` and its size.
   ///
