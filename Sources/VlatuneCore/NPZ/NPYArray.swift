@@ -59,13 +59,13 @@ struct NPYArray {
     // Hostile headers: a negative or overflowing shape, an element size beyond 8 bytes.
     let elementSize = Int(type.dropFirst()) ?? 0
     guard (1...8).contains(elementSize), shape.allSatisfy({ $0 >= 0 }) else {
-      throw Problem(description: "has an unreadable header (descr \(descr), shape \(shapeText))")
+      throw Problem(description: "has an unreadable header (descr \(descr), shape \(shapeText)); save the array again with numpy.save")
     }
     var expected = elementSize
     for dimension in shape {
       let (product, overflow) = expected.multipliedReportingOverflow(by: dimension)
       guard !overflow, product <= data.count else {
-        throw Problem(description: "declares shape \(shape) \(descr), more than the file's \(data.count) bytes")
+        throw Problem(description: "declares shape \(shape) \(descr), more than the file's \(data.count) bytes; the file is truncated or corrupt: save it again")
       }
       expected = product
     }
