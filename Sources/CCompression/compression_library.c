@@ -11,14 +11,20 @@
   R(snappy_status, snappy_uncompress,                                                    \
     (const char *compressed, size_t compressed_length, char *uncompressed,               \
      size_t *uncompressed_length),                                                       \
-    (compressed, compressed_length, uncompressed, uncompressed_length))
+    (compressed, compressed_length, uncompressed, uncompressed_length))                  \
+  R(snappy_status, snappy_uncompressed_length,                                           \
+    (const char *compressed, size_t compressed_length, size_t *result),                  \
+    (compressed, compressed_length, result))
 
 #define VT_ZSTD_FUNCTIONS(R, V)                                                          \
   R(size_t, ZSTD_decompress,                                                             \
     (void *destination, size_t capacity, const void *source, size_t compressed_size),    \
     (destination, capacity, source, compressed_size))                                    \
   R(const char *, ZSTD_getErrorName, (size_t code), (code))                              \
-  R(unsigned, ZSTD_isError, (size_t code), (code))
+  R(unsigned, ZSTD_isError, (size_t code), (code))                                      \
+  R(unsigned long long, ZSTD_getFrameContentSize, (const void *source, size_t size),     \
+    (source, size))                                                                      \
+  R(size_t, ZSTD_findFrameCompressedSize, (const void *source, size_t size), (source, size))
 
 #define VT_ZLIB_FUNCTIONS(R, V)                                                          \
   R(int, inflate, (z_streamp stream, int flush), (stream, flush))                        \

@@ -320,11 +320,105 @@ static size_t fixed_length(const char *p, size_t size, int spacepad) {
   return n;
 }
 
+/* ---- data outside the file ---- */
+
+/* What the containment scan found; `found` stops the walk. */
+struct containment {
+  char *err;
+  size_t errlen;
+  int found;
+};
+
+static const char *const outside_fix =
+    "vlatune reads only the files it was given: copy the data into this file (h5py: "
+    "f[name] = other[name][()]) or pass the other file as its own source";
+
+/* A dataset keeping its values in raw external files, or a virtual dataset drawing from another
+   file, is refused. */
+static void check_dataset(hid_t dataset, const char *name, struct containment *c) {
+  hid_t dcpl = H5Dget_create_plist(dataset);
+  if (dcpl < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return;
+  }
+  int external = H5Pget_external_count(dcpl);
+  if (external > 0) {
+    char file[256] = "";
+    off_t offset = 0;
+    hsize_t size = 0;
+    H5Pget_external(dcpl, 0, sizeof file, file, &offset, &size);
+    fail(c->err, c->errlen, "dataset '%s' keeps its values in the external raw file '%s'%s; %s", name, file,
+         external > 1 ? " and others" : "", outside_fix);
+    c->found = 1;
+  } else if (H5Pget_layout(dcpl) == H5D_VIRTUAL) {
+    size_t count = 0;
+    H5Pget_virtual_count(dcpl, &count);
+    for (size_t i = 0; i < count && !c->found; i++) {
+      char file[256] = "";
+      if (H5Pget_virtual_filename(dcpl, i, file, sizeof file) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(file, sizeof file, "?");
+      }
+      if (strcmp(file, ".") == 0) continue; /* a source in this same file */
+      fail(c->err, c->errlen, "dataset '%s' is a virtual dataset drawing from the file '%s'; %s", name, file,
+           outside_fix);
+      c->found = 1;
+    }
+  }
+  H5Pclose(dcpl);
+  H5Eclear2(H5E_DEFAULT);
+}
+
+static herr_t check_link(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+  struct containment *c = data;
+  if (info->type == H5L_TYPE_SOFT) return 0; /* a path inside this file; its target is checked */
+  if (info->type == H5L_TYPE_HARD) {
+    hid_t object = H5Oopen(group, name, H5P_DEFAULT);
+    if (object < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return 0;
+    }
+    if (H5Iget_type(object) == H5I_DATASET) check_dataset(object, name, c);
+    H5Oclose(object);
+    return c->found ? 1 : 0;
+  }
+  if (info->type == H5L_TYPE_EXTERNAL) {
+    size_t size = info->u.val_size;
+    char *value = malloc(size ? size : 1);
+    const char *file = NULL, *object = NULL;
+    unsigned flags = 0;
+    if (value && H5Lget_val(group, name, value, size, H5P_DEFAULT) >= 0 &&
+        H5Lunpack_elink_val(value, size, &flags, &file, &object) >= 0 && file && object)
+      fail(c->err, c->errlen, "'%s' is an external link to '%s' in the file '%s'; %s", name, object, file,
+           outside_fix);
+    else
+      fail(c->err, c->errlen, "'%s' is an external link to another file; %s", name, outside_fix);
+    free(value);
+  } else {
+    fail(c->err, c->errlen, "'%s' is a user-defined link (type %d) that HDF5 resolves by a plugin; %s", name,
+         (int)info->type, outside_fix);
+  }
+  H5Eclear2(H5E_DEFAULT);
+  c->found = 1;
+  return 1;
+}
+
+/* 0 when every link is hard or soft and every dataset's values are inside the file; -2 with a
+   message naming the first that is not; -1 when the file's links cannot be listed. */
+static int check_contained(hid_t file, char *err, size_t errlen) {
+  struct containment c = {err, errlen, 0};
+  herr_t r = H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, check_link, &c);
+  if (c.found) return -2;
+  if (r < 0) return h5fail(err, errlen, "cannot list the file's objects");
+  return 0;
+}
+
 /* ---- files ---- */
 
 vh_id vh_open(const char *path, char *err, size_t errlen) {
   lock();
   hid_t file = -1;
+  int contained = 0;
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0) {
     h5fail(err, errlen, "cannot open %s", path);
@@ -349,10 +443,15 @@ vh_id vh_open(const char *path, char *err, size_t errlen) {
       if (file < 0) h5fail(err, errlen, "cannot open %s", path);
     }
   }
+  if (file >= 0) contained = check_contained(file, err, errlen);
+  if (contained < 0) {
+    H5Fclose(file);
+    file = -1;
+  }
 done:
   if (fapl >= 0) H5Pclose(fapl);
   unlock();
-  return file < 0 ? -1 : (vh_id)file;
+  return file >= 0 ? (vh_id)file : contained == -2 ? -2 : -1;
 }
 
 void vh_close(vh_id file) {

@@ -37,6 +37,7 @@ extension DatasetCommand {
     @Flag(help: help("overwrite")) var overwrite = false
     @Option(help: help("camera_map")) var cameraMap: String?
     @Flag(help: help("skip_incomplete")) var skipIncomplete = false
+    @Flag(help: help("follow_links")) var followLinks = false
     @Option(help: help("fps")) var fps: String?
     @Option(help: help("instruction")) var instruction: String?
     @Flag(help: help("drop_noops")) var dropNoops = false
@@ -64,7 +65,10 @@ extension DatasetCommand {
       var parameters = PrepareParameters.table.fromCommandLine(raw)
       // Only the flags given, as an MCP caller sends only the arguments it names: policy
       // conditions see the same call from both.
-      for (key, value) in [("overwrite", overwrite), ("skip_incomplete", skipIncomplete), ("drop_noops", dropNoops)]
+      for (key, value) in [
+        ("overwrite", overwrite), ("skip_incomplete", skipIncomplete), ("drop_noops", dropNoops),
+        ("follow_links", followLinks),
+      ]
       where value {
         parameters[key] = .bool(true)
       }

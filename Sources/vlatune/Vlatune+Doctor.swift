@@ -9,6 +9,10 @@ struct DoctorCommand: ParsableCommand {
     abstract: "Check the state directory, database, libraries, trainer environment and GPUs.")
 
   @Flag(help: "Print JSON.") var json = false
+  @Flag(
+    help: ArgumentHelp(
+      "Also run SQLite's full integrity_check on the state database (read-only, without migrating; works on a database other commands refuse) and say how to recover a damaged one."))
+  var checkState = false
 
   struct Check: Encodable {
     var name: String
@@ -30,6 +34,11 @@ struct DoctorCommand: ParsableCommand {
     let environment = ProcessInfo.processInfo.environment
     var checks: [Check] = []
     let home = VlatuneHome.resolve(environment: environment)
+    if checkState {
+      for finding in StateIntegrity.check(home) {
+        checks.append(Check(name: finding.name, ok: finding.ok, detail: finding.detail))
+      }
+    }
     do {
       let context = try VlatuneContext.open(environment: environment)
       checks.append(Check(name: "state directory", ok: true, detail: home.root.path))
@@ -41,6 +50,12 @@ struct DoctorCommand: ParsableCommand {
       for finding in StateCheck.run(context) {
         checks.append(Check(name: finding.name, ok: finding.ok, detail: finding.detail))
       }
+    } catch VlatuneError.stateDamaged(let path, let detail) {
+      checks.append(
+        Check(
+          name: "database", ok: false,
+          detail: "\(path) is damaged (\(detail))"
+            + (checkState ? "; see 'database integrity'" : "; run 'vlatune doctor --check-state' for how to recover")))
     } catch {
       checks.append(Check(name: "state directory", ok: false, detail: "\(error); set VLATUNE_HOME to a writable directory"))
     }

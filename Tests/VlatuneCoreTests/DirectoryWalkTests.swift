@@ -62,7 +62,7 @@ import VlatuneTestSupport
     try FileManager.default.createSymbolicLink(
       atPath: root + "/videos", withDestinationPath: directory.appending("elsewhere").path)
     do {
-      try DirectoryWalk.refuseEscapingLinks(under: root, cancellation: CancellationToken())
+      try DirectoryWalk.refuseEscapingLinks(under: root, links: .refuse, cancellation: CancellationToken())
       Issue.record("a directory link out of the source was accepted")
     } catch VlatuneError.policyDenied(let message) {
       #expect(message.contains("videos is a symbolic link to"))

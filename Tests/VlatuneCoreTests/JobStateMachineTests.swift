@@ -111,7 +111,7 @@ final class FakeClock: Sendable {
     try jobs.insert(Self.record("job_done", state: .succeeded, jobDir: dead), actor: "t")
     let held = try #require(try FileLock.tryLock(alive + "/watcher.lock"))
     _ = try FileLock.tryLock(dead + "/watcher.lock")  // created, then released
-    try JobLiveness(jobs: jobs).reapAll()
+    try JobLiveness(jobs: jobs, home: VlatuneHome(root: directory.url)).reapAll()
     #expect(try jobs.record("job_alive")?.state == .running)
     #expect(try jobs.record("job_dead")?.state == .lost)
     #expect(try jobs.record("job_dead")?.errorCode == "watcher_lost")

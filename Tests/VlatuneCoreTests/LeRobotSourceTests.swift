@@ -138,6 +138,35 @@ struct LeRobotSourceTests {
     #expect(throws: ParquetError.self) { try short.decode(count: 8) }
   }
 
+  /// Found by `make fuzz`: collections of empty elements nested a few levels deep made `skip`
+  /// loop for the product of their counts (seconds per file); a bit-packed run declaring
+  /// billions of groups unpacked every one of them (20 s for 56 KB,
+  /// `Fuzz/regressions/parquet/bitpacked-run-billions-of-groups`).
+  @Test func hostileCountsCostNoMoreThanTheirBytes() throws {
+    // list<stop> of 3 elements; map<bool, bool> of 1 entry, each bool a byte.
+    var stops = ThriftCompactReader([0x30])
+    #expect(throws: ParquetError.self) { try stops.skip(.list) }
+    var bools = ThriftCompactReader([0x01, 0x11, 0x01, 0x02, 0x7f])
+    try bools.skip(.map)
+    #expect(bools.position == 4)
+    var endless = ThriftCompactReader([0xff, 0xff, 0xff, 0xff, 0x0f, 0x11])
+    #expect(throws: ParquetError.self) { try endless.skip(.map) }
+    // A bit-packed run of 2^30 groups (header varint 2^31 + 1) asked for 4 values of width 1.
+    let run: [UInt8] = [0x81, 0x80, 0x80, 0x80, 0x08, 0b0000_1010]
+    var decoder = try RLEHybridDecoder(run, start: 0, end: run.count, bitWidth: 1)
+    #expect(try decoder.decode(count: 4) == [0, 1, 0, 1])
+    #expect(throws: ParquetError.self) { try ParquetColumnChunkReader.checkValueCount(5, remaining: 4) }
+    #expect(throws: ParquetError.self) {
+      try ParquetColumnChunkReader.checkValueCount(ParquetColumnChunkReader.maximumPageValues + 1, remaining: .max)
+    }
+    #expect(throws: ParquetError.self) {
+      try PageDecompressor.checkDeclaredSize([0x05, 0x10, 0x61], range: 0..<3, codec: 1, size: 1 << 20)
+    }
+    #expect(throws: ParquetError.self) {
+      try PageDecompressor.checkDeclaredSize([UInt8](repeating: 0, count: 10), range: 0..<10, codec: 2, size: 1 << 20)
+    }
+  }
+
   @Test func cameraMapParsesSlotsAndRejectsBadNames() throws {
     let map = try CameraMap(parsing: "front=observation.images.cam_high, observation.images.wrist")
     #expect(map.entries == [.init(slot: "front", key: "observation.images.cam_high"), .init(slot: nil, key: "observation.images.wrist")])

@@ -11,9 +11,9 @@ import VlatuneTestSupport
     let path = directory.appending("vlatune.db").path
     let first = try Store(path: path)
     #expect(try first.journalMode() == "wal")
-    #expect(try first.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index"])
+    #expect(try first.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index", "v6-audit-outcome"])
     let reopened = try Store(path: path)
-    #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index"])
+    #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index", "v6-audit-outcome"])
   }
 
   /// Opening and reading writes nothing: no schema change, no WAL frame, so a read-only command
@@ -86,7 +86,7 @@ import VlatuneTestSupport
       }
     }
     let store = try Store(path: path)
-    #expect(try store.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index"])
+    #expect(try store.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index", "v6-audit-outcome"])
     #expect(try store.read { try DatasetRecord.fetchOne($0, key: "ds_old") }?.name == "old")
     #expect(try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM jobs") } == 0)
   }
@@ -142,9 +142,10 @@ import VlatuneTestSupport
       _ = try Store(path: path)
       Issue.record("opened a file that is not a database")
     } catch let error as VlatuneError {
-      #expect(error.code == "internal" && error.exitStatus == 70)
+      #expect(error.code == "state_damaged" && error.exitStatus == 65)
       #expect(
-        error.message.contains(path) && error.message.contains("move it aside together with its -wal and -shm"),
+        error.message.contains(path) && error.message.contains("not an SQLite database")
+          && error.message.contains("vlatune doctor --check-state"),
         "\(error.message)")
     }
     #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)

@@ -24,7 +24,9 @@ typedef long long vh_id;
 void vh_silence(void);
 
 /// Opens a file read-only. Returns a negative id on failure with a message in err (a missing
-/// file, a file that is not HDF5, ...). Close with vh_close.
+/// file, a file that is not HDF5, ...): -2 when the file reaches outside itself — an external
+/// or user-defined link, a dataset with external raw storage, a virtual dataset drawing from
+/// another file — naming the first such object, -1 otherwise. Close with vh_close.
 vh_id vh_open(const char *path, char *err, size_t errlen);
 
 /// Closes a file from vh_open. A negative id is ignored.

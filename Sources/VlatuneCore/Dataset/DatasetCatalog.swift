@@ -113,6 +113,25 @@ public struct DatasetCatalog: Sendable {
     return (record, document)
   }
 
+  /// Removes package directories no catalog row names: left by a `dataset prepare` killed after
+  /// it moved its package into place but before its transaction committed (the move happens
+  /// inside it), or by a `dataset rm` killed after its commit. The removal is decided inside a
+  /// write transaction: a registration in another process holds the write lock from before its
+  /// move until its commit, so it is never mistaken for debris.
+  func sweepUnregistered() {
+    let parent = home.datasetsURL.path
+    func unregistered(_ database: Database) throws -> [String] {
+      let names = ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter { $0.hasPrefix("ds_") }
+      guard !names.isEmpty else { return [] }
+      let known = Set(try String.fetchAll(database, sql: "SELECT id FROM datasets"))
+      return names.filter { !known.contains($0) }
+    }
+    guard let seen = try? store.read(unregistered), !seen.isEmpty else { return }
+    _ = try? store.write { database in
+      for name in try unregistered(database) { FileIO.removeTree(parent + "/" + name) }
+    }
+  }
+
   /// Refuses (73) while a job that is not finished trains on the dataset: its package must stay.
   static func ensureUnused(_ database: Database, _ record: DatasetRecord, action: String) throws {
     let jobs = try String.fetchAll(

@@ -52,14 +52,17 @@ public struct DatasetPreparer: Sendable {
     // Admitted (policy, rate limits, dataset_roots) before anything looks at the source: a
     // refused caller learns nothing about which paths exist.
     try admit(request, sourcePath: sourcePath)
-    var source = try Self.openSource(sourcePath, request: request, scratch: home.temporaryURL.path)
+    let links = LinkRule(request: request, policy: policy)
+    var source = try Self.openSource(
+      sourcePath, request: request, scratch: home.temporaryURL.path, links: links)
     if !(source is DirectorySource), FileIO.kind(sourcePath) == .directory {
       // DirectorySource checks while it lists; the others open files by path.
-      try DirectoryWalk.refuseEscapingLinks(under: sourcePath, cancellation: cancellation)
+      try DirectoryWalk.refuseEscapingLinks(under: sourcePath, links: links, cancellation: cancellation)
     }
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
     try home.prepare()
     TemporaryDirectories.sweep(home.temporaryURL.path)
+    DatasetCatalog(home: home, store: store).sweepUnregistered()
     if !request.overwrite { try ensureNameIsFree(name) }
 
     progress?(PrepareProgress(phase: "scan", episodesDone: 0, episodesTotal: 0, bytesDone: 0, bytesTotal: 0))
@@ -84,35 +87,46 @@ public struct DatasetPreparer: Sendable {
     guard FileIO.kind(temporary) == .directory else {
       throw VlatuneError.ioFailure(path: temporary, message: "cannot create a temporary directory")
     }
-    let writer = try PackageWriter(
-      directory: temporary, analysis: analysis, shardSize: request.shardSizeBytes)
     let bytesTotal = inventory.totalBytes
-    try source.readImages(of: analysis.episodes, cancellation: cancellation) {
-      index, images, bytesRead in
-      try writer.addEpisode(index, images: images)
-      progress?(
-        PrepareProgress(
-          phase: "write", episodesDone: writer.episodesWritten,
-          episodesTotal: analysis.episodes.count, bytesDone: bytesRead, bytesTotal: bytesTotal))
+    do {
+      let writer = try PackageWriter(
+        directory: temporary, analysis: analysis, shardSize: request.shardSizeBytes)
+      try source.readImages(of: analysis.episodes, cancellation: cancellation) {
+        index, images, bytesRead in
+        try writer.addEpisode(index, images: images)
+        progress?(
+          PrepareProgress(
+            phase: "write", episodesDone: writer.episodesWritten,
+            episodesTotal: analysis.episodes.count, bytesDone: bytesRead, bytesTotal: bytesTotal))
+      }
+      try cancellation.check()
+      analysis.diagnostics += writer.diagnostics
+      let errors = analysis.diagnostics.filter { $0.severity == .error }
+      if !errors.isEmpty {
+        throw VlatuneError.invalidDataset(
+          message: "dataset '\(name)' failed validation; nothing was registered", findings: errors)
+      }
+      let directory = home.datasetsURL.appendingPathComponent(id).path
+      let document = try writer.finish(
+        id: id, name: name, createdAt: Timestamp.format(now()), finalPath: directory,
+        source: DatasetDocument.Source(
+          path: sourcePath, format: source.format.rawValue,
+          fingerprint: analysis.sourceFingerprint(imageDigests: writer.finishImageDigests()),
+          keys: inventory.keys),
+        request: request)
+      try cancellation.check()
+      try register(document, from: temporary, to: directory, overwrite: request.overwrite)
+      return document
+    } catch VlatuneError.ioFailure(_, let message) where DiskSpace.isFull(message) {
+      // Said with the space free once the partial package is gone.
+      FileIO.removeTree(temporary)
+      throw VlatuneError.ioFailure(
+        path: home.datasetsURL.path,
+        message: DiskSpace.shortfall(
+          at: home.datasetsURL.path,
+          need: "the package needs about \(ByteSize.format(bytesTotal)), the source's size",
+          undone: "nothing was registered"))
     }
-    try cancellation.check()
-    analysis.diagnostics += writer.diagnostics
-    let errors = analysis.diagnostics.filter { $0.severity == .error }
-    if !errors.isEmpty {
-      throw VlatuneError.invalidDataset(
-        message: "dataset '\(name)' failed validation; nothing was registered", findings: errors)
-    }
-    let directory = home.datasetsURL.appendingPathComponent(id).path
-    let document = try writer.finish(
-      id: id, name: name, createdAt: Timestamp.format(now()), finalPath: directory,
-      source: DatasetDocument.Source(
-        path: sourcePath, format: source.format.rawValue,
-        fingerprint: analysis.sourceFingerprint(imageDigests: writer.finishImageDigests()),
-        keys: inventory.keys),
-      request: request)
-    try cancellation.check()
-    try register(document, from: temporary, to: directory, overwrite: request.overwrite)
-    return document
   }
 
   /// The admission decision for `prepare_dataset`: policy rules, rate limits and
@@ -159,7 +173,7 @@ public struct DatasetPreparer: Sendable {
     }
   }
 
-  static func openSource(_ path: String, request: PrepareRequest, scratch: String) throws
+  static func openSource(_ path: String, request: PrepareRequest, scratch: String, links: LinkRule = .refuse) throws
     -> any DatasetSource
   {
     let kind = FileIO.kind(path)
@@ -198,7 +212,7 @@ public struct DatasetPreparer: Sendable {
         hint: "give an existing directory or a .tar, .tar.gz, .tar.zst or .zip archive")
     case .directory:
       try refuseKeys(request, format: "episodes")
-      return DirectorySource(root: path, defaultFPS: request.fps)
+      return DirectorySource(root: path, defaultFPS: request.fps, links: links)
     case .regular:
       if request.format == .rlds {
         throw VlatuneError.invalidArgument(

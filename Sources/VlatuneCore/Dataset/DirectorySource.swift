@@ -5,12 +5,14 @@ struct DirectorySource: EpisodeSource {
   let root: String
   /// `--fps`, for episodes whose `meta.json` records none.
   var defaultFPS: Double?
+  /// Links that leave the source: refused, or followed into `dataset_roots`.
+  var links: LinkRule = .refuse
   var kind: String { "directory" }
 
   func scan(cancellation: CancellationToken) throws -> SourceScan {
     var scan = SourceScan()
     var episodeDirectories: [String] = []
-    try DirectoryWalk.regularFiles(under: root, cancellation: cancellation) { relative, size in
+    try DirectoryWalk.regularFiles(under: root, links: links, cancellation: cancellation) { relative, size in
       scan.files.insert(relative)
       scan.totalBytes += size
       if SourcePath.basename(relative) == "meta.json" {

@@ -9,15 +9,16 @@ import Glibc
 /// while a link to a regular file inside the tree counts as that file (size and all).
 ///
 /// A link to a file or a directory outside the tree is refused (77): its content would enter
-/// the package from a place the policy's `dataset_roots` never allowed. A name that is not
-/// UTF-8 is refused (65): it would be read as a different name and the file reported missing.
+/// the package from a place the policy's `dataset_roots` never allowed (``LinkRule``: with
+/// `--follow-links`, a link into a root is followed). A name that is not UTF-8 is refused (65):
+/// it would be read as a different name and the file reported missing.
 enum DirectoryWalk {
   /// Calls `body` with each regular file's path relative to `root` and its size.
   ///
   /// - Throws: ``VlatuneError/ioFailure(path:message:)`` naming a directory that cannot be
   ///   listed, what `body` throws, or the cancellation.
   static func regularFiles(
-    under root: String, cancellation: CancellationToken,
+    under root: String, links: LinkRule = .refuse, cancellation: CancellationToken,
     _ body: (_ relative: String, _ size: Int64) throws -> Void
   ) throws {
     var pending = [""]
@@ -55,11 +56,11 @@ enum DirectoryWalk {
         guard fstatat(descriptor, name, &info, 0) == 0 else { continue }
         switch info.st_mode & S_IFMT {
         case S_IFREG:
-          if type != DT_REG { try checkLink(path + "/" + name, child: child, root: resolvedRoot) }
+          if type != DT_REG { try checkLink(path + "/" + name, child: child, root: resolvedRoot, links: links) }
           try body(child, Int64(info.st_size))
         case S_IFDIR where type == DT_LNK:
           // Not entered, but a reader that opens paths under it would read through it.
-          try checkLink(path + "/" + name, child: child, root: resolvedRoot)
+          try checkLink(path + "/" + name, child: child, root: resolvedRoot, links: links)
         case S_IFDIR where type == DT_UNKNOWN:
           // A file system that reports no types: enter real directories, not links to them.
           var own = stat()
@@ -68,7 +69,7 @@ enum DirectoryWalk {
           {
             pending.append(child)
           } else {
-            try checkLink(path + "/" + name, child: child, root: resolvedRoot)
+            try checkLink(path + "/" + name, child: child, root: resolvedRoot, links: links)
           }
         default:
           continue
@@ -82,19 +83,17 @@ enum DirectoryWalk {
   /// they read anything.
   ///
   /// - Throws: ``VlatuneError/policyDenied(message:)`` naming the link and its target.
-  static func refuseEscapingLinks(under root: String, cancellation: CancellationToken) throws {
-    try regularFiles(under: root, cancellation: cancellation) { _, _ in }
+  static func refuseEscapingLinks(under root: String, links: LinkRule, cancellation: CancellationToken) throws {
+    try regularFiles(under: root, links: links, cancellation: cancellation) { _, _ in }
   }
 
   /// Refuses a link (or an entry of unknown type that is one) whose file lies outside the tree.
-  static func checkLink(_ path: String, child: String, root: String) throws {
+  static func checkLink(_ path: String, child: String, root: String, links: LinkRule) throws {
     var own = stat()
     guard lstat(path, &own) == 0, own.st_mode & S_IFMT == S_IFLNK else { return }
     guard let target = realPath(path) else { return }
     if target == root || target.hasPrefix(root.hasSuffix("/") ? root : root + "/") { return }
-    throw VlatuneError.policyDenied(
-      message: "\(child) is a symbolic link to \(target), outside the source directory \(root); "
-        + "links that leave the source are not followed — copy the file into the dataset")
+    try links.check(child: child, target: target, root: root)
   }
 
   static func realPath(_ path: String) -> String? {

@@ -57,6 +57,9 @@ public struct PrepareRequest: Sendable, Equatable {
   public var cameraMap: CameraMap?
   /// Leave out episodes whose files are absent instead of failing.
   public var skipIncomplete = false
+  /// Follow symbolic links that leave a directory source when their target is inside the
+  /// policy's `dataset_roots` (``LinkRule``).
+  public var followLinks = false
   /// Control frequency for sources that record none.
   public var fps: Double?
   /// Instruction for every episode of an RLDS or HDF5 source.
@@ -97,6 +100,7 @@ public struct PrepareRequest: Sendable, Equatable {
     seed = UInt64(values["seed"]?.numberValue ?? 42)
     overwrite = values["overwrite"] == .bool(true)
     skipIncomplete = values["skip_incomplete"] == .bool(true)
+    followLinks = values["follow_links"] == .bool(true)
     fps = values["fps"]?.numberValue
     instruction = values["instruction"]?.stringValue.map { $0.trimmingWhitespace() }
     if instruction?.isEmpty == true {
@@ -163,6 +167,7 @@ public struct PrepareRequest: Sendable, Equatable {
           ? "none" : cameraMap.entries.map { ($0.slot.map { $0 + "=" } ?? "") + $0.key }.joined(separator: ","))
     }
     if skipIncomplete { values["skip_incomplete"] = .bool(true) }
+    if followLinks { values["follow_links"] = .bool(true) }
     if let fps { values["fps"] = .number(fps) }
     if let instruction { values["instruction"] = .string(instruction) }
     if dropNoops { values["drop_noops"] = .bool(true) }

@@ -36,8 +36,11 @@ public enum VlatuneError: Error, Sendable, Equatable {
   case ioFailure(path: String, message: String)
   /// An invariant of vlatune itself was broken (a bug or a corrupt state directory).
   case internalError(message: String)
-  /// The database stayed locked by another process past the busy timeout.
-  case databaseBusy(path: String)
+  /// The database stayed locked by another process past the busy timeout; `holders` names the
+  /// processes holding its write lock when they can be found (`/proc/locks`).
+  case databaseBusy(path: String, holders: [String] = [])
+  /// The state database is damaged or is not a vlatune database; nothing was changed.
+  case stateDamaged(path: String, detail: String)
 }
 
 extension VlatuneError {
@@ -58,6 +61,7 @@ extension VlatuneError {
     case .ioFailure: "io_error"
     case .internalError: "internal"
     case .databaseBusy: "resource_unavailable"
+    case .stateDamaged: "state_damaged"
     }
   }
 
@@ -67,7 +71,7 @@ extension VlatuneError {
     case .invalidArgument, .ambiguous, .invalidParameters, .invalidPolicy, .idempotencyConflict: 64
     case .rateLimited, .concurrencyLimited, .budgetExhausted: 75
     case .policyDenied: 77
-    case .invalidDataset: 65
+    case .invalidDataset, .stateDamaged: 65
     case .notFound: 66
     case .resourceUnavailable: 69
     case .internalError: 70
@@ -131,9 +135,17 @@ extension VlatuneError {
       "I/O error on \(path): \(message)"
     case .internalError(let message):
       "internal error: \(message)"
-    case .databaseBusy(let path):
-      "the database \(path) stayed locked by another process for 10 s (a long write transaction "
-        + "in another program?); nothing was changed: retry once it is released"
+    case .databaseBusy(let path, let holders):
+      holders.isEmpty
+        ? "the database \(path) stayed locked by another process for 10 s (a long write transaction "
+          + "in another program?); nothing was changed: retry once it is released"
+        : "the database \(path) stayed locked by another process for 10 s: \(holders.joined(separator: ", ")) "
+          + "\(holders.count == 1 ? "holds" : "hold") its write lock; nothing was changed: retry once it is "
+          + "released, or end that process"
+    case .stateDamaged(let path, let detail):
+      "the state database \(path) is damaged (\(detail)); nothing was changed: run 'vlatune doctor "
+        + "--check-state' to see what is damaged and how to recover (dataset packages and job directories "
+        + "are not affected)"
     }
   }
 }

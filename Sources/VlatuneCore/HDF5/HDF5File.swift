@@ -6,6 +6,9 @@ final class HDF5File {
   /// An HDF5 call failed; the message names the path and HDF5's reason.
   struct Problem: Error, CustomStringConvertible {
     var message: String
+    /// The file reaches outside itself (an external link, external raw storage, a virtual
+    /// dataset over another file) and was not opened.
+    var leavesFile = false
     var description: String { message }
   }
 
@@ -21,12 +24,14 @@ final class HDF5File {
   private let id: Int64
   private let media: vlatune_media
 
+  /// Opens `path` read-only; a file whose data lies partly in other files is refused
+  /// (``Problem/leavesFile``), so that nothing outside the files a user named is read.
   init(path: String) throws {
     self.path = path
     media = try MediaLibrary.functions()
     var message = [CChar](repeating: 0, count: 512)
     let id = media.h5_open(path, &message, message.count)
-    guard id >= 0 else { throw Problem(message: Self.text(message)) }
+    guard id >= 0 else { throw Problem(message: Self.text(message), leavesFile: id == -2) }
     self.id = id
   }
 

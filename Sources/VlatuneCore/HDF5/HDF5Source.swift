@@ -77,12 +77,7 @@ final class HDF5Source: DatasetSource {
       try cancellation.check()
       let name = relative(file)
       inventory.totalBytes += FileIO.size(file)
-      let hdf5: HDF5File
-      do {
-        hdf5 = try HDF5File(path: file)
-      } catch {
-        throw VlatuneError.invalidDataset(message: "\(name): \(error)", findings: [])
-      }
+      let hdf5 = try Self.open(file, name: name)
       do {
         let layout = try Self.layout(hdf5, name: name)
         let episodes = try layout == .robomimic ? robomimicGroups(hdf5, name: name) : [""]
@@ -405,12 +400,16 @@ final class HDF5Source: DatasetSource {
     deliver: (_ index: Int, _ images: [[UInt8]], _ bytesRead: Int64) throws -> Void
   ) throws {
     var bytesRead: Int64 = 0
+    // The episodes of one robomimic file follow each other: the file is opened once for them.
+    var current: HDF5File?
     for (index, episode) in episodes.enumerated() {
       try cancellation.check()
       guard let plan = plans[episode.name] else { continue }
       var images = [[UInt8]](repeating: [], count: plan.steps.count * cameras.count)
+      let file = try current.flatMap { $0.path == plan.file ? $0 : nil }
+        ?? Self.open(plan.file, name: relative(plan.file))
+      current = file
       do {
-        let file = try HDF5File(path: plan.file)
         for (cameraIndex, camera) in cameras.enumerated() {
           let frames = try self.frames(file, plan: plan, camera: camera.key)
           for (position, frame) in frames.enumerated() {
@@ -428,6 +427,18 @@ final class HDF5Source: DatasetSource {
       }
       bytesRead += plan.bytes
       try deliver(index, images, bytesRead)
+    }
+  }
+
+  /// Opens one of the source's files: a file that reaches outside itself is refused (77) like a
+  /// symbolic link out of a directory source; one that cannot be opened is invalid data (65).
+  private static func open(_ file: String, name: String) throws -> HDF5File {
+    do {
+      return try HDF5File(path: file)
+    } catch let problem as HDF5File.Problem where problem.leavesFile {
+      throw VlatuneError.policyDenied(message: "\(name): \(problem)")
+    } catch {
+      throw VlatuneError.invalidDataset(message: "\(name): \(error)", findings: [])
     }
   }
 

@@ -72,7 +72,8 @@ public enum StateCheck {
     let orphanPackages = packages.filter { rows.datasets[$0] == nil }.sorted()
     let missingPackages = rows.datasets.filter { FileIO.kind($0.value) != .directory }.keys.sorted()
     let jobDirectories = (try? manager.contentsOfDirectory(atPath: context.home.jobsURL.path)) ?? []
-    let orphanJobs = jobDirectories.filter { !rows.jobs.contains($0) }.sorted()
+    // `.new-…` folders are starts in progress (JobDirectories).
+    let orphanJobs = jobDirectories.filter { !$0.hasPrefix(".") && !rows.jobs.contains($0) }.sorted()
     var findings: [Finding] = []
     func list(_ names: [String]) -> String {
       names.prefix(5).joined(separator: ", ") + (names.count > 5 ? " and \(names.count - 5) more" : "")
@@ -86,7 +87,7 @@ public enum StateCheck {
             orphanPackages.isEmpty
               ? nil
               : "not in the catalog: \(list(orphanPackages)) under \(context.home.datasetsURL.path) (left by an "
-                + "interrupted remove; delete them)",
+                + "interrupted prepare or remove; the next 'dataset prepare' removes them)",
             missingPackages.isEmpty
               ? nil : "registered but missing: \(list(missingPackages)) (run 'vlatune dataset rm' on them)",
           ].compactMap { $0 }.joined(separator: "; ")))
@@ -96,7 +97,8 @@ public enum StateCheck {
         : Finding(
           name: "job directories", ok: false,
           detail: "without a job row: \(list(orphanJobs)) under \(context.home.jobsURL.path) (left by an "
-            + "interrupted start; delete them)"))
+            + "interrupted start: the next 'job start' removes them; one without a watcher.lock was not made by "
+            + "vlatune: delete it)"))
     return findings
   }
 }

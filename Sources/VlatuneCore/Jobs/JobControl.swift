@@ -9,7 +9,7 @@ public struct JobControl: Sendable {
   /// - Parameter context: State directory and database.
   public init(context: VlatuneContext, now: @escaping @Sendable () -> Date = Date.init) {
     jobs = JobStore(store: context.store, now: now)
-    liveness = JobLiveness(jobs: jobs, environment: context.environment)
+    liveness = JobLiveness(jobs: jobs, home: context.home, environment: context.environment)
     environment = context.environment
   }
 

@@ -171,35 +171,41 @@ public struct JobLauncher: Sendable {
     }
 
     let jobs = JobStore(store: context.store, now: now)
-    try prepareDirectory(spec)
-    guard let lock = try FileLock.tryLock(spec.jobDir + "/watcher.lock") else {
-      throw VlatuneError.internalError(message: "the lock of new job \(spec.jobId) is already held")
-    }
-    let record = try makeRecord(spec, request: request, estimate: estimate, requestDigest: requestDigest)
-    let decision: Decision = try context.store.write { database in
-      let decision = try decide(
-        database, request: request, spec: spec, estimate: estimate, requestDigest: requestDigest)
-      let entry: AuditEntry
-      switch decision {
-      case .admit(let limiters):
-        try record.insert(database)
-        try database.execute(
-          sql: "INSERT INTO job_events (job_id, at, from_state, to_state, actor) VALUES (?, ?, NULL, 'queued', ?)",
-          arguments: [record.id, record.createdAt, actor])
-        try Admission.record(database, limiters, reference: record.id)
-        if let key = request.idempotencyKey {
+    JobDirectories.sweep(context.home.jobsURL.path, store: context.store)
+    let lock = try JobDirectories.create(spec)
+    let decision: Decision
+    do {
+      let record = try makeRecord(spec, request: request, estimate: estimate, requestDigest: requestDigest)
+      decision = try context.store.write { database in
+        let decision = try decide(
+          database, request: request, spec: spec, estimate: estimate, requestDigest: requestDigest)
+        var entry: AuditEntry
+        switch decision {
+        case .admit(let limiters):
+          try record.insert(database)
           try database.execute(
-            sql: "INSERT INTO idempotency_keys (actor, key, request_sha256, job_id, created_at_ms) VALUES (?, ?, ?, ?, ?)",
-            arguments: [actor, key, requestDigest, record.id, Self.milliseconds(now())])
+            sql: "INSERT INTO job_events (job_id, at, from_state, to_state, actor) VALUES (?, ?, NULL, 'queued', ?)",
+            arguments: [record.id, record.createdAt, actor])
+          try Admission.record(database, limiters, reference: record.id)
+          if let key = request.idempotencyKey {
+            try database.execute(
+              sql: "INSERT INTO idempotency_keys (actor, key, request_sha256, job_id, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+              arguments: [actor, key, requestDigest, record.id, Self.milliseconds(now())])
+          }
+          entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "allowed", error: nil, reference: record.id)
+          entry.outcome = AuditLog.pending
+        case .replay(let id):
+          entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "replayed", error: nil, reference: id)
+        case .refused(let error):
+          entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "refused", error: error, reference: nil)
         }
-        entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "allowed", error: nil, reference: record.id)
-      case .replay(let id):
-        entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "replayed", error: nil, reference: id)
-      case .refused(let error):
-        entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "refused", error: error, reference: nil)
+        try AuditLog.record(database, entry, home: context.home)
+        return decision
       }
-      try AuditLog.record(database, entry, home: context.home)
-      return decision
+    } catch {
+      // No row was written (a full disk, a damaged database): the directory goes with it.
+      FileIO.removeTree(spec.jobDir)
+      throw error
     }
     switch decision {
     case .refused(let error):
@@ -211,12 +217,21 @@ public struct JobLauncher: Sendable {
     case .admit:
       if spec.executor == "slurm" {
         try submitToSlurm(spec, jobs: jobs)
+        settle(spec.jobId, "started")
         withExtendedLifetime(lock) {}
         return .started(try jobs.document(spec.jobId))
       }
       try spawnWatcher(id: spec.jobId, jobDir: spec.jobDir, lock: lock, jobs: jobs)
-      return .started(try awaitHandshake(spec.jobId, jobs: jobs))
+      // A watcher that cannot start the trainer refunds the admission and settles it itself.
+      let document = try awaitHandshake(spec.jobId, jobs: jobs)
+      settle(spec.jobId, "started")
+      return .started(document)
     }
+  }
+
+  /// Settles the job's allowed-start audit row (``AuditLog/settle(_:jobID:outcome:home:)``).
+  private func settle(_ id: String, _ outcome: String) {
+    AuditLog.settle(jobID: id, outcome: outcome, store: context.store, home: context.home)
   }
 
   enum Decision {
@@ -470,19 +485,6 @@ public struct JobLauncher: Sendable {
       store: context.store, home: context.home)
   }
 
-  private func prepareDirectory(_ spec: JobSpec) throws {
-    do {
-      // 0700 and 0600: the watcher refuses a job directory another user could change.
-      for directory in [spec.jobDir, spec.outputDir, spec.checkpointsDir] {
-        try FileManager.default.createDirectory(
-          atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-      }
-    } catch {
-      throw VlatuneError.ioFailure(path: spec.jobDir, message: "\(error)")
-    }
-    try FileIO.write(Array((try JSONOutput.string(spec) + "\n").utf8), to: spec.jobDir + "/spec.json", mode: 0o600)
-  }
-
   private func makeRecord(_ spec: JobSpec, request: JobRequest, estimate: Double, requestDigest: String)
     throws -> JobRecord
   {
@@ -523,6 +525,7 @@ public struct JobLauncher: Sendable {
         try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [spec.jobId])
         try database.execute(
           sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [spec.jobId])
+        try AuditLog.settle(database, jobID: spec.jobId, outcome: "refunded", home: context.home)
       }
       throw error
     }
@@ -554,6 +557,7 @@ public struct JobLauncher: Sendable {
         try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [id])
         try database.execute(
           sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [id])
+        try AuditLog.settle(database, jobID: id, outcome: "refunded", home: context.home)
       }
       throw VlatuneError.resourceUnavailable(
         message: "job \(id) failed: cannot start the watcher: \(error.message)")

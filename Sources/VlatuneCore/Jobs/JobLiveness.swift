@@ -12,10 +12,12 @@ import Foundation
 /// at all is `lost`.
 struct JobLiveness {
   let jobs: JobStore
+  let home: VlatuneHome
   let slurm: SlurmClient
 
-  init(jobs: JobStore, environment: [String: String] = ProcessInfo.processInfo.environment) {
+  init(jobs: JobStore, home: VlatuneHome, environment: [String: String] = ProcessInfo.processInfo.environment) {
     self.jobs = jobs
+    self.home = home
     self.slurm = SlurmClient(environment: environment)
   }
 
@@ -31,7 +33,7 @@ struct JobLiveness {
   }
 
   private func markLost(_ record: JobRecord, detail: String? = nil) throws -> Bool {
-    try jobs.transition(
+    let lost = try jobs.transition(
       record.id, from: JobState.active, to: .lost, actor: "liveness",
       set: [
         ("error_code", "watcher_lost"),
@@ -40,6 +42,9 @@ struct JobLiveness {
             ?? "the process watching this job is gone (killed, or the machine restarted) and "
             + "recorded no outcome; checkpoints, if any, are listed in the job"),
       ])
+    // A start killed before it handed the job on left its audit row pending.
+    if lost { AuditLog.settle(jobID: record.id, outcome: "interrupted", store: jobs.store, home: home) }
+    return lost
   }
 
   private func reapSlurm(_ record: JobRecord, native: String) throws -> Bool {

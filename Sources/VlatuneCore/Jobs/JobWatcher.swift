@@ -140,6 +140,7 @@ public struct JobWatcher {
           ])
         try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [jobID])
         try database.execute(sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [jobID])
+        try AuditLog.settle(database, jobID: jobID, outcome: "refunded", home: home)
       }
       return
     }
@@ -151,6 +152,8 @@ public struct JobWatcher {
         ("trainer_pid", Int(pid)), ("trainer_start_time", ProcessSpawner.startTime(of: pid)),
         ("started_at", Timestamp.format(startedAt)),
       ])
+    // Settled here too: the `job start` that handed the job on may have been killed since.
+    AuditLog.settle(jobID: jobID, outcome: "started", store: jobs.store, home: home)
     if !running {
       // Cancelled while starting: the trainer must not run on.
       kill(-pid, SIGKILL)

@@ -196,5 +196,10 @@ public enum PrepareParameters {
       name: "skip_incomplete", kind: .boolean, defaultValue: .bool(false),
       help: "LeRobot sources: leave out episodes whose data or video files are absent "
         + "(a warning) instead of failing."),
+    ParameterDefinition(
+      name: "follow_links", kind: .boolean, defaultValue: .bool(false),
+      help: "Directory sources: follow symbolic links that lead outside the source when their "
+        + "target is inside the policy's dataset_roots (without it such links are refused, 77; "
+        + "archives never follow links)."),
   ])
 }

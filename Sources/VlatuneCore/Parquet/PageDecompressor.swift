@@ -28,6 +28,7 @@ enum PageDecompressor {
       }
       return Array(bytes[range])
     }
+    try checkDeclaredSize(bytes, range: range, codec: codec, size: size)
     var output = [UInt8](repeating: 0, count: size)
     let produced: Int = try bytes.withUnsafeBufferPointer { input in
       let source = input.baseAddress! + range.lowerBound
@@ -47,6 +48,47 @@ enum PageDecompressor {
         "\(name(codec)) page decompressed to \(produced) bytes, header says \(size)")
     }
     return output
+  }
+
+  /// The most bytes one page may decompress to: the output is allocated before decoding, so a
+  /// bound keeps a few hostile bytes from asking for gigabytes (pyarrow's pages are ~1 MB).
+  static let maximumPageBytes = 256 << 20
+
+  /// Refuses a declared uncompressed size the compressed bytes cannot produce, before the output
+  /// is allocated: SNAPPY and a single ZSTD frame record their exact size; DEFLATE expands at most
+  /// 1032 : 1.
+  static func checkDeclaredSize(_ bytes: [UInt8], range: Range<Int>, codec: Int32, size: Int) throws {
+    guard size <= maximumPageBytes else {
+      throw ParquetError.malformed(
+        "a page declares \(size) uncompressed bytes, more than the \(maximumPageBytes) vlatune decompresses "
+          + "from one page; rewrite the file with smaller pages (pyarrow: data_page_size)")
+    }
+    let recorded: Int? = bytes.withUnsafeBufferPointer { input -> Int? in
+      guard let base = input.baseAddress, !range.isEmpty else { return nil }
+      let source = base + range.lowerBound
+      switch codec {
+      case 1:
+        var length = 0
+        let status = source.withMemoryRebound(to: CChar.self, capacity: range.count) {
+          snappy_uncompressed_length($0, range.count, &length)
+        }
+        return status == SNAPPY_OK ? length : nil
+      case 6:
+        guard ZSTD_findFrameCompressedSize(source, range.count) == range.count else { return nil }
+        let content = ZSTD_getFrameContentSize(source, range.count)
+        return content < UInt64(Int.max) ? Int(content) : nil
+      default:
+        return nil
+      }
+    }
+    if let recorded, recorded != size {
+      throw ParquetError.malformed(
+        "\(name(codec)) page records \(recorded) uncompressed bytes, its header says \(size)")
+    }
+    if codec == 2, size > range.count * 1032 + 64 {
+      throw ParquetError.malformed(
+        "GZIP page of \(range.count) bytes cannot decompress to the \(size) its header says")
+    }
   }
 
   private static func snappy(

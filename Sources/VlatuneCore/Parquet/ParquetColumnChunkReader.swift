@@ -55,6 +55,9 @@ struct ParquetColumnChunkReader {
       let header = try ParquetPageHeader.decode(&reader)
       let pageStart = reader.position
       let pageEnd = pageStart + header.compressedSize
+      if header.type != ParquetPageHeader.dictionaryPage {
+        try Self.checkValueCount(header.valueCount, remaining: Int(chunk.valueCount) - valuesSeen)
+      }
       guard pageEnd <= end else {
         throw ParquetError.malformed("a page runs past the end of its column chunk")
       }
@@ -132,6 +135,23 @@ struct ParquetColumnChunkReader {
         bytes, range: valuesRange, codec: chunk.codec, size: header.uncompressedSize - levelBytes)
       : Array(bytes[valuesRange])
     try addValues(values, from: 0, header: header, repetition: repetition, definition: definition)
+  }
+
+  /// The most values one page may declare: run-length encoding lets a few bytes stand for any
+  /// number of values, so without a bound a tiny hostile page could ask for gigabytes.
+  static let maximumPageValues = 1 << 26
+
+  /// Refuses a data page declaring more values than its chunk has left or than
+  /// ``maximumPageValues``.
+  static func checkValueCount(_ count: Int, remaining: Int) throws {
+    guard count <= remaining else {
+      throw ParquetError.malformed("a data page declares \(count) values but its column chunk has \(remaining) left")
+    }
+    guard count <= maximumPageValues else {
+      throw ParquetError.malformed(
+        "a data page declares \(count) values, more than the \(maximumPageValues) vlatune reads from one page; "
+          + "rewrite the file with smaller pages (pyarrow: data_page_size)")
+    }
   }
 
   private mutating func addValues(

@@ -50,14 +50,16 @@ struct RLEHybridDecoder {
         var buffer: UInt64 = 0
         var bits = 0
         var consumed = 0
-        for _ in 0..<(groups * 8) {
+        // Only the values asked for are unpacked: a header may declare billions of groups
+        // (a fuzzed file did, and this loop ran for each of them); the rest of the run is skipped.
+        for _ in 0..<needed {
           while bits < bitWidth {
             let next: UInt64 = consumed < available ? UInt64(bytes[position + consumed]) : 0
             buffer |= next << UInt64(bits)
             bits += 8
             consumed += 1
           }
-          if values.count < count { values.append(Int32(bitPattern: UInt32(buffer & mask))) }
+          values.append(Int32(bitPattern: UInt32(buffer & mask)))
           buffer >>= UInt64(bitWidth)
           bits -= bitWidth
         }

@@ -129,6 +129,17 @@ struct ThriftCompactReader {
 
   mutating func leave() { depth -= 1 }
 
+  /// Skips one element of a list, set or map. Every element takes at least one byte (a bool is a
+  /// byte there, and `stop` is no element type), so a hostile count cannot make nested
+  /// collections of empty elements loop for longer than the data is long.
+  private mutating func skipElement(_ type: FieldType) throws {
+    switch type {
+    case .stop: throw ParquetError.malformed("Thrift collection of stop elements")
+    case .boolTrue, .boolFalse: _ = try byte()
+    default: try skip(type)
+    }
+  }
+
   /// Skips a value of `type`.
   mutating func skip(_ type: FieldType) throws {
     switch type {
@@ -143,20 +154,21 @@ struct ThriftCompactReader {
       let (count, element) = try listHeader()
       try enter()
       defer { leave() }
-      for _ in 0..<count {
-        if element == .boolTrue || element == .boolFalse { _ = try byte() } else { try skip(element) }
-      }
+      for _ in 0..<count { try skipElement(element) }
     case .map:
       let count = try varint()
       guard count > 0 else { return }
+      guard count <= UInt64(end - position) else {
+        throw ParquetError.malformed("Thrift map of \(count) entries runs past the data")
+      }
       let types = try byte()
       guard let key = FieldType(rawValue: types >> 4), let value = FieldType(rawValue: types & 0x0f)
       else { throw ParquetError.malformed("unknown Thrift map types") }
       try enter()
       defer { leave() }
       for _ in 0..<count {
-        try skip(key)
-        try skip(value)
+        try skipElement(key)
+        try skipElement(value)
       }
     case .structure:
       try enter()

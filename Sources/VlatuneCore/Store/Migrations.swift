@@ -129,6 +129,10 @@ enum Migrations {
           DROP INDEX jobs_created_at;
           """)
     }
+    // What became of an allowed job start (AuditLog.settle): started, refunded, interrupted.
+    migrator.registerMigration("v6-audit-outcome") { database in
+      try database.execute(sql: "ALTER TABLE audit_log ADD COLUMN outcome TEXT")
+    }
     return migrator
   }
 }

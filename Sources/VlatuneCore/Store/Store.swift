@@ -3,8 +3,8 @@ import GRDB
 import GRDBSQLite
 
 /// The SQLite database behind the catalog and the job table: WAL mode with a WAL file that
-/// persists between commands, a 10 s busy timeout, named forward-only migrations, and
-/// `BEGIN IMMEDIATE` for every write.
+/// persists between commands, a 10 s busy timeout (``LockWait``), named forward-only
+/// migrations, and `BEGIN IMMEDIATE` for every write.
 ///
 /// `DatabaseQueue` serializes access within the process; SQLite's locks (with the busy timeout)
 /// serialize it across processes.
@@ -14,11 +14,21 @@ public final class Store: Sendable {
 
   /// Opens (creating if needed) the database file and applies pending migrations.
   ///
-  /// - Throws: ``VlatuneError/internalError(message:)`` when the file is not a usable database.
-  public init(path: String) throws {
+  /// - Parameters:
+  ///   - path: The database file.
+  ///   - busyTimeout: How long a command waits for another process's write lock.
+  ///   - announceWait: Told, once, what a command waits for when a lock is held longer than 1 s
+  ///     (the CLI passes it only when standard error is a terminal).
+  /// - Throws: ``VlatuneError/stateDamaged(path:detail:)`` (65) when the file is damaged or is
+  ///   not a vlatune database, ``VlatuneError/ioFailure(path:message:)`` (74) on a full disk,
+  ///   ``VlatuneError/databaseBusy(path:holders:)`` (69) when the lock stays held.
+  public init(
+    path: String, busyTimeout: TimeInterval = 10, announceWait: (@Sendable (String) -> Void)? = nil
+  ) throws {
     self.path = path
     var configuration = Configuration()
-    configuration.busyMode = .timeout(10)
+    configuration.busyMode = .callback(
+      LockWait(path: path, timeout: busyTimeout, announce: announceWait).callback)
     configuration.label = "vlatune"
     // WAL is set here rather than with `configuration.journalMode = .wal`: GRDB's WAL set-up
     // creates and drops a table whenever the -wal file is empty (for DatabasePool readers,
@@ -35,12 +45,30 @@ public final class Store: Sendable {
       // A read answers "anything to do?" for every command after the first; only a database
       // that needs migrating takes the write lock migrate() asks for.
       let current = try queue.read { try Migrations.migrator.hasCompletedMigrations($0) }
-      if !current { try Migrations.migrator.migrate(queue) }
+      if !current {
+        if let foreign = try queue.read(Self.foreignTables) {
+          throw VlatuneError.stateDamaged(
+            path: path,
+            detail: "it is not a vlatune database: it holds the tables \(foreign) and no vlatune migrations")
+        }
+        try Migrations.migrator.migrate(queue)
+      }
+    } catch let error as VlatuneError {
+      throw error
+    } catch let error as DatabaseError {
+      throw DatabaseFailure.map(error, path: path, operation: "open")
     } catch {
-      throw VlatuneError.internalError(
-        message: "cannot open the database at \(path): \(error); "
-          + "if it is not a vlatune database, move it aside together with its -wal and -shm files")
+      throw VlatuneError.internalError(message: "cannot open the database at \(path): \(error)")
     }
+  }
+
+  /// The tables of a database that has no vlatune migration record but other tables (another
+  /// program's database), or `nil`.
+  private static func foreignTables(_ database: Database) throws -> String? {
+    let tables = try String.fetchAll(
+      database, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    guard !tables.isEmpty, !tables.contains("grdb_migrations") else { return nil }
+    return tables.prefix(5).joined(separator: ", ") + (tables.count > 5 ? " …" : "")
   }
 
   /// WAL mode, `synchronous = NORMAL` and a persistent WAL for a new connection, in plain SQLite
@@ -55,6 +83,7 @@ public final class Store: Sendable {
   private static func setUp(_ connection: SQLiteConnection, path: String) throws {
     guard let mode = setWALMode(connection) else {
       throw DatabaseError(
+        resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)),
         message: "could not set WAL mode at \(path): " + String(cString: sqlite3_errmsg(connection)))
     }
     guard mode == "wal" else {
@@ -64,7 +93,9 @@ public final class Store: Sendable {
       connection, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 4194304",
       nil, nil, nil)
     guard code == SQLITE_OK else {
-      throw DatabaseError(message: "could not configure \(path): " + String(cString: sqlite3_errmsg(connection)))
+      throw DatabaseError(
+        resultCode: ResultCode(rawValue: code),
+        message: "could not configure \(path): " + String(cString: sqlite3_errmsg(connection)))
     }
     var persist: Int32 = 1
     _ = sqlite3_file_control(connection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
@@ -120,13 +151,11 @@ public final class Store: Sendable {
     }
   }
 
-  /// A lock held past the busy timeout is ``VlatuneError/databaseBusy(path:)`` (the watcher
-  /// waits that out); anything else is internal.
+  /// A lock held past the busy timeout is ``VlatuneError/databaseBusy(path:holders:)`` (the
+  /// watcher waits that out); a full disk, a damaged page and the rest as ``DatabaseFailure``
+  /// maps them.
   private func wrapped(_ error: DatabaseError, _ operation: String) -> VlatuneError {
-    if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-      return .databaseBusy(path: path)
-    }
-    return .internalError(message: "database \(operation) failed: \(error)")
+    DatabaseFailure.map(error, path: path, operation: operation)
   }
 
   /// What SQLite's `PRAGMA quick_check` finds wrong (empty when the file is sound).
