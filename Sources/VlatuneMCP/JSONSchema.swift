@@ -16,7 +16,8 @@ enum JSONSchema {
     return .object([
       "type": "object",
       "properties": .object(properties),
-      "required": .array(table.definitions.filter(\.required).map { .string($0.name) }),
+      "required": .array(
+        table.definitions.filter { $0.required && $0.requiredUnless == nil }.map { .string($0.name) }),
       "additionalProperties": false,
     ])
   }

@@ -142,7 +142,7 @@ final class FakeClock: Sendable {
         == .failed(code: "oom", message: "m"))
     #expect(
       TrainerEvent.parse(Array(#"{"type":"eval","val_l1":0.2,"time":5,"step":3}"#.utf8))
-        == .eval(metrics: ["val_l1": 0.2]))
+        == .eval(step: 3, metrics: ["val_l1": 0.2]))
     #expect(TrainerEvent.parse(Array(#"{"type":"heartbeat"}"#.utf8)) == .other)
   }
 

@@ -14,6 +14,8 @@ import torch
 from peft import get_peft_model_state_dict, set_peft_model_state_dict
 from safetensors.torch import load_file, save_file
 
+from .errors import TrainerError
+
 
 def save(
     directory: Path,
@@ -55,6 +57,24 @@ def save(
 def latest(directory: Path) -> Path | None:
     candidates = sorted(p for p in directory.glob("step-*") if (p / "trainer_state.json").exists())
     return candidates[-1] if candidates else None
+
+
+def load_weights(path: Path, model: torch.nn.Module) -> None:
+    """Loads only a checkpoint's adapter (and fully trained module) weights, for a new run that
+    starts from another job's adapter (``init_from``); optimizer and schedule start fresh."""
+    weights = path / "adapter.safetensors"
+    if not weights.exists():
+        raise TrainerError(
+            "init_failed", f"{weights} is missing: the checkpoint to start from is incomplete"
+        )
+    result = set_peft_model_state_dict(model, load_file(str(weights)))
+    unexpected = getattr(result, "unexpected_keys", [])
+    if unexpected:
+        raise TrainerError(
+            "init_failed",
+            f"the adapter in {path} does not fit this model (unexpected weights such as "
+            f"{unexpected[0]}); start from a job with the same base model, LoRA rank and targets",
+        )
 
 
 def load(

@@ -245,11 +245,15 @@ def _train_in(
     checkpoints = Path(spec["checkpoints_dir"])
     start = 0
     best = math.inf
-    if resume and (last := checkpoint.latest(checkpoints)) is not None:
-        state = checkpoint.load(last, model, optimizer, scheduler)
+    chosen = resume_checkpoint(spec, checkpoints, resume)
+    if chosen is not None:
+        state = checkpoint.load(chosen, model, optimizer, scheduler)
         start = state["step"]
         best = state.get("best_l1", math.inf)
-        print(f"resumed from {last} at step {start}", flush=True)
+        print(f"resumed from {chosen} at step {start}", flush=True)
+    elif spec.get("init_adapter"):
+        checkpoint.load_weights(Path(spec["init_adapter"]), model)
+        print(f"adapter weights initialised from {spec['init_adapter']}", flush=True)
     events.emit(
         "started",
         total_steps=max_steps,
@@ -275,6 +279,8 @@ def _train_in(
     evaluator = Evaluator(package, batcher, 64, device)
     interval = int(hyper["checkpoint_interval"])
     eval_every = max(1, min(interval, max_steps // 4 or 1))
+    # Progress every 2 s, and at least ~100 times a run (the history `job metrics` prints).
+    log_every = max(1, max_steps // 100)
     output = Path(spec["output_dir"])
     last_report = 0.0
     started = time.time()
@@ -291,27 +297,35 @@ def _train_in(
             loss = built.action_model.loss(batch, device)
             (loss / accumulation).backward()
             last_loss = loss.detach()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         step += 1
         clock.step_done()
         now = time.time()
         stop, checkpoint_now = world.agree(signals.stop, signals.checkpoint_now)
-        if now - last_report >= 2 or step == max_steps or step == start + 1:
+        if (
+            now - last_report >= 2
+            or step % log_every == 0
+            or step == max_steps
+            or step == start + 1
+        ):
             elapsed = max(now - started, 1e-6)
-            events.emit(
-                "progress",
-                step=step,
-                total_steps=max_steps,
-                loss=math.nan if last_loss is None else float(last_loss),
-                learning_rate=scheduler.get_last_lr()[0],
-                samples_per_second=(step - start)
+            progress = {
+                "step": step,
+                "total_steps": max_steps,
+                "loss": math.nan if last_loss is None else float(last_loss),
+                "grad_norm": float(grad_norm),
+                "learning_rate": scheduler.get_last_lr()[0],
+                "samples_per_second": (step - start)
                 * batch_size
                 * accumulation
                 * world.size
                 / elapsed,
-            )
+            }
+            events.emit("progress", **progress)
+            if world.main:
+                print(progress_line(progress, elapsed / (step - start)), flush=True)
             last_report = now
         if world.main and (step % eval_every == 0 or step == max_steps):
             with clock.paused(), memory.evaluating():
@@ -325,6 +339,11 @@ def _train_in(
                     val_baseline_l1=metrics["baseline"],
                     **token_metrics(metrics),
                 )
+                print(
+                    f"eval step {step} val_loss {metrics['loss']:.4g} val_l1 {metrics['l1']:.4g} "
+                    f"baseline_l1 {metrics['baseline']:.4g}",
+                    flush=True,
+                )
                 if metrics["l1"] < best:
                     best = metrics["l1"]
                     with clock.paused():
@@ -336,6 +355,7 @@ def _train_in(
                         checkpoints, model, optimizer, scheduler, step, {"best_l1": best}
                     )
                     events.emit("checkpoint", step=step, path=str(path))
+                    print(f"checkpoint step {step} {path}", flush=True)
                 world.barrier()
             signals.checkpoint_now = False
         if stop and step < max_steps:
@@ -377,6 +397,42 @@ def _train_in(
         )
     events.emit("completed", step=step, steps_per_second=steps_per_second, **peak)
     return 0
+
+
+def resume_checkpoint(spec: dict, checkpoints: Path, resume: bool) -> Path | None:
+    """The checkpoint a run continues from: the one `job resume` chose (``spec["resume"]``),
+    else with ``--resume`` the latest in the job's checkpoints, else none."""
+    chosen = spec.get("resume")
+    if chosen:
+        path = Path(chosen["checkpoint"])
+        if not (path / "trainer_state.json").exists():
+            raise TrainerError(
+                "resume_failed",
+                f"checkpoint {path} to resume from is missing or incomplete (no trainer_state.json)",
+            )
+        return path
+    return checkpoint.latest(checkpoints) if resume else None
+
+
+def progress_line(progress: dict[str, float], seconds_per_step: float) -> str:
+    """One plain log line per progress event, as lerobot-train prints them:
+    ``step 120/400 loss 0.21 grdn 0.8 lr 4.1e-4 smp/s 210 eta 1m20s``."""
+    left = max(progress["total_steps"] - progress["step"], 0) * seconds_per_step
+    return (
+        f"step {progress['step']}/{progress['total_steps']} loss {progress['loss']:.4g} "
+        f"grdn {progress['grad_norm']:.3g} lr {progress['learning_rate']:.2g} "
+        f"smp/s {progress['samples_per_second']:.4g} eta {human_duration(left)}"
+    )
+
+
+def human_duration(seconds: float) -> str:
+    """``45s``, ``4m12s``, ``2h05m``."""
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def save_adapter(

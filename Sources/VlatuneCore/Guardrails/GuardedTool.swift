@@ -43,9 +43,11 @@ public struct GuardedTool: Sendable {
   public static let all: [GuardedTool] = [
     GuardedTool(
       name: "start_finetune_job", commands: ["job start"], table: JobParameters.table, extra: ["dry_run"]),
+    GuardedTool(name: "resume_finetune_job", commands: ["job resume"], table: ResumeParameters.table),
     GuardedTool(name: "prepare_dataset", commands: ["dataset prepare"], table: PrepareParameters.table),
     GuardedTool(
-      name: "get_finetune_job", commands: ["job status", "job wait", "job logs"], arguments: ["job"],
+      name: "get_finetune_job", commands: ["job status", "job wait", "job logs", "job metrics", "job show-config"],
+      arguments: ["job"],
       required: ["job"], servedOverMCP: true, readOnly: true),
     GuardedTool(
       name: "list_finetune_jobs", commands: ["job list"], arguments: ["state", "limit"], required: [],

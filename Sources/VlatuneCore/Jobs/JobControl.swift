@@ -25,9 +25,8 @@ public struct JobControl: Sendable {
   /// Jobs newest first (after marking lost ones).
   public func list(state: JobState? = nil, limit: Int = 50) throws -> [JobDocument] {
     try liveness.reapAll()
-    return try jobs.list(state: state, limit: limit).map {
-      try JobDocument(record: $0, checkpoints: try jobs.checkpoints($0.id))
-    }
+    let records = try jobs.list(state: state, limit: limit)
+    return try jobs.store.read { database in try records.map { try JobStore.document(database, $0) } }
   }
 
   /// The jobs a checked query asks for.

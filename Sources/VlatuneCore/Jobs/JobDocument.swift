@@ -5,8 +5,7 @@ public struct JobDocument: Codable, Sendable, Equatable {
   /// The dataset reference.
   public struct DatasetReference: Codable, Sendable, Equatable {
     /// `ds_…`.
-    /// `job_…`.
-  public var id: String
+    public var id: String
     /// The package fingerprint the job trains on.
     public var fingerprint: String
   }
@@ -25,9 +24,12 @@ public struct JobDocument: Codable, Sendable, Equatable {
     public var samplesPerSecond: Double?
     /// Estimated seconds left.
     public var etaSeconds: Double?
+    /// The gradient norm before clipping.
+    public var gradNorm: Double?
 
     enum CodingKeys: String, CodingKey {
       case step, loss
+      case gradNorm = "grad_norm"
       case totalSteps = "total_steps"
       case learningRate = "learning_rate"
       case samplesPerSecond = "samples_per_second"
@@ -97,8 +99,43 @@ public struct JobDocument: Codable, Sendable, Equatable {
     }
   }
 
+  /// One resume of the job (`job resume`): attempt 2 onwards.
+  public struct Attempt: Codable, Sendable, Equatable {
+    /// The attempt number.
+    public var attempt: Int
+    /// When it was admitted.
+    public var createdAt: String
+    /// Who resumed it.
+    public var actor: String
+    /// The checkpoint step it continues from.
+    public var fromStep: Int
+    /// Its total of optimizer steps.
+    public var maxSteps: Int
+    /// The checkpoint directory.
+    public var checkpoint: String
+    /// The state the job had ended in.
+    public var previousState: String
+
+    enum CodingKeys: String, CodingKey {
+      case attempt, actor, checkpoint
+      case createdAt = "created_at"
+      case fromStep = "from_step"
+      case maxSteps = "max_steps"
+      case previousState = "previous_state"
+    }
+  }
+
+  /// The best evaluation so far and its step.
+  public struct BestEval: Codable, Sendable, Equatable {
+    /// The step it was measured at.
+    public var step: Int
+    /// Its metrics.
+    public var metrics: [String: Double]
+  }
+
   /// Always 1.
   public var schemaVersion = 1
+  /// `job_…`.
   public var id: String
   /// Optional human name.
   public var name: String?
@@ -128,6 +165,12 @@ public struct JobDocument: Codable, Sendable, Equatable {
   public var progress: Progress?
   /// The latest evaluation metrics.
   public var eval: [String: Double]?
+  /// The evaluation with the lowest `val_l1` and its step.
+  public var bestEval: BestEval?
+  /// The attempt the job is on (1 until it is resumed).
+  public var attempt: Int
+  /// Its resumes, oldest first.
+  public var attempts: [Attempt]
   /// Recent training losses (for sparklines).
   public var lossHistory: [Double]
   /// Where the adapter and statistics go.
@@ -158,7 +201,8 @@ public struct JobDocument: Codable, Sendable, Equatable {
   enum CodingKeys: String, CodingKey {
     case id, name, state, dataset, hyperparameters, gpus, executor, actor, progress, eval, output
     case nativeId = "native_id"
-    case checkpoints, error, signal, cancellation, processes, replayed
+    case checkpoints, error, signal, cancellation, processes, replayed, attempt, attempts
+    case bestEval = "best_eval"
     case schemaVersion = "schema_version"
     case createdAt = "created_at"
     case startedAt = "started_at"
@@ -191,6 +235,9 @@ public struct JobDocument: Codable, Sendable, Equatable {
     try container.encode(actor, forKey: .actor)
     try container.encode(progress, forKey: .progress)
     try container.encode(eval, forKey: .eval)
+    try container.encode(bestEval, forKey: .bestEval)
+    try container.encode(attempt, forKey: .attempt)
+    try container.encode(attempts, forKey: .attempts)
     try container.encode(lossHistory, forKey: .lossHistory)
     try container.encode(output, forKey: .output)
     try container.encode(checkpoints, forKey: .checkpoints)
@@ -206,7 +253,10 @@ public struct JobDocument: Codable, Sendable, Equatable {
     try container.encode(replayed, forKey: .replayed)
   }
 
-  init(record: JobRecord, checkpoints: [JobDocument.Checkpoint], replayed: Bool = false) throws {
+  init(
+    record: JobRecord, checkpoints: [JobDocument.Checkpoint], attempts: [Attempt] = [],
+    bestEval: BestEval? = nil, replayed: Bool = false
+  ) throws {
     let spec = try JSONOutput.decode(JobSpec.self, from: Data(record.spec.utf8))
     id = record.id
     name = record.name
@@ -243,5 +293,8 @@ public struct JobDocument: Codable, Sendable, Equatable {
     jobDir = record.jobDir
     idempotencyKey = record.idempotencyKey
     self.replayed = replayed
+    attempt = record.attempt
+    self.attempts = attempts
+    self.bestEval = bestEval
   }
 }

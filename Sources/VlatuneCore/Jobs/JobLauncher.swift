@@ -92,8 +92,6 @@ public struct JobLauncher: Sendable {
   let makeID: @Sendable (String) -> String
   /// The tool name in policies and the audit log.
   public static let tool = "start_finetune_job"
-  /// How long `start` waits for the watcher's first report.
-  static let handshakeTimeout = 30.0
 
   /// - Parameters:
   ///   - context: State directory, database, environment.
@@ -132,7 +130,7 @@ public struct JobLauncher: Sendable {
     var request: JobRequest
     let spec: JobSpec
     do {
-      request = try JobRequest(arguments, actor: actor)
+      request = try JobRequest(try forked(arguments), actor: actor)
       // A policy condition on `dry_run` sees it as the caller sent it.
       if dryRun { request.given["dry_run"] = .bool(true) }
       spec = try resolve(request, id: dryRun ? "job_dry_run" : makeID("job"))
@@ -215,23 +213,9 @@ public struct JobLauncher: Sendable {
       FileIO.removeTree(spec.jobDir)
       return .replayed(try jobs.document(id, replayed: true))
     case .admit:
-      if spec.executor == "slurm" {
-        try submitToSlurm(spec, jobs: jobs)
-        settle(spec.jobId, "started")
-        withExtendedLifetime(lock) {}
-        return .started(try jobs.document(spec.jobId))
-      }
-      try spawnWatcher(id: spec.jobId, jobDir: spec.jobDir, lock: lock, jobs: jobs)
-      // A watcher that cannot start the trainer refunds the admission and settles it itself.
-      let document = try awaitHandshake(spec.jobId, jobs: jobs)
-      settle(spec.jobId, "started")
-      return .started(document)
+      let handOff = JobHandOff(context: context, watcherExecutable: watcherExecutable, jobs: jobs)
+      return .started(try handOff.run(spec, attempt: 1, lock: lock))
     }
-  }
-
-  /// Settles the job's allowed-start audit row (``AuditLog/settle(_:jobID:outcome:home:)``).
-  private func settle(_ id: String, _ outcome: String) {
-    AuditLog.settle(jobID: id, outcome: outcome, store: context.store, home: context.home)
   }
 
   enum Decision {
@@ -281,48 +265,11 @@ public struct JobLauncher: Sendable {
           message: "base model '\(request.baseModel)' is not in the policy's allow-list "
             + "(\(policy.limits.baseModels.joined(separator: ", ")))"))
     }
-    let active =
-      try Int.fetchOne(
-        database,
-        sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'starting', 'running', 'cancelling')") ?? 0
-    let capacity = policy.limits.maxRunningJobs + policy.limits.maxQueuedJobs
-    if active >= capacity {
-      return .refused(
-        .concurrencyLimited(
-          message: "\(active) jobs are running or queued, the policy's limit "
-            + "(max_running_jobs \(policy.limits.maxRunningJobs) + max_queued_jobs "
-            + "\(policy.limits.maxQueuedJobs)); retry when one finishes", retryAfter: nil))
-    }
-    if estimate > 0 {
-      if estimate > policy.limits.gpuHoursPerDay {
-        return .refused(
-          .policyDenied(
-            message: "the job is estimated at \(String(format: "%.2f", estimate)) GPU-hours, more than the "
-              + "daily budget of \(policy.limits.gpuHoursPerDay); lower max_steps or gpus"))
-      }
-      let dayAgo = Timestamp.format(now().addingTimeInterval(-86_400))
-      let rows = try Row.fetchAll(
-        database,
-        sql: "SELECT created_at, estimated_gpu_hours FROM jobs WHERE actor = ? AND created_at > ? AND estimated_gpu_hours > 0 ORDER BY created_at",
-        arguments: [request.actor, dayAgo])
-      var used = rows.reduce(0.0) { $0 + ($1["estimated_gpu_hours"] as Double) }
-      if used + estimate > policy.limits.gpuHoursPerDay {
-        var frees = now().addingTimeInterval(86_400)
-        for row in rows {
-          used -= row["estimated_gpu_hours"] as Double
-          if used + estimate <= policy.limits.gpuHoursPerDay {
-            let created: String = row["created_at"]
-            frees = (Timestamp.parse(created) ?? now()).addingTimeInterval(86_400)
-            break
-          }
-        }
-        return .refused(
-          .budgetExhausted(
-            message: "\(request.actor) has started jobs estimated at "
-              + "\(String(format: "%.2f", rows.reduce(0.0) { $0 + ($1["estimated_gpu_hours"] as Double) })) "
-              + "GPU-hours in the last 24 h; this one needs \(String(format: "%.2f", estimate)) of the "
-              + "\(policy.limits.gpuHoursPerDay) per day", retryAfter: max(frees.timeIntervalSince(now()), 0)))
-      }
+    if let refusal = try Self.capacityRefusal(database, policy: policy) { return .refused(refusal) }
+    if let refusal = try Self.budgetRefusal(
+      database, actor: request.actor, estimate: estimate, policy: policy, now: now())
+    {
+      return .refused(refusal)
     }
     return .admit(limiters)
   }
@@ -445,6 +392,14 @@ public struct JobLauncher: Sendable {
     let gpuMemory =
       gpus > 0 && !slurm ? GPUInventory.memoryBytes(environment: context.environment) : nil
     spec.memoryEstimate = MemoryEstimate.estimate(spec: spec, gpuMemoryBytes: gpuMemory)
+    if let reference = request.string("init_from") { spec.initAdapter = try initCheckpoint(reference, for: spec) }
+    var stored = request.parameters
+    for name in ["idempotency_key", "from"] { stored[name] = nil }
+    stored["dataset"] = .string(record.id)
+    stored["seed"] = .number(Double(seed ?? 0))
+    stored["gpus"] = .number(Double(gpus))
+    stored["executor"] = .string(executor)
+    spec.parameters = stored.mapValues(AnyJSONValue.init)
     return spec
   }
 
@@ -499,84 +454,6 @@ public struct JobLauncher: Sendable {
       cancelledBy: nil, idempotencyKey: request.idempotencyKey, malformedEvents: 0, eventsOffset: 0,
       gpuSlots: nil, estimatedGpuHours: estimate, requestSha256: requestDigest,
       metadata: try JSONOutput.string(spec.metadata, pretty: false))
-  }
-
-  /// Renders `job.sbatch` and submits it, holding the job's lock until the native id is stored
-  /// (liveness treats a Slurm job without a native id and without a lock holder as lost). When
-  /// Slurm refuses, the job is `failed`/`spawn_failed` and its admission refunded, and Slurm's
-  /// message is the error.
-  private func submitToSlurm(_ spec: JobSpec, jobs: JobStore) throws {
-    let script = spec.jobDir + "/job.sbatch"
-    do {
-      try FileIO.write(
-        SlurmScript.render(spec: spec, vlatune: watcherExecutable, home: context.home.root.path),
-        to: script)
-      // sbatch exports its environment to the allocation: the watcher's, not the caller's whole.
-      let native = try SlurmClient(environment: TrainerCommand.watcherEnvironment(from: context.environment))
-        .submit(script: script)
-      try jobs.update(
-        spec.jobId,
-        set: [("native_id", native), ("queue_reason", "submitted to Slurm as job \(native)")])
-    } catch let error as VlatuneError {
-      try context.store.write { database in
-        _ = try jobs.transition(
-          database, spec.jobId, from: [.queued], to: .failed, actor: "launcher",
-          set: [("error_code", "spawn_failed"), ("error_message", error.message)])
-        try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [spec.jobId])
-        try database.execute(
-          sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [spec.jobId])
-        try AuditLog.settle(database, jobID: spec.jobId, outcome: "refunded", home: context.home)
-      }
-      throw error
-    }
-  }
-
-  private func spawnWatcher(id: String, jobDir: String, lock: FileLock, jobs: JobStore) throws {
-    let log = open(jobDir + "/watcher.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-    defer { if log >= 0 { close(log) } }
-    var options = ProcessSpawner.Options()
-    options.standardOutput = log >= 0 ? log : nil
-    options.standardError = log >= 0 ? log : nil
-    options.inheritedDescriptor = lock.descriptor
-    options.newSession = true
-    do {
-      _ = try ProcessSpawner.spawn(
-        [watcherExecutable, "job", "__watch", id],
-        environment: TrainerCommand.watcherEnvironment(from: context.environment),
-        options: options)
-    } catch let error as VlatuneError {
-      // The job never started: it is recorded as failed, and its rate-limit admissions are
-      // refunded (training failures are never refunded).
-      try context.store.write { database in
-        _ = try jobs.transition(
-          database, id, from: [.queued], to: .failed, actor: "launcher",
-          set: [
-            ("error_code", "spawn_failed"),
-            ("error_message", "cannot start the watcher: \(error.message)"),
-          ])
-        try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [id])
-        try database.execute(
-          sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [id])
-        try AuditLog.settle(database, jobID: id, outcome: "refunded", home: context.home)
-      }
-      throw VlatuneError.resourceUnavailable(
-        message: "job \(id) failed: cannot start the watcher: \(error.message)")
-    }
-  }
-
-  private func awaitHandshake(_ id: String, jobs: JobStore) throws -> JobDocument {
-    let deadline = Date().addingTimeInterval(Self.handshakeTimeout)
-    while Date() < deadline {
-      guard let record = try jobs.record(id) else { break }
-      if record.state == .failed && record.errorCode == "spawn_failed" {
-        throw VlatuneError.resourceUnavailable(
-          message: "job \(id) failed to start the trainer: \(record.errorMessage ?? "")")
-      }
-      if record.state != .queued && record.state != .starting { break }
-      if record.state == .queued && record.queueReason != nil { break }
-      usleep(2_000)
-    }
-    return try jobs.document(id)
   }
 
   static func checkBaseModel(_ model: String) throws {

@@ -79,6 +79,25 @@ public struct JobSpec: Codable, Sendable, Equatable {
   public var distributed: Distributed?
   /// Submission settings for `executor: slurm`.
   public var slurm: SlurmSettings?
+  /// The validated parameters the job was started with (the dataset as its id, without the
+  /// idempotency key): what `job start --from`, `job show-config` and a resume's admission use.
+  /// Absent in specs written before they were kept (``JobSpec/storedParameters``).
+  public var parameters: [String: AnyJSONValue]?
+  /// The checkpoint this attempt continues from (`job resume`); the trainer loads its adapter,
+  /// optimizer, scheduler, RNG and data position.
+  public var resume: Resume?
+  /// A checkpoint of another job whose adapter weights this job starts from (`init_from`).
+  public var initAdapter: String?
+
+  /// The checkpoint a resumed attempt continues from.
+  public struct Resume: Codable, Sendable, Equatable {
+    /// The checkpoint directory (`checkpoints/step-NNNNNNN`).
+    public var checkpoint: String
+    /// Its optimizer step.
+    public var step: Int
+    /// The attempt this is (2 for the first resume).
+    public var attempt: Int
+  }
 
   /// How many training processes run: `processes_per_node` on each of `nodes` (torchrun when
   /// more than one in all).
@@ -98,7 +117,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
     case name, dataset, hyperparameters, gpus, executor, trainer, metadata
     case maxRunningJobs = "max_running_jobs"
     case memoryEstimate = "memory_estimate"
-    case distributed, slurm
+    case distributed, slurm, parameters, resume
+    case initAdapter = "init_adapter"
     case schemaVersion = "schema_version"
     case jobId = "job_id"
     case createdAt = "created_at"
@@ -108,5 +128,35 @@ public struct JobSpec: Codable, Sendable, Equatable {
     case outputDir = "output_dir"
     case checkpointsDir = "checkpoints_dir"
     case eventsPath = "events_path"
+  }
+}
+
+extension JobSpec {
+  /// The parameters to start the same job again: those stored at start, or for an older spec
+  /// the ones its fields record.
+  public var storedParameters: [String: JSONValue] {
+    if let parameters { return parameters.mapValues(\.value) }
+    let hyper = hyperparameters
+    var values: [String: JSONValue] = [
+      "base_model": .string(baseModel), "dataset": .string(dataset.id),
+      "lora_rank": .number(Double(hyper.loraRank)), "lora_alpha": .number(hyper.loraAlpha),
+      "lora_dropout": .number(hyper.loraDropout), "learning_rate": .number(hyper.learningRate),
+      "batch_size": .number(Double(hyper.batchSize)), "grad_accum": .number(Double(hyper.gradAccum)),
+      "max_steps": .number(Double(hyper.maxSteps)), "seed": .number(Double(hyper.seed)),
+      "gpus": .number(Double(gpus)), "action_chunk": .number(Double(hyper.actionChunk)),
+      "proprio": .string(hyper.proprio), "precision": .string(hyper.precision),
+      "checkpoint_interval": .number(Double(hyper.checkpointInterval)),
+      "target_modules": .array(hyper.targetModules.map { .string($0) }),
+      "lr_schedule": .string(hyper.lrSchedule ?? "cosine"),
+      "data_workers": .number(Double(hyper.dataWorkers ?? 1)),
+      "gradient_checkpointing": .bool(hyper.gradientCheckpointing ?? false),
+      "trust_remote_code": .bool(hyper.trustRemoteCode ?? false), "executor": .string(executor),
+      "metadata": .object(metadata.mapValues { .string($0) }),
+    ]
+    if let name { values["name"] = .string(name) }
+    if let size = hyper.imageSize { values["image_size"] = .number(Double(size)) }
+    if let map = hyper.imageMap { values["image_map"] = .object(map.mapValues { .string($0) }) }
+    if let tokenizer = hyper.tokenizer { values["tokenizer"] = .string(tokenizer) }
+    return values
   }
 }

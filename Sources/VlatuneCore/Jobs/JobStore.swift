@@ -3,7 +3,7 @@ import GRDB
 
 /// Job rows, their lifecycle events and checkpoints. Every state change is a compare-and-set
 /// (`UPDATE … WHERE state IN (…)`) in a `BEGIN IMMEDIATE` transaction, appended to `job_events`;
-/// terminal states never change.
+/// terminal states never change here (only ``JobResumer`` starts a new attempt of an ended job).
 public struct JobStore: Sendable {
   let store: Store
   let now: @Sendable () -> Date
@@ -134,7 +134,43 @@ public struct JobStore: Sendable {
 
   /// The document of a job row already read.
   func document(_ record: JobRecord, replayed: Bool = false) throws -> JobDocument {
-    try JobDocument(record: record, checkpoints: try checkpoints(record.id), replayed: replayed)
+    try store.read { database in try Self.document(database, record, replayed: replayed) }
+  }
+
+  /// The document of a job row, inside a read.
+  static func document(_ database: Database, _ record: JobRecord, replayed: Bool = false) throws -> JobDocument {
+    let checkpoints = try Row.fetchAll(
+      database, sql: "SELECT step, path FROM job_checkpoints WHERE job_id = ? ORDER BY step",
+      arguments: [record.id]
+    ).map { JobDocument.Checkpoint(step: $0["step"], path: $0["path"]) }
+    let attempts =
+      record.attempt <= 1
+      ? []
+      : try Row.fetchAll(
+        database,
+        sql: """
+          SELECT attempt, created_at, actor, from_step, max_steps, checkpoint, previous_state
+          FROM job_attempts WHERE job_id = ? ORDER BY attempt
+          """, arguments: [record.id]
+      ).map {
+        JobDocument.Attempt(
+          attempt: $0["attempt"], createdAt: $0["created_at"], actor: $0["actor"], fromStep: $0["from_step"],
+          maxSteps: $0["max_steps"], checkpoint: $0["checkpoint"], previousState: $0["previous_state"])
+      }
+    // Only jobs that have evaluated pay for reading their history.
+    let best =
+      record.eval == nil
+      ? nil
+      : try MetricsHistory.load(database, jobID: record.id).bestEval.map {
+        JobDocument.BestEval(step: $0.step, metrics: $0.values)
+      }
+    return try JobDocument(
+      record: record, checkpoints: checkpoints, attempts: attempts, bestEval: best, replayed: replayed)
+  }
+
+  /// The metrics history of a job (``MetricsHistory``).
+  func metrics(_ id: String) throws -> MetricsHistory {
+    try store.read { try MetricsHistory.load($0, jobID: id) }
   }
 
   /// The lifecycle events of a job, oldest first: `(at, from, to, actor, detail)`.

@@ -128,7 +128,7 @@ public struct JobWatcher {
         resolvedArgv(spec.trainer.argv) + ["--spec", spec.jobDir + "/spec.json"],
         environment: trainerEnvironment, options: options)
     } catch let error as VlatuneError {
-      // Never started: failed, and its rate-limit admissions and idempotency key are refunded.
+      // Never started: failed, and this attempt's admission is refunded.
       try jobs.store.write { database in
         _ = try jobs.transition(
           database, jobID, from: [.starting], to: .failed, actor: "watcher",
@@ -138,9 +138,7 @@ public struct JobWatcher {
               "\(error.message); install the trainer environment (make venv) or set "
               + "VLATUNE_TRAINER / VLATUNE_PYTHON"),
           ])
-        try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [jobID])
-        try database.execute(sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [jobID])
-        try AuditLog.settle(database, jobID: jobID, outcome: "refunded", home: home)
+        try AdmissionRefund.refund(database, jobID: jobID, attempt: record.attempt, home: home)
       }
       return
     }

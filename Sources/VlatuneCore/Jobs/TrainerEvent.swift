@@ -3,10 +3,12 @@ import Glibc
 /// One line of `events.jsonl` (CONTRACT §7), as the trainer writes it:
 /// `{"type": "progress", "step": 10, "total_steps": 100, "loss": 0.3, …}`.
 enum TrainerEvent: Equatable {
-  case started(totalSteps: Int?)
-  case progress(step: Int, totalSteps: Int?, loss: Double?, learningRate: Double?, samplesPerSecond: Double?)
+  case started(totalSteps: Int?, resumedFrom: Int)
+  case progress(
+    step: Int, totalSteps: Int?, loss: Double?, learningRate: Double?, samplesPerSecond: Double?,
+    gradNorm: Double? = nil)
   case checkpoint(step: Int, path: String)
-  case eval(metrics: [String: Double])
+  case eval(step: Int?, metrics: [String: Double])
   case completed
   case cancelled
   case failed(code: String, message: String)
@@ -17,7 +19,10 @@ enum TrainerEvent: Equatable {
   static let maximumLineBytes = 65_536
 
   /// Parses one line; `nil` when it is malformed (not a JSON object, no `type`, bad fields).
-  static func parse(_ line: [UInt8]) -> TrainerEvent? {
+  static func parse(_ line: [UInt8]) -> TrainerEvent? { parseTimed(line)?.event }
+
+  /// Parses one line with its `time` (seconds since the epoch, when the trainer gave one).
+  static func parseTimed(_ line: [UInt8]) -> (event: TrainerEvent, time: Double?)? {
     guard line.count <= maximumLineBytes, let value = try? JSONParser.parse(line),
       let object = value.objectValue,
       let type = (object["type"] ?? object["event"])?.stringValue
@@ -32,34 +37,37 @@ enum TrainerEvent: Equatable {
       guard let number = object[key]?.numberValue, number.isFinite else { return nil }
       return number
     }
+    let event: TrainerEvent
     switch type {
     case "started":
-      return .started(totalSteps: integer("total_steps"))
+      event = .started(totalSteps: integer("total_steps"), resumedFrom: integer("resumed_from") ?? 0)
     case "progress":
       guard let step = integer("step") else { return nil }
-      return .progress(
+      event = .progress(
         step: step, totalSteps: integer("total_steps"), loss: real("loss"),
-        learningRate: real("learning_rate"), samplesPerSecond: real("samples_per_second"))
+        learningRate: real("learning_rate"), samplesPerSecond: real("samples_per_second"),
+        gradNorm: real("grad_norm"))
     case "checkpoint":
       guard let step = integer("step"), let path = object["path"]?.stringValue else { return nil }
-      return .checkpoint(step: step, path: path)
+      event = .checkpoint(step: step, path: path)
     case "eval":
       var metrics: [String: Double] = [:]
       for (key, value) in object where !["type", "event", "time", "step"].contains(key) {
         if let number = value.numberValue, number.isFinite { metrics[key] = number }
       }
-      return .eval(metrics: metrics)
+      event = .eval(step: integer("step"), metrics: metrics)
     case "completed":
-      return .completed
+      event = .completed
     case "cancelled":
-      return .cancelled
+      event = .cancelled
     case "failed":
-      return .failed(
+      event = .failed(
         code: object["code"]?.stringValue ?? "trainer_failed",
         message: object["message"]?.stringValue ?? "")
     default:
-      return .other
+      event = .other
     }
+    return (event, real("time"))
   }
 }
 

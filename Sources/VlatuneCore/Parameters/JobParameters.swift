@@ -7,10 +7,10 @@ public enum JobParameters {
   /// The table.
   public static let table = ParameterTable([
     ParameterDefinition(
-      name: "base_model", kind: .string(maxLength: 4096), required: true,
+      name: "base_model", kind: .string(maxLength: 4096), required: true, requiredUnless: "from",
       help: "Built-in model (tiny-vla) or a local checkpoint directory containing config.json."),
     ParameterDefinition(
-      name: "dataset", kind: .string(maxLength: 256), required: true,
+      name: "dataset", kind: .string(maxLength: 256), required: true, requiredUnless: "from",
       help: "Dataset id, unique id prefix, or name (from dataset prepare)."),
     ParameterDefinition(
       name: "lora_rank", kind: .integer, minimum: 1, maximum: 1024, defaultValue: .number(32),
@@ -96,6 +96,16 @@ public enum JobParameters {
       name: "idempotency_key", kind: .string(maxLength: 255),
       help: "Retry-safe key: the same key and request return the original job; a different "
         + "request with the same key is refused. Keys expire after 24 h."),
+    ParameterDefinition(
+      name: "from", kind: .string(maxLength: 256),
+      help: "A job (id, unique id prefix or name) whose parameters this job starts with, as a "
+        + "fork; every parameter given here overrides its value (name and idempotency_key are "
+        + "never taken)."),
+    ParameterDefinition(
+      name: "init_from", kind: .string(maxLength: 300),
+      help: "JOB or JOB:STEP: start from that job's adapter weights (its checkpoint at STEP, "
+        + "default its last) with a fresh optimizer and schedule; the base model, LoRA rank "
+        + "and target modules must be the same."),
     ParameterDefinition(
       name: "executor", kind: .choice(["local", "slurm"]),
       help: "Where the job runs: this machine, or a Slurm cluster (sbatch; the state directory "
@@ -201,5 +211,24 @@ public enum PrepareParameters {
       help: "Directory sources: follow symbolic links that lead outside the source when their "
         + "target is inside the policy's dataset_roots (without it such links are refused, 77; "
         + "archives never follow links)."),
+  ])
+}
+
+/// The parameters of `job resume` / `resume_finetune_job`.
+public enum ResumeParameters {
+  /// The table.
+  public static let table = ParameterTable([
+    ParameterDefinition(
+      name: "job", kind: .string(maxLength: 256), required: true,
+      help: "The job to resume: id, unique id prefix or name; it must have ended (cancelled, "
+        + "failed, lost or succeeded)."),
+    ParameterDefinition(
+      name: "checkpoint", kind: .string(maxLength: 32), defaultValue: .string("last"),
+      help: "Where to continue: last (the newest complete checkpoint), best (the checkpoint with "
+        + "the lowest val_l1) or a step number."),
+    ParameterDefinition(
+      name: "max_steps", kind: .integer, unit: "steps", minimum: 1, maximum: 10_000_000,
+      help: "The new total of optimizer steps (more than the checkpoint's step); default the "
+        + "job's own. The learning-rate schedule is recomputed for it."),
   ])
 }

@@ -39,6 +39,9 @@ public struct ParameterDefinition: Sendable, Equatable {
   public var defaultValue: JSONValue?
   /// Whether the parameter must be given.
   public var required = false
+  /// Another parameter that, when given, makes a `required` one optional (`from` supplies
+  /// `base_model` and `dataset`).
+  public var requiredUnless: String? = nil
   /// One sentence for `--help`, the schema's description and the docs.
   public var help: String
 

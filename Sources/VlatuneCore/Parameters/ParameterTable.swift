@@ -75,11 +75,12 @@ public struct ParameterTable: Sendable {
     var resolved: [String: JSONValue] = [:]
     for definition in definitions {
       guard let value = values[definition.name], value != .null else {
-        if definition.required {
+        if definition.required && definition.requiredUnless.map({ values[$0] == nil }) ?? true {
+          let unless = definition.requiredUnless.map { " (or \($0), to take it from another job)" } ?? ""
           problems.append(
             ParameterProblem(
               param: definition.name,
-              message: "\(definition.label) is required: \(definition.help)"))
+              message: "\(definition.label) is required\(unless): \(definition.help)"))
         } else if let fallback = definition.defaultValue {
           resolved[definition.name] = fallback
         }

@@ -55,6 +55,8 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
   var metadata: String?
   /// The executor's id for the job (the Slurm job id).
   var nativeId: String?
+  /// The attempt the job is on: 1, then one more per `job resume`.
+  var attempt: Int = 1
 
   enum CodingKeys: String, CodingKey {
     case id, name, state, executor, actor, spec, progress, eval, signal
@@ -85,7 +87,7 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
     case gpuSlots = "gpu_slots"
     case estimatedGpuHours = "estimated_gpu_hours"
     case requestSha256 = "request_sha256"
-    case metadata
+    case metadata, attempt
   }
 }
 

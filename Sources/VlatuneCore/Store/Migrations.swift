@@ -133,6 +133,36 @@ enum Migrations {
     migrator.registerMigration("v6-audit-outcome") { database in
       try database.execute(sql: "ALTER TABLE audit_log ADD COLUMN outcome TEXT")
     }
+    // Resumed jobs (`job resume`): the attempt a job is on, each attempt's admission (what the
+    // GPU-hour budget counts), and every progress and eval event (`job metrics`).
+    migrator.registerMigration("v7-attempts-and-metrics") { database in
+      try database.execute(
+        sql: """
+          ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+          CREATE TABLE job_attempts (
+            job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            attempt INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            from_step INTEGER NOT NULL,
+            max_steps INTEGER NOT NULL,
+            checkpoint TEXT NOT NULL,
+            previous_state TEXT NOT NULL,
+            estimated_gpu_hours REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (job_id, attempt)
+          );
+          CREATE INDEX job_attempts_actor_created ON job_attempts(actor, created_at);
+          CREATE TABLE job_metrics (
+            job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            attempt INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            at REAL NOT NULL,
+            data TEXT NOT NULL
+          );
+          CREATE INDEX job_metrics_job ON job_metrics(job_id, kind, step);
+          """)
+    }
     return migrator
   }
 }
