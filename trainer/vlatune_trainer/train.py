@@ -408,7 +408,8 @@ def resume_checkpoint(spec: dict, checkpoints: Path, resume: bool) -> Path | Non
         if not (path / "trainer_state.json").exists():
             raise TrainerError(
                 "resume_failed",
-                f"checkpoint {path} to resume from is missing or incomplete (no trainer_state.json)",
+                f"checkpoint {path} to resume from is missing or incomplete "
+                "(no trainer_state.json)",
             )
         return path
     return checkpoint.latest(checkpoints) if resume else None
@@ -427,7 +428,7 @@ def progress_line(progress: dict[str, float], seconds_per_step: float) -> str:
 
 def human_duration(seconds: float) -> str:
     """``45s``, ``4m12s``, ``2h05m``."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole}s"
     if whole < 3600:
