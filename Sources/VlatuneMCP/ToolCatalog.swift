@@ -27,7 +27,8 @@ enum ToolCatalog {
         ])),
       Tool(
         name: "start_finetune_job", title: "Start a LoRA fine-tune",
-        description: "Start a LoRA fine-tuning job of a VLA base model on a prepared dataset. Returns "
+        description: "Start a LoRA fine-tuning job of a VLA base model on a prepared dataset (or, with "
+          + "from, with another job's parameters, overriding those given). Returns "
           + "at once with the job document (poll get_finetune_job). Safe to retry ONLY with the same "
           + "idempotency_key: the same key and arguments return the original job (replayed: true); "
           + "without a key every call starts a new job. Rate limits, caps and GPU-hour budgets apply; "
@@ -47,6 +48,18 @@ enum ToolCatalog {
           "id": "string", "state": "string", "replayed": "boolean", "progress": "object",
           "would_start": "boolean",
         ])),
+      Tool(
+        name: "resume_finetune_job", title: "Resume a fine-tuning job",
+        description: "Continue a job that has ended (cancelled, failed, lost or succeeded) from a "
+          + "checkpoint (last, best or a step) with its optimizer, schedule, RNG and data position, "
+          + "as the same job id with a new attempt. Admitted like a start (rate limits, caps, "
+          + "GPU-hour budget for the steps left). Safe to retry: a job that is running again is "
+          + "refused (invalid_argument), never resumed twice. Returns at once with the job.",
+        inputSchema: JSONSchema.input(ResumeParameters.table),
+        annotations: .init(
+          title: "Resume job", readOnlyHint: false, destructiveHint: false, idempotentHint: false,
+          openWorldHint: false),
+        outputSchema: JSONSchema.output(["id": "string", "state": "string", "attempt": "integer"])),
       Tool(
         name: "get_finetune_job", title: "Get a fine-tuning job",
         description: "The job document: state, progress, loss, checkpoints, outputs, error.",

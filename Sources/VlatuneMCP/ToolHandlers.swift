@@ -81,8 +81,13 @@ struct ToolHandlers: Sendable {
           return (try Self.string(values, "job"), grace, reason)
         }
         try gate.admit(name, actor: actor, arguments: values, reference: reference)
-        let document = try JobControl(context: context).cancel(
-          reference, grace: grace, reason: reason, actor: actor, wait: false)
+        let control = JobControl(context: context)
+        let note = JobControl.nothingToCancel(try control.status(reference))
+        let document = try control.cancel(reference, grace: grace, reason: reason, actor: actor, wait: false)
+        return try Self.result(document, note: note)
+      case "resume_finetune_job":
+        let resumer = JobResumer(context: context, policy: policy, watcherExecutable: watcherExecutable)
+        let document = try await Self.detached { try resumer.resume(values, actor: actor) }
         return try Self.result(document)
       default:  // list_datasets
         try refusingAudited(name, actor: actor, values) { try Self.only(values, []) }
@@ -167,12 +172,14 @@ struct ToolHandlers: Sendable {
     }
   }
 
-  static func result<T: Encodable>(_ document: T) throws -> CallTool.Result {
+  /// A document as the result (with `note`, a first text item saying what the call did not do).
+  static func result<T: Encodable>(_ document: T, note: String? = nil) throws -> CallTool.Result {
     let text = try JSONOutput.string(document)
     let value = MCPValue.from(try JSONParser.parse(text))
-    return CallTool.Result(
-      content: [.text(text: text, annotations: nil, _meta: nil)], structuredContent: value as Value?,
-      isError: false)
+    let content: [Tool.Content] =
+      (note.map { [.text(text: $0, annotations: nil, _meta: nil)] } ?? [])
+      + [.text(text: text, annotations: nil, _meta: nil)]
+    return CallTool.Result(content: content, structuredContent: value as Value?, isError: false)
   }
 
   static func failure(_ error: VlatuneError) -> CallTool.Result {

@@ -27,30 +27,30 @@ extension JobCommand {
 
     @Option(help: help("base_model")) var baseModel: String?
     @Option(help: help("dataset")) var dataset: String?
-    @Option(help: help("lora_rank")) var loraRank: String?
-    @Option(help: help("lora_alpha")) var loraAlpha: String?
-    @Option(help: help("lora_dropout")) var loraDropout: String?
+    @Option(parsing: .unconditional, help: help("lora_rank")) var loraRank: String?
+    @Option(parsing: .unconditional, help: help("lora_alpha")) var loraAlpha: String?
+    @Option(parsing: .unconditional, help: help("lora_dropout")) var loraDropout: String?
     @Option(help: help("target_modules")) var targetModules: String?
-    @Option(help: help("learning_rate")) var learningRate: String?
-    @Option(help: help("batch_size")) var batchSize: String?
-    @Option(help: help("grad_accum")) var gradAccum: String?
-    @Option(help: help("max_steps")) var maxSteps: String?
-    @Option(help: help("seed")) var seed: String?
-    @Option(help: help("gpus")) var gpus: String?
-    @Option(help: help("action_chunk")) var actionChunk: String?
-    @Option(help: help("image_size")) var imageSize: String?
+    @Option(parsing: .unconditional, help: help("learning_rate")) var learningRate: String?
+    @Option(parsing: .unconditional, help: help("batch_size")) var batchSize: String?
+    @Option(parsing: .unconditional, help: help("grad_accum")) var gradAccum: String?
+    @Option(parsing: .unconditional, help: help("max_steps")) var maxSteps: String?
+    @Option(parsing: .unconditional, help: help("seed")) var seed: String?
+    @Option(parsing: .unconditional, help: help("gpus")) var gpus: String?
+    @Option(parsing: .unconditional, help: help("action_chunk")) var actionChunk: String?
+    @Option(parsing: .unconditional, help: help("image_size")) var imageSize: String?
     @Option(help: help("precision")) var precision: String?
-    @Option(help: help("checkpoint_interval")) var checkpointInterval: String?
+    @Option(parsing: .unconditional, help: help("checkpoint_interval")) var checkpointInterval: String?
     @Option(help: help("proprio")) var proprio: String?
-    @Option(help: help("data_workers")) var dataWorkers: String?
+    @Option(parsing: .unconditional, help: help("data_workers")) var dataWorkers: String?
     @Option(help: help("lr_schedule")) var lrSchedule: String?
-    @Option(help: help("nodes")) var nodes: String?
-    @Option(help: help("processes")) var processes: String?
+    @Option(parsing: .unconditional, help: help("nodes")) var nodes: String?
+    @Option(parsing: .unconditional, help: help("processes")) var processes: String?
     @Option(help: help("slurm_partition")) var slurmPartition: String?
     @Option(help: help("slurm_account")) var slurmAccount: String?
     @Option(help: help("slurm_qos")) var slurmQos: String?
     @Option(help: help("slurm_memory")) var slurmMemory: String?
-    @Option(help: help("time_limit")) var timeLimit: String?
+    @Option(parsing: .unconditional, help: help("time_limit")) var timeLimit: String?
     @Option(help: help("image_map")) var imageMap: String?
     @Option(help: help("tokenizer")) var tokenizer: String?
     @Flag(help: help("gradient_checkpointing")) var gradientCheckpointing = false
@@ -60,6 +60,11 @@ extension JobCommand {
     @Option(help: help("metadata")) var metadata: String?
     @Option(help: help("idempotency_key")) var idempotencyKey: String?
     @Option(help: help("executor")) var executor: String?
+    @Option(help: help("from")) var from: String?
+    @Option(help: help("init_from")) var initFrom: String?
+    @Option(
+      help: "A run file (YAML) of parameters by their table names, e.g. from 'vlatune job show-config'; flags given here override it.")
+    var config: String?
     @OptionGroup var actor: ActorOptions
     @OptionGroup var policy: PolicyOptions
     @Flag(help: "Validate, resolve and evaluate policy and limits; start and consume nothing.")
@@ -67,6 +72,13 @@ extension JobCommand {
     @Flag(help: "Block until the job ends; exit 0 / 100 failed or lost / 103 cancelled.") var wait = false
     @Flag(help: "Print only the job id.") var quiet = false
     @Flag(help: "Print the job document as JSON.") var json = false
+
+    /// The run file's values (`--config`) with the command line's over them.
+    func parameters(_ environment: [String: String]) throws -> [String: JSONValue] {
+      var values = try config.map { try RunFile.read(path: ($0 as NSString).expandingTildeInPath) } ?? [:]
+      for (name, value) in rawParameters(environment) { values[name] = value }
+      return values
+    }
 
     /// The raw values given on the command line (and `$VLATUNE_IDEMPOTENCY_KEY`).
     func rawParameters(_ environment: [String: String]) -> [String: JSONValue] {
@@ -82,7 +94,7 @@ extension JobCommand {
         ("executor", executor), ("proprio", proprio), ("data_workers", dataWorkers),
         ("nodes", nodes), ("processes", processes), ("lr_schedule", lrSchedule), ("slurm_partition", slurmPartition),
         ("slurm_account", slurmAccount), ("slurm_qos", slurmQos), ("slurm_memory", slurmMemory), ("time_limit", timeLimit),
-        ("image_map", imageMap), ("tokenizer", tokenizer),
+        ("image_map", imageMap), ("tokenizer", tokenizer), ("from", from), ("init_from", initFrom),
       ]
       for (key, value) in values { if let value { raw[key] = value } }
       var parameters = JobParameters.table.fromCommandLine(raw)
@@ -101,7 +113,7 @@ extension JobCommand {
         context: context, policy: try policy.resolved(context),
         watcherExecutable: ProcessSpawner.currentExecutable)
       let outcome = try launcher.start(
-        rawParameters(environment), actor: actor.resolved(environment), dryRun: dryRun)
+        parameters(environment), actor: actor.resolved(environment), dryRun: dryRun)
       guard var document = outcome.document else {
         if case .dryRun(let report) = outcome {
           if json { Output.json(report) } else { Output.standardOutput(try JSONOutput.string(report) + "\n") }

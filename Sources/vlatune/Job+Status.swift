@@ -134,6 +134,9 @@ extension JobCommand {
       if let grace { arguments["grace_seconds"] = .number(grace) }
       if let reason { arguments["reason"] = .string(reason) }
       try guardOptions.admit("cancel_finetune_job", arguments, reference: job, context: context)
+      if let note = JobControl.nothingToCancel(try JobControl(context: context).status(job)) {
+        Output.standardError(note + "\n")
+      }
       let document = try JobControl(context: context).cancel(
         job, grace: grace ?? 30, reason: reason, actor: try guardOptions.actor.resolved(environment),
         wait: !noWait)

@@ -9,12 +9,17 @@ enum JobText {
     lines.append("  model       \(job.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))")
     lines.append("  training    lr \(format(h.learningRate))  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  gpus \(job.gpus)")
     lines.append("  dataset     \(job.dataset.id)  \(job.dataset.fingerprint.prefix(19))…")
+    if let last = job.attempts.last {
+      lines.append(
+        "  attempt     \(job.attempt), resumed from step \(last.fromStep) after \(last.previousState) "
+          + "(\(job.attempts.count) resume\(job.attempts.count == 1 ? "" : "s"))")
+    }
     if let reason = job.queueReason { lines.append("  queued      \(TerminalText.escaped(reason))") }
     if let progress = job.progress {
       var text = "  progress    \(bar(progress.step, progress.totalSteps)) \(progress.step)/\(progress.totalSteps)"
       if let loss = progress.loss { text += "  loss \(format(loss))" }
       if let rate = progress.samplesPerSecond { text += "  \(format(rate)) samples/s" }
-      if let eta = progress.etaSeconds, !job.state.isTerminal { text += "  ETA \(Int(eta.rounded()))s" }
+      if let eta = progress.etaSeconds, !job.state.isTerminal { text += "  ETA \(duration(eta))" }
       lines.append(text)
     }
     if job.lossHistory.count > 1 { lines.append("  loss        \(sparkline(job.lossHistory))") }
@@ -23,6 +28,10 @@ enum JobText {
         "  eval        "
           + eval.sorted { $0.key < $1.key }.map { "\(TerminalText.escaped($0.key)) \(format($0.value))" }
           .joined(separator: "  "))
+    }
+    if let best = job.bestEval, let l1 = best.metrics["val_l1"] ?? best.metrics["val_loss"] {
+      let name = best.metrics["val_l1"] != nil ? "val_l1" : "val_loss"
+      lines.append("  best eval   \(name) \(format(l1)) at step \(best.step)")
     }
     lines.append("  created     \(job.createdAt)")
     if let started = job.startedAt { lines.append("  started     \(started)") }
@@ -72,6 +81,14 @@ enum JobText {
       return String(repeating: blocks[0], count: sampled.count)
     }
     return String(sampled.map { blocks[Int(((($0 - low) / (high - low)) * 7).rounded())] })
+  }
+
+  /// `45s`, `4m12s`, `2h05m`.
+  static func duration(_ seconds: Double) -> String {
+    let whole = Int(seconds.rounded())
+    if whole < 60 { return "\(whole)s" }
+    if whole < 3600 { return "\(whole / 60)m" + String(format: "%02ds", whole % 60) }
+    return "\(whole / 3600)h" + String(format: "%02dm", whole % 3600 / 60)
   }
 
   static func format(_ value: Double) -> String {

@@ -13,6 +13,7 @@ struct Vlatune: ParsableCommand {
       Exit codes: 0 ok, 64 invalid argument, 65 invalid data, 66 not found, 69 unavailable,
       73 output exists, 74 I/O error, 75 try again later, 77 denied by policy.
       """,
+    version: VlatuneVersion.current,
     subcommands: [DatasetCommand.self, JobCommand.self, PolicyCommand.self, MCPCommand.self, DoctorCommand.self, DocsCommand.self, BenchCommand.self]
   )
 

@@ -118,6 +118,12 @@ public struct JobControl: Sendable {
     return try self.wait(record.id, timeout: grace + 15)
   }
 
+  /// What a cancel of a job that had already ended says (`nil` when there is something to cancel).
+  public static func nothingToCancel(_ job: JobDocument) -> String? {
+    guard job.state.isTerminal else { return nil }
+    return "job \(job.id) already \(job.state.rawValue); nothing to cancel"
+  }
+
   /// Refuses a cancel reason with control characters or over 1024 bytes (checked before the
   /// call is admitted, and again here).
   public static func checkReason(_ reason: String?) throws {
@@ -131,5 +137,23 @@ public struct JobControl: Sendable {
   /// The lifecycle events of a job.
   public func events(_ reference: String) throws -> [(at: String, from: String?, to: String, actor: String, detail: String?)] {
     try jobs.events(try jobs.resolve(reference).id)
+  }
+}
+
+extension JobControl {
+  /// A job's document and its metrics history (``MetricsHistory``).
+  public func metrics(_ reference: String) throws -> (job: JobDocument, history: MetricsHistory) {
+    let document = try status(reference)
+    return (document, try jobs.metrics(document.id))
+  }
+
+  /// A job's document and the parameters it was started with (its attempt's `max_steps`),
+  /// for `job show-config`.
+  public func parameters(_ reference: String) throws -> (job: JobDocument, parameters: [String: JSONValue]) {
+    let record = try jobs.resolve(reference)
+    let spec = try JSONOutput.decode(JobSpec.self, from: Data(record.spec.utf8))
+    var parameters = spec.storedParameters
+    parameters["max_steps"] = .number(Double(spec.hyperparameters.maxSteps))
+    return (try jobs.document(record), parameters)
   }
 }
