@@ -13,13 +13,21 @@ enum JSONSchema {
       properties[definition.name] = property(definition)
     }
     for (name, schema) in extra { properties[name] = schema }
-    return .object([
+    var schema: [String: Value] = [
       "type": "object",
       "properties": .object(properties),
       "required": .array(
         table.definitions.filter { $0.required && $0.requiredUnless == nil }.map { .string($0.name) }),
       "additionalProperties": false,
-    ])
+    ]
+    // Parameters required unless another is given: either all of them, or that one.
+    let conditional = table.definitions.filter { $0.required && $0.requiredUnless != nil }
+    if let unless = conditional.first?.requiredUnless {
+      schema["anyOf"] = [
+        ["required": .array(conditional.map { .string($0.name) })], ["required": [.string(unless)]],
+      ]
+    }
+    return .object(schema)
   }
 
   static func property(_ definition: ParameterDefinition) -> Value {

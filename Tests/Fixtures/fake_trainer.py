@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -26,6 +27,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--step-seconds", type=float, default=0.02)
     parser.add_argument("--checkpoint-every", type=int, default=5)
+    parser.add_argument(
+        "--evals", action="store_true", help="an eval at every checkpoint (val_l1 lowest at 10)"
+    )
     args = parser.parse_args()
 
     spec = json.loads(Path(args.spec).read_text())
@@ -43,6 +47,10 @@ def main() -> int:
         temporary = final.with_name(final.name + ".tmp")
         temporary.mkdir(parents=True, exist_ok=True)
         (temporary / "state.json").write_text(json.dumps({"step": step}))
+        (temporary / "trainer_state.json").write_text(json.dumps({"step": step}))
+        (temporary / "adapter.safetensors").write_bytes(b"")
+        if final.exists():  # a resumed attempt passes the step again, as the real trainer does
+            shutil.rmtree(final)
         temporary.rename(final)
         emit("checkpoint", step=step, path=str(final))
 
@@ -54,8 +62,11 @@ def main() -> int:
 
     print(f"fake trainer pid {os.getpid()} mode {args.mode}", flush=True)
     print("fake trainer stderr line", file=sys.stderr, flush=True)
-    emit("started", total_steps=total)
-    step = 0
+    # `job resume`: continue from the chosen checkpoint's step, as the real trainer does.
+    step = int((spec.get("resume") or {}).get("step", 0))
+    if spec.get("resume"):
+        print(f"resumed from {spec['resume']['checkpoint']} at step {step}", flush=True)
+    emit("started", total_steps=total, resumed_from=step)
     while step < total or args.mode == "hang" or args.mode == "ignore-term":
         time.sleep(args.step_seconds)
         step += 1
@@ -65,6 +76,7 @@ def main() -> int:
             total_steps=total,
             loss=1.0 / step,
             learning_rate=5e-4,
+            grad_norm=0.5,
             samples_per_second=100.0,
         )
         print(f"step {step}", flush=True)
@@ -82,8 +94,10 @@ def main() -> int:
             return 1
         if args.mode == "crash" and step == 2:
             os.kill(os.getpid(), signal.SIGKILL)
-        if step % args.checkpoint_every == 0:
+        if step % args.checkpoint_every == 0 or (step == total and args.mode != "hang"):
             checkpoint(step)
+            if args.evals:
+                emit("eval", step=step, val_loss=0.5, val_l1=0.05 + abs(step - 10) / 100)
         if stop["requested"]:
             checkpoint(step)
             emit("cancelled", step=step)
@@ -95,7 +109,7 @@ def main() -> int:
     (adapter / "adapter_config.json").write_text(
         json.dumps({"r": spec["hyperparameters"]["lora_rank"]})
     )
-    emit("eval", val_loss=0.5, val_l1=0.1)
+    emit("eval", step=step, val_loss=0.5, val_l1=0.1)
     emit("completed", step=step)
     return 0
 

@@ -40,4 +40,64 @@ struct ReferenceTrainerCLITests {
     #expect(FileManager.default.fileExists(atPath: output["dataset_statistics"] as! String))
     #expect((document["eval"] as? [String: Double])?["val_l1"] != nil)
   }
+
+  /// The researcher's loop on the real trainer: cancel mid-run, `job resume`, and the resumed
+  /// job's loss curve matches an uninterrupted run of the same seed step by step.
+  @Test func cancelledJobResumesOnTheUninterruptedLossCurve() throws {
+    let bed = try JobTestbed(environment: ["VLATUNE_PYTHON": TestPaths.python!])
+    var runner = bed.vlatune
+    runner.environment["VLATUNE_TRAINER"] = nil
+    let common = [
+      "job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--max-steps", "80",
+      "--batch-size", "8", "--lora-rank", "4", "--checkpoint-interval", "40", "--seed", "11",
+      "--gpus", "0", "--data-workers", "0",
+    ]
+    let whole = try runner.run(common + ["--name", "whole", "--wait", "--quiet"], timeout: 600)
+    #expect(whole.status == 0, "\(whole.standardError)")
+    let cut = try runner.run(common + ["--name", "cut", "--quiet"], timeout: 600)
+    #expect(cut.status == 0, "\(cut.standardError)")
+    let id = cut.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    try bed.waitFor(id, "step 5", timeout: 300) {
+      (($0["progress"] as? [String: Any])?["step"] as? Int ?? 0) >= 5 || ($0["state"] as? String) != "running"
+    }
+    let cancel = try runner.run(["job", "cancel", id, "--json"], timeout: 120)
+    let cancelled = try cancel.json()
+    #expect(cancelled["state"] as? String == "cancelled", "\(cancelled)")
+    let stop = try #require((cancelled["checkpoints"] as? [[String: Any]])?.compactMap { $0["step"] as? Int }.max())
+    #expect(stop < 80)
+
+    let resumed = try runner.run(["job", "resume", id, "--wait", "--json"], timeout: 600)
+    #expect(resumed.status == 0, "\(resumed.standardError)")
+    let document = try resumed.json()
+    #expect(document["state"] as? String == "succeeded", "\(document["error"] ?? "")")
+    #expect(document["attempt"] as? Int == 2)
+    #expect((document["attempts"] as? [[String: Any]])?.count == 1)
+
+    func losses(_ job: String) throws -> [Int: (loss: Double, attempt: Int)] {
+      let history = try runner.run(["job", "metrics", job, "--json"]).json()
+      var byStep: [Int: (Double, Int)] = [:]
+      for row in history["progress"] as? [[String: Any]] ?? [] {
+        if let step = row["step"] as? Int, let loss = row["loss"] as? Double { byStep[step] = (loss, row["attempt"] as? Int ?? 0) }
+      }
+      return byStep
+    }
+    let reference = try losses("whole")
+    let continued = try losses(id)
+    let after = continued.filter { $0.value.attempt == 2 }.keys.sorted()
+    #expect(after.first == stop + 1 && after.last == 80, "\(after)")
+    #expect(Set(continued.keys).isSuperset(of: Set(1...80).subtracting([stop])))
+    for (step, value) in continued {
+      let expected = try #require(reference[step]?.loss, "step \(step) missing from the uninterrupted run")
+      #expect(abs(value.loss - expected) <= 0.01 * abs(expected), "step \(step): \(value.loss) vs \(expected)")
+    }
+
+    // init_from: a new job starts from this job's adapter weights.
+    let warm = try runner.run(
+      ["job", "start", "--from", id, "--init-from", "\(id):80", "--max-steps", "2", "--name", "warm", "--wait", "--quiet"],
+      timeout: 600)
+    #expect(warm.status == 0, "\(warm.standardError)")
+    let logs = try runner.run(["job", "logs", "warm"])
+    #expect(logs.standardOutput.contains("adapter weights initialised from"), "\(logs.standardOutput)")
+    #expect(logs.standardOutput.contains("step 2/2 loss "))
+  }
 }

@@ -11,11 +11,13 @@ import VlatuneTestSupport
 struct MCPAdapterTests {
   let directory = TemporaryDirectory("vlatune-mcp")
 
-  func connect(policy: Policy = .builtin) async throws -> (Client, Server) {
+  func connect(policy: Policy = .builtin, trainer: String = "--steps 3 --step-seconds 0.01") async throws
+    -> (Client, Server)
+  {
     let script = TestPaths.repository.appendingPathComponent("Tests/Fixtures/fake_trainer.py").path
     let environment = ProcessInfo.processInfo.environment.merging([
       "VLATUNE_HOME": directory.appending("home").path,
-      "VLATUNE_TRAINER": "\(TestPaths.python!) \(script) --steps 3 --step-seconds 0.01",
+      "VLATUNE_TRAINER": "\(TestPaths.python!) \(script) \(trainer)",
     ]) { _, new in new }
     let context = try VlatuneContext.open(environment: environment)
     let adapter = VlatuneMCPServer(
@@ -38,12 +40,18 @@ struct MCPAdapterTests {
     let (tools, _) = try await client.listTools()
     #expect(Set(tools.map(\.name)) == [
       "prepare_dataset", "start_finetune_job", "get_finetune_job", "list_finetune_jobs",
-      "cancel_finetune_job", "list_datasets",
+      "cancel_finetune_job", "list_datasets", "resume_finetune_job",
     ])
     let start = try #require(tools.first { $0.name == "start_finetune_job" })
     let schema = try #require(start.inputSchema.objectValue)
     #expect(schema["additionalProperties"] == false)
-    #expect(schema["required"] == ["base_model", "dataset"])
+    // base_model and dataset are required unless `from` names a job to take them from.
+    #expect(schema["required"] == [])
+    #expect(schema["anyOf"] == [["required": ["base_model", "dataset"]], ["required": ["from"]]])
+    #expect(schema["properties"]?.objectValue?["from"]?.objectValue?["type"] == "string")
+    let resume = try #require(tools.first { $0.name == "resume_finetune_job" }?.inputSchema.objectValue)
+    #expect(resume["required"] == ["job"])
+    #expect(resume["properties"]?.objectValue?["checkpoint"]?.objectValue?["default"] == "last")
     let rank = try #require(schema["properties"]?.objectValue?["lora_rank"]?.objectValue)
     #expect(rank["type"] == "integer" && rank["minimum"] == 1 && rank["maximum"] == 1024 && rank["default"] == 32)
     #expect(start.annotations.destructiveHint == false)
@@ -119,6 +127,42 @@ struct MCPAdapterTests {
     #expect(list.structuredContent?.objectValue?["jobs"]?.arrayValue?.isEmpty == false)
     let datasets = try await call(client, "list_datasets", [:])
     #expect(datasets.structuredContent?.objectValue?["datasets"]?.arrayValue?.count == 1)
+  }
+}
+
+extension MCPAdapterTests {
+  @Test func agentResumesAndForksThroughTheTools() async throws {
+    let (client, server) = try await connect(trainer: "--steps 0 --step-seconds 0.01")
+    defer { Task { await server.stop() } }
+    let source = try SampleData.copy(into: directory.url)
+    _ = try await call(client, "prepare_dataset", ["source": .string(source.path), "name": "blocks"])
+    let started = try await call(
+      client, "start_finetune_job", ["base_model": "tiny-vla", "dataset": "blocks", "max_steps": 5])
+    let job = try #require(started.structuredContent?.objectValue?["id"]?.stringValue)
+    func state() async throws -> [String: Value] {
+      try await call(client, "get_finetune_job", ["job": .string(job)]).structuredContent?.objectValue ?? [:]
+    }
+    try await waitUntilAsync("job \(job) to succeed") { try await state()["state"] == "succeeded" }
+
+    let cancel = try await call(client, "cancel_finetune_job", ["job": .string(job)])
+    if case .text(let note, _, _) = cancel.content.first {
+      #expect(note == "job \(job) already succeeded; nothing to cancel")
+    }
+    let short = try await call(client, "resume_finetune_job", ["job": .string(job), "max_steps": 5])
+    #expect(short.isError == true)
+    #expect(short.structuredContent?.objectValue?["error"]?.objectValue?["code"] == "invalid_argument")
+    let resumed = try await call(client, "resume_finetune_job", ["job": .string(job), "max_steps": 8])
+    #expect(resumed.isError == false, "\(resumed.content)")
+    #expect(resumed.structuredContent?.objectValue?["attempt"] == 2)
+    try await waitUntilAsync("attempt 2 to succeed") { try await state()["state"] == "succeeded" }
+    let final = try await state()
+    #expect(final["progress"]?.objectValue?["step"] == 8)
+    #expect(final["attempts"]?.arrayValue?.first?.objectValue?["from_step"] == 5)
+
+    let fork = try await call(client, "start_finetune_job", ["from": .string(job), "max_steps": 2])
+    #expect(fork.isError == false, "\(fork.content)")
+    #expect(fork.structuredContent?.objectValue?["hyperparameters"]?.objectValue?["max_steps"] == 2)
+    #expect(fork.structuredContent?.objectValue?["id"]?.stringValue != job)
   }
 }
 

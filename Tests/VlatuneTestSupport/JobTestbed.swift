@@ -23,9 +23,13 @@ public final class JobTestbed: @unchecked Sendable {
   }
 
   /// The fake trainer command for a mode.
-  public static func trainer(_ mode: String = "ok", steps: Int = 10, stepSeconds: Double = 0.02) -> String {
+  /// (`steps` 0: the spec's `max_steps`; `evals`: an eval at every checkpoint.)
+  public static func trainer(
+    _ mode: String = "ok", steps: Int = 10, stepSeconds: Double = 0.02, evals: Bool = false
+  ) -> String {
     let script = TestPaths.repository.appendingPathComponent("Tests/Fixtures/fake_trainer.py").path
     return "\(TestPaths.python!) \(script) --mode \(mode) --steps \(steps) --step-seconds \(stepSeconds)"
+      + (evals ? " --evals" : "")
   }
 
   /// Runs `vlatune` with the fake trainer in `mode`.

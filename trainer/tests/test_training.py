@@ -17,6 +17,7 @@ from vlatune_trainer.models.base import adapt_to_dataset, base_directory, load_t
 from vlatune_trainer.models.policy import build
 from vlatune_trainer.models.tiny_vla import linear_module_names
 from vlatune_trainer.package import Package
+from vlatune_trainer.train import human_duration, progress_line
 
 pytestmark = pytest.mark.skipif(
     not (base_directory() / "model.safetensors").exists(),
@@ -151,3 +152,87 @@ def test_damaged_package_fails_with_data_error(
     assert result.returncode != 0
     failed = read_events(tmp_path / "job")[-1]
     assert failed["type"] == "failed" and failed["code"] == "data_error"
+
+
+def test_progress_lines_and_grad_norm_reach_the_log_and_events(
+    make_package: Callable[..., Path], tmp_path: Path
+) -> None:
+    package = make_package()
+    spec = write_spec(tmp_path / "run", package, max_steps=6, checkpoint_interval=3)
+    result = run_trainer(spec)
+    assert result.returncode == 0, result.stderr
+    progress = [e for e in read_events(tmp_path / "run") if e["type"] == "progress"]
+    # Fewer than 100 steps: every step is reported, each with its gradient norm.
+    assert [e["step"] for e in progress] == [1, 2, 3, 4, 5, 6]
+    assert all(e["grad_norm"] > 0 and math.isfinite(e["grad_norm"]) for e in progress)
+    lines = result.stdout.splitlines()
+    steps = [line for line in lines if line.startswith("step ")]
+    assert len(steps) == 6 and steps[-1].startswith("step 6/6 loss ")
+    assert " grdn " in steps[0] and " lr " in steps[0] and steps[0].split(" eta ")[1]
+    assert any(line.startswith("eval step 6 val_loss ") for line in lines)
+    assert any(line.startswith("checkpoint step 3 ") for line in lines)
+
+
+def test_human_duration_and_progress_line() -> None:
+    assert [human_duration(s) for s in (4.4, 59.6, 252, 7500)] == ["4s", "1m00s", "4m12s", "2h05m"]
+    line = progress_line(
+        {
+            "step": 120,
+            "total_steps": 400,
+            "loss": 0.2134,
+            "grad_norm": 0.81,
+            "learning_rate": 4.1e-4,
+            "samples_per_second": 210.4,
+        },
+        0.25,
+    )
+    assert line == "step 120/400 loss 0.2134 grdn 0.81 lr 0.00041 smp/s 210.4 eta 1m10s"
+
+
+def test_resume_from_a_chosen_checkpoint_and_init_from_another_adapter(
+    make_package: Callable[..., Path], tmp_path: Path
+) -> None:
+    package = make_package()
+    source = write_spec(tmp_path / "source", package, max_steps=6, checkpoint_interval=3)
+    assert run_trainer(source).returncode == 0
+    chosen = tmp_path / "source" / "checkpoints" / "step-0000003"
+    # `job resume --checkpoint 3`: the spec names the checkpoint; training continues from it.
+    spec = json.loads(source.read_text())
+    spec["resume"] = {"checkpoint": str(chosen), "step": 3, "attempt": 2}
+    spec["hyperparameters"]["max_steps"] = 8
+    source.write_text(json.dumps(spec))
+    result = run_trainer(source)
+    assert result.returncode == 0, result.stderr
+    assert f"resumed from {chosen} at step 3" in result.stdout
+    started = [e for e in read_events(tmp_path / "source") if e["type"] == "started"][-1]
+    assert started["resumed_from"] == 3 and started["total_steps"] == 8
+
+    # A missing checkpoint is a clear failure, not a fresh start.
+    spec["resume"]["checkpoint"] = str(tmp_path / "nowhere")
+    source.write_text(json.dumps(spec))
+    missing = run_trainer(source)
+    assert missing.returncode != 0
+    assert read_events(tmp_path / "source")[-1]["code"] == "resume_failed"
+
+    # init_from: a new run starts from the adapter weights, at step 0.
+    fresh = write_spec(tmp_path / "fresh", package, max_steps=2)
+    spec = json.loads(fresh.read_text())
+    spec["init_adapter"] = str(chosen)
+    fresh.write_text(json.dumps(spec))
+    warm = run_trainer(fresh)
+    assert warm.returncode == 0, warm.stderr
+    assert f"adapter weights initialised from {chosen}" in warm.stdout
+    cold = write_spec(tmp_path / "cold", package, max_steps=2)
+    assert run_trainer(cold).returncode == 0
+    first = [e for e in read_events(tmp_path / "fresh") if e["type"] == "progress"][0]["loss"]
+    untrained = [e for e in read_events(tmp_path / "cold") if e["type"] == "progress"][0]["loss"]
+    assert first != untrained
+
+    # An adapter of another shape is refused with the reason.
+    other = write_spec(tmp_path / "other", package, max_steps=2, lora_rank=4)
+    spec = json.loads(other.read_text())
+    spec["init_adapter"] = str(chosen)
+    other.write_text(json.dumps(spec))
+    misfit = run_trainer(other)
+    assert misfit.returncode != 0
+    assert read_events(tmp_path / "other")[-1]["code"] == "init_failed"

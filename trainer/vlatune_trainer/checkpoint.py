@@ -67,7 +67,14 @@ def load_weights(path: Path, model: torch.nn.Module) -> None:
         raise TrainerError(
             "init_failed", f"{weights} is missing: the checkpoint to start from is incomplete"
         )
-    result = set_peft_model_state_dict(model, load_file(str(weights)))
+    try:
+        result = set_peft_model_state_dict(model, load_file(str(weights)))
+    except RuntimeError as error:  # tensors of another shape (another LoRA rank)
+        raise TrainerError(
+            "init_failed",
+            f"the adapter in {path} does not fit this model ({str(error).splitlines()[0]}); "
+            "start from a job with the same base model, LoRA rank and targets",
+        ) from error
     unexpected = getattr(result, "unexpected_keys", [])
     if unexpected:
         raise TrainerError(
