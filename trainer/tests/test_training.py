@@ -224,8 +224,8 @@ def test_resume_from_a_chosen_checkpoint_and_init_from_another_adapter(
     assert f"adapter weights initialised from {chosen}" in warm.stdout
     cold = write_spec(tmp_path / "cold", package, max_steps=2)
     assert run_trainer(cold).returncode == 0
-    first = [e for e in read_events(tmp_path / "fresh") if e["type"] == "progress"][0]["loss"]
-    untrained = [e for e in read_events(tmp_path / "cold") if e["type"] == "progress"][0]["loss"]
+    first = next(e for e in read_events(tmp_path / "fresh") if e["type"] == "progress")["loss"]
+    untrained = next(e for e in read_events(tmp_path / "cold") if e["type"] == "progress")["loss"]
     assert first != untrained
 
     # An adapter of another shape is refused with the reason.
