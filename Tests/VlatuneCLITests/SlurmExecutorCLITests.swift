@@ -95,6 +95,18 @@ struct SlurmExecutorCLITests {
     let again = try bed.vlatune.run(["job", "cancel", id, "--json"])
     #expect(again.status == 0, "cancel is idempotent")
     #expect(try again.json()["state"] as? String == "cancelled")
+
+    // `job resume` submits a new Slurm job for the same vlatune job, from the SIGTERM checkpoint.
+    let stop = try #require(checkpoints.compactMap { $0["step"] as? Int }.max())
+    let resumed = try bed.vlatune.run(["job", "resume", id, "--max-steps", "\(stop + 2)", "--json"], timeout: 120)
+    #expect(resumed.status == 0, "\(resumed.standardError)")
+    let second = try resumed.json()
+    let secondNative = try #require(second["native_id"] as? String)
+    #expect(secondNative != native && second["attempt"] as? Int == 2)
+    let done = try bed.waitForState(id, ["succeeded", "failed", "lost", "cancelled"], timeout: 600)
+    #expect(done["state"] as? String == "succeeded", "\(done["error"] ?? "")")
+    #expect((done["progress"] as? [String: Any])?["step"] as? Int == stop + 2)
+    #expect((done["attempts"] as? [[String: Any]])?.first?["from_step"] as? Int == stop)
   }
 
   @Test func aFailingTrainerIsAFailedJob() throws {
