@@ -21,7 +21,7 @@ extension DatasetCommand {
       let definition = PrepareParameters.table[name]
       return ArgumentHelp(
         "\(definition?.help ?? "")"
-          + "\(definition?.defaultValue.map { " (default \(JobCommand.Start.shown($0)))" } ?? "")")
+          + "\(definition?.defaultValue.map { " (default \(StartHelp.shown($0)))" } ?? "")")
     }
 
     @Option(help: help("name")) var name: String?

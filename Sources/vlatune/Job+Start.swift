@@ -9,62 +9,21 @@ extension JobCommand {
       commandName: "start",
       abstract: "Start a LoRA fine-tune in the background and print its id.",
       discussion: """
-        Every value is checked against one parameter table (docs/parameters.md), then the policy,
-        rate limits, idempotency key, job caps and GPU-hour budget decide admission. The job
-        outlives this command; follow it with 'vlatune job status ID --watch'.
+        Every value is checked against one parameter table (docs/parameters.md), then the \
+        policy, rate limits, idempotency key, job caps and GPU-hour budget decide admission. \
+        The job outlives this command; follow it with 'vlatune job status ID --watch'. \
+        --from JOB starts with another job's parameters and --config FILE with a run file \
+        ('vlatune job show-config'); flags given here override either.
         """)
 
-    static func help(_ name: String) -> ArgumentHelp {
-      let definition = JobParameters.table[name]
-      return ArgumentHelp(
-        "\(definition?.help ?? "") (\(definition?.allowed ?? "")"
-          + "\(definition?.defaultValue.map { "; default \(Self.shown($0))" } ?? ""))")
-    }
-
-    static func shown(_ value: JSONValue) -> String {
-      (try? JSONOutput.string(AnyJSON(value), pretty: false)) ?? ""
-    }
-
-    @Option(help: help("base_model")) var baseModel: String?
-    @Option(help: help("dataset")) var dataset: String?
-    @Option(parsing: .unconditional, help: help("lora_rank")) var loraRank: String?
-    @Option(parsing: .unconditional, help: help("lora_alpha")) var loraAlpha: String?
-    @Option(parsing: .unconditional, help: help("lora_dropout")) var loraDropout: String?
-    @Option(help: help("target_modules")) var targetModules: String?
-    @Option(parsing: .unconditional, help: help("learning_rate")) var learningRate: String?
-    @Option(parsing: .unconditional, help: help("batch_size")) var batchSize: String?
-    @Option(parsing: .unconditional, help: help("grad_accum")) var gradAccum: String?
-    @Option(parsing: .unconditional, help: help("max_steps")) var maxSteps: String?
-    @Option(parsing: .unconditional, help: help("seed")) var seed: String?
-    @Option(parsing: .unconditional, help: help("gpus")) var gpus: String?
-    @Option(parsing: .unconditional, help: help("action_chunk")) var actionChunk: String?
-    @Option(parsing: .unconditional, help: help("image_size")) var imageSize: String?
-    @Option(help: help("precision")) var precision: String?
-    @Option(parsing: .unconditional, help: help("checkpoint_interval")) var checkpointInterval: String?
-    @Option(help: help("proprio")) var proprio: String?
-    @Option(parsing: .unconditional, help: help("data_workers")) var dataWorkers: String?
-    @Option(help: help("lr_schedule")) var lrSchedule: String?
-    @Option(parsing: .unconditional, help: help("nodes")) var nodes: String?
-    @Option(parsing: .unconditional, help: help("processes")) var processes: String?
-    @Option(help: help("slurm_partition")) var slurmPartition: String?
-    @Option(help: help("slurm_account")) var slurmAccount: String?
-    @Option(help: help("slurm_qos")) var slurmQos: String?
-    @Option(help: help("slurm_memory")) var slurmMemory: String?
-    @Option(parsing: .unconditional, help: help("time_limit")) var timeLimit: String?
-    @Option(help: help("image_map")) var imageMap: String?
-    @Option(help: help("tokenizer")) var tokenizer: String?
-    @Flag(help: help("gradient_checkpointing")) var gradientCheckpointing = false
-    @Flag(help: help("trust_remote_code")) var trustRemoteCode = false
-    @Flag(help: help("force")) var force = false
-    @Option(help: help("name")) var name: String?
-    @Option(help: help("metadata")) var metadata: String?
-    @Option(help: help("idempotency_key")) var idempotencyKey: String?
-    @Option(help: help("executor")) var executor: String?
-    @Option(help: help("from")) var from: String?
-    @Option(help: help("init_from")) var initFrom: String?
-    @Option(
-      help: "A run file (YAML) of parameters by their table names, e.g. from 'vlatune job show-config'; flags given here override it.")
-    var config: String?
+    @OptionGroup(title: "Required") var required: RequiredStartOptions
+    @OptionGroup(title: "Start from another job or a run file") var origin: OriginStartOptions
+    @OptionGroup(title: "Data") var data: DataStartOptions
+    @OptionGroup(title: "LoRA") var lora: LoRAStartOptions
+    @OptionGroup(title: "Optimisation") var optimisation: OptimisationStartOptions
+    @OptionGroup(title: "Resources") var resources: ResourceStartOptions
+    @OptionGroup(title: "Slurm (executor slurm)") var slurm: SlurmStartOptions
+    @OptionGroup(title: "Job") var job: JobStartOptions
     @OptionGroup var actor: ActorOptions
     @OptionGroup var policy: PolicyOptions
     @Flag(help: "Validate, resolve and evaluate policy and limits; start and consume nothing.")
@@ -75,34 +34,25 @@ extension JobCommand {
 
     /// The run file's values (`--config`) with the command line's over them.
     func parameters(_ environment: [String: String]) throws -> [String: JSONValue] {
-      var values = try config.map { try RunFile.read(path: ($0 as NSString).expandingTildeInPath) } ?? [:]
-      for (name, value) in rawParameters(environment) { values[name] = value }
+      var values =
+        try origin.config.map { try RunFile.read(path: ($0 as NSString).expandingTildeInPath) } ?? [:]
+      for (name, value) in try rawParameters(environment) { values[name] = value }
       return values
     }
 
     /// The raw values given on the command line (and `$VLATUNE_IDEMPOTENCY_KEY`).
-    func rawParameters(_ environment: [String: String]) -> [String: JSONValue] {
+    func rawParameters(_ environment: [String: String]) throws -> [String: JSONValue] {
+      let groups: [any StartOptionGroup] = [required, origin, data, lora, optimisation, resources, slurm, job]
       var raw: [String: String] = [:]
-      let values: [(String, String?)] = [
-        ("base_model", baseModel), ("dataset", dataset), ("lora_rank", loraRank),
-        ("lora_alpha", loraAlpha), ("lora_dropout", loraDropout), ("target_modules", targetModules),
-        ("learning_rate", learningRate), ("batch_size", batchSize), ("grad_accum", gradAccum),
-        ("max_steps", maxSteps), ("seed", seed), ("gpus", gpus), ("action_chunk", actionChunk),
-        ("image_size", imageSize), ("precision", precision),
-        ("checkpoint_interval", checkpointInterval), ("name", name), ("metadata", metadata),
-        ("idempotency_key", idempotencyKey ?? environment["VLATUNE_IDEMPOTENCY_KEY"]),
-        ("executor", executor), ("proprio", proprio), ("data_workers", dataWorkers),
-        ("nodes", nodes), ("processes", processes), ("lr_schedule", lrSchedule), ("slurm_partition", slurmPartition),
-        ("slurm_account", slurmAccount), ("slurm_qos", slurmQos), ("slurm_memory", slurmMemory), ("time_limit", timeLimit),
-        ("image_map", imageMap), ("tokenizer", tokenizer), ("from", from), ("init_from", initFrom),
-      ]
-      for (key, value) in values { if let value { raw[key] = value } }
+      for group in groups {
+        for (key, value) in group.values { if let value { raw[key] = value } }
+      }
+      if raw["idempotency_key"] == nil, let key = environment["VLATUNE_IDEMPOTENCY_KEY"] { raw["idempotency_key"] = key }
       var parameters = JobParameters.table.fromCommandLine(raw)
-      let flags = [
-        ("gradient_checkpointing", gradientCheckpointing), ("trust_remote_code", trustRemoteCode),
-        ("force", force),
-      ]
-      for (key, value) in flags where value { parameters[key] = .bool(true) }
+      for group in groups {
+        for (key, value) in group.flags where value { parameters[key] = .bool(true) }
+      }
+      if let metadata = try job.metadataValue() { parameters["metadata"] = metadata }
       return parameters
     }
 
@@ -116,7 +66,7 @@ extension JobCommand {
         parameters(environment), actor: actor.resolved(environment), dryRun: dryRun)
       guard var document = outcome.document else {
         if case .dryRun(let report) = outcome {
-          if json { Output.json(report) } else { Output.standardOutput(try JSONOutput.string(report) + "\n") }
+          if json { Output.json(report) } else { Output.standardOutput(JobText.dryRun(report)) }
           if !json, let memory = report.spec.memoryEstimate {
             let device = memory.gpuMemoryBytes.map { " (the GPU has \(ByteSize.format(Int64($0))))" } ?? ""
             Output.standardError(

@@ -9,6 +9,12 @@ enum JobText {
     lines.append("  model       \(job.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))")
     lines.append("  training    lr \(format(h.learningRate))  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  gpus \(job.gpus)")
     lines.append("  dataset     \(job.dataset.id)  \(job.dataset.fingerprint.prefix(19))…")
+    if !job.metadata.isEmpty {
+      lines.append(
+        "  metadata    "
+          + job.metadata.sorted { $0.key < $1.key }.map { TerminalText.escaped("\($0.key)=\($0.value)") }
+          .joined(separator: "  "))
+    }
     if let last = job.attempts.last {
       lines.append(
         "  attempt     \(job.attempt), resumed from step \(last.fromStep) after \(last.previousState) "
@@ -39,12 +45,31 @@ enum JobText {
     if !job.checkpoints.isEmpty {
       lines.append("  checkpoints \(job.checkpoints.count), latest step \(job.checkpoints.last!.step): \(job.checkpoints.last!.path)")
     }
-    lines.append("  output      \(job.output.adapter)")
+    if FileIO.kind(job.output.adapter) == .directory { lines.append("  output      \(job.output.adapter)") }
     lines.append("  logs        vlatune job logs \(job.id)")
     if let error = job.error {
       let message = TerminalText.escaped(error.message, keepingNewlines: true)
       lines.append("  error       \(error.code): \(message.replacingOccurrences(of: "\n", with: "\n              "))")
     }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// `job start --dry-run` without `--json`: what a real start would do.
+  static func dryRun(_ report: DryRunReport) -> String {
+    let spec = report.spec
+    let h = spec.hyperparameters
+    var lines = [
+      report.wouldStart
+        ? "dry run: a real start would be admitted now (nothing was started or consumed)"
+        : "dry run: a real start would be refused (\(report.refusal?.code ?? "?"))"
+    ]
+    lines.append("  model       \(spec.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))  targets \(h.targetModules.joined(separator: ","))")
+    lines.append("  training    lr \(format(h.learningRate)) \(h.lrSchedule ?? "cosine")  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  checkpoint every \(h.checkpointInterval)")
+    lines.append("  dataset     \(spec.dataset.name) (\(spec.dataset.id))")
+    lines.append("  resources   \(spec.gpus == 0 ? "CPU" : "\(spec.gpus) GPU(s)")  executor \(spec.executor)  \(String(format: "%.2f", report.estimatedGpuHours)) GPU-hours estimated")
+    if let initAdapter = spec.initAdapter { lines.append("  init from   \(initAdapter)") }
+    lines.append("  policy      \(report.policy)")
+    if let refusal = report.refusal { lines.append("  refusal     \(TerminalText.escaped(refusal.message))") }
     return lines.joined(separator: "\n") + "\n"
   }
 

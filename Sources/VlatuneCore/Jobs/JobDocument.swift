@@ -161,6 +161,8 @@ public struct JobDocument: Codable, Sendable, Equatable {
   public var nativeId: String?
   /// Who started it.
   public var actor: String
+  /// The free-form labels it was started with (`--metadata k=v`).
+  public var metadata: [String: String]
   /// The latest progress.
   public var progress: Progress?
   /// The latest evaluation metrics.
@@ -199,7 +201,7 @@ public struct JobDocument: Codable, Sendable, Equatable {
   public var replayed: Bool
 
   enum CodingKeys: String, CodingKey {
-    case id, name, state, dataset, hyperparameters, gpus, executor, actor, progress, eval, output
+    case id, name, state, dataset, hyperparameters, gpus, executor, actor, metadata, progress, eval, output
     case nativeId = "native_id"
     case checkpoints, error, signal, cancellation, processes, replayed, attempt, attempts
     case bestEval = "best_eval"
@@ -233,6 +235,7 @@ public struct JobDocument: Codable, Sendable, Equatable {
     try container.encode(executor, forKey: .executor)
     try container.encode(nativeId, forKey: .nativeId)
     try container.encode(actor, forKey: .actor)
+    try container.encode(metadata, forKey: .metadata)
     try container.encode(progress, forKey: .progress)
     try container.encode(eval, forKey: .eval)
     try container.encode(bestEval, forKey: .bestEval)
@@ -271,6 +274,7 @@ public struct JobDocument: Codable, Sendable, Equatable {
     executor = record.executor
     nativeId = record.nativeId
     actor = record.actor
+    metadata = spec.metadata
     progress = record.progress.flatMap { try? JSONOutput.decode(Progress.self, from: Data($0.utf8)) }
     eval = record.eval.flatMap { try? JSONOutput.decode([String: Double].self, from: Data($0.utf8)) }
     lossHistory =

@@ -184,7 +184,8 @@ public struct JobStore: Sendable {
     }
   }
 
-  /// Resolves an exact id, a unique name, or a unique id prefix.
+  /// Resolves an exact id, a unique name, a unique id prefix or a unique name prefix (an
+  /// ambiguous one is refused, 64, listing the candidates).
   func resolve(_ reference: String) throws -> JobRecord {
     try store.read { database in
       if let exact = try Self.record(database, id: reference) { return exact }
@@ -194,7 +195,11 @@ public struct JobStore: Sendable {
       var matches = named
       if named.isEmpty {
         matches = try JobRecord.fetchAll(
-          database, sql: "SELECT * FROM jobs WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 11",
+          database,
+          sql: """
+            SELECT * FROM jobs WHERE id LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\'
+            ORDER BY created_at DESC, id LIMIT 11
+            """,
           arguments: [DatasetCatalog.likePrefix(reference)])
         if matches.count == 1 { return matches[0] }
       }

@@ -7,6 +7,12 @@ public struct ParameterProblem: Sendable, Equatable, Codable, CustomStringConver
 
   /// `name (--flag) message`.
   public var description: String { message }
+
+  /// A problem with one parameter.
+  public init(param: String, message: String) {
+    self.param = param
+    self.message = message
+  }
 }
 
 /// A set of parameter definitions that validates raw values all at once.
