@@ -71,7 +71,7 @@ enum ToolCatalog {
         outputSchema: JSONSchema.output(["id": "string", "state": "string", "progress": "object"])),
       Tool(
         name: "list_finetune_jobs", title: "List fine-tuning jobs",
-        description: "Jobs, newest first, optionally of one state.",
+        description: "Jobs, newest first, optionally of one state, with a name prefix or labels.",
         inputSchema: .object([
           "type": "object",
           "properties": .object([
@@ -79,6 +79,13 @@ enum ToolCatalog {
               "type": "string", "enum": .array(JobState.allCases.map { .string($0.rawValue) }),
             ]),
             "limit": .object(["type": "integer", "minimum": 1, "maximum": 10000, "default": 50]),
+            "name_prefix": .object([
+              "type": "string", "maxLength": 64, "description": "Only jobs whose name starts with this.",
+            ]),
+            "metadata": .object([
+              "type": "object", "additionalProperties": .object(["type": "string"]),
+              "description": "Only jobs with every one of these labels (metadata key: value).",
+            ]),
           ]),
           "additionalProperties": false,
         ]),

@@ -61,9 +61,17 @@ struct ToolHandlers: Sendable {
         return try Self.result(try JobControl(context: context).status(reference))
       case "list_finetune_jobs":
         let query = try refusingAudited(name, actor: actor, values) {
-          try Self.only(values, ["state", "limit"])
+          try Self.only(values, ["state", "limit", "name_prefix", "metadata"])
+          var labels: [String: String] = [:]
+          if let metadata = values["metadata"], metadata != .null {
+            guard let object = metadata.objectValue, case let strings = object.compactMapValues(\.stringValue),
+              strings.count == object.count
+            else { throw Self.wrongType("metadata", "an object of strings", metadata) }
+            labels = strings
+          }
           return try JobControl.ListQuery(
-            stateName: try Self.optionalString(values, "state"), limit: try Self.integer(values, "limit"))
+            stateName: try Self.optionalString(values, "state"), limit: try Self.integer(values, "limit"),
+            namePrefix: try Self.optionalString(values, "name_prefix"), metadata: labels)
         }
         try gate.admit(name, actor: actor, arguments: values, reference: nil)
         let jobs = try JobControl(context: context).list(query)

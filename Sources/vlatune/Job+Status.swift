@@ -65,15 +65,30 @@ extension JobCommand {
 
     @Option(help: "Only jobs in this state.") var state: String?
     @Option(help: "At most this many jobs (default 50).") var limit: Int?
+    @Option(help: "Only jobs whose name starts with this.") var name: String?
+    @Option(help: "Only jobs with this label, key=value (repeatable: all must match).") var metadata: [String] = []
+    @Option(help: "Table columns, comma-separated, of: \(JobText.listColumns.joined(separator: ", ")).")
+    var columns: String?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var guardOptions: GuardOptions
 
     func run() throws {
       let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
-      let query = try JobControl.ListQuery(stateName: state, limit: limit)
+      var labels: [String: String] = [:]
+      for entry in metadata {
+        let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty else {
+          throw VlatuneError.invalidArgument(param: "--metadata", message: "takes key=value, got '\(TerminalText.escaped(entry))'")
+        }
+        labels[parts[0]] = parts[1]
+      }
+      let shown = try columns.map(JobText.checkColumns) ?? JobText.defaultColumns
+      let query = try JobControl.ListQuery(stateName: state, limit: limit, namePrefix: name, metadata: labels)
       var arguments: [String: JSONValue] = [:]
       if let limit { arguments["limit"] = .number(Double(limit)) }
       if let state { arguments["state"] = .string(state) }
+      if let name { arguments["name_prefix"] = .string(name) }
+      if !labels.isEmpty { arguments["metadata"] = .object(labels.mapValues { .string($0) }) }
       try guardOptions.admit("list_finetune_jobs", arguments, reference: nil, context: context)
       let jobs = try JobControl(context: context).list(query)
       if json {
@@ -81,7 +96,7 @@ extension JobCommand {
       } else if jobs.isEmpty {
         Output.standardError("no jobs\n")
       } else {
-        Output.standardOutput(JobText.table(jobs))
+        Output.standardOutput(JobText.table(jobs, columns: shown))
       }
     }
   }

@@ -81,16 +81,58 @@ enum JobText {
     return text
   }
 
-  static func table(_ jobs: [JobDocument]) -> String {
-    var rows = [["ID", "NAME", "STATE", "STEP", "LOSS", "CREATED"]]
+  /// The columns `job list --columns` knows.
+  static let listColumns = [
+    "id", "name", "state", "step", "loss", "lr", "val_l1", "baseline", "best_val_l1", "elapsed", "attempt",
+    "model", "dataset", "executor", "gpus", "created",
+  ]
+  /// The columns `job list` shows by default.
+  static let defaultColumns = ["id", "name", "state", "step", "loss", "created"]
+
+  /// Checks a `--columns` list (64 naming an unknown column).
+  static func checkColumns(_ text: String) throws -> [String] {
+    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    if let unknown = names.first(where: { !listColumns.contains($0) }) {
+      throw VlatuneError.invalidArgument(
+        param: "--columns",
+        message: "unknown column '\(TerminalText.escaped(unknown))'; known: \(listColumns.joined(separator: ", "))")
+    }
+    guard !names.isEmpty else {
+      throw VlatuneError.invalidArgument(param: "--columns", message: "name at least one column")
+    }
+    return names
+  }
+
+  static func table(_ jobs: [JobDocument], columns: [String] = defaultColumns, now: Date = Date()) -> String {
+    var rows = [columns.map { $0.uppercased() }]
     for job in jobs {
-      rows.append([
-        job.id, job.name ?? "-", job.state.rawValue,
-        job.progress.map { "\($0.step)/\($0.totalSteps)" } ?? "-",
-        job.progress?.loss.map(format) ?? "-", job.createdAt,
-      ])
+      rows.append(columns.map { TerminalText.escaped(cell(job, $0, now: now)) })
     }
     return TextTable.render(rows)
+  }
+
+  static func cell(_ job: JobDocument, _ column: String, now: Date) -> String {
+    switch column {
+    case "id": return job.id
+    case "name": return job.name ?? "-"
+    case "state": return job.state.rawValue
+    case "step": return job.progress.map { "\($0.step)/\($0.totalSteps)" } ?? "-"
+    case "loss": return job.progress?.loss.map(format) ?? "-"
+    case "lr": return job.progress?.learningRate.map(format) ?? "-"
+    case "val_l1": return job.eval?["val_l1"].map(format) ?? "-"
+    case "baseline": return job.eval?["val_baseline_l1"].map(format) ?? "-"
+    case "best_val_l1": return job.bestEval?.metrics["val_l1"].map(format) ?? "-"
+    case "elapsed":
+      guard let started = job.startedAt.flatMap(Timestamp.parse) else { return "-" }
+      let end = job.finishedAt.flatMap(Timestamp.parse) ?? now
+      return duration(max(end.timeIntervalSince(started), 0))
+    case "attempt": return "\(job.attempt)"
+    case "model": return job.baseModel
+    case "dataset": return job.dataset.id
+    case "executor": return job.executor
+    case "gpus": return "\(job.gpus)"
+    default: return job.createdAt
+    }
   }
 
   static func bar(_ done: Int, _ total: Int, width: Int = 24) -> String {

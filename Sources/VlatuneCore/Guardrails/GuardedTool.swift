@@ -46,11 +46,12 @@ public struct GuardedTool: Sendable {
     GuardedTool(name: "resume_finetune_job", commands: ["job resume"], table: ResumeParameters.table),
     GuardedTool(name: "prepare_dataset", commands: ["dataset prepare"], table: PrepareParameters.table),
     GuardedTool(
-      name: "get_finetune_job", commands: ["job status", "job wait", "job logs", "job metrics", "job show-config"],
+      name: "get_finetune_job", commands: ["job status", "job wait", "job logs", "job metrics", "job show-config", "job checkpoints"],
       arguments: ["job"],
       required: ["job"], servedOverMCP: true, readOnly: true),
     GuardedTool(
-      name: "list_finetune_jobs", commands: ["job list"], arguments: ["state", "limit"], required: [],
+      name: "list_finetune_jobs", commands: ["job list"], arguments: ["state", "limit", "name_prefix", "metadata"],
+      required: [],
       servedOverMCP: true, readOnly: true),
     GuardedTool(
       name: "cancel_finetune_job", commands: ["job cancel"],

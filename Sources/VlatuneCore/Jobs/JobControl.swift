@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// Reads and controls jobs: status (after a liveness check), list, wait, cancel, logs.
 public struct JobControl: Sendable {
@@ -31,7 +32,33 @@ public struct JobControl: Sendable {
 
   /// The jobs a checked query asks for.
   public func list(_ query: ListQuery) throws -> [JobDocument] {
-    try list(state: query.state, limit: query.limit)
+    guard query.namePrefix != nil || !query.metadata.isEmpty else {
+      return try list(state: query.state, limit: query.limit)
+    }
+    try liveness.reapAll()
+    return try jobs.store.read { database in
+      var clauses: [String] = []
+      var arguments: [(any DatabaseValueConvertible)?] = []
+      if let state = query.state {
+        clauses.append("state = ?")
+        arguments.append(state.rawValue)
+      }
+      if let prefix = query.namePrefix {
+        clauses.append("name LIKE ? ESCAPE '\\'")
+        arguments.append(DatasetCatalog.likePrefix(prefix))
+      }
+      for (key, value) in query.metadata.sorted(by: { $0.key < $1.key }) {
+        clauses.append("json_extract(metadata, ?) = ?")
+        arguments.append("$.\"" + key.replacingOccurrences(of: "\"", with: "\\\"") + "\"")
+        arguments.append(value)
+      }
+      arguments.append(query.limit)
+      let records = try JobRecord.fetchAll(
+        database,
+        sql: "SELECT * FROM jobs WHERE \(clauses.joined(separator: " AND ")) ORDER BY created_at DESC, id DESC LIMIT ?",
+        arguments: StatementArguments(arguments))
+      return try records.map { try JobStore.document(database, $0) }
+    }
   }
 
   /// What `job list` and `list_finetune_jobs` ask for, checked before the call is admitted.
@@ -40,11 +67,19 @@ public struct JobControl: Sendable {
     public var state: JobState?
     /// At most this many.
     public var limit: Int
+    /// Only jobs whose name starts with this.
+    public var namePrefix: String?
+    /// Only jobs with every one of these labels.
+    public var metadata: [String: String] = [:]
 
     /// Checks a state name and a limit (default 50).
     ///
     /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` naming `state` or `limit`.
-    public init(stateName: String?, limit: Int?) throws {
+    public init(
+      stateName: String?, limit: Int?, namePrefix: String? = nil, metadata: [String: String] = [:]
+    ) throws {
+      self.namePrefix = namePrefix
+      self.metadata = metadata
       if let stateName {
         guard let parsed = JobState(rawValue: stateName) else {
           throw VlatuneError.invalidArgument(

@@ -94,6 +94,17 @@ public enum FileIO {
     return Int64(info.st_size)
   }
 
+  /// The bytes of the regular files in a directory tree (not following links; 0 when absent).
+  public static func treeSize(_ path: String) -> Int64 {
+    guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+    var total: Int64 = 0
+    while let name = walker.nextObject() as? String {
+      var info = stat()
+      if lstat(path + "/" + name, &info) == 0 && info.st_mode & S_IFMT == S_IFREG { total += Int64(info.st_size) }
+    }
+    return total
+  }
+
   /// Removes a file or a directory tree; a missing path is not an error.
   public static func removeTree(_ path: String) {
     try? FileManager.default.removeItem(atPath: path)
