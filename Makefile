@@ -19,7 +19,7 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
-PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protobuf h5py
+PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protobuf h5py pyte
 # The CPU-only torch wheel these machines keep in pip's local wheel folder; elsewhere the
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu

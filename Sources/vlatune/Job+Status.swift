@@ -36,7 +36,9 @@ extension JobCommand {
         return
       }
       let terminal = Output.standardOutputIsTerminal && !json
+      let resize = terminal ? ResizeSignal() : nil
       var lastLines = 0
+      var lastWidth = 0
       var lastKey = ""
       while true {
         if json {
@@ -44,18 +46,32 @@ extension JobCommand {
           if key != lastKey { Output.jsonLine(document) }
           lastKey = key
         } else if terminal {
-          let text = JobText.summary(document)
-          Output.standardOutput(String(repeating: "\u{1B}[1A\u{1B}[2K", count: lastLines) + text)
-          lastLines = text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+          let width = WatchView.terminalWidth()
+          let lines = WatchView.frame(document, width: width)
+          // Every line fits, so the rows drawn are the lines drawn. After a resize the terminal
+          // may have rewrapped the old frame: clear the screen instead of counting back.
+          var output = ""
+          if lastWidth != 0 && width != lastWidth {
+            output += "\u{1B}[2J\u{1B}[H"
+          } else if lastLines > 0 {
+            output += "\u{1B}[\(lastLines)F\u{1B}[J"
+          }
+          output += lines.joined(separator: "\n") + "\n"
+          Output.standardOutput(output)
+          lastLines = lines.count
+          lastWidth = width
         } else {
           let line = JobText.oneLine(document)
           if line != lastKey { Output.standardOutput(line + "\n") }
           lastKey = line
         }
         if document.state.isTerminal { break }
-        Thread.sleep(forTimeInterval: 0.5)
+        // Half a second between frames; a resize redraws at once.
+        for _ in 0..<10 where !(resize?.resized ?? false) { Thread.sleep(forTimeInterval: 0.05) }
+        resize?.clear()
         document = try control.status(document.id)
       }
+      withExtendedLifetime(resize) {}
     }
   }
 

@@ -142,8 +142,9 @@ enum JobText {
 
   static func sparkline(_ values: [Double], width: Int = 40) -> String {
     let blocks = Array("▁▂▃▄▅▆▇█")
-    let step = max(1, values.count / width)
-    let sampled = stride(from: 0, to: values.count, by: step).map { values[$0] }
+    // At most `width` points, evenly spaced, the last one included.
+    let count = min(values.count, max(width, 1))
+    let sampled = (0..<count).map { values[count == 1 ? values.count - 1 : $0 * (values.count - 1) / (count - 1)] }
     guard let low = sampled.min(), let high = sampled.max(), high > low else {
       return String(repeating: blocks[0], count: sampled.count)
     }

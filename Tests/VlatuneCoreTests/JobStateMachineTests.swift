@@ -144,6 +144,15 @@ final class FakeClock: Sendable {
       TrainerEvent.parse(Array(#"{"type":"eval","val_l1":0.2,"time":5,"step":3}"#.utf8))
         == .eval(step: 3, metrics: ["val_l1": 0.2]))
     #expect(TrainerEvent.parse(Array(#"{"type":"heartbeat"}"#.utf8)) == .other)
+    #expect(
+      TrainerEvent.parse(Array(#"{"type":"progress","step":4,"loss":0.5,"grad_norm":0.8}"#.utf8))
+        == .progress(step: 4, totalSteps: nil, loss: 0.5, learningRate: nil, samplesPerSecond: nil, gradNorm: 0.8))
+    #expect(
+      TrainerEvent.parse(Array(#"{"type":"started","total_steps":90,"resumed_from":45}"#.utf8))
+        == .started(totalSteps: 90, resumedFrom: 45))
+    #expect(TrainerEvent.parse(Array(#"{"type":"phase","phase":"evaluating"}"#.utf8)) == .phase("evaluating"))
+    #expect(TrainerEvent.parse(Array(#"{"type":"phase","phase":"\u001b[2J"}"#.utf8)) == nil)
+    #expect(TrainerEvent.parseTimed(Array(#"{"type":"completed","time":12.5}"#.utf8))?.time == 12.5)
   }
 
   @Test(arguments: [

@@ -328,6 +328,7 @@ def _train_in(
                 print(progress_line(progress, elapsed / (step - start)), flush=True)
             last_report = now
         if world.main and (step % eval_every == 0 or step == max_steps):
+            events.emit("phase", phase="evaluating", step=step)
             with clock.paused(), memory.evaluating():
                 metrics = evaluator.run(built.action_model)
             if metrics:
@@ -351,6 +352,7 @@ def _train_in(
         if stop or checkpoint_now or step % interval == 0 or step == max_steps:
             with clock.paused():
                 if world.main:
+                    events.emit("phase", phase="checkpointing", step=step)
                     path = checkpoint.save(
                         checkpoints, model, optimizer, scheduler, step, {"best_l1": best}
                     )
@@ -365,6 +367,7 @@ def _train_in(
     steps_per_second = clock.steps_per_second()
     if not world.main:
         return 0
+    events.emit("phase", phase="evaluating", step=step)
     with memory.evaluating():
         final = evaluator.run(built.action_model)
         shuffled = evaluator.run(built.action_model, shuffle_instructions=True)

@@ -19,6 +19,8 @@ final class EventIngestor {
   private var lossHistory: [Double]
   private var totalSteps: Int?
   private var pendingProgress: JobDocument.Progress?
+  /// The progress last written (a phase event updates it).
+  private var latestProgress: JobDocument.Progress?
   private var pendingMetrics: [String: Double]?
   private var pendingCheckpoints: [(Int, String)] = []
   /// Whether events were read that the database does not have yet.
@@ -36,6 +38,8 @@ final class EventIngestor {
     self.malformed = record.malformedEvents
     self.lossHistory =
       record.lossHistory.flatMap { try? JSONOutput.decode([Double].self, from: Data($0.utf8)) } ?? []
+    self.latestProgress =
+      record.progress.flatMap { try? JSONOutput.decode(JobDocument.Progress.self, from: Data($0.utf8)) }
     self.startedAt = startedAt
   }
 
@@ -65,7 +69,8 @@ final class EventIngestor {
         let eta = done > 0 ? remaining.map { $0 * elapsed / Double(done) } : nil
         pendingProgress = JobDocument.Progress(
           step: step, totalSteps: totalSteps ?? step, loss: loss, learningRate: learningRate,
-          samplesPerSecond: samplesPerSecond, etaSeconds: eta, gradNorm: gradNorm)
+          samplesPerSecond: samplesPerSecond, etaSeconds: eta, gradNorm: gradNorm, phase: "training")
+        latestProgress = pendingProgress
         if let loss { appendLoss(loss) }
         var data: [String: Double] = [:]
         data["loss"] = loss
@@ -73,6 +78,12 @@ final class EventIngestor {
         data["grad_norm"] = gradNorm
         data["samples_per_second"] = samplesPerSecond
         pendingRows.append(MetricRow(kind: "progress", step: step, at: at, data: data))
+      case .phase(let phase):
+        if var progress = pendingProgress ?? latestProgress {
+          progress.phase = phase
+          pendingProgress = progress
+          latestProgress = progress
+        }
       case .checkpoint(let step, let path):
         pendingCheckpoints.append((step, path))
       case .eval(let step, let values):

@@ -26,9 +26,11 @@ public struct JobDocument: Codable, Sendable, Equatable {
     public var etaSeconds: Double?
     /// The gradient norm before clipping.
     public var gradNorm: Double?
+    /// What the trainer is doing: `training`, `evaluating`, `checkpointing`.
+    public var phase: String?
 
     enum CodingKeys: String, CodingKey {
-      case step, loss
+      case step, loss, phase
       case gradNorm = "grad_norm"
       case totalSteps = "total_steps"
       case learningRate = "learning_rate"

@@ -9,6 +9,8 @@ enum TrainerEvent: Equatable {
     gradNorm: Double? = nil)
   case checkpoint(step: Int, path: String)
   case eval(step: Int?, metrics: [String: Double])
+  /// What the trainer is doing between progress events (`evaluating`, `checkpointing`).
+  case phase(String)
   case completed
   case cancelled
   case failed(code: String, message: String)
@@ -56,6 +58,11 @@ enum TrainerEvent: Equatable {
         if let number = value.numberValue, number.isFinite { metrics[key] = number }
       }
       event = .eval(step: integer("step"), metrics: metrics)
+    case "phase":
+      guard let phase = object["phase"]?.stringValue, phase.count <= 32,
+        phase.allSatisfy({ $0.isLetter || $0 == "_" })
+      else { return nil }
+      event = .phase(phase)
     case "completed":
       event = .completed
     case "cancelled":
