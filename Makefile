@@ -19,7 +19,7 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
-PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protobuf h5py pyte
+PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protobuf h5py pyte tensorboard mlflow wandb
 # The CPU-only torch wheel these machines keep in pip's local wheel folder; elsewhere the
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu
@@ -58,7 +58,7 @@ LEROBOT_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/vers
 	test -x .venv-lerobot/bin/python || $(LEROBOT_PYTHON) -m venv .venv-lerobot
 	.venv-lerobot/bin/python -m pip install --quiet --upgrade pip
 	.venv-lerobot/bin/python -m pip install --quiet "torch==2.11.*" \
-	  "lerobot[smolvla,pi,groot,peft,training,dataset,diffusion]==0.6.1" pytest ruff -e trainer
+	  "lerobot[smolvla,pi,groot,peft,training,dataset,diffusion]==0.6.1" tensorboard pytest ruff -e trainer
 	touch $@
 
 venv-lerobot: .venv-lerobot/.installed

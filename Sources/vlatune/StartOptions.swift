@@ -121,7 +121,8 @@ struct JobStartOptions: StartOptionGroup {
     help: "A label key=value stored with the job and shown in its document (repeatable; at most 16).")
   var metadata: [String] = []
   @Option(help: StartHelp.text("idempotency_key")) var idempotencyKey: String?
-  var values: [(String, String?)] { [("name", name), ("idempotency_key", idempotencyKey)] }
+  @Option(help: StartHelp.text("tracker")) var tracker: String?
+  var values: [(String, String?)] { [("name", name), ("idempotency_key", idempotencyKey), ("tracker", tracker)] }
 
   /// `--metadata k=v` (repeatable; `a=1,b=2` in one flag still works): every pair needs `=`.
   func metadataValue() throws -> JSONValue? {

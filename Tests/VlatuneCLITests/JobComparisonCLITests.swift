@@ -80,4 +80,28 @@ struct JobComparisonCLITests {
     #expect(dryRun.standardOutput.contains("7 steps  seed 2"))
     #expect(try bed.vlatune.run(["job", "list", "--json"]).json()["jobs"] as? [Any] != nil)
   }
+
+  @Test func trackerVariablesReachTheTrainerByNameOnly() throws {
+    let bed = try JobTestbed()
+    let trainer = JobTestbed.trainer("ok", steps: 2, stepSeconds: 0)
+    let missing = try bed.run(Self.start + ["--tracker", "mlflow"], trainer: trainer)
+    #expect(missing.status == 64)
+    #expect(missing.standardError.contains("tracker (--tracker) mlflow needs MLFLOW_TRACKING_URI"))
+    let secret = "token-that-must-not-be-written-anywhere"
+    let result = try bed.run(
+      Self.start + ["--tracker", "mlflow", "--wait", "--json"], trainer: trainer,
+      extra: ["MLFLOW_TRACKING_URI": "http://127.0.0.1:5999", "MLFLOW_TRACKING_TOKEN": secret])
+    #expect(result.status == 0, "\(result.standardError)")
+    let jobDir = try #require(try result.json()["job_dir"] as? String)
+    let env = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
+    #expect(env["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5999" && env["MLFLOW_TRACKING_TOKEN"] == secret)
+    let spec = try String(contentsOfFile: jobDir + "/spec.json", encoding: .utf8)
+    #expect(spec.contains("\"MLFLOW_TRACKING_TOKEN\"") && spec.contains("\"tracker\" : \"mlflow\""))
+    #expect(!spec.contains(secret))
+    for log in ["output.log", "watcher.log"] {
+      #expect(!((try? String(contentsOfFile: jobDir + "/" + log, encoding: .utf8)) ?? "").contains(secret))
+    }
+    #expect(!(try String(contentsOf: bed.vlatune.home.appendingPathComponent("vlatune.db"), encoding: .isoLatin1)).contains(secret))
+  }
 }

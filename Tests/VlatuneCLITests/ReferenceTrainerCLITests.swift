@@ -91,6 +91,11 @@ struct ReferenceTrainerCLITests {
       #expect(abs(value.loss - expected) <= 0.01 * abs(expected), "step \(step): \(value.loss) vs \(expected)")
     }
 
+    // TensorBoard event files for `tensorboard --logdir $VLATUNE_HOME/jobs`.
+    let jobDir = try #require(document["job_dir"] as? String)
+    let tensorboard = (try? FileManager.default.contentsOfDirectory(atPath: jobDir + "/tb")) ?? []
+    #expect(tensorboard.filter { $0.hasPrefix("events.out.tfevents.") }.count == 2, "\(tensorboard)")
+
     // init_from: a new job starts from this job's adapter weights.
     let warm = try runner.run(
       ["job", "start", "--from", id, "--init-from", "\(id):80", "--max-steps", "2", "--name", "warm", "--wait", "--quiet"],

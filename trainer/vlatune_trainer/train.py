@@ -35,6 +35,7 @@ from .models.tiny_vla import count_parameters
 from .normalize import Normalizer
 from .package import Package
 from .throughput import StepClock
+from .trackers import TrackedEvents, Trackers
 
 
 @dataclass
@@ -181,14 +182,27 @@ def run(spec_path: Path, resume: bool = False) -> int:
 
 def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> int:
     world = World.from_environment()
+    trackers = Trackers(spec) if world.main else None
+    outcome = "FAILED"
     try:
-        return _train_in(world, spec, events if world.main else SilentEvents(), signals, resume)
+        result = _train_in(
+            world,
+            spec,
+            TrackedEvents(events, trackers) if trackers else SilentEvents(),
+            signals,
+            resume,
+        )
+        # Stopped by SIGTERM before the end: the run is resumable, not finished.
+        outcome = "FINISHED" if trackers and trackers.adapter else "KILLED"
+        return result
     finally:
+        if trackers:
+            trackers.finish(outcome)
         world.close()
 
 
 def _train_in(
-    world: World, spec: dict, events: EventWriter | SilentEvents, signals: Signals, resume: bool
+    world: World, spec: dict, events: TrackedEvents | SilentEvents, signals: Signals, resume: bool
 ) -> int:
     hyper = spec["hyperparameters"]
     seed = int(hyper["seed"])
@@ -254,6 +268,8 @@ def _train_in(
     elif spec.get("init_adapter"):
         checkpoint.load_weights(Path(spec["init_adapter"]), model)
         print(f"adapter weights initialised from {spec['init_adapter']}", flush=True)
+    if isinstance(events, TrackedEvents):
+        events.trackers.open(start)
     events.emit(
         "started",
         total_steps=max_steps,
@@ -372,6 +388,8 @@ def _train_in(
         final = evaluator.run(built.action_model)
         shuffled = evaluator.run(built.action_model, shuffle_instructions=True)
     save_adapter(built, output / "adapter", spec, package, final, inputs)
+    if isinstance(events, TrackedEvents):
+        events.trackers.adapter = output / "adapter"
     report = {
         "memory_estimate": spec.get("memory_estimate"),
         "val": final,

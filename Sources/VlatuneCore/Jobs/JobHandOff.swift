@@ -26,7 +26,8 @@ struct JobHandOff {
       withExtendedLifetime(lock) {}
       return try jobs.document(spec.jobId)
     }
-    try spawnWatcher(id: spec.jobId, jobDir: spec.jobDir, attempt: attempt, lock: lock)
+    try spawnWatcher(
+      id: spec.jobId, jobDir: spec.jobDir, attempt: attempt, lock: lock, passed: spec.trainer.passedNames ?? [])
     // A watcher that cannot start the trainer refunds the admission and settles it itself.
     let document = try awaitHandshake(spec.jobId)
     AuditLog.settle(jobID: spec.jobId, outcome: "started", store: context.store, home: context.home)
@@ -44,7 +45,9 @@ struct JobHandOff {
         SlurmScript.render(spec: spec, vlatune: watcherExecutable, home: context.home.root.path),
         to: script)
       // sbatch exports its environment to the allocation: the watcher's, not the caller's whole.
-      let native = try SlurmClient(environment: TrainerCommand.watcherEnvironment(from: context.environment))
+      let native = try SlurmClient(
+        environment: TrainerCommand.watcherEnvironment(
+          from: context.environment, extra: spec.trainer.passedNames ?? []))
         .submit(script: script)
       try jobs.update(
         spec.jobId,
@@ -55,7 +58,7 @@ struct JobHandOff {
     }
   }
 
-  private func spawnWatcher(id: String, jobDir: String, attempt: Int, lock: FileLock) throws {
+  private func spawnWatcher(id: String, jobDir: String, attempt: Int, lock: FileLock, passed: [String]) throws {
     let log = open(jobDir + "/watcher.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     defer { if log >= 0 { close(log) } }
     var options = ProcessSpawner.Options()
@@ -66,7 +69,7 @@ struct JobHandOff {
     do {
       _ = try ProcessSpawner.spawn(
         [watcherExecutable, "job", "__watch", id],
-        environment: TrainerCommand.watcherEnvironment(from: context.environment),
+        environment: TrainerCommand.watcherEnvironment(from: context.environment, extra: passed),
         options: options)
     } catch let error as VlatuneError {
       // The job never started: it is recorded as failed, and its admission is refunded

@@ -364,12 +364,23 @@ public struct JobLauncher: Sendable {
       id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
       statistics: record.directory + "/dataset_statistics.json")
     let processes = request.integer("processes") ?? max(gpus, 1)
+    let tracker = request.string("tracker") ?? "none"
+    if tracker == "mlflow" && (context.environment["MLFLOW_TRACKING_URI"] ?? "").isEmpty {
+      throw VlatuneError.invalidParameters([
+        ParameterProblem(
+          param: "tracker",
+          message: "tracker (--tracker) mlflow needs MLFLOW_TRACKING_URI set to the tracking server "
+            + "(e.g. http://127.0.0.1:5000)")
+      ])
+    }
+    let trackerNames = (TrainerCommand.trackerVariables[tracker] ?? []).filter { context.environment[$0] != nil }
+    let listed = try TrainerCommand.passedNames(from: context.environment)
     let trainer = JobSpec.Trainer(
       argv: DistributedLaunch.argv(
         try TrainerCommand.argv(environment: context.environment, home: context.home, kind: kind),
         nodes: nodes, processes: processes, jobID: id),
       environment: TrainerCommand.environment(from: context.environment),
-      passedNames: try TrainerCommand.passedNames(from: context.environment))
+      passedNames: listed + trackerNames.filter { !listed.contains($0) })
     var spec = JobSpec(
       jobId: id, name: request.name, createdAt: Timestamp.format(now()),
       baseModel: request.baseModel, dataset: dataset, hyperparameters: hyperparameters, gpus: gpus,
@@ -393,6 +404,7 @@ public struct JobLauncher: Sendable {
       gpus > 0 && !slurm ? GPUInventory.memoryBytes(environment: context.environment) : nil
     spec.memoryEstimate = MemoryEstimate.estimate(spec: spec, gpuMemoryBytes: gpuMemory)
     if let reference = request.string("init_from") { spec.initAdapter = try initCheckpoint(reference, for: spec) }
+    if tracker != "none" { spec.tracker = tracker }
     var stored = request.parameters
     for name in ["idempotency_key", "from"] { stored[name] = nil }
     stored["dataset"] = .string(record.id)

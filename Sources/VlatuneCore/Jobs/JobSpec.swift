@@ -88,6 +88,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
   public var resume: Resume?
   /// A checkpoint of another job whose adapter weights this job starts from (`init_from`).
   public var initAdapter: String?
+  /// The experiment tracker besides TensorBoard (`mlflow`, `wandb`; absent: none).
+  public var tracker: String?
 
   /// The checkpoint a resumed attempt continues from.
   public struct Resume: Codable, Sendable, Equatable {
@@ -117,7 +119,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
     case name, dataset, hyperparameters, gpus, executor, trainer, metadata
     case maxRunningJobs = "max_running_jobs"
     case memoryEstimate = "memory_estimate"
-    case distributed, slurm, parameters, resume
+    case distributed, slurm, parameters, resume, tracker
     case initAdapter = "init_adapter"
     case schemaVersion = "schema_version"
     case jobId = "job_id"

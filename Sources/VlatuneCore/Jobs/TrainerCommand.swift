@@ -80,6 +80,15 @@ public enum TrainerCommand {
     return result
   }
 
+  /// The variables a tracker reads, passed on to the trainer (names only in the spec) when set.
+  static let trackerVariables = [
+    "mlflow": [
+      "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+      "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_INSECURE_TLS",
+    ],
+    "wandb": ["WANDB_PROJECT", "WANDB_ENTITY"],
+  ]
+
   /// The names `VLATUNE_TRAINER_ENV` lists, checked.
   ///
   /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` for a name that is not an
@@ -102,10 +111,11 @@ public enum TrainerCommand {
 
   /// The watcher's environment: what it needs itself (the ``passedVariables``, the `VLATUNE_*`
   /// settings, `XDG_DATA_HOME`, `LD_LIBRARY_PATH`, `CUDA_VISIBLE_DEVICES`, Slurm's `SLURM_CONF`)
-  /// and the names `VLATUNE_TRAINER_ENV` lists, for the trainer; nothing else of the caller's.
-  public static func watcherEnvironment(from environment: [String: String]) -> [String: String] {
+  /// and the names `VLATUNE_TRAINER_ENV` lists or the job passes on (`extra`: its tracker's
+  /// variables), for the trainer; nothing else of the caller's.
+  public static func watcherEnvironment(from environment: [String: String], extra: [String] = []) -> [String: String] {
     let own = passedVariables + ["XDG_DATA_HOME", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "SLURM_CONF"]
-    let listed = (try? passedNames(from: environment)) ?? []
+    let listed = ((try? passedNames(from: environment)) ?? []) + extra
     return environment.filter { name, _ in
       name.hasPrefix("VLATUNE_") || own.contains(name) || listed.contains(name)
     }

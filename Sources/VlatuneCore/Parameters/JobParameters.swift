@@ -107,6 +107,12 @@ public enum JobParameters {
         + "default its last) with a fresh optimizer and schedule; the base model, LoRA rank "
         + "and target modules must be the same."),
     ParameterDefinition(
+      name: "tracker", kind: .choice(["none", "mlflow", "wandb"]), defaultValue: .string("none"),
+      help: "Experiment tracker besides TensorBoard (always: jobs/<id>/tb): mlflow logs parameters, "
+        + "metrics and the adapter to the server MLFLOW_TRACKING_URI names; wandb writes an offline "
+        + "W&B run under jobs/<id>/wandb for 'wandb sync'. Their variables reach the trainer by "
+        + "name only."),
+    ParameterDefinition(
       name: "executor", kind: .choice(["local", "slurm"]),
       help: "Where the job runs: this machine, or a Slurm cluster (sbatch; the state directory "
         + "must be on a filesystem the compute nodes share). Default: the policy's "
