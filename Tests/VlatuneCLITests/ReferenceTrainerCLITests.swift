@@ -28,7 +28,7 @@ struct ReferenceTrainerCLITests {
     let result = try runner.run(
       ["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--max-steps", "6",
        "--batch-size", "8", "--lora-rank", "4", "--checkpoint-interval", "3", "--gpus", "0",
-       "--wait", "--json"], timeout: 600)
+       "--name", "sample-job", "--wait", "--json"], timeout: 600)
     #expect(result.status == 0, "\(result.standardError)")
     let document = try result.json()
     #expect(document["state"] as? String == "succeeded", "\(document["error"] ?? "")")
@@ -39,6 +39,37 @@ struct ReferenceTrainerCLITests {
     #expect(FileManager.default.fileExists(atPath: adapter + "/adapter_config.json"))
     #expect(FileManager.default.fileExists(atPath: output["dataset_statistics"] as! String))
     #expect((document["eval"] as? [String: Double])?["val_l1"] != nil)
+
+    // `vlatune predict JOB`: cameras by name, the state's length, files that exist.
+    let episode = bed.directory.appending("pick-blocks/episode_000")
+    let front = episode.appendingPathComponent("front/000001.jpg").path
+    let wrist = episode.appendingPathComponent("wrist/000001.jpg").path
+    let state = ["--state", "0.1,0.5,1.0,0,0,0,0.04,0.04", "--instruction", "pick up the red block"]
+    let predicted = try runner.run(["predict", "sample-job", "--image", "wrist=\(wrist)", "--image", "front=\(front)"] + state)
+    #expect(predicted.status == 0, "\(predicted.standardError)")
+    let actions = try #require(try predicted.json()["actions"] as? [[Double]])
+    #expect(actions.count == 4 && actions.allSatisfy { $0.count == 7 && $0.allSatisfy(\.isFinite) })
+    // The order of --image does not matter; the names do.
+    let swapped = try runner.run(["predict", "sample-job", "--image", "front=\(front)", "--image", "wrist=\(wrist)"] + state)
+    #expect(try swapped.json()["actions"] as? [[Double]] == actions)
+    let typo = try runner.run(["predict", "sample-job", "--image", "wrist=\(wrist)", "--image", "frnt=\(front)"] + state)
+    #expect(typo.status == 64)
+    #expect(typo.standardError.contains("unknown camera 'frnt': the adapter was trained on cameras front, wrist"))
+    let missing = try runner.run(["predict", "sample-job", "--image", "front=\(front)"] + state)
+    #expect(missing.status == 64 && missing.standardError.contains("missing --image wrist=PATH"))
+    let short = try runner.run(
+      ["predict", "sample-job", "--image", "front=\(front)", "--image", "wrist=\(wrist)", "--state", "1,2", "--instruction", "x"])
+    #expect(short.status == 64 && short.standardError.contains("--state needs 8 comma-separated values"))
+    let absent = try runner.run(
+      ["predict", "sample-job", "--image", "front=/nonexistent.jpg", "--image", "wrist=\(wrist)"] + state)
+    #expect(absent.status == 66 && absent.standardError.contains("no such file"))
+    let notImage = try runner.run(
+      ["predict", "sample-job", "--image", "front=\(episode.path)/meta.json", "--image", "wrist=\(wrist)"] + state)
+    #expect(notImage.status == 65 && notImage.standardError.contains("is not a readable image"), "\(notImage.standardError)")
+    #expect(!(typo.standardError + missing.standardError + notImage.standardError).contains("Traceback"))
+    let direct = try ProcessRunner.run(
+      TestPaths.python!, ["-m", "vlatune_trainer.predict", "--adapter", bed.directory.path, "--image", "front=\(front)", "--instruction", "x"])
+    #expect(direct.status == 66 && direct.standardError.contains("is not a vlatune adapter directory"))
   }
 
   /// The researcher's loop on the real trainer: cancel mid-run, `job resume`, and the resumed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from peft import PeftModel
+from PIL import Image
 
 from .data import load_images, pixels
 from .models.base import adapt_to_dataset, load_tiny_base
@@ -198,21 +200,125 @@ class Policy:
         return self.actions.unnormalize(chunk)
 
 
+class PredictError(Exception):
+    """A bad request: printed as one line and exited with its status (64 usage, 65 bad data,
+    66 missing input), never a traceback."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def describe_adapter(adapter: Path) -> tuple[list[str], list[str], int | None]:
+    """The cameras an adapter takes, in its order; every camera of the dataset it was trained
+    on; and the length of the state it expects (``None`` when it reads no state)."""
+    needed = [adapter / "model_config.json", adapter / "dataset_statistics.json"]
+    needed.append(adapter.parent / "train_config.json")
+    if not adapter.is_dir() or any(not path.is_file() for path in needed):
+        missing = ", ".join(str(p) for p in needed if not p.is_file())
+        raise PredictError(
+            66,
+            f"{adapter} is not a vlatune adapter directory (missing {missing or 'the directory'}); "
+            "pass a job's output/adapter (or output/best), or use 'vlatune predict JOB'",
+        )
+    try:
+        described = json.loads((adapter / "model_config.json").read_text())
+        train_config = json.loads((adapter.parent / "train_config.json").read_text())
+        statistics = json.loads((adapter / "dataset_statistics.json").read_text())
+        ((_, stats),) = statistics.items()
+    except (ValueError, TypeError) as error:
+        raise PredictError(65, f"the adapter files in {adapter} are damaged: {error}") from error
+    dataset_cameras = list(dict.fromkeys(train_config.get("cameras") or []))
+    if described.get("model_type") == "lerobot":
+        cameras = [str(camera) for camera in described.get("image_map", {}).values()]
+    else:
+        cameras = dataset_cameras
+    reads_state = described.get("model_type") != "hf" and "proprio" in stats
+    state_length = len(stats["proprio"]["mean"]) if reads_state else None
+    return cameras, list(dict.fromkeys(cameras + dataset_cameras)), state_length
+
+
+def read_request(
+    adapter: Path, image_arguments: list[str], state_text: str
+) -> tuple[list[bytes], list[float]]:
+    """The images in the adapter's camera order and the state, checked against the adapter."""
+    cameras, known, state_length = describe_adapter(adapter)
+    given: dict[str, Path] = {}
+    for item in image_arguments:
+        name, separator, path = item.partition("=")
+        if not separator or not name or not path:
+            raise PredictError(64, f"--image takes CAMERA=PATH, got {item!r}")
+        if name in given:
+            raise PredictError(64, f"--image {name} is given twice")
+        given[name] = Path(path)
+    trained = ", ".join(cameras) or "none"
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise PredictError(
+            64, f"unknown camera {unknown[0]!r}: the adapter was trained on cameras {trained}"
+        )
+    for name in given:
+        if name not in cameras:
+            print(f"note: camera {name} is not one this policy reads; ignored", file=sys.stderr)
+    missing = [camera for camera in cameras if camera not in given]
+    if missing:
+        raise PredictError(
+            64,
+            f"missing --image {missing[0]}=PATH: the adapter was trained on cameras {trained} "
+            "and needs one image of each",
+        )
+    images = []
+    for camera in cameras:
+        path = given[camera]
+        if not path.is_file():
+            raise PredictError(66, f"--image {camera}={path}: no such file")
+        data = path.read_bytes()
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                probe.verify()
+        except Exception as error:  # PIL raises many kinds for a file that is not an image
+            raise PredictError(
+                65, f"--image {camera}={path} is not a readable image ({error})"
+            ) from error
+        images.append(data)
+    try:
+        state = [float(v) for v in state_text.split(",") if v.strip()]
+    except ValueError as error:
+        raise PredictError(
+            64, f"--state takes comma-separated numbers, got {state_text!r}"
+        ) from error
+    if state_length is not None and len(state) != state_length:
+        raise PredictError(
+            64,
+            f"--state needs {state_length} comma-separated values (the dataset's state), "
+            f"got {len(state)}",
+        )
+    return images, state
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="vlatune_trainer.predict", description=__doc__)
     parser.add_argument("--adapter", required=True, type=Path)
     parser.add_argument(
-        "--image", action="append", required=True, help="CAMERA=PATH, in camera order"
+        "--image", action="append", default=[], help="CAMERA=PATH, one per trained camera"
     )
     parser.add_argument("--instruction", required=True)
     parser.add_argument("--state", default="", help="comma-separated state values")
     args = parser.parse_args()
-    images = [Path(item.split("=", 1)[-1]).read_bytes() for item in args.image]
-    state = [float(v) for v in args.state.split(",") if v.strip()]
-    # stdout carries the one JSON document; what libraries print while loading goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
-        policy = load_policy(args.adapter)
-        actions = policy.predict(images, args.instruction, state)
+    try:
+        images, state = read_request(args.adapter, args.image, args.state)
+        # stdout carries the one JSON document; what libraries print while loading goes to
+        # stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            policy = load_policy(args.adapter)
+            try:
+                actions = policy.predict(images, args.instruction, state)
+            except OSError as error:  # PIL cannot read an image
+                raise PredictError(65, f"an --image is not a readable image: {error}") from error
+    except PredictError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return error.status
     print(json.dumps({"unnorm_key": policy.unnorm_key, "actions": actions.tolist()}))
     return 0
 

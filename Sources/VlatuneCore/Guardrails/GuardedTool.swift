@@ -46,7 +46,7 @@ public struct GuardedTool: Sendable {
     GuardedTool(name: "resume_finetune_job", commands: ["job resume"], table: ResumeParameters.table),
     GuardedTool(name: "prepare_dataset", commands: ["dataset prepare"], table: PrepareParameters.table),
     GuardedTool(
-      name: "get_finetune_job", commands: ["job status", "job wait", "job logs", "job metrics", "job show-config", "job checkpoints"],
+      name: "get_finetune_job", commands: ["job status", "job wait", "job logs", "job metrics", "job show-config", "job checkpoints", "predict"],
       arguments: ["job"],
       required: ["job"], servedOverMCP: true, readOnly: true),
     GuardedTool(

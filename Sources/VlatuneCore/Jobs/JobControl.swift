@@ -192,3 +192,30 @@ extension JobControl {
     return (try jobs.document(record), parameters)
   }
 }
+
+extension JobControl {
+  /// What `vlatune predict JOB` runs: the trainer environment's Python for the job's base model
+  /// and the adapter directory (`output/adapter`, or `output/best` with `best`).
+  ///
+  /// - Throws: 66 when the job has no such adapter yet; 64 for another `which`.
+  public func predictTarget(_ reference: String, which: String, home: VlatuneHome) throws
+    -> (python: String, adapter: String)
+  {
+    guard ["final", "best"].contains(which) else {
+      throw VlatuneError.invalidArgument(param: "--adapter", message: "must be final or best, got '\(TerminalText.escaped(which))'")
+    }
+    let record = try jobs.resolve(reference)
+    let spec = try JSONOutput.decode(JobSpec.self, from: Data(record.spec.utf8))
+    let adapter = spec.outputDir + (which == "best" ? "/best" : "/adapter")
+    guard FileIO.kind(adapter + "/adapter_config.json") == .regular else {
+      throw VlatuneError.notFound(
+        kind: which == "best" ? "best adapter" : "adapter", reference: record.id,
+        hint: which == "best"
+          ? "it is written at the first evaluation that improves val_l1"
+          : "it is written when the job succeeds (the job is \(record.state.rawValue)); "
+            + "try --adapter best, or 'vlatune job resume \(record.id)'")
+    }
+    let python = TrainerCommand.python(environment: environment, home: home, kind: BaseModelKind.of(spec.baseModel))
+    return (python, adapter)
+  }
+}
