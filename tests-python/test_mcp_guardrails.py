@@ -34,6 +34,7 @@ TOOLS = [
     "list_finetune_jobs",
     "cancel_finetune_job",
     "list_datasets",
+    "resume_finetune_job",
 ]
 
 
@@ -88,6 +89,8 @@ def arguments_for(tool: str, source: str, job: str) -> dict[str, Any]:
         "list_finetune_jobs": {"limit": 5},
         "cancel_finetune_job": {"job": job, "grace_seconds": 1},
         "list_datasets": {},
+        # From the finished job's step-1 checkpoint to step 2, as often as it has ended again.
+        "resume_finetune_job": {"job": job, "checkpoint": "1", "max_steps": 2},
     }[tool]
 
 
@@ -124,9 +127,14 @@ def test_every_tool_is_allowed_denied_limited_and_defaulted(tmp_path: Path, tool
     args = arguments_for(tool, source, job)
 
     def run(policy: str, count: int = 1) -> list:
+        if tool == "resume_finetune_job":  # an attempt the last run admitted has ended
+            wait = [str(BINARY), "job", "wait", job, "--timeout", "60"]
+            subprocess.run(wait, env=env, check=True, capture_output=True)
         return anyio.run(calls, env, policy, [(tool, args)] * count)
 
-    listed, allowed = run(f"default: deny\ntools:\n  {tool}: {{rules: []}}\n")
+    # A resume is also a start: under default deny both must be listed.
+    also = "  start_finetune_job: {rules: []}\n" if tool == "resume_finetune_job" else ""
+    listed, allowed = run(f"default: deny\ntools:\n  {tool}: {{rules: []}}\n{also}")
     assert tool in listed
     assert not allowed.is_error, allowed.content
 

@@ -54,6 +54,14 @@ public struct JobResumer: Sendable {
     }
     if let refusal = policy.standingRefusal(Self.tool) { throw refuse(refusal) }
     if let refusal = policy.standingRefusal(JobLauncher.tool) { throw refuse(refusal) }
+    // The policy answers before the tool looks at the job, as a proxy in front would: a denied or
+    // rate-limited resume says so even when the job could not be resumed anyway. (Checked again,
+    // and recorded, in the admitting transaction.)
+    let early = try context.store.read { database in
+      try Admission(policy: policy, tool: Self.tool, actor: actor, now: JobLauncher.milliseconds(now()))
+        .evaluate(database, arguments: arguments)
+    }
+    if case .failure(let error) = early { throw refuse(error) }
     let jobs = JobStore(store: context.store, now: now)
     let values: [String: JSONValue]
     let record: JobRecord
