@@ -70,6 +70,7 @@ async def session_run(tmp_path: Path) -> None:
             "list_finetune_jobs",
             "cancel_finetune_job",
             "list_datasets",
+            "resume_finetune_job",
         }
         for tool in tools.values():
             jsonschema.Draft202012Validator.check_schema(tool.input_schema)
@@ -78,6 +79,9 @@ async def session_run(tmp_path: Path) -> None:
         assert not list(
             validator.iter_errors({"base_model": "tiny-vla", "dataset": "d", "lora_rank": 8})
         )
+        # Without `from`, base_model and dataset are required (anyOf); with it, neither.
+        assert list(validator.iter_errors({"lora_rank": 8}))
+        assert not list(validator.iter_errors({"from": "job_x", "max_steps": 10}))
         assert list(
             validator.iter_errors({"base_model": "tiny-vla", "dataset": "d", "lora_rank": 0})
         )
