@@ -57,7 +57,7 @@ enum WatchView {
     if let reason = job.queueReason { lines.append(fit("queued: " + TerminalText.escaped(reason), width)) }
     if let error = job.error {
       let message = TerminalText.escaped(error.message).replacingOccurrences(of: "\n", with: " ")
-      lines.append(fit("error \(error.code): \(message)", width))
+      lines.append(fit("error \(TerminalText.escaped(error.code)): \(message)", width))
     }
     return lines
   }

@@ -95,6 +95,19 @@ struct JobResumeCLITests {
     let series = try #require(after["progress"] as? [[String: Any]])
     #expect(series.compactMap { $0["step"] as? Int } == Array(1...45))
     #expect(series.filter { ($0["step"] as! Int) > 10 }.allSatisfy { $0["attempt"] as? Int == 3 })
+
+    // Back to the best step and a shorter run: the abandoned continuation's checkpoints (15…45)
+    // leave the job's list, so `last` is this attempt's end.
+    let shorter = try bed.run(
+      ["job", "resume", id, "--checkpoint", "best", "--max-steps", "12", "--wait", "--json"], trainer: Self.slow)
+    #expect(shorter.status == 0, "\(shorter.standardError)")
+    let fourth = try shorter.json()
+    #expect((fourth["checkpoints"] as? [[String: Any]])?.compactMap { $0["step"] as? Int } == [5, 10, 12])
+    let series4 = try #require(try bed.vlatune.run(["job", "metrics", id, "--json"]).json()["progress"] as? [[String: Any]])
+    #expect(series4.compactMap { $0["step"] as? Int } == Array(1...12))
+    let again = try bed.run(["job", "resume", id, "--max-steps", "12"], trainer: Self.slow)
+    #expect(again.status == 64)
+    #expect(again.standardError.contains("checkpoint's step 12"), "\(again.standardError)")
   }
 
   @Test func jobWithoutACheckpointCannotResume() throws {

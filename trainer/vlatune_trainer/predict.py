@@ -211,8 +211,9 @@ class PredictError(Exception):
 
 
 def describe_adapter(adapter: Path) -> tuple[list[str], list[str], int | None]:
-    """The cameras an adapter takes, in its order; every camera of the dataset it was trained
-    on; and the length of the state it expects (``None`` when it reads no state)."""
+    """The cameras an adapter takes, in its order (a camera can fill two slots: tiny-vla repeats
+    a single-camera dataset's camera); every camera of the dataset it was trained on; and the
+    length of the state it expects (``None`` when it reads no state)."""
     needed = [adapter / "model_config.json", adapter / "dataset_statistics.json"]
     needed.append(adapter.parent / "train_config.json")
     if not adapter.is_dir() or any(not path.is_file() for path in needed):
@@ -229,7 +230,7 @@ def describe_adapter(adapter: Path) -> tuple[list[str], list[str], int | None]:
         ((_, stats),) = statistics.items()
     except (ValueError, TypeError) as error:
         raise PredictError(65, f"the adapter files in {adapter} are damaged: {error}") from error
-    dataset_cameras = list(dict.fromkeys(train_config.get("cameras") or []))
+    dataset_cameras = [str(camera) for camera in train_config.get("cameras") or []]
     if described.get("model_type") == "lerobot":
         cameras = [str(camera) for camera in described.get("image_map", {}).values()]
     else:
@@ -252,7 +253,7 @@ def read_request(
         if name in given:
             raise PredictError(64, f"--image {name} is given twice")
         given[name] = Path(path)
-    trained = ", ".join(cameras) or "none"
+    trained = ", ".join(dict.fromkeys(cameras)) or "none"
     unknown = [name for name in given if name not in known]
     if unknown:
         raise PredictError(
@@ -261,15 +262,15 @@ def read_request(
     for name in given:
         if name not in cameras:
             print(f"note: camera {name} is not one this policy reads; ignored", file=sys.stderr)
-    missing = [camera for camera in cameras if camera not in given]
+    missing = list(dict.fromkeys(camera for camera in cameras if camera not in given))
     if missing:
         raise PredictError(
             64,
             f"missing --image {missing[0]}=PATH: the adapter was trained on cameras {trained} "
             "and needs one image of each",
         )
-    images = []
-    for camera in cameras:
+    read: dict[str, bytes] = {}
+    for camera in dict.fromkeys(cameras):
         path = given[camera]
         if not path.is_file():
             raise PredictError(66, f"--image {camera}={path}: no such file")
@@ -281,7 +282,8 @@ def read_request(
             raise PredictError(
                 65, f"--image {camera}={path} is not a readable image ({error})"
             ) from error
-        images.append(data)
+        read[camera] = data
+    images = [read[camera] for camera in cameras]
     try:
         state = [float(v) for v in state_text.split(",") if v.strip()]
     except ValueError as error:

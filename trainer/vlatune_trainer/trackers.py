@@ -160,15 +160,26 @@ class Trackers:
             group = "eval"
         else:
             return
-        for tracker in self.active:
-            tracker.scalars(group, values, step)
+        for tracker in list(self.active):
+            try:
+                tracker.scalars(group, values, step)
+            except Exception as error:  # a tracker never stops training
+                self.drop(tracker, error)
 
     def finish(self, outcome: str) -> None:
         """Closes every tracker with the run's outcome (``FINISHED``, ``KILLED`` when stopped to
         be resumed, ``FAILED``) and, once the run has written it, the adapter."""
         for tracker in self.active:
-            tracker.finish(self.adapter, outcome)
+            try:
+                tracker.finish(self.adapter, outcome)
+            except Exception as error:  # the run's outcome stands; say what was not logged
+                print(f"warning: {type(tracker).__name__} could not finish: {error}", flush=True)
         self.active = []
+
+    def drop(self, tracker: Tracker, error: Exception) -> None:
+        """Stops feeding a tracker that failed (a server that went away); training goes on."""
+        print(f"warning: {type(tracker).__name__} stopped logging: {error}", flush=True)
+        self.active.remove(tracker)
 
 
 class TrackedEvents:

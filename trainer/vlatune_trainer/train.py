@@ -196,9 +196,11 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
         outcome = "FINISHED" if trackers and trackers.adapter else "KILLED"
         return result
     finally:
-        if trackers:
-            trackers.finish(outcome)
-        world.close()
+        try:
+            if trackers:
+                trackers.finish(outcome)
+        finally:
+            world.close()
 
 
 def _train_in(

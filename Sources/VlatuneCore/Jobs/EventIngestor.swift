@@ -88,7 +88,7 @@ final class EventIngestor {
         pendingCheckpoints.append((step, path))
       case .eval(let step, let values):
         pendingMetrics = values
-        let evalStep = step ?? pendingProgress?.step ?? 0
+        let evalStep = step ?? (pendingProgress ?? latestProgress)?.step ?? 0
         pendingRows.append(MetricRow(kind: "eval", step: evalStep, at: at, data: values))
       case .completed:
         completed = true

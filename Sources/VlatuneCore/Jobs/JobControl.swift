@@ -44,13 +44,13 @@ public struct JobControl: Sendable {
         arguments.append(state.rawValue)
       }
       if let prefix = query.namePrefix {
-        clauses.append("name LIKE ? ESCAPE '\\'")
-        arguments.append(DatasetCatalog.likePrefix(prefix))
+        // Case-sensitive, as names are (LIKE ignores ASCII case).
+        clauses.append("substr(name, 1, length(?)) = ?")
+        arguments += [prefix, prefix]
       }
       for (key, value) in query.metadata.sorted(by: { $0.key < $1.key }) {
-        clauses.append("json_extract(metadata, ?) = ?")
-        arguments.append("$.\"" + key.replacingOccurrences(of: "\"", with: "\\\"") + "\"")
-        arguments.append(value)
+        clauses.append("EXISTS (SELECT 1 FROM json_each(jobs.metadata) WHERE json_each.key = ? AND json_each.value = ?)")
+        arguments += [key, value]
       }
       arguments.append(query.limit)
       let records = try JobRecord.fetchAll(

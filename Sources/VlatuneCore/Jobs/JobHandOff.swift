@@ -29,7 +29,7 @@ struct JobHandOff {
     try spawnWatcher(
       id: spec.jobId, jobDir: spec.jobDir, attempt: attempt, lock: lock, passed: spec.trainer.passedNames ?? [])
     // A watcher that cannot start the trainer refunds the admission and settles it itself.
-    let document = try awaitHandshake(spec.jobId)
+    let document = try awaitHandshake(spec.jobId, attempt: attempt)
     AuditLog.settle(jobID: spec.jobId, outcome: "started", store: context.store, home: context.home)
     return document
   }
@@ -85,14 +85,19 @@ struct JobHandOff {
       _ = try jobs.transition(
         database, id, from: [.queued], to: .failed, actor: "launcher",
         set: [("error_code", "spawn_failed"), ("error_message", message)])
-      try AdmissionRefund.refund(database, jobID: id, attempt: attempt, home: context.home)
+      try AdmissionRefund.refund(database, jobID: id, attempt: attempt, reason: message, home: context.home)
     }
   }
 
-  private func awaitHandshake(_ id: String) throws -> JobDocument {
+  private func awaitHandshake(_ id: String, attempt: Int) throws -> JobDocument {
     let deadline = Date().addingTimeInterval(Self.handshakeTimeout)
     while Date() < deadline {
       guard let record = try jobs.record(id) else { break }
+      if record.attempt < attempt {
+        // A resumed attempt that could not start was undone; job_events says why.
+        let detail = try jobs.events(id).last?.detail ?? "the trainer could not be started"
+        throw VlatuneError.resourceUnavailable(message: "job \(id): \(detail)")
+      }
       if record.state == .failed && record.errorCode == "spawn_failed" {
         throw VlatuneError.resourceUnavailable(
           message: "job \(id) failed to start the trainer: \(record.errorMessage ?? "")")

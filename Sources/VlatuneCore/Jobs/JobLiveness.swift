@@ -41,7 +41,7 @@ struct JobLiveness {
           detail
             ?? "the process watching this job is gone (killed, or the machine restarted) and "
             + "recorded no outcome; checkpoints, if any, are listed in the job"),
-      ])
+      ], attempt: record.attempt)
     // A start killed before it handed the job on left its audit row pending.
     if lost { AuditLog.settle(jobID: record.id, outcome: "interrupted", store: jobs.store, home: home) }
     return lost
@@ -65,8 +65,9 @@ struct JobLiveness {
       return false
     default:
       // Re-read: the watcher may have recorded the outcome while Slurm was asked.
+      // Still the attempt Slurm was asked about (a resume submits a new Slurm job).
       guard let current = try jobs.record(record.id), !current.state.isTerminal,
-        !FileLock.isHeld(lockPath(record))
+        current.attempt == record.attempt, current.nativeId == native, !FileLock.isHeld(lockPath(record))
       else { return false }
       var set: [JobStore.Assignment] = [("exit_code", status.exitCode)]
       if let code {
@@ -78,7 +79,7 @@ struct JobLiveness {
         ]
       }
       return try jobs.transition(
-        record.id, from: JobState.active, to: state, actor: "slurm", set: set)
+        record.id, from: JobState.active, to: state, actor: "slurm", set: set, attempt: record.attempt)
     }
   }
 

@@ -69,7 +69,7 @@ public struct JobResumer: Sendable {
     do {
       values = try ResumeParameters.table.validate(arguments)
       record = try jobs.resolve(values["job"]?.stringValue ?? "")
-      plan = try Self.plan(record, values: values, jobs: jobs, policy: policy)
+      plan = try Self.plan(record, values: values, jobs: jobs, policy: policy, environment: context.environment)
     } catch let error as VlatuneError {
       throw refuse(error)
     }
@@ -89,7 +89,7 @@ public struct JobResumer: Sendable {
     }
     let staged = record.jobDir + "/spec.json.new"
     try FileIO.write(Array((try JSONOutput.string(plan.spec) + "\n").utf8), to: staged, mode: 0o600)
-    let outcome: Result<Void, VlatuneError>
+    let outcome: Result<String, VlatuneError>
     do {
       outcome = try context.store.write { database in
         try admit(database, record: record, plan: plan, arguments: arguments, actor: actor, argsDigest: argsDigest)
@@ -98,9 +98,13 @@ public struct JobResumer: Sendable {
       FileIO.removeTree(staged)
       throw error
     }
-    if case .failure(let error) = outcome {
+    let admittedAt: String
+    switch outcome {
+    case .failure(let error):
       FileIO.removeTree(staged)
       throw error
+    case .success(let at):
+      admittedAt = at
     }
     guard rename(staged, record.jobDir + "/spec.json") == 0 else {
       let message = String(cString: strerror(errno))
@@ -108,12 +112,23 @@ public struct JobResumer: Sendable {
         _ = try jobs.transition(
           database, record.id, from: [.queued], to: .failed, actor: "launcher",
           set: [("error_code", "spawn_failed"), ("error_message", "cannot write spec.json: \(message)")])
-        try AdmissionRefund.refund(database, jobID: record.id, attempt: plan.attempt, home: context.home)
+        try AdmissionRefund.refund(
+          database, jobID: record.id, attempt: plan.attempt, reason: "cannot write spec.json: \(message)",
+          home: context.home)
       }
       throw VlatuneError.ioFailure(path: record.jobDir + "/spec.json", message: message)
     }
     let handOff = JobHandOff(context: context, watcherExecutable: watcherExecutable, jobs: jobs)
-    return try handOff.run(plan.spec, attempt: plan.attempt, lock: lock)
+    _ = try handOff.run(plan.spec, attempt: plan.attempt, lock: lock)
+    // Checkpoints an earlier attempt wrote after the step this one continues from belong to a
+    // continuation that is abandoned: they leave the job's list (`last`, `init_from` and `job
+    // checkpoints` never pick them); the new attempt's own, written since, stay.
+    try context.store.write { database in
+      try database.execute(
+        sql: "DELETE FROM job_checkpoints WHERE job_id = ? AND step > ? AND created_at < ?",
+        arguments: [record.id, plan.checkpoint.step, admittedAt])
+    }
+    return try jobs.document(record.id)
   }
 
   /// What a resume will do: the new spec, the attempt and the checkpoint.
@@ -128,9 +143,10 @@ public struct JobResumer: Sendable {
   }
 
   /// Checks that the job can be resumed and builds the new spec (64 with the reason when not).
-  static func plan(_ record: JobRecord, values: [String: JSONValue], jobs: JobStore, policy: Policy) throws
-    -> Plan
-  {
+  static func plan(
+    _ record: JobRecord, values: [String: JSONValue], jobs: JobStore, policy: Policy,
+    environment: [String: String]
+  ) throws -> Plan {
     func problem(_ param: String, _ message: String) -> VlatuneError {
       .invalidParameters([ParameterProblem(param: param, message: message)])
     }
@@ -148,6 +164,11 @@ public struct JobResumer: Sendable {
         "max_steps",
         "max_steps (--max-steps) \(maxSteps) must be more than the checkpoint's step \(checkpoint.step); "
           + "pass --max-steps \(checkpoint.step + max(spec.hyperparameters.maxSteps, 1)) to train on")
+    }
+    if spec.tracker == "mlflow" && (environment["MLFLOW_TRACKING_URI"] ?? "").isEmpty {
+      throw problem(
+        "job",
+        "job \(record.id) logs to MLflow (tracker mlflow): set MLFLOW_TRACKING_URI to the tracking server")
     }
     let attempt = record.attempt + 1
     spec.hyperparameters.maxSteps = maxSteps
@@ -182,18 +203,12 @@ public struct JobResumer: Sendable {
     case "last":
       return complete.max { $0.step < $1.step }!
     case "best":
-      let best = try jobs.store.read { database in
-        try Row.fetchAll(
-          database,
-          sql: "SELECT step, data FROM job_metrics WHERE job_id = ? AND kind = 'eval' ORDER BY step",
-          arguments: [record.id])
-      }.compactMap { row -> (Int, Double)? in
-        let data: String = row["data"]
-        guard let l1 = (try? JSONParser.parse(Array(data.utf8)))?.objectValue?["val_l1"]?.numberValue else { return nil }
-        return (row["step"], l1)
-      }.filter { step, _ in complete.contains { $0.step == step } }
-        .min { $0.1 < $1.1 }
-      guard let best, let match = complete.first(where: { $0.step == best.0 }) else {
+      // The evals of the training that led here (superseded attempts left out), at steps that
+      // have a complete checkpoint; lowest val_l1, else val_loss.
+      let history = try jobs.store.read { try MetricsHistory.load($0, jobID: record.id, kind: "eval") }
+      let evaluated = MetricsHistory(
+        points: history.points.filter { point in complete.contains { $0.step == point.step } })
+      guard let best = evaluated.bestEval, let match = complete.first(where: { $0.step == best.step }) else {
         throw problem(
           "best: job \(record.id) has no evaluated checkpoint (checkpoints at steps \(steps)); use last or a step")
       }
@@ -209,13 +224,13 @@ public struct JobResumer: Sendable {
     }
   }
 
-  /// The admission and the new attempt, in the caller's transaction: `.failure` when refused
-  /// (audited), nothing else written.
+  /// The admission and the new attempt, in the caller's transaction: its admission time, or
+  /// `.failure` when refused (audited, nothing else written).
   private func admit(
     _ database: Database, record: JobRecord, plan: Plan, arguments: [String: JSONValue], actor: String,
     argsDigest: String
-  ) throws -> Result<Void, VlatuneError> {
-    func refused(_ error: VlatuneError) throws -> Result<Void, VlatuneError> {
+  ) throws -> Result<String, VlatuneError> {
+    func refused(_ error: VlatuneError) throws -> Result<String, VlatuneError> {
       try AuditLog.record(
         database,
         AuditEntry(
@@ -263,12 +278,18 @@ public struct JobResumer: Sendable {
           error_code = NULL, error_message = NULL, exit_code = NULL, signal = NULL,
           watcher_pid = NULL, watcher_start_time = NULL, trainer_pid = NULL, trainer_start_time = NULL,
           cancel_requested_at = NULL, cancel_deadline = NULL, cancel_reason = NULL, cancelled_by = NULL,
-          queue_reason = NULL, gpu_slots = NULL, native_id = NULL
+          queue_reason = NULL, gpu_slots = NULL, native_id = NULL, progress = ?
         WHERE id = ? AND state = ? AND attempt = ?
         """,
       arguments: [
-        plan.attempt, try JSONOutput.string(plan.spec, pretty: false), record.id, record.state.rawValue,
-        record.attempt,
+        plan.attempt, try JSONOutput.string(plan.spec, pretty: false),
+        // The new attempt starts at its checkpoint's step (no ETA, no phase until it reports).
+        try JSONOutput.string(
+          JobDocument.Progress(
+            step: plan.checkpoint.step, totalSteps: plan.maxSteps, loss: nil, learningRate: nil,
+            samplesPerSecond: nil, etaSeconds: nil),
+          pretty: false),
+        record.id, record.state.rawValue, record.attempt,
       ])
     guard database.changesCount == 1 else {
       return try refused(
@@ -285,12 +306,12 @@ public struct JobResumer: Sendable {
     try database.execute(
       sql: """
         INSERT INTO job_attempts (job_id, attempt, actor, created_at, from_step, max_steps, checkpoint,
-          previous_state, estimated_gpu_hours)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          previous_state, previous_row, estimated_gpu_hours)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
       arguments: [
         record.id, plan.attempt, actor, at, plan.checkpoint.step, plan.maxSteps, plan.checkpoint.path,
-        record.state.rawValue, plan.estimate,
+        record.state.rawValue, try JSONOutput.string(record, pretty: false), plan.estimate,
       ])
     try Admission.record(
       database, limiters, reference: AdmissionRefund.reference(jobID: record.id, attempt: plan.attempt))
@@ -299,6 +320,6 @@ public struct JobResumer: Sendable {
       refusal: nil)
     entry.outcome = AuditLog.pending
     try AuditLog.record(database, entry, home: context.home)
-    return .success(())
+    return .success(at)
   }
 }

@@ -32,17 +32,19 @@ public struct JobStore: Sendable {
   @discardableResult
   func transition(
     _ id: String, from: [JobState], to: JobState, actor: String, set: [Assignment] = [],
-    detail: String? = nil
+    detail: String? = nil, attempt: Int? = nil
   ) throws -> Bool {
     try store.write { database in
-      try transition(database, id, from: from, to: to, actor: actor, set: set, detail: detail)
+      try transition(database, id, from: from, to: to, actor: actor, set: set, detail: detail, attempt: attempt)
     }
   }
 
-  /// The same as ``transition(_:from:to:actor:set:detail:)`` inside a caller's transaction.
+  /// The same as ``transition(_:from:to:actor:set:detail:)`` inside a caller's transaction;
+  /// with `attempt`, only while the job is still on that attempt (a check made from a row read
+  /// earlier never changes a newer attempt).
   func transition(
     _ database: Database, _ id: String, from: [JobState], to: JobState, actor: String,
-    set: [Assignment] = [], detail: String? = nil
+    set: [Assignment] = [], detail: String? = nil, attempt: Int? = nil
   ) throws -> Bool {
     let allowed = from.filter { !$0.isTerminal }
     guard !allowed.isEmpty else { return false }
@@ -58,8 +60,10 @@ public struct JobStore: Sendable {
     let columns = assignments.map { "\($0.column) = ?" }.joined(separator: ", ")
     var arguments = StatementArguments(assignments.map { $0.value })
     arguments += [id, current.rawValue]
+    if let attempt { arguments += [attempt] }
     try database.execute(
-      sql: "UPDATE jobs SET \(columns) WHERE id = ? AND state = ?", arguments: arguments)
+      sql: "UPDATE jobs SET \(columns) WHERE id = ? AND state = ?" + (attempt == nil ? "" : " AND attempt = ?"),
+      arguments: arguments)
     guard database.changesCount == 1 else { return false }
     try appendEvent(database, job: id, from: current, to: to, actor: actor, detail: detail)
     return true
@@ -161,7 +165,7 @@ public struct JobStore: Sendable {
     let best =
       record.eval == nil
       ? nil
-      : try MetricsHistory.load(database, jobID: record.id).bestEval.map {
+      : try MetricsHistory.load(database, jobID: record.id, kind: "eval").bestEval.map {
         JobDocument.BestEval(step: $0.step, metrics: $0.values)
       }
     return try JobDocument(
@@ -197,10 +201,10 @@ public struct JobStore: Sendable {
         matches = try JobRecord.fetchAll(
           database,
           sql: """
-            SELECT * FROM jobs WHERE id LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\'
+            SELECT * FROM jobs WHERE substr(id, 1, length(?1)) = ?1 OR substr(name, 1, length(?1)) = ?1
             ORDER BY created_at DESC, id LIMIT 11
             """,
-          arguments: [DatasetCatalog.likePrefix(reference)])
+          arguments: [reference])
         if matches.count == 1 { return matches[0] }
       }
       if matches.isEmpty {

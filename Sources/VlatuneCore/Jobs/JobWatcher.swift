@@ -138,7 +138,8 @@ public struct JobWatcher {
               "\(error.message); install the trainer environment (make venv) or set "
               + "VLATUNE_TRAINER / VLATUNE_PYTHON"),
           ])
-        try AdmissionRefund.refund(database, jobID: jobID, attempt: record.attempt, home: home)
+        try AdmissionRefund.refund(
+          database, jobID: jobID, attempt: record.attempt, reason: error.message, home: home)
       }
       return
     }

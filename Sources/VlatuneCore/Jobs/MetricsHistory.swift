@@ -41,16 +41,17 @@ public struct MetricsHistory: Sendable, Equatable {
     return progressOrder.filter(names.contains) + names.subtracting(progressOrder).sorted()
   }
 
-  /// Reads the history of `jobID`.
-  static func load(_ database: Database, jobID: String) throws -> MetricsHistory {
+  /// Reads the history of `jobID` (only the `kind` events when given: `eval` for the best).
+  static func load(_ database: Database, jobID: String, kind: String? = nil) throws -> MetricsHistory {
     // Attempt N continues from `from_step`: earlier attempts' points beyond it are superseded.
     let resumes = try Row.fetchAll(
       database, sql: "SELECT attempt, from_step FROM job_attempts WHERE job_id = ?", arguments: [jobID]
     ).map { (attempt: $0["attempt"] as Int, from: $0["from_step"] as Int) }
     let rows = try Row.fetchAll(
       database,
-      sql: "SELECT kind, step, attempt, at, data FROM job_metrics WHERE job_id = ? ORDER BY step, attempt, at",
-      arguments: [jobID])
+      sql: "SELECT kind, step, attempt, at, data FROM job_metrics WHERE job_id = ?"
+        + (kind == nil ? "" : " AND kind = ?") + " ORDER BY step, attempt, at",
+      arguments: StatementArguments([jobID] + (kind.map { [$0] } ?? [])))
     var points: [Point] = []
     for row in rows {
       let attempt: Int = row["attempt"]

@@ -148,6 +148,7 @@ enum Migrations {
             max_steps INTEGER NOT NULL,
             checkpoint TEXT NOT NULL,
             previous_state TEXT NOT NULL,
+            previous_row TEXT,
             estimated_gpu_hours REAL NOT NULL DEFAULT 0,
             PRIMARY KEY (job_id, attempt)
           );
