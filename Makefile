@@ -37,7 +37,7 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib $(SWIFT_FLAGS)
-	@readelf -h .build/release/vlatune | grep -q 'EXEC' || echo "warning: .build/release/vlatune is a PIE although Package.swift asks for -no-pie (its start-up is ~0.8 ms slower; docs/performance.md)" >&2
+	@readelf -h .build/release/vlatune | grep -q 'DYN' || { echo "error: .build/release/vlatune is not a position-independent executable" >&2; exit 1; }
 
 $(VENV)/.installed: trainer/pyproject.toml Makefile
 	@bash scripts/install-deps.sh

@@ -64,15 +64,11 @@ let package = Package(
       dependencies: [
         "VlatuneCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      // Release: a position-dependent executable that exports no symbols. As a PIE the loader
-      // applied 92 000 relocations and copied every page they land on at each start (~0.8 ms of
-      // `job status`), and -static-stdlib's -export-dynamic put 15 000 symbols in the dynamic
-      // table that the runtime's start-up dladdr scans (~0.6 ms). The executable's own address
-      // is then not randomized (its libraries', stack and heap still are); vlatune-mcp, the
-      // process that speaks to agents, stays a PIE. docs/performance.md has the A/B and the
-      // trade-off.
+      // Release: a PIE (its addresses randomized, as every binary that agents drive should be)
+      // that exports no symbols: -static-stdlib's -export-dynamic would put 15 000 symbols in
+      // the dynamic table that the runtime's start-up dladdr scans (docs/performance.md).
       linkerSettings: [
-        .unsafeFlags(["-Xlinker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(configuration: .release))
+        .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release))
       ]
     ),
     .executableTarget(name: "vlatune-mcp", dependencies: ["VlatuneCore", "VlatuneMCP"]),
