@@ -108,6 +108,7 @@ public struct JobResumer: Sendable {
     }
     guard rename(staged, record.jobDir + "/spec.json") == 0 else {
       let message = String(cString: strerror(errno))
+      FileIO.removeTree(staged)
       try context.store.write { database in
         _ = try jobs.transition(
           database, record.id, from: [.queued], to: .failed, actor: "launcher",
