@@ -94,10 +94,10 @@ def watch(
     stream = pyte.ByteStream(screen)
     before, after = b"", b""
     resized = resize_to is None
-    started = time.monotonic()
-    deadline = started + 120
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if not resized and time.monotonic() - started > 1.0:
+        # Resize once a frame with progress is on the screen (the job then runs about 2 s more).
+        if not resized and b"elapsed" in before:
             set_size(master, 24, resize_to)
             screen.resize(24, resize_to)
             os.kill(process.pid, signal.SIGWINCH)

@@ -96,6 +96,9 @@ import VlatuneTestSupport
     let resumed = try working.resume(["job": .string(id), "max_steps": .number(8)], actor: "cli:test")
     #expect(resumed.attempt == 2)
     try waitUntil("attempt 2 to succeed") { try jobs.record(id)?.state == .succeeded }
+    let lifecycle = try jobs.events(id).map { "\($0.from ?? "-")>\($0.to)" }
+    #expect(lifecycle.suffix(4) == ["succeeded>queued", "queued>starting", "starting>running", "running>succeeded"])
+    #expect(try jobs.events(id).contains { $0.detail == "resume attempt 2 from step 5 (max_steps 8)" })
     #expect(try jobs.checkpoints(id).map(\.step) == [5, 8])
   }
 }

@@ -70,6 +70,24 @@ def test_a_resumed_run_continues_one_tensorboard_curve(
     assert stopped < 30
 
 
+def run_with_tracker(
+    package: Path, directory: Path, tracker: str, env: dict[str, str], **hyper: object
+) -> subprocess.CompletedProcess[str]:
+    """The trainer on a spec with ``tracker`` set, in ``env`` (run_trainer uses os.environ)."""
+    spec_path = write_spec(directory, package, **hyper)
+    spec = json.loads(spec_path.read_text())
+    spec["tracker"] = tracker
+    spec_path.write_text(json.dumps(spec))
+    return subprocess.run(
+        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -123,18 +141,9 @@ def test_mlflow_run_has_params_metrics_and_the_adapter(
 ) -> None:
     from mlflow.tracking import MlflowClient
 
-    package = make_package()
-    spec_path = write_spec(tmp_path / "run", package, max_steps=6, checkpoint_interval=3)
-    spec = json.loads(spec_path.read_text())
-    spec["tracker"] = "mlflow"
-    spec_path.write_text(json.dumps(spec))
-    result = subprocess.run(
-        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, MLFLOW_TRACKING_URI=mlflow_server),
-        check=False,
+    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_server)
+    result = run_with_tracker(
+        make_package(), tmp_path / "run", "mlflow", env, max_steps=6, checkpoint_interval=3
     )
     assert result.returncode == 0, result.stderr
     run_id = (tmp_path / "run" / "mlflow_run_id").read_text().strip()
@@ -159,20 +168,8 @@ def test_mlflow_without_a_tracking_uri_fails_clearly(
     make_package: Callable[..., Path], tmp_path: Path
 ) -> None:
     pytest.importorskip("mlflow")
-    package = make_package()
-    spec_path = write_spec(tmp_path / "run", package, max_steps=2)
-    spec = json.loads(spec_path.read_text())
-    spec["tracker"] = "mlflow"
-    spec_path.write_text(json.dumps(spec))
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    result = subprocess.run(
-        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
+    result = run_with_tracker(make_package(), tmp_path / "run", "mlflow", env, max_steps=2)
     assert result.returncode != 0
     failed = read_events(tmp_path / "run")[-1]
     assert failed["code"] == "tracker_failed" and "MLFLOW_TRACKING_URI" in failed["message"]
@@ -180,20 +177,8 @@ def test_mlflow_without_a_tracking_uri_fails_clearly(
 
 def test_wandb_writes_an_offline_run(make_package: Callable[..., Path], tmp_path: Path) -> None:
     pytest.importorskip("wandb")
-    package = make_package()
-    spec_path = write_spec(tmp_path / "run", package, max_steps=4)
-    spec = json.loads(spec_path.read_text())
-    spec["tracker"] = "wandb"
-    spec_path.write_text(json.dumps(spec))
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "vlatune_trainer", "--spec", str(spec_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
+    result = run_with_tracker(make_package(), tmp_path / "run", "wandb", env, max_steps=4)
     assert result.returncode == 0, result.stderr
     runs = list((tmp_path / "run" / "wandb").glob("offline-run-*-job_test"))
     assert len(runs) == 1, list((tmp_path / "run").rglob("*"))[:20]

@@ -10,7 +10,7 @@ extension JobLauncher {
   /// - Throws: 66 when the source job does not exist, 64 when the reference is ambiguous.
   func forked(_ arguments: [String: JSONValue]) throws -> [String: JSONValue] {
     guard let reference = arguments["from"]?.stringValue else { return arguments }
-    let source = try JobStore(store: context.store).resolve(reference)
+    let source = try Self.sourceJob(reference, parameter: "from", store: context.store)
     let spec = try JSONOutput.decode(JobSpec.self, from: Data(source.spec.utf8))
     var merged = spec.storedParameters
     for name in ["name", "idempotency_key", "from"] { merged[name] = nil }
@@ -31,7 +31,7 @@ extension JobLauncher {
     func problem(_ message: String) -> VlatuneError {
       .invalidParameters([ParameterProblem(param: "init_from", message: "init_from (--init-from) \(message)")])
     }
-    let source = try JobStore(store: context.store).resolve(jobReference)
+    let source = try Self.sourceJob(jobReference, parameter: "init_from", store: context.store)
     let sourceSpec = try JSONOutput.decode(JobSpec.self, from: Data(source.spec.utf8))
     var mismatches: [String] = []
     if sourceSpec.baseModel != spec.baseModel {
@@ -66,5 +66,18 @@ extension JobLauncher {
       throw problem("\(source.id) has no checkpoint to start from (it is \(source.state.rawValue))")
     }
     return last.path
+  }
+
+  /// The job `from` or `init_from` names; a reference that matches none is 66 naming the
+  /// parameter.
+  static func sourceJob(_ reference: String, parameter: String, store: Store) throws -> JobRecord {
+    do {
+      return try JobStore(store: store).resolve(reference)
+    } catch VlatuneError.notFound {
+      let flag = "--" + parameter.replacingOccurrences(of: "_", with: "-")
+      throw VlatuneError.notFound(
+        kind: "job", reference: reference,
+        hint: "\(parameter) (\(flag)) names the job to start from; run 'vlatune job list' to see the jobs")
+    }
   }
 }

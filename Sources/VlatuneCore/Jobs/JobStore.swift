@@ -119,12 +119,14 @@ public struct JobStore: Sendable {
   }
 
   func checkpoints(_ id: String) throws -> [JobDocument.Checkpoint] {
-    try store.read { database in
-      try Row.fetchAll(
-        database, sql: "SELECT step, path FROM job_checkpoints WHERE job_id = ? ORDER BY step",
-        arguments: [id]
-      ).map { JobDocument.Checkpoint(step: $0["step"], path: $0["path"]) }
-    }
+    try store.read { try Self.checkpoints($0, id) }
+  }
+
+  /// A job's checkpoints by step, inside a read.
+  static func checkpoints(_ database: Database, _ id: String) throws -> [JobDocument.Checkpoint] {
+    try Row.fetchAll(
+      database, sql: "SELECT step, path FROM job_checkpoints WHERE job_id = ? ORDER BY step", arguments: [id]
+    ).map { JobDocument.Checkpoint(step: $0["step"], path: $0["path"]) }
   }
 
   /// The document of a job.
@@ -143,10 +145,7 @@ public struct JobStore: Sendable {
 
   /// The document of a job row, inside a read.
   static func document(_ database: Database, _ record: JobRecord, replayed: Bool = false) throws -> JobDocument {
-    let checkpoints = try Row.fetchAll(
-      database, sql: "SELECT step, path FROM job_checkpoints WHERE job_id = ? ORDER BY step",
-      arguments: [record.id]
-    ).map { JobDocument.Checkpoint(step: $0["step"], path: $0["path"]) }
+    let checkpoints = try Self.checkpoints(database, record.id)
     let attempts =
       record.attempt <= 1
       ? []
