@@ -110,7 +110,7 @@ protos: venv
 	$(VENV_PYTHON) -m pip install --quiet grpcio-tools
 	$(SWIFT) build --product protoc-gen-swift
 	$(VENV_PYTHON) -m grpc_tools.protoc --plugin=protoc-gen-swift=$(abspath .build/debug/protoc-gen-swift) \
-	  --swift_out=Sources/VlatuneCore/RLDS/Generated --swift_opt=Visibility=Internal \
+	  --swift_out=Sources/VlatuneFormats/RLDS/Generated --swift_opt=Visibility=Internal \
 	  -I protos protos/feature.proto protos/example.proto
 
 clean:

@@ -41,17 +41,48 @@ let package = Package(
         .linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("avutil"),
         .linkedLibrary("swscale"), .linkedLibrary("turbojpeg"),
       ]),
+    // The core, one module per layer; each imports only the layers below it, so the compiler
+    // refuses a back-reference (docs/architecture.md draws the graph).
+    .target(name: "VlatuneSupport", dependencies: ["CArchive", "CCompression", "CCrypto", "CMedia", "CSpawn"]),
+    .target(name: "VlatuneArchive", dependencies: ["VlatuneSupport", "CArchive", "CFileIO"]),
+    .target(
+      name: "VlatuneStore",
+      dependencies: [
+        "VlatuneSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRDBSQLite", package: "GRDB.swift"),
+      ]),
+    .target(
+      name: "VlatuneFormats",
+      dependencies: [
+        "VlatuneSupport", "VlatuneArchive", "CCompression", "CMedia",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      exclude: ["RLDS/Generated/README.md"]),
+    .target(
+      name: "VlatuneGuardrails",
+      dependencies: [
+        "VlatuneSupport", "VlatuneStore", "VlatuneFormats", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Yams", package: "Yams"),
+      ]),
+    .target(
+      name: "VlatuneDatasets",
+      dependencies: [
+        "VlatuneSupport", "VlatuneArchive", "VlatuneStore", "VlatuneFormats", "VlatuneGuardrails",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
+    .target(
+      name: "VlatuneJobs",
+      dependencies: [
+        "VlatuneSupport", "VlatuneStore", "VlatuneFormats", "VlatuneGuardrails", "VlatuneDatasets", "CSpawn",
+        .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams"),
+      ]),
+    // The layers under one name for the front ends, and the fuzz targets over every parser.
     .target(
       name: "VlatuneCore",
       dependencies: [
-        "CArchive", "CCompression", "CCrypto", "CFileIO", "CMedia", "CSpawn",
-        .product(name: "GRDB", package: "GRDB.swift"),
-        .product(name: "GRDBSQLite", package: "GRDB.swift"),
-        .product(name: "Yams", package: "Yams"),
-        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-      ],
-      exclude: ["RLDS/Generated/README.md"]
-    ),
+        "VlatuneSupport", "VlatuneArchive", "VlatuneStore", "VlatuneFormats", "VlatuneGuardrails",
+        "VlatuneDatasets", "VlatuneJobs",
+      ]),
     .target(
       name: "VlatuneMCP",
       dependencies: [

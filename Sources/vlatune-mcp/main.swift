@@ -6,6 +6,7 @@
 //   vlatune-mcp --tool-table                                      print docs/mcp.md's tool table
 //
 // `--watcher` is the `vlatune` binary that job watchers run as (`vlatune job __watch`).
+
 import Foundation
 import VlatuneCore
 import VlatuneMCP

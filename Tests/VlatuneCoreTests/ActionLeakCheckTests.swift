@@ -1,7 +1,14 @@
 import Foundation
 import Testing
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// The rule of ``ActionLeakCheck``: exact equality on every step, with the action itself or the
 /// next step's action; previous actions, scaled copies and constant dimensions are not leaks.

@@ -2,7 +2,14 @@ import Foundation
 import Testing
 import VlatuneTestSupport
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// One way to break the sample dataset, and the finding it must produce.
 struct BadInput: Sendable, CustomTestStringConvertible {

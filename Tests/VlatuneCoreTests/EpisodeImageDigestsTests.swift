@@ -1,7 +1,14 @@
 import Foundation
 import Testing
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 @Suite struct EpisodeImageDigestsTests {
   /// More episodes than the queue holds, added out of order: each digest is the SHA-256 of that

@@ -2,7 +2,14 @@ import Foundation
 import Testing
 import VlatuneTestSupport
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// What `job start` reads from a LeRobot checkpoint: slots, sizes, module paths, LoRA counts.
 /// (trainer/tests/test_lerobot_families.py checks the same against real checkpoints and the

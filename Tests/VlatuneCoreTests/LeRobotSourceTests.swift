@@ -2,7 +2,14 @@ import Foundation
 import Testing
 import VlatuneTestSupport
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// The native Parquet reader and the LeRobot source against datasets written by pyarrow/pandas
 /// exactly as LeRobot writes them; every expected value was read back with pyarrow.

@@ -2,7 +2,14 @@ import CLibraryLoader
 import Foundation
 import Testing
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 @Suite struct LibraryLoaderTests {
   /// The probe `vlatune doctor` uses: the first name that loads wins; none loading gives the

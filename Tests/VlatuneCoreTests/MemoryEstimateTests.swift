@@ -2,7 +2,14 @@ import Foundation
 import Testing
 import VlatuneTestSupport
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// The memory estimate: exact parameter counts from safetensors headers, the shape numbers from
 /// `config.json`, and how batch size and gradient checkpointing move the peak.

@@ -1,6 +1,13 @@
 import Testing
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// The compact path containers pass 1 keeps for every image.
 @Suite struct PathStorageTests {

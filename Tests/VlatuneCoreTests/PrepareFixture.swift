@@ -2,7 +2,14 @@ import Foundation
 import GRDB
 import VlatuneTestSupport
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// A temporary state directory plus a fresh copy of the sample dataset to break in one way.
 final class PrepareFixture {

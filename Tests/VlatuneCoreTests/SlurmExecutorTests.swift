@@ -1,7 +1,14 @@
 import Foundation
 import Testing
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// The Slurm executor's pure parts: state parsing from each command, the state mapping, the
 /// batch script and the torchrun command.

@@ -2,7 +2,14 @@ import Foundation
 import Testing
 import VlatuneTestSupport
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 @Suite struct StatisticsTests {
   @Test func closedFormValues() {

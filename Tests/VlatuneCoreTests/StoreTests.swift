@@ -3,7 +3,14 @@ import GRDB
 import Testing
 import VlatuneTestSupport
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 @Suite struct StoreTests {
   @Test func fileDatabaseUsesWALAndAppliesMigrationsOnce() throws {

@@ -1,7 +1,14 @@
 import Foundation
 import Testing
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// `Timestamp.format` writes what `Date.ISO8601FormatStyle` wrote, without its start-up cost —
 /// but for whole milliseconds whose binary fraction falls just below them (`….2` stored as

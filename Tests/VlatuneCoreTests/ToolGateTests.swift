@@ -3,7 +3,14 @@ import GRDB
 import Testing
 import VlatuneTestSupport
 
+@testable import VlatuneArchive
 @testable import VlatuneCore
+@testable import VlatuneDatasets
+@testable import VlatuneFormats
+@testable import VlatuneGuardrails
+@testable import VlatuneJobs
+@testable import VlatuneStore
+@testable import VlatuneSupport
 
 /// The one gate: Intercept's evaluation order, vlatune's sliding windows per actor, and an
 /// audit row for every decision.

@@ -1,0 +1,176 @@
+import Foundation
+import VlatuneSupport
+
+/// What `job start` reads from a LeRobot policy checkpoint (`config.json` and the
+/// `*.safetensors` headers) to refuse with 64, before anything starts, a job its trainer could
+/// not run: an image slot with no camera, a state or action size the policy cannot take, a LoRA
+/// target that names no module (docs/trainer.md, "LeRobot policies").
+public struct LeRobotCheckpoint: Sendable, Equatable {
+  /// The policy type (`act`, `smolvla`, …).
+  public var type: String
+  /// The policy's image features without the `observation.images.` prefix, sorted.
+  public var imageSlots: [String]
+  /// The size of `observation.state` the checkpoint was made with (`nil`: no state input).
+  public var stateDim: Int?
+  /// The size of `action`.
+  public var actionDim: Int?
+  /// `max_state_dim` / `max_action_dim` of families that pad (SmolVLA, pi0, pi0.5).
+  public var maxStateDim: Int?
+  /// See `maxStateDim`.
+  public var maxActionDim: Int?
+  /// The backbone SmolVLA builds its VLM and tokenizer from (`vlm_model_name`: a hub id or a
+  /// directory).
+  public var backbone: String?
+  /// Module paths holding tensors (`model.encoder.layers.0.linear1`), from the weight files.
+  public var modules: Set<String>
+
+  /// The families whose state and action are padded to `max_*_dim`; the others need sizes equal
+  /// to the checkpoint's.
+  static let padding: Set<String> = ["smolvla", "pi0", "pi05"]
+  static let imagePrefix = "observation.images."
+  /// The families the trainer fine-tunes today; the other LeRobot types are refused at start.
+  public static let trained = ["act", "diffusion", "smolvla"]
+
+  /// Reads `directory`, or `nil` when its `config.json` is not a LeRobot policy's.
+  public static func read(_ directory: String) -> LeRobotCheckpoint? {
+    let path = (directory as NSString).expandingTildeInPath
+    guard FileIO.kind(path + "/config.json") == .regular, FileIO.size(path + "/config.json") < 1 << 20,
+      let data = FileManager.default.contents(atPath: path + "/config.json"),
+      let config = (try? JSONParser.parse(Array(data)))?.objectValue,
+      let type = config["type"]?.stringValue, BaseModelKind.lerobotTypes.contains(type)
+    else { return nil }
+    let inputs = config["input_features"]?.objectValue ?? [:]
+    func size(_ feature: JSONValue?) -> Int? {
+      feature?.objectValue?["shape"]?.arrayValue?.first?.numberValue.map { Int($0) }
+    }
+    let tensors = MemoryEstimate.safetensorsTensors(in: URL(fileURLWithPath: path))
+    return LeRobotCheckpoint(
+      type: type,
+      imageSlots: inputs.keys.filter { $0.hasPrefix(imagePrefix) }
+        .map { String($0.dropFirst(imagePrefix.count)) }.sorted(),
+      stateDim: size(inputs["observation.state"]),
+      actionDim: size(config["output_features"]?.objectValue?["action"]),
+      maxStateDim: config["max_state_dim"]?.numberValue.map { Int($0) },
+      maxActionDim: config["max_action_dim"]?.numberValue.map { Int($0) },
+      backbone: config["vlm_model_name"]?.stringValue,
+      modules: Set(tensors.keys.compactMap { name in
+        name.lastIndex(of: ".").map { String(name[..<$0]) }
+      }))
+  }
+
+  /// A problem naming both sides when a policy slot has no camera (`imageMap[slot]`, else the
+  /// camera of the slot's own name) or an `imageMap` entry names a slot or camera that is not
+  /// there; `nil` when every slot is fed.
+  public func cameraProblem(available: [String], imageMap: [String: String]) -> ParameterProblem? {
+    let slotsText = imageSlots.joined(separator: ", ")
+    let camerasText = available.isEmpty ? "none" : available.joined(separator: ", ")
+    for (slot, camera) in imageMap.sorted(by: { $0.key < $1.key }) {
+      let name = slot.hasPrefix(Self.imagePrefix) ? String(slot.dropFirst(Self.imagePrefix.count)) : slot
+      if !imageSlots.contains(name) {
+        return problem("image_map (--image-map) names slot '\(slot)', which the \(type) policy does not have (slots: \(slotsText)); map each slot to a camera of the dataset (cameras: \(camerasText))")
+      }
+      if !available.contains(camera) {
+        return problem("image_map (--image-map) maps slot '\(name)' to camera '\(camera)', which the dataset does not have (cameras: \(camerasText))")
+      }
+    }
+    let normalized = Dictionary(
+      imageMap.map { (key, value) in
+        (key.hasPrefix(Self.imagePrefix) ? String(key.dropFirst(Self.imagePrefix.count)) : key, value)
+      }, uniquingKeysWith: { first, _ in first })
+    for slot in imageSlots {
+      guard available.contains(normalized[slot] ?? slot) else {
+        return problem("image_map (--image-map): the \(type) policy's image slot '\(slot)' has no camera of that name in the dataset (slots: \(slotsText); cameras: \(camerasText)); map each slot with --image-map \(slot)=CAMERA,…")
+      }
+    }
+    return nil
+  }
+
+  /// A problem when the backbone's files cannot be found offline: `tokenizer` (a directory with
+  /// `config.json`), else `vlm_model_name` as a directory or in the Hugging Face cache
+  /// (`HF_HUB_CACHE`, `HF_HOME/hub`, `~/.cache/huggingface/hub`); it names the id and the fix.
+  public func backboneProblem(tokenizer: String?, environment: [String: String]) -> ParameterProblem? {
+    if let tokenizer {
+      let path = (tokenizer as NSString).expandingTildeInPath
+      guard FileIO.kind(path + "/config.json") == .regular else {
+        return ParameterProblem(param: "tokenizer", message: "tokenizer (--tokenizer) must be a directory with the backbone's config.json and tokenizer files, got '\(tokenizer)'")
+      }
+      return nil
+    }
+    guard let backbone, type == "smolvla" else { return nil }
+    if FileIO.kind((backbone as NSString).expandingTildeInPath + "/config.json") == .regular { return nil }
+    let cache =
+      environment["HF_HUB_CACHE"]
+      ?? environment["HF_HOME"].map { $0 + "/hub" }
+      ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/huggingface/hub"
+    let snapshots = cache + "/models--" + backbone.replacingOccurrences(of: "/", with: "--") + "/snapshots"
+    let present = (try? FileManager.default.contentsOfDirectory(atPath: snapshots))?.contains {
+      FileIO.kind(snapshots + "/" + $0 + "/config.json") == .regular
+    }
+    if present == true { return nil }
+    return ParameterProblem(param: "tokenizer", message: "tokenizer (--tokenizer): the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name) is neither a local directory nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(backbone) --local-dir DIR) and pass --tokenizer DIR")
+  }
+
+  /// Problems with the state and action sizes the job would train with.
+  public func dimensionProblems(stateDim: Int, actionDim: Int) -> [ParameterProblem] {
+    var problems: [ParameterProblem] = []
+    if Self.padding.contains(type) {
+      if let maximum = maxStateDim, stateDim > maximum {
+        problems.append(ParameterProblem(param: "proprio", message: "proprio (--proprio): the \(type) policy takes a state of at most \(maximum) dimensions (config.json max_state_dim); the job would feed \(stateDim); choose at most \(maximum) with --proprio i,j,… or raise max_state_dim in the base checkpoint"))
+      }
+      if let maximum = maxActionDim, actionDim > maximum {
+        problems.append(ParameterProblem(param: "dataset", message: "dataset (--dataset): the \(type) policy predicts at most \(maximum) action dimensions (config.json max_action_dim); the dataset has \(actionDim); use a base checkpoint with max_action_dim ≥ \(actionDim)"))
+      }
+      return problems
+    }
+    let taken = self.stateDim ?? 0
+    if taken != stateDim {
+      problems.append(ParameterProblem(param: "proprio", message: "proprio (--proprio): the \(type) policy was made for a state of \(taken) dimensions (config.json input_features observation.state); the job would feed \(stateDim); select \(taken) with --proprio (none for 0) or fine-tune a base made for this dataset"))
+    }
+    if let expected = self.actionDim, expected != actionDim {
+      problems.append(ParameterProblem(param: "dataset", message: "dataset (--dataset): the \(type) policy predicts \(expected) action dimensions (config.json output_features action); the dataset has \(actionDim); fine-tune a base made for this robot's actions"))
+    }
+    return problems
+  }
+
+  /// Targets (PEFT's list rule: a module whose path is the name or ends with `.name`) that
+  /// match no module of the checkpoint. `all-linear` means the family's default targets.
+  public func unmatchedTargets(_ targets: [String]) -> [String] {
+    guard !modules.isEmpty, targets != ["all-linear"] else { return [] }
+    return targets.filter { target in
+      !modules.contains { $0 == target || $0.hasSuffix("." + target) }
+    }
+  }
+
+  /// The modules LoRA wraps by default, as the trainer applies them (a regular expression over
+  /// module paths, PEFT's full-match rule): LeRobot's own for SmolVLA, vlatune's for ACT and
+  /// diffusion (trainer/vlatune_trainer/models/lerobot_policy.py; a test compares the count).
+  public static let defaultTargets: [String: String] = [
+    "smolvla": #"(model\.vlm_with_expert\.lm_expert\..*\.(q|v)_proj|model\.(state_proj|action_in_proj|action_out_proj|action_time_mlp_in|action_time_mlp_out))"#,
+    "act": #"model\.(vae_encoder|encoder|decoder)\.layers\.\d+\.(linear1|linear2)|model\.action_head"#,
+    "diffusion": #"diffusion\.unet\..*\.((conv1|conv2)\.block\.0|cond_encoder\.1)|diffusion\.unet\.final_conv\.1"#,
+  ]
+
+  /// Whether LoRA would wrap the module at `path` for `targets` (`all-linear`: the defaults).
+  func targeted(_ path: String, targets: [String]) -> Bool {
+    if targets == ["all-linear"] {
+      guard let pattern = Self.defaultTargets[type], let regex = try? Regex(pattern) else { return false }
+      return (try? regex.wholeMatch(in: path)) != nil
+    }
+    return targets.contains { path == $0 || path.hasSuffix("." + $0) }
+  }
+
+  /// LoRA parameters for rank `rank`: `r × (in + out)` for each wrapped linear weight
+  /// `[out, in]`, `r × (in × k + out)` for a convolution `[out, in, k]`.
+  public func loraParameters(tensors: [String: [Int]], rank: Int, targets: [String]) -> Int {
+    var total = 0
+    for (name, shape) in tensors where name.hasSuffix(".weight") && shape.count >= 2 {
+      guard targeted(String(name.dropLast(".weight".count)), targets: targets) else { continue }
+      total += rank * (shape[1] * shape.dropFirst(2).reduce(1, *) + shape[0])
+    }
+    return total
+  }
+
+  private func problem(_ message: String) -> ParameterProblem {
+    ParameterProblem(param: "image_map", message: message)
+  }
+}
