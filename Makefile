@@ -7,7 +7,7 @@
 #                   safetensors), numpy, Pillow, pytest, ruff
 #   make tiny-base  pretrain the tiny-vla base from its seed (committed under trainer/…/assets)
 #   make bench      benchmarks against baselines (bench/results/, docs/performance.md)
-#   make lint       ruff on the Python code
+#   make lint       swift-format (.swift-format) and ruff: what CI checks;  make format: fix both
 #   make fuzz       libFuzzer over each parser for FUZZ_SECONDS (not part of make test; Fuzz/)
 #   make sample     generate and prepare the example dataset
 #   make protos     regenerate the committed swift-protobuf code (RLDS)
@@ -24,10 +24,13 @@ PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protob
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu
 
+# What swift-format reads (the generated protobuf code opts out with swift-format-ignore-file).
+SWIFT_FORMAT_PATHS := Package.swift Sources Tests Fuzz/Package.swift Fuzz/Sources
+
 FUZZ_SECONDS ?= 120
 FUZZ_TARGETS ?= json episode parquet tfrecord policy npy
 
-.PHONY: fuzz deps build release test test-swift test-python test-lerobot venv venv-lerobot lint sample tiny-base demo bench protos clean
+.PHONY: fuzz deps build release test test-swift test-python test-lerobot venv venv-lerobot lint lint-swift format sample tiny-base demo bench protos clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -77,9 +80,17 @@ test-python: venv build
 	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer Fuzz
 	VLATUNE_BINARY=$(abspath .build/debug/vlatune) $(VENV_PYTHON) -m pytest -q tests-python trainer/tests
 
-lint: venv
+lint: venv lint-swift
 	$(VENV)/bin/ruff check examples tests-python Tests/Fixtures bench trainer Fuzz
 	$(VENV)/bin/ruff format --check examples tests-python Tests/Fixtures bench trainer Fuzz
+
+# The toolchain's swift-format, strict: a finding fails.
+lint-swift:
+	$(SWIFT) format lint --strict --parallel --recursive $(SWIFT_FORMAT_PATHS)
+
+format: venv
+	$(SWIFT) format format --in-place --parallel --recursive $(SWIFT_FORMAT_PATHS)
+	$(VENV)/bin/ruff format examples tests-python Tests/Fixtures bench trainer Fuzz
 
 sample: venv build
 	rm -rf .build-sample && $(VENV_PYTHON) examples/make_sample_dataset.py --out .build-sample/pick-blocks --episodes 40

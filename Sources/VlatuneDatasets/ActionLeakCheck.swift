@@ -81,7 +81,8 @@ package enum ActionLeakCheck {
     let fix: String
     if let keys, let kept {
       let others = keys.otherStateCandidates.filter { !kept.contains($0) }
-      fix = "choose the state with --state-keys"
+      fix =
+        "choose the state with --state-keys"
         + (kept.isEmpty ? "" : " (e.g. --state-keys \(kept.joined(separator: ",")))")
         + (others.isEmpty ? "" : "; other keys: \(others.joined(separator: ", "))")
     } else {
@@ -90,7 +91,8 @@ package enum ActionLeakCheck {
     return groups.keys.sorted().map { group in
       let copies = groups[group] ?? []
       let key = group.split(separator: "\u{0}", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-      let pairs = copies.prefix(8).map { "state[\($0.state)] = action[\($0.action)]" }.joined(separator: ", ")
+      let pairs =
+        copies.prefix(8).map { "state[\($0.state)] = action[\($0.action)]" }.joined(separator: ", ")
         + (copies.count > 8 ? ", … (\(copies.count) in all)" : "")
       let source = key.isEmpty ? "" : " (from \(key))"
       return Diagnostic(

@@ -30,7 +30,8 @@ public struct DatasetCatalog: Sendable {
       } catch let error as VlatuneError {
         listing.damaged.append(
           DatasetListDocument.Damaged(
-            id: record.id, name: record.name, problem: error.message + "; remove it with 'vlatune dataset rm "
+            id: record.id, name: record.name,
+            problem: error.message + "; remove it with 'vlatune dataset rm "
               + "\(record.id)' and prepare it again"))
       }
     }
@@ -138,7 +139,8 @@ public struct DatasetCatalog: Sendable {
   static func ensureUnused(_ database: Database, _ record: DatasetRecord, action: String) throws {
     let jobs = try String.fetchAll(
       database,
-      sql: "SELECT id FROM jobs WHERE dataset_id = ? AND state IN ('queued', 'starting', 'running', 'cancelling') ORDER BY id LIMIT 5",
+      sql:
+        "SELECT id FROM jobs WHERE dataset_id = ? AND state IN ('queued', 'starting', 'running', 'cancelling') ORDER BY id LIMIT 5",
       arguments: [record.id])
     if !jobs.isEmpty {
       throw VlatuneError.outputExists(

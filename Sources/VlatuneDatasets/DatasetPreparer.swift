@@ -246,7 +246,9 @@ public struct DatasetPreparer: Sendable {
   static func lerobotSource(in path: String, request: PrepareRequest) throws -> LeRobotSource? {
     if LeRobotInfo.isPresent(in: path) { return LeRobotSource(root: path, request: request) }
     let children = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-    let found = children.filter { FileIO.kind(path + "/" + $0) == .directory && LeRobotInfo.isPresent(in: path + "/" + $0) }
+    let found = children.filter {
+      FileIO.kind(path + "/" + $0) == .directory && LeRobotInfo.isPresent(in: path + "/" + $0)
+    }
     guard !found.isEmpty else { return nil }
     guard found.count == 1 else {
       throw VlatuneError.invalidArgument(
@@ -258,7 +260,8 @@ public struct DatasetPreparer: Sendable {
     source.notes.append(
       Diagnostic(
         .warning, code: "dataset_below",
-        message: "the LeRobotDataset is in \(found[0])/ (meta/info.json) below the source given; it was read from there"))
+        message: "the LeRobotDataset is in \(found[0])/ (meta/info.json) below the source given; it was read from there"
+      ))
     return source
   }
 
@@ -300,7 +303,8 @@ public struct DatasetPreparer: Sendable {
         try record.insert(database)
         guard rename(temporary, directory) == 0 else {
           throw VlatuneError.ioFailure(
-            path: directory, message: "cannot move the package into place: "
+            path: directory,
+            message: "cannot move the package into place: "
               + String(cString: strerror(errno)))
         }
         moved = true

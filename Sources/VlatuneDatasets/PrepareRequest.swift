@@ -103,7 +103,8 @@ public struct PrepareRequest: Sendable, Equatable {
     } else {
       problems.append(
         ParameterProblem(
-          param: "shard_size", message: "shard_size (--shard-size) must be a size such as 256MB or 1GiB, got '\(sizeText)'"))
+          param: "shard_size",
+          message: "shard_size (--shard-size) must be a size such as 256MB or 1GiB, got '\(sizeText)'"))
     }
     let gripperText = values["gripper_dim"]?.stringValue ?? "auto"
     if let gripper = GripperDimension(argument: gripperText) {

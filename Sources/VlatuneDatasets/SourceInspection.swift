@@ -116,7 +116,9 @@ public struct SourceInspection: Codable, Sendable, Equatable {
     return SourceInspection(
       format: "lerobot", root: root, version: info.version, episodes: entries.count,
       steps: lengths.count == entries.count ? lengths.reduce(0, +) : nil, fps: info.fps,
-      features: info.features.keys.sorted().map { Feature(key: $0, dtype: info.features[$0]!.dtype, shape: info.features[$0]!.shape) },
+      features: info.features.keys.sorted().map {
+        Feature(key: $0, dtype: info.features[$0]!.dtype, shape: info.features[$0]!.shape)
+      },
       cameras: info.cameraKeys.map { Camera(key: $0, episodesWithFiles: check.presentByCamera[$0, default: 0]) },
       tasks: tasks.keys.sorted().prefix(20).compactMap { tasks[$0] }, keys: keys, notes: notes)
   }

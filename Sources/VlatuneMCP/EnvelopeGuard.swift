@@ -181,7 +181,8 @@ actor EnvelopeGuard: Transport {
       return refuseToolCall(id: id, tool: "(none)", [:], field: "params", expected: "an object", got: fields["params"])
     }
     guard let name = params["name"]?.stringValue else {
-      return refuseToolCall(id: id, tool: "(none)", [:], field: "params.name", expected: "a string", got: params["name"])
+      return refuseToolCall(
+        id: id, tool: "(none)", [:], field: "params.name", expected: "a string", got: params["name"])
     }
     if let arguments = params["arguments"], arguments != .null, arguments.objectValue == nil {
       return refuseToolCall(

@@ -7,7 +7,8 @@ extension DatasetCommand {
   struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "inspect",
-      abstract: "Say what a source holds (format, features, cameras with file counts, episodes, fps, tasks) without preparing it.",
+      abstract:
+        "Say what a source holds (format, features, cameras with file counts, episodes, fps, tasks) without preparing it.",
       discussion: """
         Reads metadata (LeRobot) or the numeric data (other formats) and never writes a package.
         The keys shown are those dataset prepare would take with the same --action-key,
@@ -59,9 +60,12 @@ extension DatasetCommand {
       if let keys = inspection.keys {
         lines.append(
           "  prepare    action \(keys.action); state "
-            + (keys.state.isEmpty ? "none" : keys.state.map { "\($0.key) [\($0.start)..<\($0.start + $0.size)]" }.joined(separator: ", ")))
+            + (keys.state.isEmpty
+              ? "none" : keys.state.map { "\($0.key) [\($0.start)..<\($0.start + $0.size)]" }.joined(separator: ", ")))
       }
-      lines.append("  tasks      \(inspection.tasks.count)\(inspection.tasks.isEmpty ? "" : ": " + inspection.tasks.prefix(5).joined(separator: " | "))")
+      lines.append(
+        "  tasks      \(inspection.tasks.count)\(inspection.tasks.isEmpty ? "" : ": " + inspection.tasks.prefix(5).joined(separator: " | "))"
+      )
       for note in inspection.notes { lines.append("  \(note.severity == .error ? "error" : "note"): \(note)") }
       return lines.map { TerminalText.escaped($0) }.joined(separator: "\n") + "\n"
     }

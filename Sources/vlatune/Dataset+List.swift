@@ -17,7 +17,8 @@ extension DatasetCommand {
       let listing = try context.datasets.listing()
       let datasets = listing.datasets
       for damaged in listing.damaged {
-        Output.standardError("warning: \(damaged.id) (\(TerminalText.escaped(damaged.name))): \(TerminalText.escaped(damaged.problem))\n")
+        Output.standardError(
+          "warning: \(damaged.id) (\(TerminalText.escaped(damaged.name))): \(TerminalText.escaped(damaged.problem))\n")
       }
       if json {
         Output.json(listing)

@@ -29,7 +29,8 @@ enum DatasetText {
       {
         let vector = String(field[..<open])
         if constant[vector] == nil { lines.append("\u{0}" + vector) }
-        constant[vector, default: []].append(String(field[field.index(after: open)..<field.index(before: field.endIndex)]))
+        constant[vector, default: []].append(
+          String(field[field.index(after: open)..<field.index(before: field.endIndex)]))
       } else {
         lines.append("warning: \(warning)")
       }
@@ -42,7 +43,8 @@ enum DatasetText {
       return "warning: \(vector): \(dims.count) constant dimension(s) [\(dims.joined(separator: ", "))]; \(action)"
     }
     // The count counts the lines below; grouped constant dimensions say their own number.
-    var text = "\(lines.count) warning(s)"
+    var text =
+      "\(lines.count) warning(s)"
       + (lines.count == warnings.count ? "" : " (\(warnings.count) findings; manifest.json lists each)") + ":\n"
     for line in lines.prefix(50) { text += "  \(TerminalText.escaped(line))\n" }
     if lines.count > 50 { text += "  … and \(lines.count - 50) more (see manifest.json)\n" }

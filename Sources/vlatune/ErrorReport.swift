@@ -24,7 +24,8 @@ enum ErrorReport {
     case .invalidParameters(let problems):
       text = "Error: \(problems.count) invalid parameter(s):\n" + problems.map { "  \(safe($0.message))\n" }.joined()
     case .invalidPolicy(let source, let problems):
-      text = "Error: the policy \(safe(source)) has \(problems.count) error(s):\n"
+      text =
+        "Error: the policy \(safe(source)) has \(problems.count) error(s):\n"
         + problems.map { "  \(safe("\($0)"))\n" }.joined()
     default:
       break

@@ -8,7 +8,9 @@ extension JobCommand {
     static let configuration = CommandConfiguration(
       commandName: "checkpoints",
       abstract: "List a job's checkpoints: step, size on disk, the eval at that step, completeness.",
-      discussion: "A complete checkpoint (trainer_state.json present) can be resumed from: vlatune job resume JOB --checkpoint STEP.")
+      discussion:
+        "A complete checkpoint (trainer_state.json present) can be resumed from: vlatune job resume JOB --checkpoint STEP."
+    )
 
     @Argument(help: "Job id, unique id prefix, or name.") var job: String
     @Flag(help: "Print JSON.") var json = false

@@ -18,7 +18,8 @@ extension JobCommand {
     func run() throws {
       let files = ["both": "output.log", "stdout": "stdout.log", "stderr": "stderr.log"]
       guard let file = files[stream] else {
-        throw VlatuneError.invalidArgument(param: "--stream", message: "must be both, stdout or stderr, got '\(stream)'")
+        throw VlatuneError.invalidArgument(
+          param: "--stream", message: "must be both, stdout or stderr, got '\(stream)'")
       }
       if let tail, tail < 0 {
         throw VlatuneError.invalidArgument(param: "--tail", message: "must be ≥ 0, got \(tail)")

@@ -38,7 +38,9 @@ extension JobCommand {
       var document = try resumer.resume(
         ResumeParameters.table.fromCommandLine(raw), actor: actor.resolved(environment))
       if wait {
-        if !json { Output.standardError("\(document.id) resumed (attempt \(document.attempt)); waiting for it to end…\n") }
+        if !json {
+          Output.standardError("\(document.id) resumed (attempt \(document.attempt)); waiting for it to end…\n")
+        }
         document = try JobControl(context: context).wait(document.id, timeout: nil)
       }
       if json { Output.json(document) } else { Output.standardOutput(JobText.summary(document)) }

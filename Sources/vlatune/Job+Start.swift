@@ -47,7 +47,9 @@ extension JobCommand {
       for group in groups {
         for (key, value) in group.values { if let value { raw[key] = value } }
       }
-      if raw["idempotency_key"] == nil, let key = environment["VLATUNE_IDEMPOTENCY_KEY"] { raw["idempotency_key"] = key }
+      if raw["idempotency_key"] == nil, let key = environment["VLATUNE_IDEMPOTENCY_KEY"] {
+        raw["idempotency_key"] = key
+      }
       var parameters = JobParameters.table.fromCommandLine(raw)
       for group in groups {
         for (key, value) in group.flags where value { parameters[key] = .bool(true) }
@@ -71,7 +73,8 @@ extension JobCommand {
             let device = memory.gpuMemoryBytes.map { " (the GPU has \(ByteSize.format(Int64($0))))" } ?? ""
             Output.standardError(
               "memory estimate: \(memory.parameters) parameters, \(memory.trainableParameters) trainable, "
-                + "peak \(ByteSize.format(Int64(memory.totalBytes)))\(report.spec.gpus > 0 ? " per GPU" : "")\(device)\n")
+                + "peak \(ByteSize.format(Int64(memory.totalBytes)))\(report.spec.gpus > 0 ? " per GPU" : "")\(device)\n"
+            )
           }
           if let refusal = report.refusal, refusal.code != "replay" {
             Output.standardError("a real start would be refused: \(TerminalText.escaped(refusal.message))\n")

@@ -94,7 +94,8 @@ extension JobCommand {
       for entry in metadata {
         let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty else {
-          throw VlatuneError.invalidArgument(param: "--metadata", message: "takes key=value, got '\(TerminalText.escaped(entry))'")
+          throw VlatuneError.invalidArgument(
+            param: "--metadata", message: "takes key=value, got '\(TerminalText.escaped(entry))'")
         }
         labels[parts[0]] = parts[1]
       }

@@ -6,8 +6,11 @@ enum JobText {
   static func summary(_ job: JobDocument) -> String {
     var lines = ["\(job.id)\(job.name.map { "  \($0)" } ?? "")  \(job.state.rawValue)"]
     let h = job.hyperparameters
-    lines.append("  model       \(job.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))")
-    lines.append("  training    lr \(format(h.learningRate))  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  gpus \(job.gpus)")
+    lines.append(
+      "  model       \(job.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))")
+    lines.append(
+      "  training    lr \(format(h.learningRate))  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  gpus \(job.gpus)"
+    )
     lines.append("  dataset     \(job.dataset.id)  \(job.dataset.fingerprint.prefix(19))…")
     if !job.metadata.isEmpty {
       lines.append(
@@ -43,7 +46,9 @@ enum JobText {
     if let started = job.startedAt { lines.append("  started     \(started)") }
     if let finished = job.finishedAt { lines.append("  finished    \(finished)") }
     if !job.checkpoints.isEmpty {
-      lines.append("  checkpoints \(job.checkpoints.count), latest step \(job.checkpoints.last!.step): \(job.checkpoints.last!.path)")
+      lines.append(
+        "  checkpoints \(job.checkpoints.count), latest step \(job.checkpoints.last!.step): \(job.checkpoints.last!.path)"
+      )
     }
     if FileIO.kind(job.output.adapter) == .directory { lines.append("  output      \(job.output.adapter)") }
     lines.append("  logs        vlatune job logs \(job.id)")
@@ -63,10 +68,16 @@ enum JobText {
         ? "dry run: a real start would be admitted now (nothing was started or consumed)"
         : "dry run: a real start would be refused (\(report.refusal?.code ?? "?"))"
     ]
-    lines.append("  model       \(spec.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))  targets \(h.targetModules.joined(separator: ","))")
-    lines.append("  training    lr \(format(h.learningRate)) \(h.lrSchedule ?? "cosine")  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  checkpoint every \(h.checkpointInterval)")
+    lines.append(
+      "  model       \(spec.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))  targets \(h.targetModules.joined(separator: ","))"
+    )
+    lines.append(
+      "  training    lr \(format(h.learningRate)) \(h.lrSchedule ?? "cosine")  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  checkpoint every \(h.checkpointInterval)"
+    )
     lines.append("  dataset     \(spec.dataset.name) (\(spec.dataset.id))")
-    lines.append("  resources   \(spec.gpus == 0 ? "CPU" : "\(spec.gpus) GPU(s)")  executor \(spec.executor)  \(String(format: "%.2f", report.estimatedGpuHours)) GPU-hours estimated")
+    lines.append(
+      "  resources   \(spec.gpus == 0 ? "CPU" : "\(spec.gpus) GPU(s)")  executor \(spec.executor)  \(String(format: "%.2f", report.estimatedGpuHours)) GPU-hours estimated"
+    )
     if let initAdapter = spec.initAdapter { lines.append("  init from   \(initAdapter)") }
     lines.append("  policy      \(report.policy)")
     if let refusal = report.refusal { lines.append("  refusal     \(TerminalText.escaped(refusal.message))") }

@@ -38,7 +38,8 @@ final class ProgressLine: Sendable {
         + "\(String(format: "%.1f", episodesPerSecond)) episodes/s · "
         + "\(String(format: "%.1f", megabytesPerSecond)) MB/s"
       if progress.bytesTotal > 0 && progress.bytesDone > 0 {
-        let remaining = Double(progress.bytesTotal - progress.bytesDone)
+        let remaining =
+          Double(progress.bytesTotal - progress.bytesDone)
           / max(Double(progress.bytesDone) / elapsed, 1)
         text += " · ETA \(Int(max(remaining, 0).rounded()))s"
       }

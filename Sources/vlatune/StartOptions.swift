@@ -43,7 +43,9 @@ struct OriginStartOptions: StartOptionGroup {
   @Option(help: StartHelp.text("from")) var from: String?
   @Option(help: StartHelp.text("init_from")) var initFrom: String?
   @Option(
-    help: "A run file (YAML) of parameters by their table names, e.g. from 'vlatune job show-config'; flags given here override it.")
+    help:
+      "A run file (YAML) of parameters by their table names, e.g. from 'vlatune job show-config'; flags given here override it."
+  )
   var config: String?
   var values: [(String, String?)] { [("from", from), ("init_from", initFrom)] }
 }
@@ -56,8 +58,10 @@ struct DataStartOptions: StartOptionGroup {
   @Option(help: StartHelp.text("tokenizer")) var tokenizer: String?
   @Option(parsing: .unconditional, help: StartHelp.text("data_workers")) var dataWorkers: String?
   var values: [(String, String?)] {
-    [("action_chunk", actionChunk), ("image_size", imageSize), ("proprio", proprio), ("image_map", imageMap),
-     ("tokenizer", tokenizer), ("data_workers", dataWorkers)]
+    [
+      ("action_chunk", actionChunk), ("image_size", imageSize), ("proprio", proprio), ("image_map", imageMap),
+      ("tokenizer", tokenizer), ("data_workers", dataWorkers),
+    ]
   }
 }
 
@@ -67,8 +71,10 @@ struct LoRAStartOptions: StartOptionGroup {
   @Option(parsing: .unconditional, help: StartHelp.text("lora_dropout")) var loraDropout: String?
   @Option(help: StartHelp.text("target_modules")) var targetModules: String?
   var values: [(String, String?)] {
-    [("lora_rank", loraRank), ("lora_alpha", loraAlpha), ("lora_dropout", loraDropout),
-     ("target_modules", targetModules)]
+    [
+      ("lora_rank", loraRank), ("lora_alpha", loraAlpha), ("lora_dropout", loraDropout),
+      ("target_modules", targetModules),
+    ]
   }
 }
 
@@ -83,9 +89,11 @@ struct OptimisationStartOptions: StartOptionGroup {
   @Option(parsing: .unconditional, help: StartHelp.text("checkpoint_interval")) var checkpointInterval: String?
   @Flag(help: StartHelp.text("gradient_checkpointing")) var gradientCheckpointing = false
   var values: [(String, String?)] {
-    [("learning_rate", learningRate), ("lr_schedule", lrSchedule), ("batch_size", batchSize),
-     ("grad_accum", gradAccum), ("max_steps", maxSteps), ("seed", seed), ("precision", precision),
-     ("checkpoint_interval", checkpointInterval)]
+    [
+      ("learning_rate", learningRate), ("lr_schedule", lrSchedule), ("batch_size", batchSize),
+      ("grad_accum", gradAccum), ("max_steps", maxSteps), ("seed", seed), ("precision", precision),
+      ("checkpoint_interval", checkpointInterval),
+    ]
   }
   var flags: [(String, Bool)] { [("gradient_checkpointing", gradientCheckpointing)] }
 }
@@ -110,8 +118,10 @@ struct SlurmStartOptions: StartOptionGroup {
   @Option(help: StartHelp.text("slurm_memory")) var slurmMemory: String?
   @Option(parsing: .unconditional, help: StartHelp.text("time_limit")) var timeLimit: String?
   var values: [(String, String?)] {
-    [("slurm_partition", slurmPartition), ("slurm_account", slurmAccount), ("slurm_qos", slurmQos),
-     ("slurm_memory", slurmMemory), ("time_limit", timeLimit)]
+    [
+      ("slurm_partition", slurmPartition), ("slurm_account", slurmAccount), ("slurm_qos", slurmQos),
+      ("slurm_memory", slurmMemory), ("time_limit", timeLimit),
+    ]
   }
 }
 
@@ -134,7 +144,8 @@ struct JobStartOptions: StartOptionGroup {
         guard parts.count == 2, !parts[0].trimmingCharacters(in: .whitespaces).isEmpty else {
           throw VlatuneError.invalidParameters([
             ParameterProblem(
-              param: "metadata", message: "metadata (--metadata) takes key=value, got '\(TerminalText.escaped(String(pair)))'")
+              param: "metadata",
+              message: "metadata (--metadata) takes key=value, got '\(TerminalText.escaped(String(pair)))'")
           ])
         }
         members[parts[0].trimmingCharacters(in: .whitespaces)] = .string(parts[1])

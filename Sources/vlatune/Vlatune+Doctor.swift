@@ -11,7 +11,8 @@ struct DoctorCommand: ParsableCommand {
   @Flag(help: "Print JSON.") var json = false
   @Flag(
     help: ArgumentHelp(
-      "Also run SQLite's full integrity_check on the state database (read-only, without migrating; works on a database other commands refuse) and say how to recover a damaged one."))
+      "Also run SQLite's full integrity_check on the state database (read-only, without migrating; works on a database other commands refuse) and say how to recover a damaged one."
+    ))
   var checkState = false
 
   struct Check: Encodable {
@@ -57,11 +58,15 @@ struct DoctorCommand: ParsableCommand {
           detail: "\(path) is damaged (\(detail))"
             + (checkState ? "; see 'database integrity'" : "; run 'vlatune doctor --check-state' for how to recover")))
     } catch {
-      checks.append(Check(name: "state directory", ok: false, detail: "\(error); set VLATUNE_HOME to a writable directory"))
+      checks.append(
+        Check(name: "state directory", ok: false, detail: "\(error); set VLATUNE_HOME to a writable directory"))
     }
     for (library, problem) in LibraryVersions.availability() {
       if let problem {
-        checks.append(Check(name: library, ok: false, detail: "\(problem); run 'make deps' (or apt-get install the package named in it)"))
+        checks.append(
+          Check(
+            name: library, ok: false, detail: "\(problem); run 'make deps' (or apt-get install the package named in it)"
+          ))
       } else if library == "libarchive" {
         checks.append(Check(name: library, ok: true, detail: LibraryVersions.libarchive))
       } else {
@@ -85,7 +90,9 @@ struct DoctorCommand: ParsableCommand {
     if environment["VLATUNE_TRAINER"] == nil && environment["VLATUNE_PYTHON"] == nil {
       // Only LeRobot checkpoints need it: reported, never a failure.
       let lerobot = (try? TrainerCommand.argv(environment: environment, home: home, kind: .lerobot("act")))?.first
-      let version = lerobot.flatMap { Self.probe($0, extra: "import lerobot; print('lerobot', lerobot.__version__, end=', '); ") }
+      let version = lerobot.flatMap {
+        Self.probe($0, extra: "import lerobot; print('lerobot', lerobot.__version__, end=', '); ")
+      }
       checks.append(
         Check(
           name: "LeRobot python", ok: true,

@@ -83,9 +83,10 @@ enum PolicyText {
         if rule.requiredArgs { parts.append("required arguments checked") }
         if !rule.conditions.isEmpty {
           parts.append(
-            "when " + rule.conditions.map {
-              "\($0.path) \($0.op) \(ParameterTable.shown($0.value.value))"
-            }.joined(separator: " and "))
+            "when "
+              + rule.conditions.map {
+                "\($0.path) \($0.op) \(ParameterTable.shown($0.value.value))"
+              }.joined(separator: " and "))
         }
         var text = "  \(tool): " + parts.joined(separator: ", ")
         if let reason = rule.reason { text += " (on deny: \(reason))" }
@@ -93,7 +94,9 @@ enum PolicyText {
       }
     }
     let limits = policy.limits
-    lines.append("  limits: max_running_jobs \(limits.maxRunningJobs), max_queued_jobs \(limits.maxQueuedJobs), gpu_hours_per_day \(limits.gpuHoursPerDay)")
+    lines.append(
+      "  limits: max_running_jobs \(limits.maxRunningJobs), max_queued_jobs \(limits.maxQueuedJobs), gpu_hours_per_day \(limits.gpuHoursPerDay)"
+    )
     lines.append("          base_models \(limits.baseModels), dataset_roots \(limits.datasetRoots)")
     lines.append("          step_seconds \(limits.stepSeconds), idempotency_ttl_hours \(limits.idempotencyTTLHours)")
     return lines.joined(separator: "\n") + "\n"

@@ -32,6 +32,7 @@ struct PredictCommand: ParsableCommand {
     let argv = ([python] + arguments).map { strdup($0) } + [nil]
     execvp(python, argv)
     throw VlatuneError.resourceUnavailable(
-      message: "cannot start \(python): \(String(cString: strerror(errno))); install the trainer environment (make venv)")
+      message:
+        "cannot start \(python): \(String(cString: strerror(errno))); install the trainer environment (make venv)")
   }
 }

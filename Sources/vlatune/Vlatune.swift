@@ -14,7 +14,10 @@ struct Vlatune: ParsableCommand {
       73 output exists, 74 I/O error, 75 try again later, 77 denied by policy.
       """,
     version: VlatuneVersion.current,
-    subcommands: [DatasetCommand.self, JobCommand.self, PredictCommand.self, PolicyCommand.self, MCPCommand.self, DoctorCommand.self, DocsCommand.self, BenchCommand.self]
+    subcommands: [
+      DatasetCommand.self, JobCommand.self, PredictCommand.self, PolicyCommand.self, MCPCommand.self,
+      DoctorCommand.self, DocsCommand.self, BenchCommand.self,
+    ]
   )
 
   /// The single place where errors become output and exit codes.

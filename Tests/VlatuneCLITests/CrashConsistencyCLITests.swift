@@ -34,7 +34,8 @@ struct CrashConsistencyCLITests {
       rows = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()
       print(json.dumps([[str(v) for v in row] for row in rows]))
       """
-    let result = try ProcessRunner.run(TestPaths.python!, ["-c", script, home.appendingPathComponent("vlatune.db").path, sql])
+    let result = try ProcessRunner.run(
+      TestPaths.python!, ["-c", script, home.appendingPathComponent("vlatune.db").path, sql])
     guard result.status == 0 else { throw SampleData.GeneratorError(message: result.standardError) }
     return try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String]])
   }
@@ -53,7 +54,8 @@ struct CrashConsistencyCLITests {
   }
 
   static func seed() -> UInt64 {
-    let seed = UInt64(ProcessInfo.processInfo.environment["VLATUNE_CRASH_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+    let seed =
+      UInt64(ProcessInfo.processInfo.environment["VLATUNE_CRASH_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
     print("crash-consistency seed: \(seed) (VLATUNE_CRASH_SEED=\(seed) repeats it)")
     return seed
   }
@@ -87,11 +89,14 @@ struct CrashConsistencyCLITests {
     }
     #expect(kills >= Self.trials / 3, "only \(kills) of \(Self.trials) kills arrived during the command")
     let left = try FileManager.default.contentsOfDirectory(atPath: runner.home.appendingPathComponent("tmp").path).count
-    print("prepare: \(kills) of \(Self.trials) killed mid-command; \(left) temporary directories left before the next prepare")
+    print(
+      "prepare: \(kills) of \(Self.trials) killed mid-command; \(left) temporary directories left before the next prepare"
+    )
     // The next prepare sweeps what the killed ones left.
     #expect(try runner.run(["dataset", "prepare", source.path, "--name", "after", "--quiet"]).status == 0)
     let ids = Set(try Self.query(runner.home, "SELECT id FROM datasets").map { $0[0] })
-    let packages = Set(try FileManager.default.contentsOfDirectory(atPath: runner.home.appendingPathComponent("datasets").path))
+    let packages = Set(
+      try FileManager.default.contentsOfDirectory(atPath: runner.home.appendingPathComponent("datasets").path))
     #expect(packages == ids, "package directories without a row: \(packages.subtracting(ids))")
     #expect(try FileManager.default.contentsOfDirectory(atPath: runner.home.appendingPathComponent("tmp").path).isEmpty)
     #expect(try Self.query(runner.home, "PRAGMA integrity_check") == [["ok"]])
@@ -116,33 +121,41 @@ struct CrashConsistencyCLITests {
       #expect(list.status == 0, "trial \(trial): \(list.standardError)")
       for job in try #require(try list.json()["jobs"] as? [[String: Any]]) {
         let id = job["id"] as? String ?? "?"
-        #expect(FileManager.default.fileExists(atPath: job["job_dir"] as? String ?? ""), "trial \(trial): \(id) has no directory")
+        #expect(
+          FileManager.default.fileExists(atPath: job["job_dir"] as? String ?? ""),
+          "trial \(trial): \(id) has no directory")
       }
     }
     #expect(kills >= Self.trials / 3, "only \(kills) of \(Self.trials) kills arrived during the command")
     let ids = try Self.query(bed.vlatune.home, "SELECT id FROM jobs").map { $0[0] }
     for id in ids { _ = try bed.waitForState(id, ["succeeded", "failed", "lost", "cancelled"]) }
     // The next start sweeps the directories of starts killed before their row was written.
-    let before = try FileManager.default.contentsOfDirectory(atPath: bed.vlatune.home.appendingPathComponent("jobs").path)
+    let before = try FileManager.default.contentsOfDirectory(
+      atPath: bed.vlatune.home.appendingPathComponent("jobs").path)
     let swept = before.filter { !ids.contains($0) }.count
     #expect(try runner.run(start).status == 0)
     let jobs = try Self.query(bed.vlatune.home, "SELECT id FROM jobs").map { $0[0] }
     for id in jobs { _ = try bed.waitForState(id, ["succeeded", "failed", "lost", "cancelled"]) }
-    let directories = Set(try FileManager.default.contentsOfDirectory(atPath: bed.vlatune.home.appendingPathComponent("jobs").path))
+    let directories = Set(
+      try FileManager.default.contentsOfDirectory(atPath: bed.vlatune.home.appendingPathComponent("jobs").path))
     #expect(directories == Set(jobs), "job directories without a row: \(directories.subtracting(jobs))")
     // No slot is held for a job that does not exist.
-    let slots = Set(try Self.query(bed.vlatune.home, "SELECT ref FROM rate_events WHERE ref LIKE 'job_%'").map { $0[0] })
+    let slots = Set(
+      try Self.query(bed.vlatune.home, "SELECT ref FROM rate_events WHERE ref LIKE 'job_%'").map { $0[0] })
     #expect(slots.isSubset(of: Set(jobs)), "slots without a job: \(slots.subtracting(jobs))")
     // The audit table and file agree with the jobs table: one settled line per job.
     let rows = try Self.query(
-      bed.vlatune.home, "SELECT job_id, outcome FROM audit_log WHERE decision = 'allowed' AND tool = 'start_finetune_job'")
+      bed.vlatune.home,
+      "SELECT job_id, outcome FROM audit_log WHERE decision = 'allowed' AND tool = 'start_finetune_job'")
     #expect(Set(rows.map { $0[0] }) == Set(jobs))
     #expect(rows.allSatisfy { ["started", "refunded", "interrupted"].contains($0[1]) }, "\(rows)")
     let text = try String(contentsOf: bed.vlatune.home.appendingPathComponent("audit.jsonl"), encoding: .utf8)
     let lines = text.split(separator: "\n").compactMap {
       try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
-    let allowed = lines.filter { $0["decision"] as? String == "allowed" && $0["tool"] as? String == "start_finetune_job" }
+    let allowed = lines.filter {
+      $0["decision"] as? String == "allowed" && $0["tool"] as? String == "start_finetune_job"
+    }
     #expect(allowed.compactMap { $0["reference"] as? String }.sorted() == jobs.sorted(), "\(allowed)")
     let lost = Set(try Self.query(bed.vlatune.home, "SELECT id FROM jobs WHERE state = 'lost'").map { $0[0] })
     let interrupted = Set(rows.filter { $0[1] == "interrupted" }.map { $0[0] })

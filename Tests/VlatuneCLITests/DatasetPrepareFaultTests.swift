@@ -30,8 +30,9 @@ struct DatasetPrepareFaultTests {
     try waitUntil("the first shard to be written", timeout: 120) {
       let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
       guard let work = entries.first else { return false }
-      let shards = (try? FileManager.default.contentsOfDirectory(
-        atPath: temporary.appendingPathComponent(work + "/shards").path)) ?? []
+      let shards =
+        (try? FileManager.default.contentsOfDirectory(
+          atPath: temporary.appendingPathComponent(work + "/shards").path)) ?? []
       return shards.count >= 2
     }
     running.signal(SIGSTOP)

@@ -13,7 +13,8 @@ import VlatuneTestSupport
     if environment["VLATUNE_REQUIRE_FIXTURES"] == "1" {
       #expect(
         DatasetFixture.available,
-        "VLATUNE_REQUIRE_FIXTURES=1 but the project's Python lacks pyarrow/pandas/h5py/protobuf or /usr/bin/ffmpeg is missing")
+        "VLATUNE_REQUIRE_FIXTURES=1 but the project's Python lacks pyarrow/pandas/h5py/protobuf or /usr/bin/ffmpeg is missing"
+      )
     }
   }
 

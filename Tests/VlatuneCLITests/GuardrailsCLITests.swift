@@ -175,7 +175,8 @@ struct GuardrailsCLITests {
 
   @Test func policyDenialsAre77() throws {
     let denied = try JobTestbed(
-      policy: "version: 1\ntools:\n  start_finetune_job:\n    rules: [{action: deny, reason: GPUs reserved for the demo}]\n")
+      policy:
+        "version: 1\ntools:\n  start_finetune_job:\n    rules: [{action: deny, reason: GPUs reserved for the demo}]\n")
     let result = try denied.run(Self.startArguments + ["--json"])
     #expect(result.status == 77)
     let error = try #require(try result.json()["error"] as? [String: Any])
@@ -235,8 +236,12 @@ struct GuardrailsCLITests {
     #expect(error["code"] as? String == "budget_exhausted")
     #expect(((error["retry_after_seconds"] as? Double) ?? 0) > 86_000)
     // Another actor has its own budget; a CPU job uses none.
-    #expect(try bed.run(Self.startArguments + ["--gpus", "1", "--max-steps", "2", "--actor", "cli:other", "--quiet"], trainer: trainer).status == 0)
-    #expect(try bed.run(Self.startArguments + ["--gpus", "0", "--max-steps", "2", "--quiet"], trainer: trainer).status == 0)
+    #expect(
+      try bed.run(
+        Self.startArguments + ["--gpus", "1", "--max-steps", "2", "--actor", "cli:other", "--quiet"], trainer: trainer
+      ).status == 0)
+    #expect(
+      try bed.run(Self.startArguments + ["--gpus", "0", "--max-steps", "2", "--quiet"], trainer: trainer).status == 0)
     let tooBig = try bed.run(Self.startArguments + ["--gpus", "1", "--max-steps", "4"], trainer: trainer)
     #expect(tooBig.status == 77)
   }

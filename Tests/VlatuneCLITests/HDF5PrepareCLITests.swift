@@ -53,7 +53,8 @@ struct HDF5PrepareCLITests {
   private func expectSameImages(_ document: [String: Any], _ references: [[String: Any]]) throws {
     var expected: PackageImages.Means = [:]
     for reference in references {
-      expected[try #require(reference["name"] as? String)] = reference["image_cell_means"] as? [String: [[Double]]] ?? [:]
+      expected[try #require(reference["name"] as? String)] =
+        reference["image_cell_means"] as? [String: [[Double]]] ?? [:]
     }
     let path = try #require(document["path"] as? String)
     let problems = try PackageImages.mismatches(path, expected: expected, tolerance: 40)
@@ -73,7 +74,8 @@ struct HDF5PrepareCLITests {
       let path = try #require(document["path"] as? String)
       let packaged = try String(contentsOfFile: path + "/episodes.jsonl", encoding: .utf8).split(separator: "\n")
         .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
-      let byName = Dictionary(uniqueKeysWithValues: packaged.map { ($0["name"] as? String ?? "", $0["instruction"] as? String) })
+      let byName = Dictionary(
+        uniqueKeysWithValues: packaged.map { ($0["name"] as? String ?? "", $0["instruction"] as? String) })
       for (reference, instruction) in zip(references, wanted) {
         #expect(byName[reference["name"] as? String ?? "?"] == instruction, "\(flag) \(reference["name"] ?? "?")")
       }
@@ -100,7 +102,8 @@ struct HDF5PrepareCLITests {
       #expect(result.status == 65, "\(name): \(result.text)")
       let error = result.document["error"] as? [String: Any] ?? [:]
       let codes = findings(result.document).compactMap { $0["code"] as? String }
-      let text = (error["message"] as? String ?? "") + " "
+      let text =
+        (error["message"] as? String ?? "") + " "
         + findings(result.document).compactMap { $0["message"] as? String }.joined(separator: " ")
       #expect(codes.contains(item.expect) || text.contains(item.expect), "\(name): \(text)")
       if item.defect != "no_actions" {
@@ -116,17 +119,23 @@ struct HDF5PrepareCLITests {
     let file = partial.appendingPathComponent("demo.hdf5").path
     let removed = try ProcessRunner.run(
       try #require(TestPaths.python),
-      ["-c", "import h5py, sys; f = h5py.File(sys.argv[1], 'a'); del f[sys.argv[2]]", file, "data/demo_1/obs/" + camera])
+      [
+        "-c", "import h5py, sys; f = h5py.File(sys.argv[1], 'a'); del f[sys.argv[2]]", file,
+        "data/demo_1/obs/" + camera,
+      ])
     #expect(removed.status == 0, "\(removed.standardError)")
     let result = try prepare([partial.path, "--name", "partial", "--instruction", "x"])
     #expect(result.status == 65, "\(result.text)")
-    #expect(findings(result.document).contains {
-      $0["code"] as? String == "missing_camera" && ($0["message"] as? String ?? "").contains("data/demo_1/obs/" + camera)
-    }, "\(findings(result.document))")
+    #expect(
+      findings(result.document).contains {
+        $0["code"] as? String == "missing_camera"
+          && ($0["message"] as? String ?? "").contains("data/demo_1/obs/" + camera)
+      }, "\(findings(result.document))")
     let others = (partialExpected["cameras"] as? [String] ?? []).sorted().dropFirst().joined(separator: ", ")
-    #expect(findings(result.document).contains {
-      ($0["message"] as? String ?? "").hasSuffix("(cameras this episode has: \(others))")
-    }, "\(findings(result.document))")
+    #expect(
+      findings(result.document).contains {
+        ($0["message"] as? String ?? "").hasSuffix("(cameras this episode has: \(others))")
+      }, "\(findings(result.document))")
 
     let list = try vlatune.run(["dataset", "list", "--json"])
     #expect((try list.json()["datasets"] as? [Any])?.isEmpty == true)
@@ -228,7 +237,8 @@ struct HDF5PrepareCLITests {
     // The check tells frames apart: the unturned package does not pass as the turned one.
     var turnedExpectation: PackageImages.Means = [:]
     for reference in rotated {
-      turnedExpectation[reference["name"] as? String ?? ""] = reference["image_cell_means"] as? [String: [[Double]]] ?? [:]
+      turnedExpectation[reference["name"] as? String ?? ""] =
+        reference["image_cell_means"] as? [String: [[Double]]] ?? [:]
     }
     let plainPath = try #require(plain.document["path"] as? String)
     #expect(!(try PackageImages.mismatches(plainPath, expected: turnedExpectation, tolerance: 40)).isEmpty)
@@ -245,7 +255,11 @@ struct HDF5PrepareCLITests {
     let odd = directory.appending("odd")
     try FileManager.default.createDirectory(at: odd, withIntermediateDirectories: true)
     let made = try ProcessRunner.run(
-      python, ["-c", "import h5py, numpy as np, sys; f = h5py.File(sys.argv[1], 'w'); f['weights'] = np.zeros(3)", odd.appendingPathComponent("model.h5").path])
+      python,
+      [
+        "-c", "import h5py, numpy as np, sys; f = h5py.File(sys.argv[1], 'w'); f['weights'] = np.zeros(3)",
+        odd.appendingPathComponent("model.h5").path,
+      ])
     #expect(made.status == 0, "\(made.standardError)")
     let result = try prepare([odd.path, "--format", "hdf5"])
     #expect(result.status == 65)

@@ -35,7 +35,8 @@ struct HostileStateCLITests {
     #expect(list.status == 0, "\(list.standardError)")
     #expect((try list.json()["datasets"] as? [Any])?.isEmpty == true)
     for folder in ["tmp", "datasets"] {
-      #expect(try FileManager.default.contentsOfDirectory(atPath: vlatune.home.appendingPathComponent(folder).path).isEmpty)
+      #expect(
+        try FileManager.default.contentsOfDirectory(atPath: vlatune.home.appendingPathComponent(folder).path).isEmpty)
     }
   }
 
@@ -97,7 +98,8 @@ struct HostileStateCLITests {
 
     let doctor = try bed.vlatune.run(["doctor", "--check-state"])
     #expect(doctor.status == 69)
-    #expect(doctor.standardOutput.contains("FAIL database integrity: \(database) is damaged"), "\(doctor.standardOutput)")
+    #expect(
+      doctor.standardOutput.contains("FAIL database integrity: \(database) is damaged"), "\(doctor.standardOutput)")
     #expect(doctor.standardOutput.contains("Nothing was changed"))
     #expect(doctor.standardOutput.contains("mv \(database) \(database)-wal \(database)-shm"))
     #expect(doctor.standardOutput.contains(".recover | sqlite3 \(database)"))
@@ -131,12 +133,15 @@ struct HostileStateCLITests {
     let home = scratch.appending("home")
     try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
     let database = home.appendingPathComponent("vlatune.db").path
-    let make = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE notes (body TEXT)'); c.commit()"
+    let make =
+      "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE notes (body TEXT)'); c.commit()"
     #expect(try ProcessRunner.run(TestPaths.python!, ["-c", make, database]).status == 0)
     let result = try VlatuneRunner(home: home).run(["job", "list"])
     #expect(result.status == 65, "\(result.standardError)")
-    #expect(result.standardError.contains("not a vlatune database: it holds the tables notes"), "\(result.standardError)")
-    let tables = "import sqlite3, sys; print(','.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute(\"SELECT name FROM sqlite_master WHERE type='table'\")))"
+    #expect(
+      result.standardError.contains("not a vlatune database: it holds the tables notes"), "\(result.standardError)")
+    let tables =
+      "import sqlite3, sys; print(','.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute(\"SELECT name FROM sqlite_master WHERE type='table'\")))"
     let after = try ProcessRunner.run(TestPaths.python!, ["-c", tables, database])
     #expect(after.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "notes")
   }

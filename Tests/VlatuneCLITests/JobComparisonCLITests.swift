@@ -14,8 +14,10 @@ struct JobComparisonCLITests {
     let trainer = JobTestbed.trainer("ok", steps: 0, stepSeconds: 0, evals: true)
     for (index, arm) in ["left", "right", "left"].enumerated() {
       let result = try bed.run(
-        Self.start + ["--max-steps", "10", "--name", "burst-\(index)", "--metadata", "arm=\(arm)",
-          "--metadata", "lab=a", "--wait", "--quiet"], trainer: trainer)
+        Self.start + [
+          "--max-steps", "10", "--name", "burst-\(index)", "--metadata", "arm=\(arm)",
+          "--metadata", "lab=a", "--wait", "--quiet",
+        ], trainer: trainer)
       #expect(result.status == 0, "\(result.standardError)")
     }
     _ = try bed.run(Self.start + ["--max-steps", "10", "--name", "other", "--wait", "--quiet"], trainer: trainer)
@@ -23,13 +25,15 @@ struct JobComparisonCLITests {
     let table = try bed.vlatune.run(["job", "list", "--columns", "name,state,step,val_l1,best_val_l1,elapsed,attempt"])
     #expect(table.status == 0, "\(table.standardError)")
     let lines = table.standardOutput.split(separator: "\n")
-    #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true)
-      == ["NAME", "STATE", "STEP", "VAL_L1", "BEST_VAL_L1", "ELAPSED", "ATTEMPT"])
+    #expect(
+      lines.first?.split(separator: " ", omittingEmptySubsequences: true)
+        == ["NAME", "STATE", "STEP", "VAL_L1", "BEST_VAL_L1", "ELAPSED", "ATTEMPT"])
     #expect(lines.count == 5)
     #expect(lines.dropFirst().allSatisfy { $0.contains("succeeded") && $0.contains("10/10") && $0.contains("0.05") })
 
     let named = try bed.vlatune.run(["job", "list", "--name", "burst", "--json"]).json()
-    #expect((named["jobs"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["burst-2", "burst-1", "burst-0"])
+    #expect(
+      (named["jobs"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["burst-2", "burst-1", "burst-0"])
     let left = try bed.vlatune.run(["job", "list", "--metadata", "arm=left", "--metadata", "lab=a", "--json"]).json()
     let leftJobs = try #require(left["jobs"] as? [[String: Any]])
     #expect(leftJobs.compactMap { $0["name"] as? String } == ["burst-2", "burst-0"])
@@ -57,7 +61,9 @@ struct JobComparisonCLITests {
   @Test func smallThingsSayWhatTheyMean() throws {
     let bed = try JobTestbed()
     let version = try bed.vlatune.run(["--version"])
-    #expect(version.status == 0 && version.standardOutput.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil)
+    #expect(
+      version.status == 0 && version.standardOutput.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil
+    )
 
     let negative = try bed.vlatune.run(Self.start + ["--batch-size", "-1"])
     #expect(negative.status == 64)
@@ -67,9 +73,10 @@ struct JobComparisonCLITests {
     #expect(label.standardError.contains("metadata (--metadata) takes key=value, got 'foo'"))
 
     let help = try bed.vlatune.run(["job", "start", "--help"])
-    for group in ["REQUIRED:", "START FROM ANOTHER JOB OR A RUN FILE:", "DATA:", "LORA:", "OPTIMISATION:",
-      "RESOURCES:", "SLURM (EXECUTOR SLURM):", "JOB:"]
-    {
+    for group in [
+      "REQUIRED:", "START FROM ANOTHER JOB OR A RUN FILE:", "DATA:", "LORA:", "OPTIMISATION:",
+      "RESOURCES:", "SLURM (EXECUTOR SLURM):", "JOB:",
+    ] {
       #expect(help.standardOutput.contains(group), "missing group \(group)")
     }
     #expect(help.standardOutput.contains("Required (unless --from or --config gives it)"))
@@ -94,8 +101,9 @@ struct JobComparisonCLITests {
       extra: ["MLFLOW_TRACKING_URI": "http://127.0.0.1:5999", "MLFLOW_TRACKING_TOKEN": secret])
     #expect(result.status == 0, "\(result.standardError)")
     let jobDir = try #require(try result.json()["job_dir"] as? String)
-    let env = try JSONSerialization.jsonObject(
-      with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
+    let env =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
     #expect(env["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5999" && env["MLFLOW_TRACKING_TOKEN"] == secret)
     let spec = try String(contentsOfFile: jobDir + "/spec.json", encoding: .utf8)
     #expect(spec.contains("\"MLFLOW_TRACKING_TOKEN\"") && spec.contains("\"tracker\" : \"mlflow\""))
@@ -103,6 +111,8 @@ struct JobComparisonCLITests {
     for log in ["output.log", "watcher.log"] {
       #expect(!((try? String(contentsOfFile: jobDir + "/" + log, encoding: .utf8)) ?? "").contains(secret))
     }
-    #expect(!(try String(contentsOf: bed.vlatune.home.appendingPathComponent("vlatune.db"), encoding: .isoLatin1)).contains(secret))
+    #expect(
+      !(try String(contentsOf: bed.vlatune.home.appendingPathComponent("vlatune.db"), encoding: .isoLatin1)).contains(
+        secret))
   }
 }

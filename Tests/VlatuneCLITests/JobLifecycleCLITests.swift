@@ -9,8 +9,10 @@ struct JobLifecycleCLITests {
   @Test func jobRunsToSuccessAndReportsEverything() throws {
     let bed = try JobTestbed()
     let started = try bed.run(
-      ["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--max-steps", "10",
-       "--name", "first", "--seed", "7", "--json"])
+      [
+        "job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--max-steps", "10",
+        "--name", "first", "--seed", "7", "--json",
+      ])
     #expect(started.status == 0, "\(started.standardError)")
     let document = try started.json()
     let id = try #require(document["id"] as? String)
@@ -36,8 +38,9 @@ struct JobLifecycleCLITests {
     // The trainer got an explicit environment: CUDA_VISIBLE_DEVICES empty for CPU, nothing else
     // from the caller's environment beyond the allowed names.
     let jobDir = try #require(final["job_dir"] as? String)
-    let env = try JSONSerialization.jsonObject(
-      with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
+    let env =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
     #expect(env["CUDA_VISIBLE_DEVICES"] == "")
     #expect(env["VLATUNE_JOB_ID"] == id)
     #expect(env["VLATUNE_TRAINER"] == nil && env["VLATUNE_HOME"] == nil)
@@ -236,10 +239,16 @@ struct JobLifecycleCLITests {
     let badModel = try bed.run(["job", "start", "--base-model", "/nonexistent", "--dataset", "sample", "--json"])
     #expect(badModel.status == 64)
     #expect((try badModel.json()["error"] as? [String: Any])?["param"] as? String == "base_model")
-    let badRank = try bed.run(["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--lora-rank", "0", "--lora-dropout", "1"])
+    let badRank = try bed.run([
+      "job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--lora-rank", "0", "--lora-dropout", "1",
+    ])
     #expect(badRank.status == 64)
-    #expect(badRank.standardError.contains("lora_rank (--lora-rank) must be in [1, 1024], got 0") && badRank.standardError.contains("lora_dropout (--lora-dropout) must be in [0, 1), got 1"))
-    let tooManyGPUs = try bed.run(["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--gpus", "2"], extra: ["VLATUNE_GPU_COUNT": "1"])
+    #expect(
+      badRank.standardError.contains("lora_rank (--lora-rank) must be in [1, 1024], got 0")
+        && badRank.standardError.contains("lora_dropout (--lora-dropout) must be in [0, 1), got 1"))
+    let tooManyGPUs = try bed.run(
+      ["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--gpus", "2"],
+      extra: ["VLATUNE_GPU_COUNT": "1"])
     #expect(tooManyGPUs.status == 69)
 
     // A damaged package is refused before anything starts.
@@ -302,8 +311,9 @@ struct JobLifecycleCLITests {
     let done = try bed.waitForState(second, ["succeeded", "failed"])
     #expect(done["state"] as? String == "succeeded")
     let jobDir = try #require(done["job_dir"] as? String)
-    let env = try JSONSerialization.jsonObject(
-      with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
+    let env =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
     #expect(env["CUDA_VISIBLE_DEVICES"] == "0")
   }
 

@@ -101,7 +101,8 @@ struct JobResumeCLITests {
     #expect(shorter.status == 0, "\(shorter.standardError)")
     let fourth = try shorter.json()
     #expect((fourth["checkpoints"] as? [[String: Any]])?.compactMap { $0["step"] as? Int } == [5, 10, 12])
-    let series4 = try #require(try bed.vlatune.run(["job", "metrics", id, "--json"]).json()["progress"] as? [[String: Any]])
+    let series4 = try #require(
+      try bed.vlatune.run(["job", "metrics", id, "--json"]).json()["progress"] as? [[String: Any]])
     #expect(series4.compactMap { $0["step"] as? Int } == Array(1...12))
     let again = try bed.run(["job", "resume", id, "--max-steps", "12"], trainer: Self.slow)
     #expect(again.status == 64)
@@ -149,7 +150,8 @@ struct JobResumeCLITests {
     let budget = try JobTestbed(
       environment: ["VLATUNE_GPU_COUNT": "1"],
       policy: "version: 1\nlimits: {gpu_hours_per_day: 3, step_seconds: 3600}\n")
-    let gpuJob = try budget.run(Self.start + ["--gpus", "1", "--max-steps", "2", "--wait", "--quiet"], trainer: trainer)
+    let gpuJob = try budget.run(
+      Self.start + ["--gpus", "1", "--max-steps", "2", "--wait", "--quiet"], trainer: trainer)
     #expect(gpuJob.status == 0, "\(gpuJob.standardError)")
     let gpuID = gpuJob.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     let over = try budget.run(["job", "resume", gpuID, "--max-steps", "4", "--json"], trainer: trainer)
@@ -167,8 +169,10 @@ struct JobResumeCLITests {
     let bed = try JobTestbed()
     let trainer = JobTestbed.trainer("ok", steps: 0, stepSeconds: 0)
     let first = try bed.run(
-      Self.start + ["--max-steps", "6", "--lora-rank", "4", "--seed", "5", "--name", "origin",
-        "--metadata", "arm=left", "--wait", "--json"], trainer: trainer)
+      Self.start + [
+        "--max-steps", "6", "--lora-rank", "4", "--seed", "5", "--name", "origin",
+        "--metadata", "arm=left", "--wait", "--json",
+      ], trainer: trainer)
     #expect(first.status == 0, "\(first.standardError)")
     let origin = try first.json()
     let id = try #require(origin["id"] as? String)
@@ -202,7 +206,8 @@ struct JobResumeCLITests {
     try "max_steps: 5\nlora_rnak: 4\nmetadata: [a]\n".write(to: bad, atomically: true, encoding: .utf8)
     let refused = try bed.run(["job", "start", "--config", bad.path], trainer: trainer)
     #expect(refused.status == 64)
-    #expect(refused.standardError.contains("bad.yaml line 2: unknown parameter 'lora_rnak'"), "\(refused.standardError)")
+    #expect(
+      refused.standardError.contains("bad.yaml line 2: unknown parameter 'lora_rnak'"), "\(refused.standardError)")
     #expect(refused.standardError.contains("bad.yaml line 3: metadata (--metadata) takes"))
     #expect(try bed.run(["job", "start", "--config", "/nonexistent/run.yaml"], trainer: trainer).status == 66)
     let unknown = try bed.run(["job", "start", "--from", "no-such-job"], trainer: trainer)

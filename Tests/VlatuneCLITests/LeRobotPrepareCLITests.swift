@@ -48,8 +48,9 @@ struct LeRobotPrepareCLITests {
 
     // dataset_statistics.json: exact mean/min/max of pyarrow's values.
     let package = try #require(document["path"] as? String)
-    let statistics = try JSONSerialization.jsonObject(
-      with: Data(contentsOf: URL(fileURLWithPath: package + "/dataset_statistics.json"))) as? [String: Any]
+    let statistics =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: package + "/dataset_statistics.json"))) as? [String: Any]
     let action = try #require((statistics?["v3video"] as? [String: Any])?["action"] as? [String: Any])
     let rows = episodes.flatMap { $0["actions"] as? [[Double]] ?? [] }
     let dims = rows[0].count
@@ -67,7 +68,8 @@ struct LeRobotPrepareCLITests {
 
   /// Every packaged frame is the frame of that step as an independent decoder sees it (the
   /// ffmpeg CLI for videos, selected by the episode's timestamps; Pillow for image columns).
-  private func expectSameFrames(_ document: [String: Any], _ episodes: [[String: Any]], slots: [String: String]) throws {
+  private func expectSameFrames(_ document: [String: Any], _ episodes: [[String: Any]], slots: [String: String]) throws
+  {
     var expected: PackageImages.Means = [:]
     for episode in episodes {
       let index = try #require(episode["episode_index"] as? Int)
@@ -135,7 +137,8 @@ struct LeRobotPrepareCLITests {
   }
 
   @Test func cameraMapChoosesOrdersAndRenamesCameras() throws {
-    let (root, _) = try DatasetFixture.make(in: directory.url, name: "cams", ["--version", "v2.1", "--cameras", "image"])
+    let (root, _) = try DatasetFixture.make(
+      in: directory.url, name: "cams", ["--version", "v2.1", "--cameras", "image"])
     let mapped = try prepare([
       root.path, "--name", "mapped", "--camera-map", "hand=observation.images.wrist,observation.images.front",
     ])
@@ -164,7 +167,10 @@ struct LeRobotPrepareCLITests {
     #expect(failed.status == 65)
     let (code, _, findings) = error(failed.document)
     #expect(code == "invalid_dataset")
-    #expect(findings.contains { ($0["message"] as? String ?? "").contains(removed) && $0["code"] as? String == "missing_file" })
+    #expect(
+      findings.contains {
+        ($0["message"] as? String ?? "").contains(removed) && $0["code"] as? String == "missing_file"
+      })
     #expect(try registeredCount() == 0)
 
     let skipped = try prepare([root.path, "--skip-incomplete"])
@@ -215,7 +221,8 @@ struct LeRobotPrepareCLITests {
     // Schema mismatch: one episode's file from a dataset with another action size.
     let mixed = try fresh("mixed")
     let other = try DatasetFixture.make(
-      in: directory.url, name: "other", ["--version", "v2.1", "--cameras", "none", "--action-dim", "5"]).root
+      in: directory.url, name: "other", ["--version", "v2.1", "--cameras", "none", "--action-dim", "5"]
+    ).root
     let target = mixed.appendingPathComponent(dataFile)
     try FileManager.default.removeItem(at: target)
     try FileManager.default.copyItem(at: other.appendingPathComponent(dataFile), to: target)
@@ -272,7 +279,8 @@ struct LeRobotPrepareCLITests {
   }
 
   @Test func disagreeingShippedStatisticsAreReported() throws {
-    let (root, _) = try DatasetFixture.make(in: directory.url, name: "stale", ["--version", "v3.0", "--cameras", "none"])
+    let (root, _) = try DatasetFixture.make(
+      in: directory.url, name: "stale", ["--version", "v3.0", "--cameras", "none"])
     let statsPath = root.appendingPathComponent("meta/stats.json")
     var stats = try JSONSerialization.jsonObject(with: Data(contentsOf: statsPath)) as! [String: Any]
     var action = stats["action"] as! [String: Any]
@@ -319,7 +327,10 @@ struct LeRobotPrepareCLITests {
     // Its declared second camera has no files: a clear error by default.
     let undeclared = try prepare([shared.appendingPathComponent("gr00t-robot-sim-picknplace-v2").path, "--name", "g2"])
     #expect(undeclared.status == 65)
-    #expect(error(undeclared.document).findings.contains { ($0["message"] as? String ?? "").contains("observation.images.egoview") })
+    #expect(
+      error(undeclared.document).findings.contains {
+        ($0["message"] as? String ?? "").contains("observation.images.egoview")
+      })
 
     let g1 = try prepare([shared.appendingPathComponent("g1-inspire-pickbottle-v21").path, "--skip-incomplete"])
     #expect(g1.status == 0, "\(g1.text)")

@@ -142,8 +142,9 @@ struct RLDSPrepareCLITests {
     let text = message(result.document)
     #expect(text.contains(truncated["file"] as? String ?? "?"), "\(text)")
     #expect(
-      text.contains("holds \(truncated["records_present"] as? Int ?? -1) records but dataset_info.json "
-        + "lists \(truncated["records_listed"] as? Int ?? -1)"), "\(text)")
+      text.contains(
+        "holds \(truncated["records_present"] as? Int ?? -1) records but dataset_info.json "
+          + "lists \(truncated["records_listed"] as? Int ?? -1)"), "\(text)")
 
     // A listed shard that is missing.
     let (gone, goneExpected) = try DatasetFixture.make(
@@ -151,7 +152,8 @@ struct RLDSPrepareCLITests {
     let files = try #require((goneExpected["files"] as? [String: Any])?["train"] as? [Any])
     let version = try #require(RLDSFixture.versionDirectory(gone))
     let shard = try #require(
-      try FileManager.default.contentsOfDirectory(atPath: version).filter { $0.contains("-train.tfrecord-00001") }.first)
+      try FileManager.default.contentsOfDirectory(atPath: version).filter { $0.contains("-train.tfrecord-00001") }.first
+    )
     #expect(files.count >= 2)
     try FileManager.default.removeItem(atPath: version + "/" + shard)
     let missing = try prepare([gone.path, "--name", "gone", "--fps", "10"])
@@ -163,7 +165,8 @@ struct RLDSPrepareCLITests {
     let (other, _) = try DatasetFixture.make(
       "rlds", in: directory.url, name: "arrayrecord", ["--episodes", "2", "--cameras", "none"])
     let info = try #require(RLDSFixture.versionDirectory(other)) + "/dataset_info.json"
-    var document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: Any])
+    var document = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: Any])
     document["fileFormat"] = "array_record"
     try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: info))
     let refused = try prepare([other.path, "--name", "arrayrecord", "--fps", "10"])

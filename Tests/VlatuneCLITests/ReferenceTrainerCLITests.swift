@@ -26,9 +26,11 @@ struct ReferenceTrainerCLITests {
     var runner = bed.vlatune
     runner.environment["VLATUNE_TRAINER"] = nil
     let result = try runner.run(
-      ["job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--max-steps", "6",
-       "--batch-size", "8", "--lora-rank", "4", "--checkpoint-interval", "3", "--gpus", "0",
-       "--name", "sample-job", "--wait", "--json"], timeout: 600)
+      [
+        "job", "start", "--base-model", "tiny-vla", "--dataset", "sample", "--max-steps", "6",
+        "--batch-size", "8", "--lora-rank", "4", "--checkpoint-interval", "3", "--gpus", "0",
+        "--name", "sample-job", "--wait", "--json",
+      ], timeout: 600)
     #expect(result.status == 0, "\(result.standardError)")
     let document = try result.json()
     #expect(document["state"] as? String == "succeeded", "\(document["error"] ?? "")")
@@ -45,30 +47,41 @@ struct ReferenceTrainerCLITests {
     let front = episode.appendingPathComponent("front/000001.jpg").path
     let wrist = episode.appendingPathComponent("wrist/000001.jpg").path
     let state = ["--state", "0.1,0.5,1.0,0,0,0,0.04,0.04", "--instruction", "pick up the red block"]
-    let predicted = try runner.run(["predict", "sample-job", "--image", "wrist=\(wrist)", "--image", "front=\(front)"] + state)
+    let predicted = try runner.run(
+      ["predict", "sample-job", "--image", "wrist=\(wrist)", "--image", "front=\(front)"] + state)
     #expect(predicted.status == 0, "\(predicted.standardError)")
     let actions = try #require(try predicted.json()["actions"] as? [[Double]])
     #expect(actions.count == 4 && actions.allSatisfy { $0.count == 7 && $0.allSatisfy(\.isFinite) })
     // The order of --image does not matter; the names do.
-    let swapped = try runner.run(["predict", "sample-job", "--image", "front=\(front)", "--image", "wrist=\(wrist)"] + state)
+    let swapped = try runner.run(
+      ["predict", "sample-job", "--image", "front=\(front)", "--image", "wrist=\(wrist)"] + state)
     #expect(try swapped.json()["actions"] as? [[Double]] == actions)
-    let typo = try runner.run(["predict", "sample-job", "--image", "wrist=\(wrist)", "--image", "frnt=\(front)"] + state)
+    let typo = try runner.run(
+      ["predict", "sample-job", "--image", "wrist=\(wrist)", "--image", "frnt=\(front)"] + state)
     #expect(typo.status == 64)
     #expect(typo.standardError.contains("unknown camera 'frnt': the adapter was trained on cameras front, wrist"))
     let missing = try runner.run(["predict", "sample-job", "--image", "front=\(front)"] + state)
     #expect(missing.status == 64 && missing.standardError.contains("missing --image wrist=PATH"))
     let short = try runner.run(
-      ["predict", "sample-job", "--image", "front=\(front)", "--image", "wrist=\(wrist)", "--state", "1,2", "--instruction", "x"])
+      [
+        "predict", "sample-job", "--image", "front=\(front)", "--image", "wrist=\(wrist)", "--state", "1,2",
+        "--instruction", "x",
+      ])
     #expect(short.status == 64 && short.standardError.contains("--state needs 8 comma-separated values"))
     let absent = try runner.run(
       ["predict", "sample-job", "--image", "front=/nonexistent.jpg", "--image", "wrist=\(wrist)"] + state)
     #expect(absent.status == 66 && absent.standardError.contains("no such file"))
     let notImage = try runner.run(
       ["predict", "sample-job", "--image", "front=\(episode.path)/meta.json", "--image", "wrist=\(wrist)"] + state)
-    #expect(notImage.status == 65 && notImage.standardError.contains("is not a readable image"), "\(notImage.standardError)")
+    #expect(
+      notImage.status == 65 && notImage.standardError.contains("is not a readable image"), "\(notImage.standardError)")
     #expect(!(typo.standardError + missing.standardError + notImage.standardError).contains("Traceback"))
     let direct = try ProcessRunner.run(
-      TestPaths.python!, ["-m", "vlatune_trainer.predict", "--adapter", bed.directory.path, "--image", "front=\(front)", "--instruction", "x"])
+      TestPaths.python!,
+      [
+        "-m", "vlatune_trainer.predict", "--adapter", bed.directory.path, "--image", "front=\(front)", "--instruction",
+        "x",
+      ])
     #expect(direct.status == 66 && direct.standardError.contains("is not a vlatune adapter directory"))
   }
 
@@ -108,7 +121,9 @@ struct ReferenceTrainerCLITests {
       let history = try runner.run(["job", "metrics", job, "--json"]).json()
       var byStep: [Int: (Double, Int)] = [:]
       for row in history["progress"] as? [[String: Any]] ?? [] {
-        if let step = row["step"] as? Int, let loss = row["loss"] as? Double { byStep[step] = (loss, row["attempt"] as? Int ?? 0) }
+        if let step = row["step"] as? Int, let loss = row["loss"] as? Double {
+          byStep[step] = (loss, row["attempt"] as? Int ?? 0)
+        }
       }
       return byStep
     }
@@ -129,7 +144,10 @@ struct ReferenceTrainerCLITests {
 
     // init_from: a new job starts from this job's adapter weights.
     let warm = try runner.run(
-      ["job", "start", "--from", id, "--init-from", "\(id):80", "--max-steps", "2", "--name", "warm", "--wait", "--quiet"],
+      [
+        "job", "start", "--from", id, "--init-from", "\(id):80", "--max-steps", "2", "--name", "warm", "--wait",
+        "--quiet",
+      ],
       timeout: 600)
     #expect(warm.status == 0, "\(warm.standardError)")
     let logs = try runner.run(["job", "logs", "warm"])

@@ -44,7 +44,10 @@ struct SourceKeysCLITests {
     #expect(codes(warnings).contains("state_key_excluded"))
     let chosen = keys(ok.document)
     #expect(chosen.action == "actions")
-    #expect(chosen.state.compactMap { $0["key"] as? String } == ["obs/robot0_eef_pos", "obs/robot0_eef_quat", "obs/robot0_gripper_qpos"])
+    #expect(
+      chosen.state.compactMap { $0["key"] as? String } == [
+        "obs/robot0_eef_pos", "obs/robot0_eef_quat", "obs/robot0_gripper_qpos",
+      ])
     #expect(chosen.state.compactMap { $0["start"] as? Int } == [0, 3, 7])
 
     let leak = try prepare([
@@ -54,7 +57,9 @@ struct SourceKeysCLITests {
     let found = findings(leak.document)
     #expect(codes(found) == ["state_contains_action"])
     let leakText = text(found.first)
-    #expect(leakText.hasPrefix("7 state dimension(s) (from obs/actions) equal the action on every step: state[0] = action[0]"))
+    #expect(
+      leakText.hasPrefix("7 state dimension(s) (from obs/actions) equal the action on every step: state[0] = action[0]")
+    )
     #expect(leakText.contains("--state-keys obs/robot0_eef_pos"))
   }
 
@@ -66,7 +71,8 @@ struct SourceKeysCLITests {
     #expect(codes(findings(refused.document)) == ["state_contains_next_action"])
     let refusal = text(findings(refused.document).first)
     #expect(refusal.contains("(from obs/next_actions) equal the next step's action"))
-    let registered = (try? FileManager.default.contentsOfDirectory(atPath: directory.appending("home/datasets").path)) ?? []
+    let registered =
+      (try? FileManager.default.contentsOfDirectory(atPath: directory.appending("home/datasets").path)) ?? []
     #expect(registered.isEmpty)
 
     let (scaled, expected) = try DatasetFixture.make(
@@ -80,8 +86,10 @@ struct SourceKeysCLITests {
     let (root, _) = try DatasetFixture.make("hdf5", in: directory.url, name: "plain", ["--layout", "robomimic"])
     let result = try prepare([root.path, "--instruction", "stack", "--state-keys", "joint_pos"])
     #expect(result.status == 64)
-    #expect(message(result.document).contains(
-      "'joint_pos' is not a low-dimensional float dataset in demo.hdf5 data/demo_0/obs/; available: obs/robot0_eef_pos, obs/robot0_eef_quat, obs/robot0_gripper_qpos"))
+    #expect(
+      message(result.document).contains(
+        "'joint_pos' is not a low-dimensional float dataset in demo.hdf5 data/demo_0/obs/; available: obs/robot0_eef_pos, obs/robot0_eef_quat, obs/robot0_gripper_qpos"
+      ))
     let episodes = try prepare([root.path, "--format", "episodes", "--action-key", "act"])
     #expect(episodes.status == 64)
     #expect(message(episodes.document).contains("--action-key: applies to lerobot, hdf5, rlds and npz sources"))
@@ -96,7 +104,9 @@ struct SourceKeysCLITests {
     #expect(fallback.document["state_dim"] as? Int == expected["state_dim"] as? Int)
     let unknown = try prepare([root.path, "--name", "rlds2", "--state-keys", "joint_pos"])
     #expect(unknown.status == 64)
-    #expect(message(unknown.document).contains("'joint_pos' is not a tensor feature under steps/observation/; tensors there: state"))
+    #expect(
+      message(unknown.document).contains(
+        "'joint_pos' is not a tensor feature under steps/observation/; tensors there: state"))
     let action = try prepare([root.path, "--name", "rlds3", "--action-key", "reward"])
     #expect(action.status == 64)
     #expect(message(action.document).contains("'reward' is not a vector feature of the steps; vector features: "))
@@ -112,19 +122,27 @@ struct SourceKeysCLITests {
       ["--version", "v3.0", "--plain-keys", "--cameras", "video", "--camera-keys", "image", "--video-dir", "video"])
     let unnamed = try prepare([root.path, "--name", "p1"])
     #expect(unnamed.status == 65)
-    #expect(message(unnamed.document).hasPrefix(
-      "meta/info.json has no 'action' feature; name the action feature with --action-key (and the state with --state-keys); its features: actions (float32 [7]), "))
+    #expect(
+      message(unnamed.document).hasPrefix(
+        "meta/info.json has no 'action' feature; name the action feature with --action-key (and the state with --state-keys); its features: actions (float32 [7]), "
+      ))
     let named = try prepare([root.path, "--name", "p2", "--action-key", "actions", "--state-keys", "state"])
     #expect(named.status == 65)
     let lacking = findings(named.document)
     #expect(codes(lacking) == ["missing_camera"])
-    #expect(text(lacking.first) == "every episode lacks camera image (no file at videos/image/chunk-000/file-000.mp4), but video/image/chunk-000/file-000.mp4 exists: the files are under video/ where meta/info.json's paths say videos/ (rename the folder to videos/); leave it out with --camera-map (cameras with files: image (0 of 4 episodes); --camera-map none for no images)")
+    #expect(
+      text(lacking.first)
+        == "every episode lacks camera image (no file at videos/image/chunk-000/file-000.mp4), but video/image/chunk-000/file-000.mp4 exists: the files are under video/ where meta/info.json's paths say videos/ (rename the folder to videos/); leave it out with --camera-map (cameras with files: image (0 of 4 episodes); --camera-map none for no images)"
+    )
     // --skip-incomplete cannot skip a camera no episode has.
-    let skipped = try prepare([root.path, "--name", "p3", "--action-key", "actions", "--state-keys", "state", "--skip-incomplete"])
+    let skipped = try prepare([
+      root.path, "--name", "p3", "--action-key", "actions", "--state-keys", "state", "--skip-incomplete",
+    ])
     #expect(skipped.status == 65)
     #expect(codes(findings(skipped.document)) == ["missing_camera"])
 
-    try FileManager.default.moveItem(at: root.appendingPathComponent("video"), to: root.appendingPathComponent("videos"))
+    try FileManager.default.moveItem(
+      at: root.appendingPathComponent("video"), to: root.appendingPathComponent("videos"))
     let ok = try prepare([root.path, "--name", "p4", "--action-key", "actions", "--state-key", "state"])
     #expect(ok.status == 0, "\(ok.text)")
     #expect(keys(ok.document).action == "actions")
@@ -133,17 +151,24 @@ struct SourceKeysCLITests {
 
     let withoutState = try prepare([root.path, "--name", "p5", "--action-key", "actions"])
     #expect(withoutState.status == 0)
-    let warning = (withoutState.document["warnings"] as? [[String: Any]] ?? []).first { $0["code"] as? String == "no_state" }
+    let warning = (withoutState.document["warnings"] as? [[String: Any]] ?? []).first {
+      $0["code"] as? String == "no_state"
+    }
     #expect(text(warning).hasSuffix("pass --state-keys state"))
   }
 
   @Test func inspectListsFeaturesCamerasWithFilesAndTheKeysPrepareWouldTake() throws {
     let (root, _) = try DatasetFixture.make(
       in: directory.url, name: "inspect-lerobot",
-      ["--version", "v2.1", "--plain-keys", "--cameras", "video", "--camera-keys", "image,wrist", "--video-dir", "video"])
-    try FileManager.default.createDirectory(at: root.appendingPathComponent("videos/chunk-000"), withIntermediateDirectories: true)
+      [
+        "--version", "v2.1", "--plain-keys", "--cameras", "video", "--camera-keys", "image,wrist", "--video-dir",
+        "video",
+      ])
+    try FileManager.default.createDirectory(
+      at: root.appendingPathComponent("videos/chunk-000"), withIntermediateDirectories: true)
     try FileManager.default.moveItem(
-      at: root.appendingPathComponent("video/chunk-000/image"), to: root.appendingPathComponent("videos/chunk-000/image"))
+      at: root.appendingPathComponent("video/chunk-000/image"),
+      to: root.appendingPathComponent("videos/chunk-000/image"))
     let result = try vlatune.run(["dataset", "inspect", root.path, "--json"])
     #expect(result.status == 0, "\(result.standardError)")
     let document = try result.json()
@@ -157,14 +182,19 @@ struct SourceKeysCLITests {
     #expect(features.contains("actions") && features.contains("state"))
     let notes = document["notes"] as? [[String: Any]] ?? []
     #expect(codes(notes).contains("missing_feature"))
-    #expect(text(notes.first { $0["code"] as? String == "missing_camera" }).contains("but video/chunk-000/wrist/episode_000000.mp4 exists"))
-    let named = try vlatune.run(["dataset", "inspect", root.path, "--action-key", "actions", "--state-keys", "state", "--camera-map", "image"])
+    #expect(
+      text(notes.first { $0["code"] as? String == "missing_camera" }).contains(
+        "but video/chunk-000/wrist/episode_000000.mp4 exists"))
+    let named = try vlatune.run([
+      "dataset", "inspect", root.path, "--action-key", "actions", "--state-keys", "state", "--camera-map", "image",
+    ])
     #expect(named.status == 0)
     #expect(named.standardOutput.contains("cameras    image (4 of 4 episodes), wrist (0 of 4 episodes)"))
     #expect(named.standardOutput.contains("prepare    action actions; state state [0..<8]"))
     #expect(!named.standardOutput.contains("error:"))
     // Nothing was registered.
-    #expect(((try? FileManager.default.contentsOfDirectory(atPath: directory.appending("home/datasets").path)) ?? []).isEmpty)
+    #expect(
+      ((try? FileManager.default.contentsOfDirectory(atPath: directory.appending("home/datasets").path)) ?? []).isEmpty)
   }
 
   @Test func aDatasetOneFolderDownIsFoundAndSeveralAreNamed() throws {
@@ -225,9 +255,10 @@ struct SourceKeysCLITests {
     #expect(codes(result.document["warnings"] as? [[String: Any]] ?? []).contains("final_frame_dropped"))
     let images = try PackageImages.mismatches(
       try #require(result.document["path"] as? String),
-      expected: Dictionary(uniqueKeysWithValues: (expected["episodes"] as? [[String: Any]] ?? []).map {
-        ($0["name"] as? String ?? "", $0["image_cell_means"] as? [String: [[Double]]] ?? [:])
-      }), tolerance: 40)
+      expected: Dictionary(
+        uniqueKeysWithValues: (expected["episodes"] as? [[String: Any]] ?? []).map {
+          ($0["name"] as? String ?? "", $0["image_cell_means"] as? [String: [[Double]]] ?? [:])
+        }), tolerance: 40)
     #expect(images.isEmpty, "\(images)")
   }
 
@@ -248,10 +279,13 @@ struct SourceKeysCLITests {
     #expect(written.status == 0, "\(written.standardError)")
     let result = try prepare([root.path, "--name", "dark"])
     #expect(result.status == 0, "\(result.text)")
-    let warnings = (result.document["warnings"] as? [[String: Any]] ?? []).filter { $0["code"] as? String == "black_camera" }
-    #expect(warnings.map(text) == [
-      "camera 'image_3' is black in every frame sampled (6: first, middle and last of each episode); it may never have been recorded: leave it out with --camera-map"
-    ])
+    let warnings = (result.document["warnings"] as? [[String: Any]] ?? []).filter {
+      $0["code"] as? String == "black_camera"
+    }
+    #expect(
+      warnings.map(text) == [
+        "camera 'image_3' is black in every frame sampled (6: first, middle and last of each episode); it may never have been recorded: leave it out with --camera-map"
+      ])
   }
 
   @Test func npzKeysAreNamedWhenTheyAreNotTheUsualOnes() throws {
@@ -259,7 +293,9 @@ struct SourceKeysCLITests {
       "npz", in: directory.url, name: "odd", ["--meta", "none", "--action-key", "act", "--state-key", "joints"])
     let unnamed = try prepare([root.path, "--name", "odd"])
     #expect(unnamed.status == 65)
-    #expect(message(unnamed.document).hasPrefix("episode_000.npz has no 'actions' or 'action' array; name it with --action-key (arrays: act ["))
+    #expect(
+      message(unnamed.document).hasPrefix(
+        "episode_000.npz has no 'actions' or 'action' array; name it with --action-key (arrays: act ["))
     let named = try prepare([
       root.path, "--name", "odd", "--action-key", "act", "--state-keys", "joints", "--instruction", "push the block",
       "--fps", "15",
@@ -278,7 +314,9 @@ struct SourceKeysCLITests {
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
       try meta.write(to: folder.appendingPathComponent("meta.json"), atomically: true, encoding: .utf8)
       if steps {
-        let lines = (0..<4).map { "{\"action\": [\(Double($0) * 0.1), \(1 - Double($0) * 0.2)], \"timestamp\": \(Double($0) / 5)}" }
+        let lines = (0..<4).map {
+          "{\"action\": [\(Double($0) * 0.1), \(1 - Double($0) * 0.2)], \"timestamp\": \(Double($0) / 5)}"
+        }
         try (lines.joined(separator: "\n") + "\n").write(
           to: folder.appendingPathComponent("steps.jsonl"), atomically: true, encoding: .utf8)
       }
@@ -307,12 +345,21 @@ struct SourceKeysCLITests {
   @Test func aFewValuedDimensionIsHintedAsTheGripper() throws {
     let folder = directory.appending("gripper/ep0")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try #"{"instruction": "grip", "fps": 10}"#.write(to: folder.appendingPathComponent("meta.json"), atomically: true, encoding: .utf8)
-    let lines = (0..<12).map { "{\"action\": [\(Double([-1, 0, 1][$0 % 3])), \(Double($0) * 0.37)], \"timestamp\": \(Double($0) / 10)}" }
-    try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("steps.jsonl"), atomically: true, encoding: .utf8)
+    try #"{"instruction": "grip", "fps": 10}"#.write(
+      to: folder.appendingPathComponent("meta.json"), atomically: true, encoding: .utf8)
+    let lines = (0..<12).map {
+      "{\"action\": [\(Double([-1, 0, 1][$0 % 3])), \(Double($0) * 0.37)], \"timestamp\": \(Double($0) / 10)}"
+    }
+    try (lines.joined(separator: "\n") + "\n").write(
+      to: folder.appendingPathComponent("steps.jsonl"), atomically: true, encoding: .utf8)
     let result = try prepare([directory.appending("gripper").path, "--name", "gripper", "--val-fraction", "0"])
     #expect(result.status == 0, "\(result.text)")
-    let hints = (result.document["warnings"] as? [[String: Any]] ?? []).filter { $0["code"] as? String == "gripper_hint" }
-    #expect(hints.map(text) == ["action[0] takes only the values -1.0, 0.0, 1.0: if it is the gripper, pass --gripper-dim 0 to keep it out of normalization"])
+    let hints = (result.document["warnings"] as? [[String: Any]] ?? []).filter {
+      $0["code"] as? String == "gripper_hint"
+    }
+    #expect(
+      hints.map(text) == [
+        "action[0] takes only the values -1.0, 0.0, 1.0: if it is the gripper, pass --gripper-dim 0 to keep it out of normalization"
+      ])
   }
 }

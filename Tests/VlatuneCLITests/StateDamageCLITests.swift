@@ -38,7 +38,8 @@ struct StateDamageCLITests {
     let healthy = try bed.run(["doctor", "--json"])
     let names = ((try healthy.json()["checks"] as? [[String: Any]]) ?? []).filter { $0["ok"] as? Bool == true }
       .compactMap { $0["name"] as? String }
-    #expect(Set(["database pages", "database writable", "dataset packages", "job directories"]).isSubset(of: Set(names)))
+    #expect(
+      Set(["database pages", "database writable", "dataset packages", "job directories"]).isSubset(of: Set(names)))
 
     let home = bed.vlatune.home
     try FileManager.default.createDirectory(

@@ -129,8 +129,9 @@ struct StateSecurityCLITests {
     try waitUntil("the trainer's environment", timeout: 30) {
       FileManager.default.fileExists(atPath: jobDir + "/trainer-env.json")
     }
-    let trainer = try JSONSerialization.jsonObject(
-      with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
+    let trainer =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: jobDir + "/trainer-env.json"))) as! [String: String]
     #expect(trainer["HF_TOKEN"] == secret)
     #expect(trainer["UNLISTED_SECRET"] == nil && trainer["WANDB_API_KEY"] == nil)
     _ = try bed.vlatune.run(["job", "cancel", id, "--grace", "5"])
@@ -191,12 +192,16 @@ struct StateSecurityCLITests {
     let bed = try JobTestbed()
     let home = bed.vlatune.home.path
     #expect(try ProcessRunner.run("/bin/chown", ["-R", user, bed.directory.url.path], timeout: 30).status == 0)
-    for file in ["vlatune.db", "vlatune.db-wal", "vlatune.db-shm"] where FileManager.default.fileExists(atPath: home + "/" + file) {
+    for file in ["vlatune.db", "vlatune.db-wal", "vlatune.db-shm"]
+    where FileManager.default.fileExists(atPath: home + "/" + file) {
       try Self.chmod(home + "/" + file, 0o444)
     }
     let doctor = try ProcessRunner.run(
       "/usr/sbin/runuser",
-      ["-u", user, "--", "/usr/bin/env", "VLATUNE_HOME=\(home)", "VLATUNE_TRAINER=/bin/true", TestPaths.binary.path, "doctor"],
+      [
+        "-u", user, "--", "/usr/bin/env", "VLATUNE_HOME=\(home)", "VLATUNE_TRAINER=/bin/true", TestPaths.binary.path,
+        "doctor",
+      ],
       timeout: 60)
     #expect(doctor.status == 69, "\(doctor.standardOutput)\(doctor.standardError)")
     #expect(

@@ -12,7 +12,9 @@ struct SymlinkSourcesCLITests {
   static func linkedSource(_ format: String, in directory: TemporaryDirectory) throws -> (root: URL, link: String) {
     let inside = directory.appending("inside")
     let elsewhere = directory.appending("elsewhere")
-    for folder in [inside, elsewhere] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+    for folder in [inside, elsewhere] {
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
     let root: URL
     switch format {
     case "episodes":
@@ -35,7 +37,8 @@ struct SymlinkSourcesCLITests {
     }
     let moved = elsewhere.appendingPathComponent(format + "-" + (relative as NSString).lastPathComponent)
     try FileManager.default.moveItem(at: root.appendingPathComponent(relative), to: moved)
-    try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent(relative).path, withDestinationPath: moved.path)
+    try FileManager.default.createSymbolicLink(
+      atPath: root.appendingPathComponent(relative).path, withDestinationPath: moved.path)
     return (root, relative)
   }
 
@@ -65,7 +68,9 @@ struct SymlinkSourcesCLITests {
     let strict = try Self.runner(directory, roots: [directory.appending("inside")])
     let refused = try strict.run(prepare)
     #expect(refused.status == 77, "\(format): \(refused.standardError)")
-    #expect(refused.standardError.contains("\(link) is a symbolic link to \(directory.appending("elsewhere").path)"), "\(refused.standardError)")
+    #expect(
+      refused.standardError.contains("\(link) is a symbolic link to \(directory.appending("elsewhere").path)"),
+      "\(refused.standardError)")
     #expect(refused.standardError.contains("--follow-links"))
     let outsideRoots = try strict.run(prepare + ["--follow-links"])
     #expect(outsideRoots.status == 77, "\(format): \(outsideRoots.standardError)")

@@ -94,7 +94,8 @@ struct ToolGateCLITests {
       try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }.filter { $0["tool"] as? String == twin.tool }.map { "\($0["actor"] ?? "")/\($0["decision"] ?? "")" }
     for expected in [
-      "cli:allow/allowed", "cli:deny/refused", "cli:limit/allowed", "cli:limit/refused", "cli:default/refused", "cli:hide/refused",
+      "cli:allow/allowed", "cli:deny/refused", "cli:limit/allowed", "cli:limit/refused", "cli:default/refused",
+      "cli:hide/refused",
     ] {
       #expect(decisions.contains(expected), "\(decisions)")
     }
@@ -136,8 +137,9 @@ struct ToolGateCLITests {
     try FileManager.default.copyItem(
       atPath: Self.catalogueSeed, toPath: bed.vlatune.home.appendingPathComponent("policy.yaml").path)
     let shown = try bed.vlatune.run(["policy", "show", "--json"])
-    #expect((try shown.json()["policy"] as? [String: Any])?["source"] as? String
-      == bed.vlatune.home.appendingPathComponent("policy.yaml").path)
+    #expect(
+      (try shown.json()["policy"] as? [String: Any])?["source"] as? String
+        == bed.vlatune.home.appendingPathComponent("policy.yaml").path)
     let source = try SampleData.copy(into: bed.directory.url, name: "again")
     #expect(try bed.vlatune.run(["dataset", "prepare", source.path, "--name", "again", "--quiet"]).status == 0)
     // A missing base model is refused before admission by the parameter table (the seed's

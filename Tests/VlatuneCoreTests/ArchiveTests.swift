@@ -1,3 +1,4 @@
+import CFileIO
 import Foundation
 import Testing
 import VlatuneTestSupport
@@ -10,8 +11,6 @@ import VlatuneTestSupport
 @testable import VlatuneJobs
 @testable import VlatuneStore
 @testable import VlatuneSupport
-
-import CFileIO
 
 @Suite struct ArchiveTests {
   /// Many blocks through the writing thread (more than its queue holds): all bytes land in

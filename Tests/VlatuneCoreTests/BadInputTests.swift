@@ -401,7 +401,9 @@ struct BadInput: Sendable, CustomTestStringConvertible {
 
   /// Two episode folders whose names differ only in bytes that are not UTF-8 were merged (one
   /// episode's actions with the other's images); a second `meta.json` silently won.
-  @Test(arguments: [("non-UTF-8 names", "unsafe_entry", "not UTF-8"), ("a duplicate entry", "duplicate_entry", "more than once")])
+  @Test(arguments: [
+    ("non-UTF-8 names", "unsafe_entry", "not UTF-8"), ("a duplicate entry", "duplicate_entry", "more than once"),
+  ])
   func refusesAmbiguousNames(_ kind: String, _ code: String, _ fragment: String) throws {
     let fixture = try PrepareFixture()
     let archive = fixture.directory.appending("ambiguous.tar").path

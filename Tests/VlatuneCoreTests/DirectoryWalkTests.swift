@@ -65,7 +65,8 @@ import VlatuneTestSupport
     let directory = TemporaryDirectory()
     let root = directory.appending("source").path
     try FileManager.default.createDirectory(atPath: root + "/meta", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: directory.appending("elsewhere").path, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: directory.appending("elsewhere").path, withIntermediateDirectories: true)
     try FileManager.default.createSymbolicLink(
       atPath: root + "/videos", withDestinationPath: directory.appending("elsewhere").path)
     do {
@@ -110,6 +111,6 @@ import VlatuneTestSupport
     #expect(PackageWriter.sixDigits(0) == "000000")
     #expect(PackageWriter.sixDigits(42) == "000042")
     #expect(PackageWriter.sixDigits(123456) == "123456")
-    #expect(PackageWriter.sixDigits(1234567) == "1234567")
+    #expect(PackageWriter.sixDigits(1_234_567) == "1234567")
   }
 }

@@ -60,7 +60,10 @@ final class FakeClock: Sendable {
     #expect(record.state == .succeeded)
     #expect(record.finishedAt == Timestamp.format(Date(timeIntervalSince1970: 1_800_000_120)))
     let events = try jobs.events("job_a")
-    #expect(events.map { "\($0.from ?? "")→\($0.to)" } == ["→queued", "queued→starting", "starting→running", "running→succeeded"])
+    #expect(
+      events.map { "\($0.from ?? "")→\($0.to)" } == [
+        "→queued", "queued→starting", "starting→running", "running→succeeded",
+      ])
     #expect(events.last?.at == Timestamp.format(Date(timeIntervalSince1970: 1_800_000_120)))
   }
 

@@ -18,7 +18,9 @@ import VlatuneTestSupport
   @Test func spawnFailureRefundsTheRateLimitSlot() throws {
     let fixture = try PrepareFixture()
     _ = try fixture.prepare()
-    let context = try VlatuneContext.open(environment: ["VLATUNE_HOME": fixture.home.root.path, "PATH": "/usr/bin:/bin"])
+    let context = try VlatuneContext.open(environment: [
+      "VLATUNE_HOME": fixture.home.root.path, "PATH": "/usr/bin:/bin",
+    ])
     var policy = Policy.builtin
     policy.tools["start_finetune_job"] = [
       .init(action: "allow", reason: nil, rateLimit: .init(max: 1, window: 3600), requiredArgs: true)
@@ -90,7 +92,8 @@ import VlatuneTestSupport
     let counts = try context.store.read { database in
       (
         try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM job_attempts") ?? -1,
-        try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM rate_events WHERE scope LIKE 'resume_finetune_job|%'") ?? -1,
+        try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM rate_events WHERE scope LIKE 'resume_finetune_job|%'")
+          ?? -1,
         try String.fetchOne(
           database, sql: "SELECT outcome FROM audit_log WHERE tool = 'resume_finetune_job' ORDER BY id DESC LIMIT 1")
       )

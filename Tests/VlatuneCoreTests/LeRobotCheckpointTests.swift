@@ -19,12 +19,12 @@ struct LeRobotCheckpointTests {
     let model = directory.appendingPathComponent(type)
     try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
     try """
-      {"type": "\(type)", "max_state_dim": 6, "max_action_dim": 6,
-       "input_features": {"observation.images.top": {"type": "VISUAL", "shape": [3, 64, 64]},
-                          "observation.images.wrist": {"type": "VISUAL", "shape": [3, 64, 64]},
-                          "observation.state": {"type": "STATE", "shape": [8]}},
-       "output_features": {"action": {"type": "ACTION", "shape": [7]}}}
-      """.write(to: model.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+    {"type": "\(type)", "max_state_dim": 6, "max_action_dim": 6,
+     "input_features": {"observation.images.top": {"type": "VISUAL", "shape": [3, 64, 64]},
+                        "observation.images.wrist": {"type": "VISUAL", "shape": [3, 64, 64]},
+                        "observation.state": {"type": "STATE", "shape": [8]}},
+     "output_features": {"action": {"type": "ACTION", "shape": [7]}}}
+    """.write(to: model.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
     try MemoryEstimateTests.writeSafetensors(
       model.appendingPathComponent("model.safetensors"),
       shapes: [

@@ -24,7 +24,8 @@ struct LeRobotSourceTests {
   }
 
   /// Reads a fixture's episodes and checks them against pyarrow's reading of the same files.
-  private func checkNumbers(_ options: [String], name: String) throws -> (LeRobotSource, [EpisodeRecord], [String: Any]) {
+  private func checkNumbers(_ options: [String], name: String) throws -> (LeRobotSource, [EpisodeRecord], [String: Any])
+  {
     let (root, expected) = try DatasetFixture.make(in: directory.url, name: name, options)
     let source = LeRobotSource(root: root.path, cameraMap: nil, skipIncomplete: false)
     let inventory = try source.inventory(cancellation: CancellationToken())
@@ -176,7 +177,10 @@ struct LeRobotSourceTests {
 
   @Test func cameraMapParsesSlotsAndRejectsBadNames() throws {
     let map = try CameraMap(parsing: "front=observation.images.cam_high, observation.images.wrist")
-    #expect(map.entries == [.init(slot: "front", key: "observation.images.cam_high"), .init(slot: nil, key: "observation.images.wrist")])
+    #expect(
+      map.entries == [
+        .init(slot: "front", key: "observation.images.cam_high"), .init(slot: nil, key: "observation.images.wrist"),
+      ])
     #expect(try CameraMap(parsing: "none").entries.isEmpty)
     #expect(CameraMap.defaultSlot(for: "observation.images.cam_high") == "cam_high")
     #expect(CameraMap.defaultSlot(for: "observation.image") == "image")
@@ -186,8 +190,13 @@ struct LeRobotSourceTests {
 
   @Test func templatesFillLikePythonFormat() {
     #expect(
-      LeRobotInfo.fill("videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4", ["episode_chunk": 1, "episode_index": 1042], videoKey: "cam")
+      LeRobotInfo.fill(
+        "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4",
+        ["episode_chunk": 1, "episode_index": 1042], videoKey: "cam")
         == "videos/chunk-001/cam/episode_001042.mp4")
-    #expect(LeRobotInfo.fill("data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet", ["chunk_index": 0, "file_index": 12]) == "data/chunk-000/file-012.parquet")
+    #expect(
+      LeRobotInfo.fill(
+        "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet", ["chunk_index": 0, "file_index": 12])
+        == "data/chunk-000/file-012.parquet")
   }
 }

@@ -136,7 +136,9 @@ import VlatuneTestSupport
     let policy = try PolicyLoader.load(
       "version: 1\ntools:\n  start_finetune_job:\n    rules: [{action: deny, reason: maintenance window}]\n",
       source: "test")
-    #expect(policy.tools["start_finetune_job"]?.first == Policy.Rule(action: "deny", reason: "maintenance window", rateLimit: nil, requiredArgs: false))
+    #expect(
+      policy.tools["start_finetune_job"]?.first
+        == Policy.Rule(action: "deny", reason: "maintenance window", rateLimit: nil, requiredArgs: false))
   }
 
   struct BadPolicy: Sendable, CustomTestStringConvertible {
@@ -148,20 +150,50 @@ import VlatuneTestSupport
   }
 
   static let badPolicies: [BadPolicy] = [
-    BadPolicy(name: "unknown top-level key", yaml: "version: 1\nlimitz: {}\n", line: 2, fragment: "unknown key 'limitz'"),
+    BadPolicy(
+      name: "unknown top-level key", yaml: "version: 1\nlimitz: {}\n", line: 2, fragment: "unknown key 'limitz'"),
     BadPolicy(name: "fractional version", yaml: "version: 1.0\n", line: 1, fragment: "version must be 1"),
     BadPolicy(name: "wrong version", yaml: "version: 2\n", line: 1, fragment: "version must be 1"),
-    BadPolicy(name: "unknown tool", yaml: "version: 1\ntools:\n  launch_rockets:\n    rules: []\n", line: 3, fragment: "unknown tool 'launch_rockets'"),
-    BadPolicy(name: "unknown rule key", yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - action: allow\n        ratelimit: 5/minute\n", line: 6, fragment: "unknown key 'ratelimit'"),
-    BadPolicy(name: "bad action", yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - action: permit\n", line: 5, fragment: "action must be allow, evaluate or deny"),
-    BadPolicy(name: "deny with a rate limit", yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        rate_limit: 5/minute\n", line: 5, fragment: "a deny rule always refuses"),
-    BadPolicy(name: "bad rate string", yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - rate_limit: lots\n", line: 5, fragment: "rate_limit must be"),
-    BadPolicy(name: "rate limit without window", yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 3}\n", line: 5, fragment: "needs both max and window"),
-    BadPolicy(name: "zero max", yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 0, window: 60}\n", line: 5, fragment: "max must be an integer in 1…1000000"),
-    BadPolicy(name: "unknown limit", yaml: "version: 1\nlimits:\n  max_gpus: 3\n", line: 3, fragment: "unknown key 'max_gpus'"),
-    BadPolicy(name: "negative budget", yaml: "version: 1\nlimits:\n  gpu_hours_per_day: -1\n", line: 3, fragment: "must be a number in 0…1000000"),
-    BadPolicy(name: "roots not a list", yaml: "version: 1\nlimits:\n  dataset_roots: /data\n", line: 3, fragment: "must be a list of strings"),
-    BadPolicy(name: "required_args not boolean", yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - validate: {required_args: sometimes}\n", line: 5, fragment: "required_args must be true or false"),
+    BadPolicy(
+      name: "unknown tool", yaml: "version: 1\ntools:\n  launch_rockets:\n    rules: []\n", line: 3,
+      fragment: "unknown tool 'launch_rockets'"),
+    BadPolicy(
+      name: "unknown rule key",
+      yaml:
+        "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - action: allow\n        ratelimit: 5/minute\n",
+      line: 6, fragment: "unknown key 'ratelimit'"),
+    BadPolicy(
+      name: "bad action", yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - action: permit\n",
+      line: 5, fragment: "action must be allow, evaluate or deny"),
+    BadPolicy(
+      name: "deny with a rate limit",
+      yaml:
+        "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        rate_limit: 5/minute\n",
+      line: 5, fragment: "a deny rule always refuses"),
+    BadPolicy(
+      name: "bad rate string",
+      yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - rate_limit: lots\n", line: 5,
+      fragment: "rate_limit must be"),
+    BadPolicy(
+      name: "rate limit without window",
+      yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 3}\n", line: 5,
+      fragment: "needs both max and window"),
+    BadPolicy(
+      name: "zero max",
+      yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 0, window: 60}\n",
+      line: 5, fragment: "max must be an integer in 1…1000000"),
+    BadPolicy(
+      name: "unknown limit", yaml: "version: 1\nlimits:\n  max_gpus: 3\n", line: 3, fragment: "unknown key 'max_gpus'"),
+    BadPolicy(
+      name: "negative budget", yaml: "version: 1\nlimits:\n  gpu_hours_per_day: -1\n", line: 3,
+      fragment: "must be a number in 0…1000000"),
+    BadPolicy(
+      name: "roots not a list", yaml: "version: 1\nlimits:\n  dataset_roots: /data\n", line: 3,
+      fragment: "must be a list of strings"),
+    BadPolicy(
+      name: "required_args not boolean",
+      yaml: "version: 1\ntools:\n  start_finetune_job:\n    rules:\n      - validate: {required_args: sometimes}\n",
+      line: 5, fragment: "required_args must be true or false"),
     BadPolicy(name: "not YAML", yaml: "version: 1\ntools: [unclosed\n", line: 3, fragment: "not valid YAML"),
     BadPolicy(name: "not a mapping", yaml: "- 1\n- 2\n", line: 1, fragment: "must be a mapping"),
   ]
@@ -223,7 +255,8 @@ import VlatuneTestSupport
       let params = Set(problems.map(\.param))
       return params == ["lora_rank", "learning_rate", "batch_size", "precision", "surprise", "base_model", "dataset"]
         && problems.first { $0.param == "lora_rank" }?.message == "lora_rank (--lora-rank) must be in [1, 1024], got 0"
-        && problems.first { $0.param == "learning_rate" }?.message == "learning_rate (--learning-rate) must be in (0, 1), got 2"
+        && problems.first { $0.param == "learning_rate" }?.message
+          == "learning_rate (--learning-rate) must be in (0, 1), got 2"
     }
   }
 

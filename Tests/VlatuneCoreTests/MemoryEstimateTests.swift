@@ -36,11 +36,11 @@ struct MemoryEstimateTests {
     let model = directory.appendingPathComponent("tiny-llava")
     try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
     try """
-      {"architectures": ["LlavaForConditionalGeneration"],
-       "text_config": {"hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128,
-                       "vocab_size": 281},
-       "vision_config": {"hidden_size": 32, "num_hidden_layers": 2, "image_size": 32, "patch_size": 8}}
-      """.write(to: model.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+    {"architectures": ["LlavaForConditionalGeneration"],
+     "text_config": {"hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128,
+                     "vocab_size": 281},
+     "vision_config": {"hidden_size": 32, "num_hidden_layers": 2, "image_size": 32, "patch_size": 8}}
+    """.write(to: model.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
     try writeSafetensors(
       model.appendingPathComponent("model-00001-of-00002.safetensors"),
       shapes: ["a.weight": [64, 32], "a.bias": [64]])
@@ -90,7 +90,8 @@ struct MemoryEstimateTests {
     #expect(large.activationBytes > 7 * small.activationBytes)
     #expect(checkpointed.activationBytes < large.activationBytes)
     #expect(small.weightBytes == small.parameters * 2, "bf16 weights on a GPU")
-    #expect(small.totalBytes == small.weightBytes + small.trainableStateBytes + small.activationBytes + small.overheadBytes)
+    #expect(
+      small.totalBytes == small.weightBytes + small.trainableStateBytes + small.activationBytes + small.overheadBytes)
     let huge = try estimate(batch: 100_000, checkpointing: false)
     #expect(small.fits)
     #expect(!huge.fits)

@@ -38,7 +38,8 @@ import VlatuneTestSupport
     let directory = TemporaryDirectory()
     let home = VlatuneHome(root: directory.appending("home"))
     try home.prepare()
-    #expect(try PolicyLoader.resolve(explicit: Self.catalogueSeed, environment: [:], home: home).source == Self.catalogueSeed)
+    #expect(
+      try PolicyLoader.resolve(explicit: Self.catalogueSeed, environment: [:], home: home).source == Self.catalogueSeed)
     #expect(
       try PolicyLoader.resolve(explicit: nil, environment: ["VLATUNE_POLICY": Self.catalogueSeed], home: home)
         .source == Self.catalogueSeed)
@@ -78,7 +79,8 @@ import VlatuneTestSupport
     let conditions = rules.flatMap(\.conditions)
     #expect(Set(conditions.map(\.op)) == Set(Policy.Condition.operators))
     #expect(conditions.first { $0.op == "lte" }?.value.value == .number(5000))
-    #expect(conditions.first { $0.op == "in" }?.value.value == .array([.string("tiny-vla"), .string("openvla/openvla-7b")]))
+    #expect(
+      conditions.first { $0.op == "in" }?.value.value == .array([.string("tiny-vla"), .string("openvla/openvla-7b")]))
     #expect(conditions.first { $0.op == "exists" }?.value.value == .bool(true))
   }
 
@@ -108,31 +110,47 @@ import VlatuneTestSupport
   /// its line, never ignored.
   static let refused: [Refused] = [
     Refused(
-      name: "Intercept state counter", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - name: spend\n        state: {counter: steps, window: day, increment_from: args.max_steps}\n",
+      name: "Intercept state counter",
+      yaml:
+        "tools:\n  start_finetune_job:\n    rules:\n      - name: spend\n        state: {counter: steps, window: day, increment_from: args.max_steps}\n",
       line: 5, fragment: "does not keep Intercept's state counters"),
     Refused(
-      name: "condition on state", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - conditions: [{path: state.start_finetune_job.n, op: lte, value: 3}]\n",
+      name: "condition on state",
+      yaml:
+        "tools:\n  start_finetune_job:\n    rules:\n      - conditions: [{path: state.start_finetune_job.n, op: lte, value: 3}]\n",
       line: 4, fragment: "state counters ('state.start_finetune_job.n')"),
     Refused(
-      name: "argument the tool does not have (the research's dataset_id)", yaml: "version: \"1\"\ntools:\n  start_finetune_job:\n    rules:\n      - name: required args\n        conditions: [{path: args.dataset_id, op: exists, value: true}]\n",
+      name: "argument the tool does not have (the research's dataset_id)",
+      yaml:
+        "version: \"1\"\ntools:\n  start_finetune_job:\n    rules:\n      - name: required args\n        conditions: [{path: args.dataset_id, op: exists, value: true}]\n",
       line: 6, fragment: "start_finetune_job has no argument 'dataset_id'"),
     Refused(
-      name: "unknown operator", yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: startswith, value: job_}]\n",
+      name: "unknown operator",
+      yaml:
+        "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: startswith, value: job_}]\n",
       line: 4, fragment: "unknown operator 'startswith'"),
     Refused(
-      name: "in without a list", yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: in, value: job_1}]\n",
+      name: "in without a list",
+      yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: in, value: job_1}]\n",
       line: 4, fragment: "operator in needs a list value"),
     Refused(
-      name: "lte on a string", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - conditions: [{path: args.max_steps, op: lte, value: many}]\n",
+      name: "lte on a string",
+      yaml:
+        "tools:\n  start_finetune_job:\n    rules:\n      - conditions: [{path: args.max_steps, op: lte, value: many}]\n",
       line: 4, fragment: "operator lte needs a numeric value"),
     Refused(
-      name: "invalid regex", yaml: "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: regex, value: \"([\"}]\n",
+      name: "invalid regex",
+      yaml:
+        "tools:\n  get_finetune_job:\n    rules:\n      - conditions: [{path: args.job, op: regex, value: \"([\"}]\n",
       line: 4, fragment: "invalid regex"),
     Refused(
-      name: "deny with conditions", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        conditions: [{path: args.gpus, op: gt, value: 4}]\n",
+      name: "deny with conditions",
+      yaml:
+        "tools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        conditions: [{path: args.gpus, op: gt, value: 4}]\n",
       line: 4, fragment: "a deny rule always refuses"),
     Refused(
-      name: "reason and on_deny", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        reason: a\n        on_deny: b\n",
+      name: "reason and on_deny",
+      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - action: deny\n        reason: a\n        on_deny: b\n",
       line: 4, fragment: "give one of reason and on_deny"),
     Refused(
       name: "hide of an unknown tool", yaml: "hide: [cancel_job]\n",
@@ -141,13 +159,16 @@ import VlatuneTestSupport
       name: "hide twice", yaml: "hide: [list_datasets, list_datasets]\n",
       line: 1, fragment: "hide: duplicate entry 'list_datasets'"),
     Refused(
-      name: "window of 1e300 seconds", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 1, window: 1e300}\n",
+      name: "window of 1e300 seconds",
+      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 1, window: 1e300}\n",
       line: 4, fragment: "is out of range"),
     Refused(
-      name: "count of 2^63", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 9223372036854775807, window: 60}\n",
+      name: "count of 2^63",
+      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: {max: 9223372036854775807, window: 60}\n",
       line: 4, fragment: "max must be an integer in 1…1000000"),
     Refused(
-      name: "window of 1e400 seconds", yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: \"10/1e400s\"\n",
+      name: "window of 1e400 seconds",
+      yaml: "tools:\n  start_finetune_job:\n    rules:\n      - rate_limit: \"10/1e400s\"\n",
       line: 4, fragment: "rate_limit must be"),
     Refused(
       name: "idempotency TTL of 1e300 hours", yaml: "limits: {idempotency_ttl_hours: 1e300}\n",
@@ -212,7 +233,9 @@ import VlatuneTestSupport
     Case(path: "args.flag", op: "eq", value: .bool(true), holds: true),
     Case(path: "args.flag", op: "eq", value: .string("true"), holds: true),
     Case(path: "args.base_model", op: "neq", value: .string("tiny-vla"), holds: true),
-    Case(path: "args.base_model", op: "in", value: .array([.string("tiny-vla"), .string("openvla/openvla-7b")]), holds: true),
+    Case(
+      path: "args.base_model", op: "in", value: .array([.string("tiny-vla"), .string("openvla/openvla-7b")]),
+      holds: true),
     Case(path: "args.base_model", op: "not_in", value: .array([.string("openvla/openvla-7b")]), holds: false),
     Case(path: "args.max_steps", op: "in", value: .array([.number(50), .number(100)]), holds: true),
     Case(path: "args.base_model", op: "regex", value: .string("^openvla/"), holds: true),
@@ -246,7 +269,8 @@ import VlatuneTestSupport
 
   @Test(arguments: [
     (1e6, "1e+06"), (123_456, "123456"), (1_234_567, "1.234567e+06"), (0.0001, "0.0001"), (0.00001, "1e-05"),
-    (1.5, "1.5"), (100, "100"), (-2.5e-7, "-2.5e-07"), (1e21, "1e+21"), (0.1, "0.1"), (Double.leastNonzeroMagnitude, "5e-324"),
+    (1.5, "1.5"), (100, "100"), (-2.5e-7, "-2.5e-07"), (1e21, "1e+21"), (0.1, "0.1"),
+    (Double.leastNonzeroMagnitude, "5e-324"),
   ])
   func floatsReadAsGoWritesThem(_ number: Double, _ text: String) {
     #expect(ConditionCheck.goFloat(number) == text)

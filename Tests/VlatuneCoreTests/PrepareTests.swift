@@ -57,9 +57,19 @@ import VlatuneTestSupport
 
   @Test func splitIsDeterministicAndSeedDependent() throws {
     let fixture = try PrepareFixture(episodes: 20)
-    let first = try fixture.prepare { $0.name = "a"; $0.valFraction = 0.25 }
-    let second = try fixture.prepare { $0.name = "b"; $0.valFraction = 0.25 }
-    let third = try fixture.prepare { $0.name = "c"; $0.valFraction = 0.25; $0.seed = 99 }
+    let first = try fixture.prepare {
+      $0.name = "a"
+      $0.valFraction = 0.25
+    }
+    let second = try fixture.prepare {
+      $0.name = "b"
+      $0.valFraction = 0.25
+    }
+    let third = try fixture.prepare {
+      $0.name = "c"
+      $0.valFraction = 0.25
+      $0.seed = 99
+    }
     #expect(first.splits.val == 5)
     #expect(first.shards.map(\.sha256) == second.shards.map(\.sha256))
     #expect(first.source.fingerprint == third.source.fingerprint)
@@ -68,7 +78,10 @@ import VlatuneTestSupport
 
   @Test func smallShardSizeRollsOver() throws {
     let fixture = try PrepareFixture()
-    let document = try fixture.prepare { $0.shardSizeBytes = 20_000; $0.valFraction = 0 }
+    let document = try fixture.prepare {
+      $0.shardSizeBytes = 20_000
+      $0.valFraction = 0
+    }
     #expect(document.shards.count > 3)
     #expect(document.shards.allSatisfy { $0.split == "train" && $0.samples >= 1 })
     #expect(document.shards.map(\.samples).reduce(0, +) == 72)
@@ -78,9 +91,11 @@ import VlatuneTestSupport
     let fixture = try PrepareFixture()
     let token = CancellationToken()
     #expect(throws: VlatuneError.interrupted(signal: 15)) {
-      try fixture.prepare(cancellation: token, progress: { progress in
-        if progress.phase == "write" && progress.episodesDone == 2 { token.cancel(signal: 15) }
-      })
+      try fixture.prepare(
+        cancellation: token,
+        progress: { progress in
+          if progress.phase == "write" && progress.episodesDone == 2 { token.cancel(signal: 15) }
+        })
     }
     #expect(try fixture.registeredCount() == 0)
     #expect(try fixture.leftovers().isEmpty)

@@ -28,16 +28,19 @@ struct SlurmExecutorTests {
     let line = "JobId=12 JobName=x JobState=TIMEOUT Reason=TimeLimit Dependency=(null) ExitCode=0:15"
     #expect(SlurmClient.parseScontrol(line) == .init(state: "TIMEOUT", reason: "TimeLimit", exitCode: 0))
     #expect(SlurmClient.parseSacct("CANCELLED by 0|0:15|None\n") == .init(state: "CANCELLED", reason: nil, exitCode: 0))
-    #expect(SlurmClient.parseSacct("FAILED|3:0|NonZeroExitCode") == .init(state: "FAILED", reason: "NonZeroExitCode", exitCode: 3))
+    #expect(
+      SlurmClient.parseSacct("FAILED|3:0|NonZeroExitCode")
+        == .init(state: "FAILED", reason: "NonZeroExitCode", exitCode: 3))
     #expect(SlurmClient.parseSacct("") == nil)
   }
 
-  @Test(arguments: [
-    ("PENDING", JobState.queued, nil), ("RUNNING", .running, nil), ("COMPLETING", .running, nil),
-    ("COMPLETED", .succeeded, nil), ("CANCELLED", .cancelled, nil), ("FAILED", .failed, "slurm_failed"),
-    ("TIMEOUT", .failed, "slurm_timeout"), ("OUT_OF_MEMORY", .failed, "oom"),
-    ("NODE_FAIL", .failed, "slurm_node_fail"), ("PREEMPTED", .failed, "slurm_preempted"),
-  ] as [(String, JobState, String?)])
+  @Test(
+    arguments: [
+      ("PENDING", JobState.queued, nil), ("RUNNING", .running, nil), ("COMPLETING", .running, nil),
+      ("COMPLETED", .succeeded, nil), ("CANCELLED", .cancelled, nil), ("FAILED", .failed, "slurm_failed"),
+      ("TIMEOUT", .failed, "slurm_timeout"), ("OUT_OF_MEMORY", .failed, "oom"),
+      ("NODE_FAIL", .failed, "slurm_node_fail"), ("PREEMPTED", .failed, "slurm_preempted"),
+    ] as [(String, JobState, String?)])
   func mapsSlurmStates(_ slurm: String, _ state: JobState, _ code: String?) {
     let mapped = SlurmStateMapping.map(slurm)
     #expect(mapped.state == state)
@@ -69,7 +72,9 @@ struct SlurmExecutorTests {
     #expect(DistributedLaunch.argv(python, nodes: 1, processes: 1, jobID: "j") == python)
     #expect(
       DistributedLaunch.argv(python, nodes: 1, processes: 2, jobID: "j")
-        == ["/v/bin/python", "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", "-m", "vlatune_trainer"])
+        == [
+          "/v/bin/python", "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", "-m", "vlatune_trainer",
+        ])
     let multi = DistributedLaunch.argv(python, nodes: 2, processes: 4, jobID: "j")
     #expect(multi.prefix(3) == ["srun", "--ntasks-per-node=1", "--kill-on-bad-exit=1"])
     #expect(multi.contains("--nnodes=2") && multi.contains("--rdzv_endpoint={head_node}:29400"))

@@ -18,9 +18,17 @@ import VlatuneTestSupport
     let path = directory.appending("vlatune.db").path
     let first = try Store(path: path)
     #expect(try first.journalMode() == "wal")
-    #expect(try first.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index", "v6-audit-outcome", "v7-attempts-and-metrics"])
+    #expect(
+      try first.appliedMigrations() == [
+        "v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index",
+        "v6-audit-outcome", "v7-attempts-and-metrics",
+      ])
     let reopened = try Store(path: path)
-    #expect(try reopened.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index", "v6-audit-outcome", "v7-attempts-and-metrics"])
+    #expect(
+      try reopened.appliedMigrations() == [
+        "v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index",
+        "v6-audit-outcome", "v7-attempts-and-metrics",
+      ])
   }
 
   /// Opening and reading writes nothing: no schema change, no WAL frame, so a read-only command
@@ -93,7 +101,11 @@ import VlatuneTestSupport
       }
     }
     let store = try Store(path: path)
-    #expect(try store.appliedMigrations() == ["v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index", "v6-audit-outcome", "v7-attempts-and-metrics"])
+    #expect(
+      try store.appliedMigrations() == [
+        "v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index",
+        "v6-audit-outcome", "v7-attempts-and-metrics",
+      ])
     #expect(try store.read { try DatasetRecord.fetchOne($0, key: "ds_old") }?.name == "old")
     #expect(try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM jobs") } == 0)
   }

@@ -22,7 +22,8 @@ import Testing
     // Whole milliseconds over 1970–2100 (Foundation's own rounding of sub-millisecond binary
     // fractions is not a contract; whole milliseconds are exact in both).
     for _ in 0..<2000 {
-      dates.append(Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_799_999, using: &generator)) / 1000))
+      dates.append(
+        Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_799_999, using: &generator)) / 1000))
     }
     for date in dates {
       let text = Timestamp.format(date)

@@ -38,10 +38,11 @@ struct MCPAdapterTests {
     let (client, server) = try await connect()
     defer { Task { await server.stop() } }
     let (tools, _) = try await client.listTools()
-    #expect(Set(tools.map(\.name)) == [
-      "prepare_dataset", "start_finetune_job", "get_finetune_job", "list_finetune_jobs",
-      "cancel_finetune_job", "list_datasets", "resume_finetune_job",
-    ])
+    #expect(
+      Set(tools.map(\.name)) == [
+        "prepare_dataset", "start_finetune_job", "get_finetune_job", "list_finetune_jobs",
+        "cancel_finetune_job", "list_datasets", "resume_finetune_job",
+      ])
     let start = try #require(tools.first { $0.name == "start_finetune_job" })
     let schema = try #require(start.inputSchema.objectValue)
     #expect(schema["additionalProperties"] == false)

@@ -76,7 +76,9 @@ package struct ArchiveSource: EpisodeSource {
             findings: [Diagnostic(.error, code: "corrupt_archive", message: error.message, field: path)])
         }
         held += bytes.count
-        if name == "meta.json" { metas[SourcePath.parent(entry.path)] = bytes } else {
+        if name == "meta.json" {
+          metas[SourcePath.parent(entry.path)] = bytes
+        } else {
           steps[SourcePath.parent(entry.path)] = bytes
         }
       } else {

@@ -24,7 +24,9 @@ public struct CameraMap: Sendable, Equatable {
     var entries: [Entry] = []
     for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
       let item = String(part).trimmingWhitespace()
-      let pieces = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
+      let pieces = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+        String($0).trimmingWhitespace()
+      }
       guard !item.isEmpty, pieces.allSatisfy({ !$0.isEmpty }) else {
         throw VlatuneError.invalidArgument(
           param: "--camera-map",

@@ -300,12 +300,12 @@ package struct EpisodeParser {
     return result
   }
 
-  private mutating func error(_ code: String, _ message: String, step: Int? = nil, field: String?)
-  {
+  private mutating func error(_ code: String, _ message: String, step: Int? = nil, field: String?) {
     let count = errorCounts[code, default: 0] + 1
     errorCounts[code] = count
     if count > ValidationLimits.errorsPerKind { return }
-    let suffix = count == ValidationLimits.errorsPerKind ? " (further '\(code)' errors in this episode are not listed)" : ""
+    let suffix =
+      count == ValidationLimits.errorsPerKind ? " (further '\(code)' errors in this episode are not listed)" : ""
     diagnostics.append(
       Diagnostic(
         .error, code: code, message: message + suffix, episode: name, step: step, field: field))

@@ -32,7 +32,8 @@ package enum JPEGCodec {
     let media = try MediaLibrary.functions()
     return try rgb.withUnsafeBufferPointer { pixels in
       try run { output, length, message, capacity in
-        media.jpeg_encode_rgb(pixels.baseAddress, Int32(width), Int32(height), quality, &output, &length, message, capacity)
+        media.jpeg_encode_rgb(
+          pixels.baseAddress, Int32(width), Int32(height), quality, &output, &length, message, capacity)
       }
     }
   }

@@ -98,7 +98,9 @@ package final class HDF5File {
     let count = shape.dims.reduce(1, *)
     var values = [Double](repeating: 0, count: count)
     _ = try call { message, length in
-      values.withUnsafeMutableBufferPointer { media.h5_read_doubles(id, dataset, $0.baseAddress, count, message, length) }
+      values.withUnsafeMutableBufferPointer {
+        media.h5_read_doubles(id, dataset, $0.baseAddress, count, message, length)
+      }
     }
     return (values, shape)
   }
@@ -108,7 +110,8 @@ package final class HDF5File {
     var output = [UInt8](repeating: 0, count: rows.count * rowBytes)
     _ = try call { message, length in
       output.withUnsafeMutableBufferPointer {
-        media.h5_read_u8_rows(id, dataset, UInt64(rows.lowerBound), UInt64(rows.count), $0.baseAddress, $0.count, message, length)
+        media.h5_read_u8_rows(
+          id, dataset, UInt64(rows.lowerBound), UInt64(rows.count), $0.baseAddress, $0.count, message, length)
       }
     }
     return output

@@ -111,9 +111,10 @@ package final class HDF5Source: DatasetSource {
             dropped += record.stepCount - kept.count
             record = record.keepingSteps(kept)
           }
-          record.imagePaths = ImagePaths(kept.flatMap { step in
-            cameras.map { "\(name) \(group.isEmpty ? "" : group + " ")step \(step) \($0.key)" }
-          })
+          record.imagePaths = ImagePaths(
+            kept.flatMap { step in
+              cameras.map { "\(name) \(group.isEmpty ? "" : group + " ")step \(step) \($0.key)" }
+            })
           let compressFlag = layout == .aloha ? try hdf5.number("compress") : nil
           let compressed = (compressFlag ?? 0) != 0
           plans[record.name] = Plan(
@@ -404,7 +405,8 @@ package final class HDF5Source: DatasetSource {
       try cancellation.check()
       guard let plan = plans[episode.name] else { continue }
       var images = [[UInt8]](repeating: [], count: plan.steps.count * cameras.count)
-      let file = try current.flatMap { $0.path == plan.file ? $0 : nil }
+      let file =
+        try current.flatMap { $0.path == plan.file ? $0 : nil }
         ?? Self.open(plan.file, name: relative(plan.file))
       current = file
       do {

@@ -46,7 +46,8 @@ enum LeRobotArchive {
       }
       let relative = components.joined(separator: "/")
       guard extracted.insert(relative).inserted else {
-        let message = "the archive holds \(relative) more than once; the copies would replace each "
+        let message =
+          "the archive holds \(relative) more than once; the copies would replace each "
           + "other silently, so recreate the archive with one"
         throw VlatuneError.invalidDataset(
           message: "\(archive): \(message)",
@@ -62,7 +63,9 @@ enum LeRobotArchive {
         throw VlatuneError.invalidDataset(
           message: "\(archive) expands to more than \(limit) bytes (\(relative) crossed the limit); "
             + "extract it yourself if that is expected",
-          findings: [Diagnostic(.error, code: "archive_too_large", message: "expands past \(limit) bytes", field: relative)])
+          findings: [
+            Diagnostic(.error, code: "archive_too_large", message: "expands past \(limit) bytes", field: relative)
+          ])
       }
       if Array(components.suffix(2)) == ["meta", "info.json"] && components.count <= 3 {
         roots.append(components.dropLast(2).joined(separator: "/"))

@@ -124,14 +124,15 @@ struct LeRobotFrameReader {
     let metadata = SHA256Hasher()
     metadata.update("lerobot\u{0}\(path)\u{0}\(entry.index)\u{0}\(instruction)\u{0}\(numericDigest)\u{0}")
     episodeTimestamps.withUnsafeBytes { metadata.update($0) }
-    let imagePaths = ImagePaths(rows.flatMap { row in
-      cameras.map { camera in
-        if let video = entry.videos[camera.key] {
-          return "\(video.path) at \(video.offset + timestamps[row]) s"
+    let imagePaths = ImagePaths(
+      rows.flatMap { row in
+        cameras.map { camera in
+          if let video = entry.videos[camera.key] {
+            return "\(video.path) at \(video.offset + timestamps[row]) s"
+          }
+          return "\(path) row \(row) \(camera.key)"
         }
-        return "\(path) row \(row) \(camera.key)"
-      }
-    })
+      })
     return EpisodeRecord(
       name: name, directory: "", instruction: instruction, fps: fps, cameras: cameras.map(\.slot),
       stepCount: rows.count, actionDim: actionDim, stateDim: stateDim, actions: actions,

@@ -165,7 +165,8 @@ package final class LeRobotSource: DatasetSource {
     if inventory.episodes.isEmpty && inventory.diagnostics.allSatisfy({ $0.severity != .error }) {
       guard check.missing.isEmpty else {
         throw SourceFileError.file(
-          "data/", "every episode listed in meta/ has absent files, so --skip-incomplete leaves none "
+          "data/",
+          "every episode listed in meta/ has absent files, so --skip-incomplete leaves none "
             + "(cameras with files: \(check.cameraCounts)); choose cameras with --camera-map")
       }
       throw SourceFileError.file("data/", "holds no episodes listed in meta/")

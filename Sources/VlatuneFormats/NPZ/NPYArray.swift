@@ -17,7 +17,9 @@ package struct NPYArray {
   /// Bytes per element.
   var elementSize: Int { Int(type.dropFirst()) ?? 1 }
   var isFloat: Bool { type.hasPrefix("f") }
-  package var isNumeric: Bool { ["f4", "f8", "f2", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1"].contains(type) }
+  package var isNumeric: Bool {
+    ["f4", "f8", "f2", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1"].contains(type)
+  }
   /// The first dimension (the steps).
   var rows: Int { shape.first ?? 0 }
   /// Values per row.
@@ -60,13 +62,18 @@ package struct NPYArray {
     // Hostile headers: a negative or overflowing shape, an element size beyond 8 bytes.
     let elementSize = Int(type.dropFirst()) ?? 0
     guard (1...8).contains(elementSize), shape.allSatisfy({ $0 >= 0 }) else {
-      throw Problem(description: "has an unreadable header (descr \(descr), shape \(shapeText)); save the array again with numpy.save")
+      throw Problem(
+        description:
+          "has an unreadable header (descr \(descr), shape \(shapeText)); save the array again with numpy.save")
     }
     var expected = elementSize
     for dimension in shape {
       let (product, overflow) = expected.multipliedReportingOverflow(by: dimension)
       guard !overflow, product <= data.count else {
-        throw Problem(description: "declares shape \(shape) \(descr), more than the file's \(data.count) bytes; the file is truncated or corrupt: save it again")
+        throw Problem(
+          description:
+            "declares shape \(shape) \(descr), more than the file's \(data.count) bytes; the file is truncated or corrupt: save it again"
+        )
       }
       expected = product
     }
@@ -98,16 +105,27 @@ package struct NPYArray {
       for index in 0..<count {
         let offset = index * elementSize
         switch type {
-        case "f4": result[index] = Double(Float(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian))
-        case "f8": result[index] = Double(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian)
-        case "f2": result[index] = Double(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian))
+        case "f4":
+          result[index] = Double(
+            Float(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian))
+        case "f8":
+          result[index] = Double(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian)
+        case "f2":
+          result[index] = Double(
+            Float16(bitPattern: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian))
         case "i1": result[index] = Double(Int8(bitPattern: raw[offset]))
-        case "i2": result[index] = Double(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
-        case "i4": result[index] = Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)))
-        case "i8": result[index] = Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self)))
-        case "u2": result[index] = Double(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-        case "u4": result[index] = Double(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-        case "u8": result[index] = Double(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+        case "i2":
+          result[index] = Double(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
+        case "i4":
+          result[index] = Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)))
+        case "i8":
+          result[index] = Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self)))
+        case "u2":
+          result[index] = Double(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        case "u4":
+          result[index] = Double(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        case "u8":
+          result[index] = Double(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
         default: result[index] = Double(raw[offset])
         }
       }

@@ -84,7 +84,8 @@ package final class NPZSource: DatasetSource {
       inventory.diagnostics.append(
         Diagnostic(
           .warning, code: "fps_assumed",
-          message: "neither meta.json nor --fps gives the control frequency; \(Self.assumedFPS) Hz was assumed (pass --fps)"))
+          message:
+            "neither meta.json nor --fps gives the control frequency; \(Self.assumedFPS) Hz was assumed (pass --fps)"))
     }
     let instruction = options.instruction ?? meta?["instruction"]?.stringValue
     var dropped: [String] = []
@@ -206,8 +207,10 @@ package final class NPZSource: DatasetSource {
   /// The action and state arrays: `--action-key` / `--state-keys`, else `actions`/`action` and
   /// the first of `state`, `states`, `qpos`, `proprio`.
   private func chooseKeys(_ arrays: [String: NPYArray], file: String) throws -> SourceKeys {
-    let vectors = arrays.filter { $0.value.isNumeric && $0.value.type != "u1" && (1...2).contains($0.value.shape.count) }
-      .keys.sorted()
+    let vectors = arrays.filter {
+      $0.value.isNumeric && $0.value.type != "u1" && (1...2).contains($0.value.shape.count)
+    }
+    .keys.sorted()
     let action: String
     if let given = options.actionKey {
       guard vectors.contains(given) else {
@@ -260,7 +263,8 @@ package final class NPZSource: DatasetSource {
           for (position, step) in steps.enumerated() {
             var pixels = Array(array.bytes[(step * frameBytes)..<((step + 1) * frameBytes)])
             if options.rotate180.contains(camera.key) { pixels = JPEGCodec.rotate180(rgb: pixels) }
-            images[position * cameras.count + cameraIndex] = try JPEGCodec.encode(rgb: pixels, width: width, height: height)
+            images[position * cameras.count + cameraIndex] = try JPEGCodec.encode(
+              rgb: pixels, width: width, height: height)
           }
         }
       } catch let error as SourceFileError {

@@ -45,7 +45,8 @@ package struct RLDSFeatures {
       guard case .tensor(let dimensions, _) = steps[key], dimensions.count == 1 else {
         throw VlatuneError.invalidArgument(
           param: "--action-key",
-          message: "'\(action)' is not a vector feature of the steps; vector features: \(tensors.joined(separator: ", "))")
+          message:
+            "'\(action)' is not a vector feature of the steps; vector features: \(tensors.joined(separator: ", "))")
       }
       actionKey = key
     } else if steps[actionKey] == nil {
@@ -70,7 +71,8 @@ package struct RLDSFeatures {
         return key
       }
     } else {
-      stateKeys = ["steps/observation/state", "steps/observation/proprio"].first { steps[$0] != nil }.map { [$0] } ?? []
+      stateKeys =
+        ["steps/observation/state", "steps/observation/proprio"].first { steps[$0] != nil }.map { [$0] } ?? []
     }
   }
 

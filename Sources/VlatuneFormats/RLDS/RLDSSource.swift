@@ -116,15 +116,17 @@ package final class RLDSSource: DatasetSource {
         }
         if !episode.isLast.contains(true) { diagnostics.withoutLast.append(name) }
         for problem in episode.flagProblems() { diagnostics.flags.append("\(name): \(problem)") }
-        record.imagePaths = ImagePaths(kept.flatMap { step in
-          cameras.map { "\(file) record \(recordIndex) step \(step) \($0.key)" }
-        })
+        record.imagePaths = ImagePaths(
+          kept.flatMap { step in
+            cameras.map { "\(file) record \(recordIndex) step \(step) \($0.key)" }
+          })
         plans[name] = Plan(file: fileIndex, record: recordIndex, steps: kept)
         inventory.episodes.append(record)
       }
       if let listed = split.recordCounts?[fileIndex], listed != records {
         throw SourceFileError.file(
-          file, "holds \(records) records but dataset_info.json lists \(listed) for it; the shard "
+          file,
+          "holds \(records) records but dataset_info.json lists \(listed) for it; the shard "
             + "is truncated or from another version of the dataset (copy it again)")
       }
     }

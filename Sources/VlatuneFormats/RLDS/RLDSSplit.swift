@@ -45,7 +45,8 @@ struct RLDSSplit {
     let format = info["fileFormat"]?.stringValue ?? "tfrecord"
     guard format == "tfrecord" else {
       throw SourceFileError.file(
-        "dataset_info.json", "has fileFormat '\(format)'; vlatune reads TFRecord shards only "
+        "dataset_info.json",
+        "has fileFormat '\(format)'; vlatune reads TFRecord shards only "
           + "(rebuild the dataset with TFDS's default file format)")
     }
     let files = lengths.indices.map { index in
@@ -53,13 +54,15 @@ struct RLDSSplit {
         .replacingOccurrences(of: "{SPLIT}", with: "train")
         .replacingOccurrences(of: "{FILEFORMAT}", with: format)
         .replacingOccurrences(
-          of: "{SHARD_X_OF_Y}", with: String(format: "%05d-of-%05d", index, lengths.count))
+          of: "{SHARD_X_OF_Y}", with: String(format: "%05d-of-%05d", index, lengths.count)
+        )
         .replacingOccurrences(of: "{SHARD_INDEX}", with: String(format: "%05d", index))
         .replacingOccurrences(of: "{NUM_SHARDS}", with: String(format: "%05d", lengths.count))
     }
     for file in files where FileIO.kind(directory + "/" + file) != .regular {
       throw SourceFileError.file(
-        file, "is listed in dataset_info.json (train split) but missing; copy the whole "
+        file,
+        "is listed in dataset_info.json (train split) but missing; copy the whole "
           + "<name>/<version>/ directory")
     }
     return RLDSSplit(files: files, recordCounts: lengths)

@@ -48,7 +48,8 @@ public struct GuardedTool: Sendable {
     GuardedTool(name: "resume_finetune_job", commands: ["job resume"], table: ResumeParameters.table),
     GuardedTool(name: "prepare_dataset", commands: ["dataset prepare"], table: PrepareParameters.table),
     GuardedTool(
-      name: "get_finetune_job", commands: ["job status", "job wait", "job logs", "job metrics", "job show-config", "job checkpoints", "predict"],
+      name: "get_finetune_job",
+      commands: ["job status", "job wait", "job logs", "job metrics", "job show-config", "job checkpoints", "predict"],
       arguments: ["job"],
       required: ["job"], servedOverMCP: true, readOnly: true),
     GuardedTool(
@@ -59,7 +60,8 @@ public struct GuardedTool: Sendable {
       name: "cancel_finetune_job", commands: ["job cancel"],
       arguments: ["job", "grace_seconds", "reason"], required: ["job"], servedOverMCP: true),
     GuardedTool(
-      name: "list_datasets", commands: ["dataset list"], arguments: [], required: [], servedOverMCP: true, readOnly: true),
+      name: "list_datasets", commands: ["dataset list"], arguments: [], required: [], servedOverMCP: true,
+      readOnly: true),
     GuardedTool(
       name: "get_dataset", commands: ["dataset show"], arguments: ["dataset"], required: ["dataset"],
       servedOverMCP: false, readOnly: true),

@@ -24,7 +24,8 @@ extension ParameterTable {
       let allowed = definition.allowed + (definition.unit.map { " \($0)" } ?? "")
       lines.append(
         "| `\(definition.name)` | `\(definition.flag)` | \(type) | \(allowed) | \(fallback) | "
-          + "\(definition.required ? "yes" + (definition.requiredUnless.map { " (unless `\($0)`)" } ?? "") : "no") | \(definition.help) |")
+          + "\(definition.required ? "yes" + (definition.requiredUnless.map { " (unless `\($0)`)" } ?? "") : "no") | \(definition.help) |"
+      )
     }
     return lines.joined(separator: "\n") + "\n"
   }

@@ -30,7 +30,9 @@ public struct ParameterTable: Sendable {
           values[name] = .string(text)
         }
       case .boolean:
-        values[name] = ["true", "1", "yes"].contains(text.lowercased()) ? .bool(true)
+        values[name] =
+          ["true", "1", "yes"].contains(text.lowercased())
+          ? .bool(true)
           : ["false", "0", "no"].contains(text.lowercased()) ? .bool(false) : .string(text)
       case .stringList:
         values[name] = .array(

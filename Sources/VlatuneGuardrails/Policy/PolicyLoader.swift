@@ -31,7 +31,11 @@ public enum PolicyLoader {
     }
     guard let root, case .mapping = root else {
       throw VlatuneError.invalidPolicy(
-        source: source, problems: [PolicyProblem(line: 1, message: "a policy must be a mapping (tools, and optionally version, default, hide, limits)")])
+        source: source,
+        problems: [
+          PolicyProblem(
+            line: 1, message: "a policy must be a mapping (tools, and optionally version, default, hide, limits)")
+        ])
     }
     var policy = Policy.builtin
     policy.source = source
@@ -215,7 +219,9 @@ public enum PolicyLoader {
       var rule = Policy.Rule(action: "allow", reason: nil, rateLimit: nil, requiredArgs: false)
       var ok = true
       if let name = fields["name"] {
-        if let text = name.string, case .scalar = name { rule.name = text } else {
+        if let text = name.string, case .scalar = name {
+          rule.name = text
+        } else {
           problem(name, "\(what).name must be a string")
           ok = false
         }
@@ -233,7 +239,9 @@ public enum PolicyLoader {
         ok = false
       }
       if let message = fields["on_deny"] ?? fields["reason"] {
-        if let text = message.string, case .scalar = message { rule.reason = text } else {
+        if let text = message.string, case .scalar = message {
+          rule.reason = text
+        } else {
           problem(message, "\(what).on_deny must be a string")
           ok = false
         }
@@ -325,7 +333,8 @@ public enum PolicyLoader {
         return nil
       }
       guard Policy.Condition.operators.contains(op) else {
-        problem(opNode, "\(what).op: unknown operator '\(op)'; known: \(Policy.Condition.operators.joined(separator: ", "))")
+        problem(
+          opNode, "\(what).op: unknown operator '\(op)'; known: \(Policy.Condition.operators.joined(separator: ", "))")
         return nil
       }
       let valueNode = fields["value"]
@@ -387,7 +396,8 @@ public enum PolicyLoader {
       let isDigit = { (c: Character) in c.isASCII && c.isNumber }
       if !unsigned.isEmpty && unsigned.allSatisfy(isDigit) {
         // A leading zero is octal in YAML 1.1 and Go's base-0 parse: kept as text, as written.
-        return unsigned.count > 1 && unsigned.hasPrefix("0") ? .string(text) : (Double(text).map(JSONValue.number) ?? .string(text))
+        return unsigned.count > 1 && unsigned.hasPrefix("0")
+          ? .string(text) : (Double(text).map(JSONValue.number) ?? .string(text))
       }
       let isFloat = Self.isCoreFloat(unsigned)
       if isFloat, let value = Double(text) { return .number(value) }
@@ -482,8 +492,10 @@ public enum PolicyLoader {
     }
 
     static func unitSeconds(_ unit: String) -> Double? {
-      ["second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600,
-       "day": 86400, "d": 86400][unit.lowercased()]
+      [
+        "second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600,
+        "day": 86400, "d": 86400,
+      ][unit.lowercased()]
     }
 
     static func parseRate(_ text: String) -> Policy.RateLimit? {
@@ -497,9 +509,11 @@ public enum PolicyLoader {
     }
 
     mutating func readLimits(_ node: Node, into limits: inout Policy.Limits) {
-      let keys = ["max_running_jobs", "max_queued_jobs", "gpu_hours_per_day", "base_models",
-                  "dataset_roots", "step_seconds", "idempotency_ttl_hours", "executors",
-                  "default_executor"]
+      let keys = [
+        "max_running_jobs", "max_queued_jobs", "gpu_hours_per_day", "base_models",
+        "dataset_roots", "step_seconds", "idempotency_ttl_hours", "executors",
+        "default_executor",
+      ]
       guard let fields = mapping(node, "limits", allowed: keys) else { return }
       if let value = fields["max_running_jobs"], let parsed = integer(value, "limits.max_running_jobs", minimum: 1) {
         limits.maxRunningJobs = parsed
@@ -507,13 +521,17 @@ public enum PolicyLoader {
       if let value = fields["max_queued_jobs"], let parsed = integer(value, "limits.max_queued_jobs", minimum: 0) {
         limits.maxQueuedJobs = parsed
       }
-      if let value = fields["gpu_hours_per_day"], let parsed = number(value, "limits.gpu_hours_per_day", maximum: 1_000_000) {
+      if let value = fields["gpu_hours_per_day"],
+        let parsed = number(value, "limits.gpu_hours_per_day", maximum: 1_000_000)
+      {
         limits.gpuHoursPerDay = parsed
       }
       if let value = fields["step_seconds"], let parsed = number(value, "limits.step_seconds", maximum: 86_400) {
         limits.stepSeconds = parsed
       }
-      if let value = fields["idempotency_ttl_hours"], let parsed = number(value, "limits.idempotency_ttl_hours", maximum: 8_784) {
+      if let value = fields["idempotency_ttl_hours"],
+        let parsed = number(value, "limits.idempotency_ttl_hours", maximum: 8_784)
+      {
         limits.idempotencyTTLHours = parsed
       }
       if let value = fields["base_models"], let parsed = strings(value, "limits.base_models") {

@@ -80,7 +80,8 @@ public struct SlurmClient: Sendable {
       let jobID = job["job_id"]?.numberValue.map { String(Int($0)) }
       guard jobID == id, let state = job["job_state"]?.stringValue else { continue }
       let reason = job["state_reason"]?.stringValue.flatMap { $0 == "None" ? nil : $0 }
-      let exit = job["exit_code"]?.numberValue.map { Int($0) }
+      let exit =
+        job["exit_code"]?.numberValue.map { Int($0) }
         ?? job["exit_code"]?["return_code"]?.numberValue.map { Int($0) }
       return Status(state: state, reason: reason, exitCode: exit)
     }

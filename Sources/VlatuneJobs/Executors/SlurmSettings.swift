@@ -75,7 +75,8 @@ public struct SlurmSettings: Codable, Sendable, Equatable {
       return try YAMLDecoder().decode(SlurmSettings.self, from: text)
     } catch {
       throw VlatuneError.invalidArgument(
-        param: "slurm config", message: "\(path) is not valid: \(error); keys: partition, account, "
+        param: "slurm config",
+        message: "\(path) is not valid: \(error); keys: partition, account, "
           + "qos, time_limit (minutes), memory, signal_seconds, extra_sbatch (list of sbatch options)")
     }
   }

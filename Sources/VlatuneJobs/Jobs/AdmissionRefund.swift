@@ -47,13 +47,16 @@ enum AdmissionRefund {
     try database.execute(
       sql: "DELETE FROM job_attempts WHERE job_id = ? AND attempt = ?", arguments: [jobID, attempt])
     try database.execute(
-      sql: "INSERT INTO job_events (job_id, at, from_state, to_state, actor, detail) VALUES (?, ?, ?, ?, 'launcher', ?)",
+      sql:
+        "INSERT INTO job_events (job_id, at, from_state, to_state, actor, detail) VALUES (?, ?, ?, ?, 'launcher', ?)",
       arguments: [
         jobID, Timestamp.format(Date()), current, previous.state.rawValue,
         "resume attempt \(attempt) could not start: \(reason); the job is as it was before",
       ])
     let path = previous.jobDir + "/spec.json"
-    let text = (try? JSONOutput.decode(JobSpec.self, from: Data(previous.spec.utf8))).flatMap { try? JSONOutput.string($0) }
+    let text = (try? JSONOutput.decode(JobSpec.self, from: Data(previous.spec.utf8))).flatMap {
+      try? JSONOutput.string($0)
+    }
     database.afterNextTransaction { _ in
       try? FileIO.write(Array(((text ?? previous.spec) + "\n").utf8), to: path, mode: 0o600)
     }

@@ -22,7 +22,8 @@ public enum GPUInventory {
     if let configured = environment["VLATUNE_GPU_MEMORY_MB"], let value = Int(configured), value > 0 {
       return value << 20
     }
-    guard let output = nvidiaSMI(["--query-gpu=memory.total", "--format=csv,noheader,nounits"], environment: environment)
+    guard
+      let output = nvidiaSMI(["--query-gpu=memory.total", "--format=csv,noheader,nounits"], environment: environment)
     else { return nil }
     let sizes = output.split(separator: "\n").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
     return sizes.min().map { $0 << 20 }

@@ -51,7 +51,8 @@ public struct JobControl: Sendable {
         arguments += [prefix, prefix]
       }
       for (key, value) in query.metadata.sorted(by: { $0.key < $1.key }) {
-        clauses.append("EXISTS (SELECT 1 FROM json_each(jobs.metadata) WHERE json_each.key = ? AND json_each.value = ?)")
+        clauses.append(
+          "EXISTS (SELECT 1 FROM json_each(jobs.metadata) WHERE json_each.key = ? AND json_each.value = ?)")
         arguments += [key, value]
       }
       arguments.append(query.limit)
@@ -172,7 +173,9 @@ public struct JobControl: Sendable {
   }
 
   /// The lifecycle events of a job.
-  public func events(_ reference: String) throws -> [(at: String, from: String?, to: String, actor: String, detail: String?)] {
+  public func events(_ reference: String) throws -> [(
+    at: String, from: String?, to: String, actor: String, detail: String?
+  )] {
     try jobs.events(try jobs.resolve(reference).id)
   }
 }
@@ -204,7 +207,8 @@ extension JobControl {
     -> (python: String, adapter: String)
   {
     guard ["final", "best"].contains(which) else {
-      throw VlatuneError.invalidArgument(param: "--adapter", message: "must be final or best, got '\(TerminalText.escaped(which))'")
+      throw VlatuneError.invalidArgument(
+        param: "--adapter", message: "must be final or best, got '\(TerminalText.escaped(which))'")
     }
     let record = try jobs.resolve(reference)
     let spec = try JSONOutput.decode(JobSpec.self, from: Data(record.spec.utf8))

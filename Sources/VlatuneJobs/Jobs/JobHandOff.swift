@@ -50,8 +50,9 @@ struct JobHandOff {
       // sbatch exports its environment to the allocation: the watcher's, not the caller's whole.
       let native = try SlurmClient(
         environment: TrainerCommand.watcherEnvironment(
-          from: context.environment, extra: spec.trainer.passedNames ?? []))
-        .submit(script: script)
+          from: context.environment, extra: spec.trainer.passedNames ?? [])
+      )
+      .submit(script: script)
       try jobs.update(
         spec.jobId,
         set: [("native_id", native), ("queue_reason", "submitted to Slurm as job \(native)")])

@@ -139,7 +139,8 @@ public struct JobLauncher: Sendable {
         refusal = .init(code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds)
       }
       if refusal == nil, case .replay(let id) = decision {
-        refusal = .init(code: "replay", message: "the idempotency key returns existing job \(id)", retryAfterSeconds: nil)
+        refusal = .init(
+          code: "replay", message: "the idempotency key returns existing job \(id)", retryAfterSeconds: nil)
       }
       // A dry run consumes nothing, but what it was told is on record.
       let refused: VlatuneError? =
@@ -171,10 +172,12 @@ public struct JobLauncher: Sendable {
           try Admission.record(database, limiters, reference: record.id)
           if let key = request.idempotencyKey {
             try database.execute(
-              sql: "INSERT INTO idempotency_keys (actor, key, request_sha256, job_id, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+              sql:
+                "INSERT INTO idempotency_keys (actor, key, request_sha256, job_id, created_at_ms) VALUES (?, ?, ?, ?, ?)",
               arguments: [actor, key, requestDigest, record.id, Timestamp.milliseconds(now())])
           }
-          entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "allowed", error: nil, reference: record.id)
+          entry = auditEntry(
+            actor: actor, argsDigest: argsDigest, decision: "allowed", error: nil, reference: record.id)
           entry.outcome = AuditLog.pending
         case .replay(let id):
           entry = auditEntry(actor: actor, argsDigest: argsDigest, decision: "replayed", error: nil, reference: id)
@@ -215,9 +218,10 @@ public struct JobLauncher: Sendable {
     let nowMilliseconds = Timestamp.milliseconds(now())
     // `dataset rm` may have run since the dataset was resolved: in this transaction the package
     // either still exists (and rm now refuses, the job using it) or the start is refused.
-    let present = try Bool.fetchOne(
-      database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?",
-      arguments: [spec.dataset.id, spec.dataset.fingerprint]) ?? false
+    let present =
+      try Bool.fetchOne(
+        database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?",
+        arguments: [spec.dataset.id, spec.dataset.fingerprint]) ?? false
     guard present else { return .refused(Self.removedDuringStart(spec.dataset.id)) }
     if let key = request.idempotencyKey {
       let ttl = Int64(policy.limits.idempotencyTTLHours * 3_600_000)

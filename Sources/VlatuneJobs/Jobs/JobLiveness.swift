@@ -40,10 +40,12 @@ struct JobLiveness {
       record.id, from: JobState.active, to: .lost, actor: "liveness",
       set: [
         ("error_code", "watcher_lost"),
-        ("error_message",
+        (
+          "error_message",
           detail
             ?? "the process watching this job is gone (killed, or the machine restarted) and "
-            + "recorded no outcome; checkpoints, if any, are listed in the job"),
+            + "recorded no outcome; checkpoints, if any, are listed in the job"
+        ),
       ], attempt: record.attempt)
     // A start killed before it handed the job on left its audit row pending.
     if lost { AuditLog.settle(jobID: record.id, outcome: "interrupted", store: jobs.store, home: home) }
@@ -76,9 +78,11 @@ struct JobLiveness {
       if let code {
         set += [
           ("error_code", code),
-          ("error_message",
+          (
+            "error_message",
             "Slurm ended job \(native) as \(status.state)" + (status.reason.map { " (\($0))" } ?? "")
-              + (status.exitCode.map { ", exit code \($0)" } ?? "")),
+              + (status.exitCode.map { ", exit code \($0)" } ?? "")
+          ),
         ]
       }
       return try jobs.transition(

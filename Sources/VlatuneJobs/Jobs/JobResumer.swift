@@ -243,9 +243,10 @@ public struct JobResumer: Sendable {
         home: context.home)
       return .failure(error)
     }
-    let present = try Bool.fetchOne(
-      database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?",
-      arguments: [plan.spec.dataset.id, plan.spec.dataset.fingerprint]) ?? false
+    let present =
+      try Bool.fetchOne(
+        database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?",
+        arguments: [plan.spec.dataset.id, plan.spec.dataset.fingerprint]) ?? false
     guard present else {
       return try refused(
         .notFound(

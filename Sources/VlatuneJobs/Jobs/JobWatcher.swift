@@ -137,9 +137,11 @@ public struct JobWatcher {
           database, jobID, from: [.starting], to: .failed, actor: "watcher",
           set: [
             ("error_code", "spawn_failed"),
-            ("error_message",
+            (
+              "error_message",
               "\(error.message); install the trainer environment (make venv) or set "
-              + "VLATUNE_TRAINER / VLATUNE_PYTHON"),
+                + "VLATUNE_TRAINER / VLATUNE_PYTHON"
+            ),
           ])
         try AdmissionRefund.refund(
           database, jobID: jobID, attempt: record.attempt, reason: error.message, home: home)

@@ -53,9 +53,10 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       maxStateDim: config["max_state_dim"]?.numberValue.map { Int($0) },
       maxActionDim: config["max_action_dim"]?.numberValue.map { Int($0) },
       backbone: config["vlm_model_name"]?.stringValue,
-      modules: Set(tensors.keys.compactMap { name in
-        name.lastIndex(of: ".").map { String(name[..<$0]) }
-      }))
+      modules: Set(
+        tensors.keys.compactMap { name in
+          name.lastIndex(of: ".").map { String(name[..<$0]) }
+        }))
   }
 
   /// A problem naming both sides when a policy slot has no camera (`imageMap[slot]`, else the
@@ -67,10 +68,14 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
     for (slot, camera) in imageMap.sorted(by: { $0.key < $1.key }) {
       let name = slot.hasPrefix(Self.imagePrefix) ? String(slot.dropFirst(Self.imagePrefix.count)) : slot
       if !imageSlots.contains(name) {
-        return problem("image_map (--image-map) names slot '\(slot)', which the \(type) policy does not have (slots: \(slotsText)); map each slot to a camera of the dataset (cameras: \(camerasText))")
+        return problem(
+          "image_map (--image-map) names slot '\(slot)', which the \(type) policy does not have (slots: \(slotsText)); map each slot to a camera of the dataset (cameras: \(camerasText))"
+        )
       }
       if !available.contains(camera) {
-        return problem("image_map (--image-map) maps slot '\(name)' to camera '\(camera)', which the dataset does not have (cameras: \(camerasText))")
+        return problem(
+          "image_map (--image-map) maps slot '\(name)' to camera '\(camera)', which the dataset does not have (cameras: \(camerasText))"
+        )
       }
     }
     let normalized = Dictionary(
@@ -79,7 +84,9 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       }, uniquingKeysWith: { first, _ in first })
     for slot in imageSlots {
       guard available.contains(normalized[slot] ?? slot) else {
-        return problem("image_map (--image-map): the \(type) policy's image slot '\(slot)' has no camera of that name in the dataset (slots: \(slotsText); cameras: \(camerasText)); map each slot with --image-map \(slot)=CAMERA,…")
+        return problem(
+          "image_map (--image-map): the \(type) policy's image slot '\(slot)' has no camera of that name in the dataset (slots: \(slotsText); cameras: \(camerasText)); map each slot with --image-map \(slot)=CAMERA,…"
+        )
       }
     }
     return nil
@@ -92,7 +99,11 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
     if let tokenizer {
       let path = (tokenizer as NSString).expandingTildeInPath
       guard FileIO.kind(path + "/config.json") == .regular else {
-        return ParameterProblem(param: "tokenizer", message: "tokenizer (--tokenizer) must be a directory with the backbone's config.json and tokenizer files, got '\(tokenizer)'")
+        return ParameterProblem(
+          param: "tokenizer",
+          message:
+            "tokenizer (--tokenizer) must be a directory with the backbone's config.json and tokenizer files, got '\(tokenizer)'"
+        )
       }
       return nil
     }
@@ -107,7 +118,11 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       FileIO.kind(snapshots + "/" + $0 + "/config.json") == .regular
     }
     if present == true { return nil }
-    return ParameterProblem(param: "tokenizer", message: "tokenizer (--tokenizer): the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name) is neither a local directory nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(backbone) --local-dir DIR) and pass --tokenizer DIR")
+    return ParameterProblem(
+      param: "tokenizer",
+      message:
+        "tokenizer (--tokenizer): the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name) is neither a local directory nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(backbone) --local-dir DIR) and pass --tokenizer DIR"
+    )
   }
 
   /// Problems with the state and action sizes the job would train with.
@@ -115,19 +130,39 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
     var problems: [ParameterProblem] = []
     if Self.padding.contains(type) {
       if let maximum = maxStateDim, stateDim > maximum {
-        problems.append(ParameterProblem(param: "proprio", message: "proprio (--proprio): the \(type) policy takes a state of at most \(maximum) dimensions (config.json max_state_dim); the job would feed \(stateDim); choose at most \(maximum) with --proprio i,j,… or raise max_state_dim in the base checkpoint"))
+        problems.append(
+          ParameterProblem(
+            param: "proprio",
+            message:
+              "proprio (--proprio): the \(type) policy takes a state of at most \(maximum) dimensions (config.json max_state_dim); the job would feed \(stateDim); choose at most \(maximum) with --proprio i,j,… or raise max_state_dim in the base checkpoint"
+          ))
       }
       if let maximum = maxActionDim, actionDim > maximum {
-        problems.append(ParameterProblem(param: "dataset", message: "dataset (--dataset): the \(type) policy predicts at most \(maximum) action dimensions (config.json max_action_dim); the dataset has \(actionDim); use a base checkpoint with max_action_dim ≥ \(actionDim)"))
+        problems.append(
+          ParameterProblem(
+            param: "dataset",
+            message:
+              "dataset (--dataset): the \(type) policy predicts at most \(maximum) action dimensions (config.json max_action_dim); the dataset has \(actionDim); use a base checkpoint with max_action_dim ≥ \(actionDim)"
+          ))
       }
       return problems
     }
     let taken = self.stateDim ?? 0
     if taken != stateDim {
-      problems.append(ParameterProblem(param: "proprio", message: "proprio (--proprio): the \(type) policy was made for a state of \(taken) dimensions (config.json input_features observation.state); the job would feed \(stateDim); select \(taken) with --proprio (none for 0) or fine-tune a base made for this dataset"))
+      problems.append(
+        ParameterProblem(
+          param: "proprio",
+          message:
+            "proprio (--proprio): the \(type) policy was made for a state of \(taken) dimensions (config.json input_features observation.state); the job would feed \(stateDim); select \(taken) with --proprio (none for 0) or fine-tune a base made for this dataset"
+        ))
     }
     if let expected = self.actionDim, expected != actionDim {
-      problems.append(ParameterProblem(param: "dataset", message: "dataset (--dataset): the \(type) policy predicts \(expected) action dimensions (config.json output_features action); the dataset has \(actionDim); fine-tune a base made for this robot's actions"))
+      problems.append(
+        ParameterProblem(
+          param: "dataset",
+          message:
+            "dataset (--dataset): the \(type) policy predicts \(expected) action dimensions (config.json output_features action); the dataset has \(actionDim); fine-tune a base made for this robot's actions"
+        ))
     }
     return problems
   }
@@ -145,7 +180,8 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   /// module paths, PEFT's full-match rule): LeRobot's own for SmolVLA, vlatune's for ACT and
   /// diffusion (trainer/vlatune_trainer/models/lerobot_policy.py; a test compares the count).
   public static let defaultTargets: [String: String] = [
-    "smolvla": #"(model\.vlm_with_expert\.lm_expert\..*\.(q|v)_proj|model\.(state_proj|action_in_proj|action_out_proj|action_time_mlp_in|action_time_mlp_out))"#,
+    "smolvla":
+      #"(model\.vlm_with_expert\.lm_expert\..*\.(q|v)_proj|model\.(state_proj|action_in_proj|action_out_proj|action_time_mlp_in|action_time_mlp_out))"#,
     "act": #"model\.(vae_encoder|encoder|decoder)\.layers\.\d+\.(linear1|linear2)|model\.action_head"#,
     "diffusion": #"diffusion\.unet\..*\.((conv1|conv2)\.block\.0|cond_encoder\.1)|diffusion\.unet\.final_conv\.1"#,
   ]

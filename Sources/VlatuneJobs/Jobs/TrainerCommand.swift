@@ -99,7 +99,8 @@ public enum TrainerCommand {
     let names = (environment["VLATUNE_TRAINER_ENV"] ?? "").split(separator: ",")
       .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     for name in names {
-      let valid = name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+      let valid =
+        name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
         && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
       guard valid else {
         throw VlatuneError.invalidArgument(

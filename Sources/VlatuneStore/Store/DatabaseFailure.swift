@@ -19,7 +19,8 @@ enum DatabaseFailure {
           need: "the database's write-ahead log needs up to \(ByteSize.format(4 << 20)) more",
           undone: "nothing was changed"))
     case .SQLITE_CORRUPT:
-      return .stateDamaged(path: path, detail: "SQLite found a malformed page during a \(operation): \(error.message ?? "")")
+      return .stateDamaged(
+        path: path, detail: "SQLite found a malformed page during a \(operation): \(error.message ?? "")")
     case .SQLITE_NOTADB:
       return .stateDamaged(path: path, detail: "the file is not an SQLite database")
     case .SQLITE_IOERR:

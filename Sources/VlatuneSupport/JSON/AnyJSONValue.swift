@@ -11,11 +11,18 @@ public struct AnyJSONValue: Codable, Sendable, Equatable {
   /// Decodes any JSON value.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
-    if container.decodeNil() { value = .null }
-    else if let flag = try? container.decode(Bool.self) { value = .bool(flag) }
-    else if let number = try? container.decode(Double.self) { value = .number(number) }
-    else if let text = try? container.decode(String.self) { value = .string(text) }
-    else if let items = try? container.decode([AnyJSONValue].self) { value = .array(items.map(\.value)) }
-    else { value = .object(try container.decode([String: AnyJSONValue].self).mapValues(\.value)) }
+    if container.decodeNil() {
+      value = .null
+    } else if let flag = try? container.decode(Bool.self) {
+      value = .bool(flag)
+    } else if let number = try? container.decode(Double.self) {
+      value = .number(number)
+    } else if let text = try? container.decode(String.self) {
+      value = .string(text)
+    } else if let items = try? container.decode([AnyJSONValue].self) {
+      value = .array(items.map(\.value))
+    } else {
+      value = .object(try container.decode([String: AnyJSONValue].self).mapValues(\.value))
+    }
   }
 }

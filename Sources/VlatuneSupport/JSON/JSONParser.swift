@@ -76,11 +76,21 @@ public struct JSONParser {
     case UInt8(ascii: "{"): return try parseObject()
     case UInt8(ascii: "["): return try parseArray()
     case UInt8(ascii: "\""): return .string(try parseString())
-    case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-    case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-    case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-    case UInt8(ascii: "N"): try expectLiteral("NaN"); return .number(.nan)
-    case UInt8(ascii: "I"): try expectLiteral("Infinity"); return .number(.infinity)
+    case UInt8(ascii: "t"):
+      try expectLiteral("true")
+      return .bool(true)
+    case UInt8(ascii: "f"):
+      try expectLiteral("false")
+      return .bool(false)
+    case UInt8(ascii: "n"):
+      try expectLiteral("null")
+      return .null
+    case UInt8(ascii: "N"):
+      try expectLiteral("NaN")
+      return .number(.nan)
+    case UInt8(ascii: "I"):
+      try expectLiteral("Infinity")
+      return .number(.infinity)
     default: return .number(try parseNumber())
     }
   }
