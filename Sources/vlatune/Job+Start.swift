@@ -40,9 +40,11 @@ extension JobCommand {
       return values
     }
 
+    /// The option groups, each listing its parameters by table name.
+    var groups: [any StartOptionGroup] { [required, origin, data, lora, optimisation, resources, slurm, job] }
+
     /// The raw values given on the command line (and `$VLATUNE_IDEMPOTENCY_KEY`).
     func rawParameters(_ environment: [String: String]) throws -> [String: JSONValue] {
-      let groups: [any StartOptionGroup] = [required, origin, data, lora, optimisation, resources, slurm, job]
       var raw: [String: String] = [:]
       for group in groups {
         for (key, value) in group.values { if let value { raw[key] = value } }

@@ -118,12 +118,12 @@ public struct JobLauncher: Sendable {
       // A policy condition on `dry_run` sees it as the caller sent it.
       if dryRun { request.given["dry_run"] = .bool(true) }
       spec = try resolve(request, id: dryRun ? "job_dry_run" : makeID("job"))
-      if !dryRun { try Self.checkMemory(spec, force: request.bool("force") ?? false) }
+      if !dryRun { try Self.checkMemory(spec, force: request[.force]) }
     } catch let error as VlatuneError {
       throw refuse(error)
     }
     let estimate =
-      Double(request.integer("max_steps") ?? 0) * policy.limits.stepSeconds * Double(spec.gpus) / 3600
+      Double(request[.maxSteps]) * policy.limits.stepSeconds * Double(spec.gpus) / 3600
     let requestDigest = Self.requestDigest(request, spec: spec)
     if dryRun {
       let decision = try context.store.write { database in
@@ -131,7 +131,7 @@ public struct JobLauncher: Sendable {
       }
       var refusal: DryRunReport.Refusal?
       do {
-        try Self.checkMemory(spec, force: request.bool("force") ?? false)
+        try Self.checkMemory(spec, force: request[.force])
       } catch let error as VlatuneError {
         refusal = .init(code: error.code, message: error.message, retryAfterSeconds: nil)
       }
@@ -279,9 +279,14 @@ public struct JobLauncher: Sendable {
     }
     try Self.checkBaseModel(request.baseModel)
     let kind = BaseModelKind.of(request.baseModel)
-    let imageMap = request.parameters["image_map"]?.objectValue?.compactMapValues(\.stringValue)
+    let imageMap = request[.imageMap]
     let isLeRobot: Bool = if case .lerobot = kind { true } else { false }
-    let lerobotOnly = isLeRobot ? [] : ["image_map", "tokenizer"].filter { request.parameters[$0] != nil }
+    let lerobotOnly =
+      isLeRobot
+      ? []
+      : [OptionalParameter<[String: String]>.imageMap.name, OptionalParameter<String>.tokenizer.name].filter {
+        request.parameters[$0] != nil
+      }
     if !lerobotOnly.isEmpty {
       throw VlatuneError.invalidParameters(
         lerobotOnly.map { name in
@@ -296,7 +301,7 @@ public struct JobLauncher: Sendable {
         checkpoint, request: request, document: document, imageMap: imageMap ?? [:],
         environment: context.environment)
     }
-    let executor = request.string("executor") ?? policy.limits.defaultExecutor
+    let executor = request[.executor] ?? policy.limits.defaultExecutor
     guard policy.limits.executors.contains(executor) else {
       throw VlatuneError.policyDenied(
         message: "executor '\(executor)' is not allowed by the policy (limits.executors: "
@@ -305,7 +310,7 @@ public struct JobLauncher: Sendable {
     let slurm = executor == "slurm"
     let available = GPUInventory.count(environment: context.environment)
     let gpus = request.gpus ?? (slurm ? 0 : min(available, 1))
-    let nodes = request.integer("nodes") ?? 1
+    let nodes = request[.nodes]
     if nodes > 1 && !slurm {
       throw VlatuneError.invalidParameters([
         ParameterProblem(
@@ -324,35 +329,20 @@ public struct JobLauncher: Sendable {
       var generator = SystemRandomNumberGenerator()
       seed = generator.next() >> 33
     }
-    let batch = request.integer("batch_size") ?? 8
-    let accumulation = request.integer("grad_accum") ?? 1
-    let modules: [String] =
-      request.parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue) ?? ["all-linear"]
-    let rank: Int = request.integer("lora_rank") ?? 32
-    let alpha: Double = request.number("lora_alpha") ?? 16
-    let dropout: Double = request.number("lora_dropout") ?? 0
-    let rate: Double = request.number("learning_rate") ?? 5e-4
-    let steps: Int = request.integer("max_steps") ?? 1000
-    let chunk: Int = request.integer("action_chunk") ?? 4
-    let precision: String = request.string("precision") ?? "auto"
-    let interval: Int = request.integer("checkpoint_interval") ?? 500
-    let proprio: String = request.string("proprio") ?? "all"
-    let effective: Int = batch * accumulation * max(gpus, 1)
     let hyperparameters = Hyperparameters(
-      loraRank: rank, loraAlpha: alpha, loraDropout: dropout, learningRate: rate,
-      batchSize: batch, gradAccum: accumulation, effectiveBatchSize: effective, maxSteps: steps,
-      seed: seed ?? 0, actionChunk: chunk, imageSize: request.integer("image_size"),
-      proprio: proprio, precision: precision, checkpointInterval: interval, targetModules: modules,
-      lrSchedule: request.string("lr_schedule") ?? "cosine",
-      dataWorkers: request.integer("data_workers") ?? 1,
-      gradientCheckpointing: request.bool("gradient_checkpointing") ?? false,
-      trustRemoteCode: request.bool("trust_remote_code") ?? false, imageMap: imageMap,
-      tokenizer: request.string("tokenizer").map { ($0 as NSString).expandingTildeInPath })
+      loraRank: request[.loraRank], loraAlpha: request[.loraAlpha], loraDropout: request[.loraDropout],
+      learningRate: request[.learningRate], batchSize: request[.batchSize], gradAccum: request[.gradAccum],
+      effectiveBatchSize: request[.batchSize] * request[.gradAccum] * max(gpus, 1), maxSteps: request[.maxSteps],
+      seed: seed ?? 0, actionChunk: request[.actionChunk], imageSize: request[.imageSize],
+      proprio: request[.proprio], precision: request[.precision], checkpointInterval: request[.checkpointInterval],
+      targetModules: request[.targetModules], lrSchedule: request[.lrSchedule], dataWorkers: request[.dataWorkers],
+      gradientCheckpointing: request[.gradientCheckpointing], trustRemoteCode: request[.trustRemoteCode],
+      imageMap: imageMap, tokenizer: request[.tokenizer].map { ($0 as NSString).expandingTildeInPath })
     let dataset = JobSpec.Dataset(
       id: record.id, name: record.name, path: record.directory, fingerprint: record.fingerprint,
       statistics: record.directory + "/dataset_statistics.json")
-    let processes = request.integer("processes") ?? max(gpus, 1)
-    let tracker = request.string("tracker") ?? "none"
+    let processes = request[.processes] ?? max(gpus, 1)
+    let tracker = request[.tracker]
     if tracker == "mlflow" && (context.environment["MLFLOW_TRACKING_URI"] ?? "").isEmpty {
       throw VlatuneError.invalidParameters([
         ParameterProblem(
@@ -381,17 +371,17 @@ public struct JobLauncher: Sendable {
     }
     if slurm {
       var settings = try SlurmSettings.defaults(environment: context.environment, home: context.home)
-      settings.partition = request.string("slurm_partition") ?? settings.partition
-      settings.account = request.string("slurm_account") ?? settings.account
-      settings.qos = request.string("slurm_qos") ?? settings.qos
-      settings.timeLimitMinutes = request.integer("time_limit") ?? settings.timeLimitMinutes
-      settings.memory = request.string("slurm_memory") ?? settings.memory
+      settings.partition = request[.slurmPartition] ?? settings.partition
+      settings.account = request[.slurmAccount] ?? settings.account
+      settings.qos = request[.slurmQos] ?? settings.qos
+      settings.timeLimitMinutes = request[.timeLimit] ?? settings.timeLimitMinutes
+      settings.memory = request[.slurmMemory] ?? settings.memory
       spec.slurm = settings
     }
     let gpuMemory =
       gpus > 0 && !slurm ? GPUInventory.memoryBytes(environment: context.environment) : nil
     spec.memoryEstimate = MemoryEstimate.estimate(spec: spec, gpuMemoryBytes: gpuMemory)
-    if let reference = request.string("init_from") { spec.initAdapter = try initCheckpoint(reference, for: spec) }
+    if let reference = request[.initFrom] { spec.initAdapter = try initCheckpoint(reference, for: spec) }
     if tracker != "none" { spec.tracker = tracker }
     var stored = request.parameters
     for name in ["idempotency_key", "from"] { stored[name] = nil }
@@ -512,7 +502,7 @@ public struct JobLauncher: Sendable {
     if let problem = checkpoint.cameraProblem(available: document.cameras.map(\.key), imageMap: imageMap) {
       problems.append(problem)
     }
-    let proprio = request.string("proprio") ?? "all"
+    let proprio = request[.proprio]
     let stateDim =
       switch proprio {
       case "all": document.stateDim
@@ -520,10 +510,10 @@ public struct JobLauncher: Sendable {
       default: proprio.split(separator: ",").count
       }
     problems += checkpoint.dimensionProblems(stateDim: stateDim, actionDim: document.actionDim)
-    if let problem = checkpoint.backboneProblem(tokenizer: request.string("tokenizer"), environment: environment) {
+    if let problem = checkpoint.backboneProblem(tokenizer: request[.tokenizer], environment: environment) {
       problems.append(problem)
     }
-    let targets = request.parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue) ?? ["all-linear"]
+    let targets = request[.targetModules]
     let unmatched = checkpoint.unmatchedTargets(targets)
     if !unmatched.isEmpty {
       problems.append(

@@ -18,45 +18,43 @@ public struct JobRequest: Sendable, Equatable {
   public init(_ raw: [String: JSONValue], actor: String) throws {
     var parameters = try JobParameters.table.validate(raw)
     var problems: [ParameterProblem] = []
-    if let name = parameters["name"]?.stringValue, let problem = PrepareRequest.nameProblem(name) {
+    let values = ParameterValues(parameters)
+    if let name = values[.name], let problem = PrepareRequest.nameProblem(name) {
       problems.append(ParameterProblem(param: "name", message: "name (--name) \(problem)"))
     }
-    if let modules = parameters["target_modules"]?.arrayValue?.compactMap(\.stringValue),
-      modules.contains(where: { $0.contains(where: { !$0.isLetter && !$0.isNumber && !"._-*".contains($0) }) })
-    {
+    if values[.targetModules].contains(where: {
+      $0.contains(where: { !$0.isLetter && !$0.isNumber && !"._-*".contains($0) })
+    }) {
       problems.append(
         ParameterProblem(
           param: "target_modules",
           message: "target_modules (--target-modules) must be module names (letters, digits, '.', '_', '-', '*')"))
     }
     if !problems.isEmpty { throw VlatuneError.invalidParameters(problems) }
+    // Stored and fingerprinted as an empty object when absent.
     if parameters["metadata"] == nil { parameters["metadata"] = .object([:]) }
     self.parameters = parameters
     self.actor = actor
     self.given = raw
   }
 
-  func integer(_ name: String) -> Int? { parameters[name]?.numberValue.map { Int($0) } }
-  func number(_ name: String) -> Double? { parameters[name]?.numberValue }
-  func string(_ name: String) -> String? { parameters[name]?.stringValue }
-  func bool(_ name: String) -> Bool? { parameters[name]?.boolValue }
+  /// A defaulted parameter's value (given, else the table's default).
+  public subscript<Value>(_ key: Parameter<Value>) -> Value { ParameterValues(parameters)[key] }
+  /// An optional parameter's value, when given.
+  public subscript<Value>(_ key: OptionalParameter<Value>) -> Value? { ParameterValues(parameters)[key] }
 
   /// The base model.
-  public var baseModel: String { string("base_model") ?? "" }
+  public var baseModel: String { self[.baseModel] ?? "" }
   /// The dataset reference.
-  public var dataset: String { string("dataset") ?? "" }
+  public var dataset: String { self[.dataset] ?? "" }
   /// The job's name.
-  public var name: String? { string("name") }
+  public var name: String? { self[.name] }
   /// The idempotency key.
-  public var idempotencyKey: String? { string("idempotency_key") }
+  public var idempotencyKey: String? { self[.idempotencyKey] }
   /// GPUs, when given.
-  public var gpus: Int? { integer("gpus") }
+  public var gpus: Int? { self[.gpus] }
   /// The seed, when given.
-  public var seed: UInt64? { integer("seed").map(UInt64.init) }
-  /// The executor.
-  public var executor: String { string("executor") ?? "local" }
+  public var seed: UInt64? { self[.seed].map(UInt64.init) }
   /// The metadata labels.
-  public var metadata: [String: String] {
-    (parameters["metadata"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
-  }
+  public var metadata: [String: String] { self[.metadata] ?? [:] }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import VlatuneGuardrails
 import VlatuneSupport
 
 /// The fully resolved request a trainer runs (`jobs/<id>/spec.json`, CONTRACT §7): every default
@@ -140,27 +142,21 @@ extension JobSpec {
   /// the ones its fields record.
   public var storedParameters: [String: JSONValue] {
     if let parameters { return parameters.mapValues(\.value) }
-    let hyper = hyperparameters
-    var values: [String: JSONValue] = [
-      "base_model": .string(baseModel), "dataset": .string(dataset.id),
-      "lora_rank": .number(Double(hyper.loraRank)), "lora_alpha": .number(hyper.loraAlpha),
-      "lora_dropout": .number(hyper.loraDropout), "learning_rate": .number(hyper.learningRate),
-      "batch_size": .number(Double(hyper.batchSize)), "grad_accum": .number(Double(hyper.gradAccum)),
-      "max_steps": .number(Double(hyper.maxSteps)), "seed": .number(Double(hyper.seed)),
-      "gpus": .number(Double(gpus)), "action_chunk": .number(Double(hyper.actionChunk)),
-      "proprio": .string(hyper.proprio), "precision": .string(hyper.precision),
-      "checkpoint_interval": .number(Double(hyper.checkpointInterval)),
-      "target_modules": .array(hyper.targetModules.map { .string($0) }),
-      "lr_schedule": .string(hyper.lrSchedule ?? "cosine"),
-      "data_workers": .number(Double(hyper.dataWorkers ?? 1)),
-      "gradient_checkpointing": .bool(hyper.gradientCheckpointing ?? false),
-      "trust_remote_code": .bool(hyper.trustRemoteCode ?? false), "executor": .string(executor),
-      "metadata": .object(metadata.mapValues { .string($0) }),
-    ]
-    if let name { values["name"] = .string(name) }
-    if let size = hyper.imageSize { values["image_size"] = .number(Double(size)) }
-    if let map = hyper.imageMap { values["image_map"] = .object(map.mapValues { .string($0) }) }
-    if let tokenizer = hyper.tokenizer { values["tokenizer"] = .string(tokenizer) }
+    // An older spec: its fields under the table's names (Hyperparameters' coding keys are
+    // those names), with what the trainer used for a field such a spec lacks.
+    var hyper = hyperparameters
+    hyper.lrSchedule = hyper.lrSchedule ?? "cosine"
+    hyper.dataWorkers = hyper.dataWorkers ?? 0
+    hyper.gradientCheckpointing = hyper.gradientCheckpointing ?? false
+    hyper.trustRemoteCode = hyper.trustRemoteCode ?? false
+    let encoded = (try? JSONEncoder().encode(hyper)).flatMap { try? JSONParser.parse([UInt8]($0)) }
+    var values = (encoded?.objectValue ?? [:]).filter { JobParameters.table[$0.key] != nil }
+    values[OptionalParameter<String>.baseModel.name] = .string(baseModel)
+    values[OptionalParameter<String>.dataset.name] = .string(dataset.id)
+    values[OptionalParameter<Int>.gpus.name] = .number(Double(gpus))
+    values[OptionalParameter<String>.executor.name] = .string(executor)
+    values[OptionalParameter<[String: String]>.metadata.name] = .object(metadata.mapValues { .string($0) })
+    if let name { values[OptionalParameter<String>.name.name] = .string(name) }
     return values
   }
 }
