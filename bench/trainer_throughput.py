@@ -32,6 +32,7 @@ import torch
 from vlatune_trainer.data import Batcher, BatchSpec, TrainStream, start_workers, training_loader
 from vlatune_trainer.models.policy import build
 from vlatune_trainer.package import Package
+from vlatune_trainer.spec import DatasetRef, Hyperparameters, JobSpec
 from vlatune_trainer.train import prepare_in_workers
 
 
@@ -63,18 +64,43 @@ def run(
     torch.manual_seed(0)
     device = torch.device(device_name)
     package = Package(package_dir)
-    spec = {
-        "base_model": base_model,
-        "hyperparameters": {
-            "lora_rank": 16,
-            "lora_alpha": 16,
-            "lora_dropout": 0.0,
-            "action_chunk": 4,
-            "target_modules": ["all-linear"],
-            "seed": 0,
-            "image_size": None,
-        },
-    }
+    hyper = Hyperparameters(
+        lora_rank=16,
+        lora_alpha=16,
+        lora_dropout=0.0,
+        learning_rate=5e-4,
+        batch_size=batch_size,
+        grad_accum=1,
+        effective_batch_size=batch_size,
+        max_steps=steps,
+        seed=0,
+        action_chunk=4,
+        proprio="all",
+        precision="auto",
+        checkpoint_interval=steps,
+        target_modules=["all-linear"],
+        lr_schedule="constant",
+        data_workers=0,
+        gradient_checkpointing=False,
+        trust_remote_code=False,
+    )
+    spec = JobSpec(
+        schema_version=1,
+        job_id="bench",
+        created_at="",
+        base_model=base_model,
+        dataset=DatasetRef("bench", "bench", str(package_dir), "", ""),
+        hyperparameters=hyper,
+        gpus=1 if device.type == "cuda" else 0,
+        executor="local",
+        job_dir="",
+        output_dir="",
+        checkpoints_dir="",
+        events_path="",
+        trainer={},
+        metadata={},
+        max_running_jobs=1,
+    )
     proprio = list(range(package.state_dim))
     built = build(spec, package, proprio, device)
     model = built.action_model.model.to(device)

@@ -72,7 +72,7 @@ enum JobText {
       "  model       \(spec.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))  targets \(h.targetModules.joined(separator: ","))"
     )
     lines.append(
-      "  training    lr \(format(h.learningRate)) \(h.lrSchedule ?? "cosine")  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  checkpoint every \(h.checkpointInterval)"
+      "  training    lr \(format(h.learningRate)) \(h.lrSchedule)  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  checkpoint every \(h.checkpointInterval)"
     )
     lines.append("  dataset     \(spec.dataset.name) (\(spec.dataset.id))")
     lines.append(

@@ -103,7 +103,7 @@ enum PolicyText {
   }
 }
 
-/// `vlatune __docs parameters`: prints generated documentation (hidden).
+/// `vlatune __docs parameters|parameters-json|mcp-tools`: prints generated documentation (hidden).
 struct DocsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "__docs", abstract: "Print generated documentation.", shouldDisplay: false)
@@ -112,9 +112,10 @@ struct DocsCommand: ParsableCommand {
   func run() throws {
     switch topic {
     case "parameters": Output.standardOutput(ParameterDocumentation.markdown())
+    case "parameters-json": Output.json(AnyJSON(JobParameters.table.summary()))
     case "mcp-tools": try SiblingExecutable.replaceProcess(with: "vlatune-mcp", arguments: ["--tool-table"])
     default:
-      throw VlatuneError.invalidArgument(param: "topic", message: "must be parameters or mcp-tools, got '\(topic)'")
+      throw VlatuneError.invalidArgument(param: "topic", message: "must be parameters, parameters-json or mcp-tools, got '\(topic)'")
     }
   }
 }

@@ -29,7 +29,8 @@ final class FakeClock: Sendable {
     let hyperparameters = Hyperparameters(
       loraRank: 32, loraAlpha: 16, loraDropout: 0, learningRate: 5e-4, batchSize: 8,
       gradAccum: 1, effectiveBatchSize: 8, maxSteps: 10, seed: 1, actionChunk: 4, imageSize: 96,
-      proprio: "all", precision: "auto", checkpointInterval: 5, targetModules: ["all-linear"])
+      proprio: "all", precision: "auto", checkpointInterval: 5, targetModules: ["all-linear"],
+      lrSchedule: "cosine", dataWorkers: 0, gradientCheckpointing: false, trustRemoteCode: false)
     let trainer = JobSpec.Trainer(argv: ["/bin/true"], environment: [:])
     let spec = JobSpec(
       jobId: id, name: nil, createdAt: "2027-01-15T08:00:00.000Z", baseModel: "tiny-vla",

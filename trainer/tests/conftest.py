@@ -108,6 +108,10 @@ def write_spec(
         "checkpoint_interval": 10,
         "target_modules": ["all-linear"],
         "proprio": "all",
+        "lr_schedule": "cosine",
+        "data_workers": 0,
+        "gradient_checkpointing": False,
+        "trust_remote_code": False,
     }
     hyperparameters.update(hyper)
     spec = {

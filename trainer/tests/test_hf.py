@@ -18,6 +18,7 @@ from vlatune_trainer.models.hf_vla import PROMPT
 from vlatune_trainer.normalize import ActionTokenizer
 from vlatune_trainer.package import Package, read_shard
 from vlatune_trainer.predict import load_policy
+from vlatune_trainer.spec import JobSpec
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
@@ -111,10 +112,10 @@ def test_workers_prepare_the_model_inputs_the_step_would_compute(
     from vlatune_trainer.train import shuffled_instructions
 
     package = Package(make_package())
-    spec = json.loads(
+    spec = JobSpec.load(
         write_spec(
             tmp_path, make_package(), base_model=str(checkpoint), image_size=32, action_chunk=2
-        ).read_text()
+        )
     )
     proprio = list(range(package.state_dim))
     built = build(spec, package, proprio, torch.device("cpu"))

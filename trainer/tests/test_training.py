@@ -17,6 +17,7 @@ from vlatune_trainer.models.base import adapt_to_dataset, base_directory, load_t
 from vlatune_trainer.models.policy import build
 from vlatune_trainer.models.tiny_vla import linear_module_names
 from vlatune_trainer.package import Package
+from vlatune_trainer.spec import JobSpec
 from vlatune_trainer.train import human_duration, progress_line
 
 pytestmark = pytest.mark.skipif(
@@ -29,7 +30,7 @@ def test_lora_wraps_exactly_the_backbone_linears(
     make_package: Callable[..., Path], tmp_path: Path
 ) -> None:
     package = Package(make_package())
-    spec = json.loads(write_spec(tmp_path, package.path).read_text())
+    spec = JobSpec.load(write_spec(tmp_path, package.path))
     built = build(spec, package, list(range(package.state_dim)), torch.device("cpu"))
     model = built.action_model.model
     wrapped = sorted(

@@ -6,12 +6,14 @@ job passes on (never argv, the spec or the logs)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import TrainerError
+from .spec import JobSpec
 
 PROGRESS_SCALARS = ("loss", "learning_rate", "grad_norm", "samples_per_second")
 
@@ -56,7 +58,7 @@ class MLflowTracker:
     """One MLflow run per job (a resumed attempt continues it): parameters, every scalar by
     step, and the adapter as artifacts."""
 
-    def __init__(self, spec: dict, start: int) -> None:
+    def __init__(self, spec: JobSpec, start: int) -> None:
         try:
             import mlflow
         except ImportError as error:
@@ -72,20 +74,20 @@ class MLflowTracker:
         self.mlflow = mlflow
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "vlatune"))
-        marker = Path(spec["job_dir"]) / "mlflow_run_id"
+        marker = Path(spec.job_dir) / "mlflow_run_id"
         run_id = marker.read_text().strip() if marker.exists() else None
         try:
-            run = mlflow.start_run(run_id=run_id, run_name=spec.get("name") or spec["job_id"])
+            run = mlflow.start_run(run_id=run_id, run_name=spec.name or spec.job_id)
         except Exception as error:  # the server is unreachable or refuses
             raise TrainerError("tracker_failed", f"MLflow at {uri}: {error}") from error
         marker.write_text(run.info.run_id + "\n")
         if run_id is None:
-            hyper = spec["hyperparameters"]
+            hyper = dataclasses.asdict(spec.hyperparameters)
             mlflow.log_params(
                 {k: v for k, v in hyper.items() if isinstance(v, int | float | str | bool)}
-                | {"base_model": spec["base_model"], "dataset": spec["dataset"]["name"]}
+                | {"base_model": spec.base_model, "dataset": spec.dataset.name}
             )
-            mlflow.set_tags({"vlatune.job_id": spec["job_id"]})
+            mlflow.set_tags({"vlatune.job_id": spec.job_id})
         self.start = start
 
     def scalars(self, group: str, values: dict[str, float], step: int) -> None:
@@ -101,7 +103,7 @@ class WandbTracker:
     """Weights & Biases in offline mode (no network): the run is written under
     ``jobs/<id>/wandb/`` for ``wandb sync`` later."""
 
-    def __init__(self, spec: dict, start: int) -> None:
+    def __init__(self, spec: JobSpec, start: int) -> None:
         try:
             import wandb
         except ImportError as error:
@@ -111,12 +113,12 @@ class WandbTracker:
         self.wandb = wandb
         self.run = wandb.init(
             project=os.environ.get("WANDB_PROJECT", "vlatune"),
-            id=spec["job_id"],
-            name=spec.get("name") or spec["job_id"],
+            id=spec.job_id,
+            name=spec.name or spec.job_id,
             resume="allow",
             mode="offline",
-            dir=spec["job_dir"],
-            config=spec["hyperparameters"] | {"base_model": spec["base_model"]},
+            dir=spec.job_dir,
+            config=dataclasses.asdict(spec.hyperparameters) | {"base_model": spec.base_model},
         )
 
     def scalars(self, group: str, values: dict[str, float], step: int) -> None:
@@ -130,17 +132,17 @@ class Trackers:
     """The job's trackers, opened once the step a run starts from is known and fed by
     :meth:`event` with each protocol event the main rank emits."""
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: JobSpec) -> None:
         self.spec = spec
         self.active: list[Tracker] = []
         self.adapter: Path | None = None
 
     def open(self, start: int) -> None:
         try:
-            self.active.append(TensorBoardTracker(Path(self.spec["job_dir"]) / "tb", start))
+            self.active.append(TensorBoardTracker(Path(self.spec.job_dir) / "tb", start))
         except ImportError:
             print("tensorboard is not installed: no TensorBoard event files", flush=True)
-        chosen = self.spec.get("tracker") or "none"
+        chosen = self.spec.tracker or "none"
         if chosen == "mlflow":
             self.active.append(MLflowTracker(self.spec, start))
         elif chosen == "wandb":

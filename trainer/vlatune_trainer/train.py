@@ -34,6 +34,7 @@ from .models.policy import ActionModel, BuiltModel, build
 from .models.tiny_vla import count_parameters
 from .normalize import Normalizer
 from .package import Package
+from .spec import JobSpec
 from .throughput import StepClock
 from .trackers import TrackedEvents, Trackers
 
@@ -165,12 +166,12 @@ def shuffled_instructions(batch: dict[str, Any], order: np.ndarray) -> dict[str,
 
 
 def run(spec_path: Path, resume: bool = False) -> int:
-    spec = json.loads(spec_path.read_text())
-    events = EventWriter(spec["events_path"])
+    raw = json.loads(spec_path.read_text())
+    events = EventWriter(raw["events_path"])
     signals = Signals()
     signals.install()
     try:
-        return _train(spec, events, signals, resume)
+        return _train(JobSpec.from_json(raw), events, signals, resume)
     except TrainerError as error:
         events.emit("failed", code=error.code, message=error.message)
         print(f"error: {error.message}", flush=True)
@@ -180,18 +181,13 @@ def run(spec_path: Path, resume: bool = False) -> int:
         return 3
 
 
-def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> int:
+def _train(spec: JobSpec, events: EventWriter, signals: Signals, resume: bool) -> int:
     world = World.from_environment()
     trackers = Trackers(spec) if world.main else None
     outcome = "FAILED"
     try:
-        result = _train_in(
-            world,
-            spec,
-            TrackedEvents(events, trackers) if trackers else SilentEvents(),
-            signals,
-            resume,
-        )
+        tracked = TrackedEvents(events, trackers) if trackers else SilentEvents()
+        result = Training(world, spec, tracked, signals, resume).run()
         # Stopped by SIGTERM before the end: the run is resumable, not finished.
         outcome = "FINISHED" if trackers and trackers.adapter else "KILLED"
         return result
@@ -203,231 +199,303 @@ def _train(spec: dict, events: EventWriter, signals: Signals, resume: bool) -> i
             world.close()
 
 
-def _train_in(
-    world: World, spec: dict, events: TrackedEvents | SilentEvents, signals: Signals, resume: bool
-) -> int:
-    hyper = spec["hyperparameters"]
-    seed = int(hyper["seed"])
-    seed_everything(seed)
-    device = world.device(spec.get("gpus", 0) > 0 and torch.cuda.is_available())
-    if world.distributed and world.main:
-        backend = "NCCL, gloo for control" if device.type == "cuda" else "gloo"
-        print(f"distributed: {world.size} processes ({backend})", flush=True)
-    package = Package(spec["dataset"]["path"])
-    package.verify()
-    proprio = proprio_dims(hyper.get("proprio", "all"), package.state_dim)
-    built = build(spec, package, proprio, device)
-    model = built.action_model.model
-    model.to(device)
-    built.action_model.train_module = world.wrap(model)
-    trainable, total = count_parameters(model)
-    print(
-        f"trainable parameters: {trainable} of {total} ({100 * trainable / total:.2f}%)", flush=True
-    )
-    cameras = package.cameras[: built.cameras]
-    while len(cameras) < built.cameras:
-        cameras.append(cameras[-1])
-    batcher = (
-        built.batcher(package)
-        if built.batcher is not None
-        else Batcher(
+class Training:
+    """One run of the training loop, in its phases: set-up (``__init__``: model, data,
+    optimizer, schedule, the checkpoint to continue from), ``train_step``, ``report``,
+    ``evaluate``, ``save_checkpoint`` and ``finish``; ``run`` drives them."""
+
+    def __init__(
+        self,
+        world: World,
+        spec: JobSpec,
+        events: TrackedEvents | SilentEvents,
+        signals: Signals,
+        resume: bool,
+    ) -> None:
+        self.world, self.spec, self.events, self.signals = world, spec, events, signals
+        hyper = spec.hyperparameters
+        self.seed = hyper.seed
+        seed_everything(self.seed)
+        device = world.device(spec.gpus > 0 and torch.cuda.is_available())
+        self.device = device
+        if world.distributed and world.main:
+            backend = "NCCL, gloo for control" if device.type == "cuda" else "gloo"
+            print(f"distributed: {world.size} processes ({backend})", flush=True)
+        package = Package(spec.dataset.path)
+        package.verify()
+        self.package = package
+        proprio = proprio_dims(hyper.proprio, package.state_dim)
+        built = build(spec, package, proprio, device)
+        self.built = built
+        model = built.action_model.model
+        model.to(device)
+        built.action_model.train_module = world.wrap(model)
+        self.model = model
+        self.trainable, self.total = count_parameters(model)
+        print(
+            f"trainable parameters: {self.trainable} of {self.total} "
+            f"({100 * self.trainable / self.total:.2f}%)",
+            flush=True,
+        )
+        self.batcher = self._batcher(proprio)
+        self.inputs = {"proprio_dims": proprio, "cameras": list(self.batcher.spec.cameras)}
+        self.optimizer = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad],
+            lr=hyper.learning_rate,
+            weight_decay=0.0,
+        )
+        self.max_steps = hyper.max_steps
+        self.scheduler = learning_rate_schedule(
+            self.optimizer, self.max_steps, constant=hyper.lr_schedule == "constant"
+        )
+        self.start = 0
+        self.best = math.inf
+        chosen = resume_checkpoint(spec, Path(spec.checkpoints_dir), resume)
+        if chosen is not None:
+            state = checkpoint.load(chosen, model, self.optimizer, self.scheduler)
+            self.start = state["step"]
+            self.best = state.get("best_l1", math.inf)
+            print(f"resumed from {chosen} at step {self.start}", flush=True)
+        elif spec.init_adapter:
+            checkpoint.load_weights(Path(spec.init_adapter), model)
+            print(f"adapter weights initialised from {spec.init_adapter}", flush=True)
+        self.accumulation = hyper.grad_accum
+        self.batch_size = hyper.batch_size
+        self.interval = hyper.checkpoint_interval
+        self.eval_every = max(1, min(self.interval, self.max_steps // 4 or 1))
+        # Progress every 2 s, and at least ~100 times a run (the history `job metrics` prints).
+        self.log_every = max(1, self.max_steps // 100)
+        self.output = Path(spec.output_dir)
+        self.step = self.start
+        # The last micro-batch's loss stays on the device until a progress event reads it:
+        # reading it every step would make the CPU wait for the GPU before it queued the next.
+        self.last_loss: torch.Tensor | None = None
+        self.grad_norm = math.nan
+        self.last_report = 0.0
+        self.started = time.time()
+        self.clock = StepClock(device)
+        self.memory = PeakMemory(device)
+        self.batches: Any = None
+        self.evaluator = Evaluator(package, self.batcher, 64, device)
+
+    def _batcher(self, proprio: list[int]) -> Any:
+        built, package = self.built, self.package
+        if built.batcher is not None:
+            return built.batcher(package)
+        cameras = package.cameras[: built.cameras]
+        while len(cameras) < built.cameras:
+            cameras.append(cameras[-1])
+        return Batcher(
             package,
             BatchSpec(
                 image_size=built.image_size,
                 cameras=cameras,
-                chunk=hyper["action_chunk"],
+                chunk=self.spec.hyperparameters.action_chunk,
                 proprio=proprio,
                 tokenize=built.tokenize,
             ),
         )
-    )
-    cameras = list(batcher.spec.cameras)
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=hyper["learning_rate"],
-        weight_decay=0.0,
-    )
-    inputs = {"proprio_dims": proprio, "cameras": cameras}
-    max_steps = int(hyper["max_steps"])
+
+    def open_data(self) -> None:
+        """Starts the batch stream at the position of the step training continues from; every
+        rank draws its own batches (rank 0 those of a single-process run)."""
+        workers = self.spec.hyperparameters.data_workers
+        stream = TrainStream(
+            self.package,
+            self.batcher,
+            self.batch_size,
+            self.seed + 7919 * self.world.rank,
+            start_batch=self.start * self.accumulation,
+            workers=workers,
+            prepare=prepare_in_workers(self.built, self.device),
+        )
+        self.batches = start_workers(training_loader(stream, workers, self.device))
+
+    def run(self) -> int:
+        if isinstance(self.events, TrackedEvents):
+            self.events.trackers.open(self.start)
+        self.events.emit(
+            "started",
+            total_steps=self.max_steps,
+            trainable_parameters=self.trainable,
+            total_parameters=self.total,
+            resumed_from=self.start,
+        )
+        self.open_data()
+        while self.step < self.max_steps:
+            self.train_step()
+            now = time.time()
+            stop, checkpoint_now = self.world.agree(self.signals.stop, self.signals.checkpoint_now)
+            if (
+                now - self.last_report >= 2
+                or self.step % self.log_every == 0
+                or self.step == self.max_steps
+                or self.step == self.start + 1
+            ):
+                self.report(now)
+            if self.world.main and (
+                self.step % self.eval_every == 0 or self.step == self.max_steps
+            ):
+                self.evaluate()
+            if (
+                stop
+                or checkpoint_now
+                or self.step % self.interval == 0
+                or self.step == self.max_steps
+            ):
+                self.save_checkpoint()
+            if stop and self.step < self.max_steps:
+                self.events.emit("cancelled", step=self.step)
+                print(
+                    f"stopped by SIGTERM at step {self.step}; resumable checkpoint written",
+                    flush=True,
+                )
+                return 0
+        return self.finish()
+
+    def train_step(self) -> None:
+        """One optimizer step over ``grad_accum`` micro-batches."""
+        self.optimizer.zero_grad(set_to_none=True)
+        for _ in range(self.accumulation):
+            batch = next(self.batches)
+            loss = self.built.action_model.loss(batch, self.device)
+            (loss / self.accumulation).backward()
+            self.last_loss = loss.detach()
+        self.grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        self.clock.step_done()
+
+    def report(self, now: float) -> None:
+        """A ``progress`` event and its log line."""
+        elapsed = max(now - self.started, 1e-6)
+        done = self.step - self.start
+        progress = {
+            "step": self.step,
+            "total_steps": self.max_steps,
+            "loss": math.nan if self.last_loss is None else float(self.last_loss),
+            "grad_norm": float(self.grad_norm),
+            "learning_rate": self.scheduler.get_last_lr()[0],
+            "samples_per_second": done
+            * self.batch_size
+            * self.accumulation
+            * self.world.size
+            / elapsed,
+        }
+        self.events.emit("progress", **progress)
+        if self.world.main:
+            print(progress_line(progress, elapsed / done), flush=True)
+        self.last_report = now
+
+    def evaluate(self) -> None:
+        """Validation metrics (an ``eval`` event); a new best saves ``output/best``."""
+        self.events.emit("phase", phase="evaluating", step=self.step)
+        with self.clock.paused(), self.memory.evaluating():
+            metrics = self.evaluator.run(self.built.action_model)
+        if not metrics:
+            return
+        self.events.emit(
+            "eval",
+            step=self.step,
+            val_loss=metrics["loss"],
+            val_l1=metrics["l1"],
+            val_baseline_l1=metrics["baseline"],
+            **token_metrics(metrics),
+        )
+        print(
+            f"eval step {self.step} val_loss {metrics['loss']:.4g} val_l1 {metrics['l1']:.4g} "
+            f"baseline_l1 {metrics['baseline']:.4g}",
+            flush=True,
+        )
+        if metrics["l1"] < self.best:
+            self.best = metrics["l1"]
+            with self.clock.paused():
+                save_adapter(
+                    self.built, self.output / "best", self.spec, self.package, metrics, self.inputs
+                )
+
+    def save_checkpoint(self) -> None:
+        """A resumable checkpoint (rank 0 writes it; every rank waits for it)."""
+        with self.clock.paused():
+            if self.world.main:
+                self.events.emit("phase", phase="checkpointing", step=self.step)
+                path = checkpoint.save(
+                    Path(self.spec.checkpoints_dir),
+                    self.model,
+                    self.optimizer,
+                    self.scheduler,
+                    self.step,
+                    {"best_l1": self.best},
+                )
+                self.events.emit("checkpoint", step=self.step, path=str(path))
+                print(f"checkpoint step {self.step} {path}", flush=True)
+            self.world.barrier()
+        self.signals.checkpoint_now = False
+
+    def finish(self) -> int:
+        """The final evaluation, the adapter, ``metrics.json`` and the ``completed`` event."""
+        steps_per_second = self.clock.steps_per_second()
+        if not self.world.main:
+            return 0
+        self.events.emit("phase", phase="evaluating", step=self.step)
+        with self.memory.evaluating():
+            final = self.evaluator.run(self.built.action_model)
+            shuffled = self.evaluator.run(self.built.action_model, shuffle_instructions=True)
+        save_adapter(
+            self.built, self.output / "adapter", self.spec, self.package, final, self.inputs
+        )
+        if isinstance(self.events, TrackedEvents):
+            self.events.trackers.adapter = self.output / "adapter"
+        report = {
+            "memory_estimate": self.spec.memory_estimate,
+            "val": final,
+            "val_shuffled_instructions": shuffled,
+            "best_val_l1": self.best,
+            "steps": self.step,
+        }
+        (self.output / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+        if final:
+            self.events.emit(
+                "eval",
+                step=self.step,
+                val_loss=final["loss"],
+                val_l1=final["l1"],
+                val_baseline_l1=final["baseline"],
+                val_l1_shuffled_instructions=shuffled["l1"],
+                **token_metrics(final),
+            )
+        peak = self.memory.report()
+        if peak:  # pragma: no cover - needs a GPU
+            print(
+                f"peak GPU memory: {peak['peak_gpu_memory_bytes'] / 2**20:.0f} MiB training, "
+                f"{peak['peak_gpu_memory_eval_bytes'] / 2**20:.0f} MiB evaluating, "
+                f"{peak['peak_gpu_memory_reserved_bytes'] / 2**20:.0f} MiB reserved",
+                flush=True,
+            )
+        self.events.emit("completed", step=self.step, steps_per_second=steps_per_second, **peak)
+        return 0
+
+
+def learning_rate_schedule(
+    optimizer: torch.optim.Optimizer, max_steps: int, constant: bool
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A linear warmup over the first 5% of steps, then cosine decay to 0 (or constant)."""
     warmup = max(1, max_steps // 20)
-    constant = hyper.get("lr_schedule", "cosine") == "constant"
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
+    return torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda s: (
             min(1.0, (s + 1) / warmup)
             * (1.0 if constant else 0.5 * (1 + math.cos(math.pi * min(s, max_steps) / max_steps)))
         ),
     )
-    checkpoints = Path(spec["checkpoints_dir"])
-    start = 0
-    best = math.inf
-    chosen = resume_checkpoint(spec, checkpoints, resume)
-    if chosen is not None:
-        state = checkpoint.load(chosen, model, optimizer, scheduler)
-        start = state["step"]
-        best = state.get("best_l1", math.inf)
-        print(f"resumed from {chosen} at step {start}", flush=True)
-    elif spec.get("init_adapter"):
-        checkpoint.load_weights(Path(spec["init_adapter"]), model)
-        print(f"adapter weights initialised from {spec['init_adapter']}", flush=True)
-    if isinstance(events, TrackedEvents):
-        events.trackers.open(start)
-    events.emit(
-        "started",
-        total_steps=max_steps,
-        trainable_parameters=trainable,
-        total_parameters=total,
-        resumed_from=start,
-    )
-    accumulation = int(hyper["grad_accum"])
-    batch_size = int(hyper["batch_size"])
-    workers = int(hyper.get("data_workers", 0))
-    # Every rank draws its own batches (rank 0 those of a single-process run).
-    stream_seed = seed + 7919 * world.rank
-    stream = TrainStream(
-        package,
-        batcher,
-        batch_size,
-        stream_seed,
-        start_batch=start * accumulation,
-        workers=workers,
-        prepare=prepare_in_workers(built, device),
-    )
-    batches = start_workers(training_loader(stream, workers, device))
-    evaluator = Evaluator(package, batcher, 64, device)
-    interval = int(hyper["checkpoint_interval"])
-    eval_every = max(1, min(interval, max_steps // 4 or 1))
-    # Progress every 2 s, and at least ~100 times a run (the history `job metrics` prints).
-    log_every = max(1, max_steps // 100)
-    output = Path(spec["output_dir"])
-    last_report = 0.0
-    started = time.time()
-    step = start
-    # The last micro-batch's loss stays on the device until a progress event reads it: reading
-    # it every step would make the CPU wait for the GPU before it could queue the next step.
-    last_loss: torch.Tensor | None = None
-    clock = StepClock(device)
-    memory = PeakMemory(device)
-    while step < max_steps:
-        optimizer.zero_grad(set_to_none=True)
-        for _ in range(accumulation):
-            batch = next(batches)
-            loss = built.action_model.loss(batch, device)
-            (loss / accumulation).backward()
-            last_loss = loss.detach()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        clock.step_done()
-        now = time.time()
-        stop, checkpoint_now = world.agree(signals.stop, signals.checkpoint_now)
-        if (
-            now - last_report >= 2
-            or step % log_every == 0
-            or step == max_steps
-            or step == start + 1
-        ):
-            elapsed = max(now - started, 1e-6)
-            progress = {
-                "step": step,
-                "total_steps": max_steps,
-                "loss": math.nan if last_loss is None else float(last_loss),
-                "grad_norm": float(grad_norm),
-                "learning_rate": scheduler.get_last_lr()[0],
-                "samples_per_second": (step - start)
-                * batch_size
-                * accumulation
-                * world.size
-                / elapsed,
-            }
-            events.emit("progress", **progress)
-            if world.main:
-                print(progress_line(progress, elapsed / (step - start)), flush=True)
-            last_report = now
-        if world.main and (step % eval_every == 0 or step == max_steps):
-            events.emit("phase", phase="evaluating", step=step)
-            with clock.paused(), memory.evaluating():
-                metrics = evaluator.run(built.action_model)
-            if metrics:
-                events.emit(
-                    "eval",
-                    step=step,
-                    val_loss=metrics["loss"],
-                    val_l1=metrics["l1"],
-                    val_baseline_l1=metrics["baseline"],
-                    **token_metrics(metrics),
-                )
-                print(
-                    f"eval step {step} val_loss {metrics['loss']:.4g} val_l1 {metrics['l1']:.4g} "
-                    f"baseline_l1 {metrics['baseline']:.4g}",
-                    flush=True,
-                )
-                if metrics["l1"] < best:
-                    best = metrics["l1"]
-                    with clock.paused():
-                        save_adapter(built, output / "best", spec, package, metrics, inputs)
-        if stop or checkpoint_now or step % interval == 0 or step == max_steps:
-            with clock.paused():
-                if world.main:
-                    events.emit("phase", phase="checkpointing", step=step)
-                    path = checkpoint.save(
-                        checkpoints, model, optimizer, scheduler, step, {"best_l1": best}
-                    )
-                    events.emit("checkpoint", step=step, path=str(path))
-                    print(f"checkpoint step {step} {path}", flush=True)
-                world.barrier()
-            signals.checkpoint_now = False
-        if stop and step < max_steps:
-            events.emit("cancelled", step=step)
-            print(f"stopped by SIGTERM at step {step}; resumable checkpoint written", flush=True)
-            return 0
-    steps_per_second = clock.steps_per_second()
-    if not world.main:
-        return 0
-    events.emit("phase", phase="evaluating", step=step)
-    with memory.evaluating():
-        final = evaluator.run(built.action_model)
-        shuffled = evaluator.run(built.action_model, shuffle_instructions=True)
-    save_adapter(built, output / "adapter", spec, package, final, inputs)
-    if isinstance(events, TrackedEvents):
-        events.trackers.adapter = output / "adapter"
-    report = {
-        "memory_estimate": spec.get("memory_estimate"),
-        "val": final,
-        "val_shuffled_instructions": shuffled,
-        "best_val_l1": best,
-        "steps": step,
-    }
-    (output / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    if final:
-        events.emit(
-            "eval",
-            step=step,
-            val_loss=final["loss"],
-            val_l1=final["l1"],
-            val_baseline_l1=final["baseline"],
-            val_l1_shuffled_instructions=shuffled["l1"],
-            **token_metrics(final),
-        )
-    peak = memory.report()
-    if peak:  # pragma: no cover - needs a GPU
-        print(
-            f"peak GPU memory: {peak['peak_gpu_memory_bytes'] / 2**20:.0f} MiB training, "
-            f"{peak['peak_gpu_memory_eval_bytes'] / 2**20:.0f} MiB evaluating, "
-            f"{peak['peak_gpu_memory_reserved_bytes'] / 2**20:.0f} MiB reserved",
-            flush=True,
-        )
-    events.emit("completed", step=step, steps_per_second=steps_per_second, **peak)
-    return 0
 
 
-def resume_checkpoint(spec: dict, checkpoints: Path, resume: bool) -> Path | None:
-    """The checkpoint a run continues from: the one `job resume` chose (``spec["resume"]``),
+def resume_checkpoint(spec: JobSpec, checkpoints: Path, resume: bool) -> Path | None:
+    """The checkpoint a run continues from: the one `job resume` chose (``spec.resume``),
     else with ``--resume`` the latest in the job's checkpoints, else none."""
-    chosen = spec.get("resume")
-    if chosen:
-        path = Path(chosen["checkpoint"])
+    if spec.resume:
+        path = Path(spec.resume.checkpoint)
         if not (path / "trainer_state.json").exists():
             raise TrainerError(
                 "resume_failed",
@@ -462,7 +530,7 @@ def human_duration(seconds: float) -> str:
 def save_adapter(
     built: BuiltModel,
     directory: Path,
-    spec: dict,
+    spec: JobSpec,
     package: Package,
     metrics: dict,
     inputs: dict[str, Any],
@@ -480,4 +548,4 @@ def save_adapter(
     temporary.rename(directory)
     output = directory.parent
     shutil.copy(package.path / "dataset_statistics.json", output / "dataset_statistics.json")
-    (output / "train_config.json").write_text(json.dumps({**spec, **inputs}, indent=2) + "\n")
+    (output / "train_config.json").write_text(json.dumps({**spec.raw, **inputs}, indent=2) + "\n")

@@ -1,6 +1,33 @@
 import VlatuneSupport
 
 extension ParameterTable {
+  /// The table as JSON, `[{"name", "type", "default"?, "required"}]` (`vlatune __docs
+  /// parameters-json`): what the trainer's typed spec is checked against.
+  public func summary() -> JSONValue {
+    .array(
+      definitions.map { definition in
+        var entry: [String: JSONValue] = [
+          "name": .string(definition.name), "type": .string(Self.typeName(definition.kind)),
+          "required": .bool(definition.required),
+        ]
+        if let value = definition.defaultValue { entry["default"] = value }
+        return .object(entry)
+      })
+  }
+
+  /// A kind's type in words, as the documentation and the summary name it.
+  static func typeName(_ kind: ParameterDefinition.Kind) -> String {
+    switch kind {
+    case .string: "string"
+    case .integer: "integer"
+    case .number: "number"
+    case .boolean: "boolean"
+    case .choice: "string (enum)"
+    case .keyValues: "object of strings"
+    case .stringList: "array of strings"
+    }
+  }
+
   /// The table as Markdown rows: name, flag, type, allowed, default, required, help.
   public func markdown() -> String {
     var lines = [
@@ -8,16 +35,7 @@ extension ParameterTable {
       "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for definition in definitions {
-      let type: String =
-        switch definition.kind {
-        case .string: "string"
-        case .integer: "integer"
-        case .number: "number"
-        case .boolean: "boolean"
-        case .choice: "string (enum)"
-        case .keyValues: "object of strings"
-        case .stringList: "array of strings"
-        }
+      let type = Self.typeName(definition.kind)
       let fallback =
         definition.defaultValue.map { "`" + ((try? JSONOutput.string(AnyJSON($0), pretty: false)) ?? "") + "`" }
         ?? "—"

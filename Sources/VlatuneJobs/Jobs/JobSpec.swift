@@ -143,13 +143,8 @@ extension JobSpec {
   public var storedParameters: [String: JSONValue] {
     if let parameters { return parameters.mapValues(\.value) }
     // An older spec: its fields under the table's names (Hyperparameters' coding keys are
-    // those names), with what the trainer used for a field such a spec lacks.
-    var hyper = hyperparameters
-    hyper.lrSchedule = hyper.lrSchedule ?? "cosine"
-    hyper.dataWorkers = hyper.dataWorkers ?? 0
-    hyper.gradientCheckpointing = hyper.gradientCheckpointing ?? false
-    hyper.trustRemoteCode = hyper.trustRemoteCode ?? false
-    let encoded = (try? JSONEncoder().encode(hyper)).flatMap { try? JSONParser.parse([UInt8]($0)) }
+    // those names; its decoder filled what such a spec lacks).
+    let encoded = (try? JSONEncoder().encode(hyperparameters)).flatMap { try? JSONParser.parse([UInt8]($0)) }
     var values = (encoded?.objectValue ?? [:]).filter { JobParameters.table[$0.key] != nil }
     values[OptionalParameter<String>.baseModel.name] = .string(baseModel)
     values[OptionalParameter<String>.dataset.name] = .string(dataset.id)

@@ -83,7 +83,7 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
     let tokens = hyper.batchSize * architecture.sequence
     let perLayer = tokens * architecture.hidden * 34
     let activations =
-      (hyper.gradientCheckpointing ?? false)
+      hyper.gradientCheckpointing
       ? tokens * architecture.hidden * 2 * architecture.layers + perLayer
       : perLayer * architecture.layers
     let logits = tokens * architecture.vocabulary * 4

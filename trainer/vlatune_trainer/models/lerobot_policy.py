@@ -20,6 +20,7 @@ import torch
 from ..errors import TrainerError
 from ..lerobot_batches import LeRobotBatcher, WindowSpec, resize_frames
 from ..package import Package, read_shard
+from ..spec import Hyperparameters
 
 FAMILIES = ("smolvla", "act", "diffusion")
 """The LeRobot policy types vlatune trains (``config.json`` ``type``)."""
@@ -187,7 +188,7 @@ def target_modules(kind: str, policy: torch.nn.Module, requested: list[str]) -> 
 
 
 def build_lerobot(
-    hyper: dict[str, Any],
+    hyper: Hyperparameters,
     base: str,
     package: Package,
     proprio: list[int],
@@ -211,14 +212,14 @@ def build_lerobot(
         )
     config = PreTrainedConfig.from_pretrained(str(directory), local_files_only=True)
     config.device = device.type
-    if hyper.get("tokenizer") and hasattr(config, "vlm_model_name"):
-        config.vlm_model_name = str(Path(hyper["tokenizer"]).expanduser().resolve())
+    if hyper.tokenizer and hasattr(config, "vlm_model_name"):
+        config.vlm_model_name = str(Path(hyper.tokenizer).expanduser().resolve())
     visual = {k: f for k, f in config.input_features.items() if f.type is FeatureType.VISUAL}
     slots = sorted(visual)
     if not slots:
         raise TrainerError("config_error", f"{directory}/config.json lists no image inputs")
     shape = tuple(visual[slots[0]].shape[-2:])
-    cameras = camera_for_slots(slots, package.cameras, hyper.get("image_map"))
+    cameras = camera_for_slots(slots, package.cameras, hyper.image_map)
     features: dict[str, PolicyFeature] = {
         slot: PolicyFeature(type=FeatureType.VISUAL, shape=(3, *visual[slot].shape[-2:]))
         for slot in slots
@@ -233,11 +234,11 @@ def build_lerobot(
     policy = get_policy_class(kind).from_pretrained(str(directory), config=config)
     stats = statistics(package, proprio, slots, cameras, shape)  # type: ignore[arg-type]
     preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
-    targets = target_modules(kind, policy, list(hyper.get("target_modules") or []))
+    targets = target_modules(kind, policy, list(hyper.target_modules))
     lora = LoraConfig(
-        r=int(hyper["lora_rank"]),
-        lora_alpha=float(hyper["lora_alpha"]),
-        lora_dropout=float(hyper["lora_dropout"]),
+        r=hyper.lora_rank,
+        lora_alpha=hyper.lora_alpha,
+        lora_dropout=hyper.lora_dropout,
         target_modules=targets,
     )
     try:

@@ -16,6 +16,7 @@ from peft import LoraConfig, get_peft_model
 from ..data import pixels
 from ..errors import TrainerError
 from ..package import Package
+from ..spec import Hyperparameters, JobSpec
 from . import hf_vla, lerobot_policy
 from .base import adapt_to_dataset, load_tiny_base
 from .tiny_vla import TinyVLA, linear_module_names, tokenize
@@ -113,54 +114,52 @@ class BuiltModel:
     or ``None`` for vlatune's ``Batcher``."""
 
 
-def lora_config(hyper: dict[str, Any], targets: list[str] | str, full: list[str]) -> LoraConfig:
+def lora_config(hyper: Hyperparameters, targets: list[str] | str, full: list[str]) -> LoraConfig:
     return LoraConfig(
-        r=hyper["lora_rank"],
-        lora_alpha=hyper["lora_alpha"],
-        lora_dropout=hyper["lora_dropout"],
+        r=hyper.lora_rank,
+        lora_alpha=hyper.lora_alpha,
+        lora_dropout=hyper.lora_dropout,
         target_modules=targets,
         modules_to_save=full or None,
         init_lora_weights="gaussian",
     )
 
 
-def build(
-    spec: dict[str, Any], package: Package, proprio: list[int], device: torch.device
-) -> BuiltModel:
+def build(spec: JobSpec, package: Package, proprio: list[int], device: torch.device) -> BuiltModel:
     """tiny-vla (``base_model: tiny-vla``) or a local Hugging Face checkpoint directory."""
-    hyper = spec["hyperparameters"]
-    autocast = device.type == "cuda" and hyper.get("precision", "auto") in ("auto", "bf16")
-    if spec["base_model"] == "tiny-vla":
+    hyper = spec.hyperparameters
+    autocast = device.type == "cuda" and hyper.precision in ("auto", "bf16")
+    if spec.base_model == "tiny-vla":
         return build_tiny(hyper, package, proprio, autocast)
-    if lerobot_policy.family(spec["base_model"]):
-        return build_lerobot(hyper, spec["base_model"], package, proprio, device, autocast)
-    if hf_vla.is_checkpoint_directory(spec["base_model"]):
-        return build_hf(hyper, Path(spec["base_model"]).expanduser(), device, autocast)
+    if lerobot_policy.family(spec.base_model):
+        return build_lerobot(hyper, spec.base_model, package, proprio, device, autocast)
+    if hf_vla.is_checkpoint_directory(spec.base_model):
+        return build_hf(hyper, Path(spec.base_model).expanduser(), device, autocast)
     raise TrainerError(
         "config_error",
-        f"base_model {spec['base_model']!r}: use tiny-vla or a local directory holding a Hugging "
+        f"base_model {spec.base_model!r}: use tiny-vla or a local directory holding a Hugging "
         "Face vision-language checkpoint (config.json, weights, processor files)",
     )
 
 
 def build_tiny(
-    hyper: dict[str, Any], package: Package, proprio: list[int], autocast: bool
+    hyper: Hyperparameters, package: Package, proprio: list[int], autocast: bool
 ) -> BuiltModel:
     base = load_tiny_base()
-    if hyper.get("image_size") not in (None, base.config.image_size):
+    if hyper.image_size not in (None, base.config.image_size):
         raise TrainerError(
             "config_error",
             f"tiny-vla was pretrained at image_size {base.config.image_size}, "
-            f"got {hyper['image_size']}",
+            f"got {hyper.image_size}",
         )
     full = adapt_to_dataset(
-        base, package.action_dim, max(len(proprio), 1), hyper["action_chunk"], hyper["seed"]
+        base, package.action_dim, max(len(proprio), 1), hyper.action_chunk, hyper.seed
     )
-    targets = hyper.get("target_modules") or ["all-linear"]
+    targets = hyper.target_modules or ["all-linear"]
     if targets == ["all-linear"]:
         targets = [t for t in linear_module_names(base) if not any(t.startswith(f) for f in full)]
     model = get_peft_model(base, lora_config(hyper, targets, full))
-    if hyper.get("gradient_checkpointing"):
+    if hyper.gradient_checkpointing:
         base.gradient_checkpointing = True
     config = base.config
 
@@ -179,20 +178,18 @@ def build_tiny(
 
 
 def build_hf(
-    hyper: dict[str, Any], directory: Path, device: torch.device, autocast: bool
+    hyper: Hyperparameters, directory: Path, device: torch.device, autocast: bool
 ) -> BuiltModel:
     dtype = torch.bfloat16 if autocast else torch.float32
-    processor, base = hf_vla.load_checkpoint(
-        directory, dtype, bool(hyper.get("trust_remote_code", False))
-    )
-    targets = hyper.get("target_modules") or ["all-linear"]
+    processor, base = hf_vla.load_checkpoint(directory, dtype, hyper.trust_remote_code)
+    targets = hyper.target_modules or ["all-linear"]
     lora_targets: list[str] | str = "all-linear" if targets == ["all-linear"] else targets
-    if hyper.get("gradient_checkpointing"):
+    if hyper.gradient_checkpointing:
         base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         base.enable_input_require_grads()
     model = get_peft_model(base, lora_config(hyper, lora_targets, []))
-    tokens = hf_vla.TokenActionModel(processor, model, int(hyper["action_chunk"]))
-    size = int(hyper.get("image_size") or hf_vla.native_image_size(processor))
+    tokens = hf_vla.TokenActionModel(processor, model, hyper.action_chunk)
+    size = hyper.image_size or hf_vla.native_image_size(processor)
 
     def save_config(out: Path) -> None:
         import json
@@ -212,7 +209,7 @@ def build_hf(
 
 
 def build_lerobot(
-    hyper: dict[str, Any],
+    hyper: Hyperparameters,
     base: str,
     package: Package,
     proprio: list[int],
