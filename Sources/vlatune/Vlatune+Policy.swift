@@ -115,7 +115,8 @@ struct DocsCommand: ParsableCommand {
     case "parameters-json": Output.json(AnyJSON(JobParameters.table.summary()))
     case "mcp-tools": try SiblingExecutable.replaceProcess(with: "vlatune-mcp", arguments: ["--tool-table"])
     default:
-      throw VlatuneError.invalidArgument(param: "topic", message: "must be parameters, parameters-json or mcp-tools, got '\(topic)'")
+      throw VlatuneError.invalidArgument(
+        param: "topic", message: "must be parameters, parameters-json or mcp-tools, got '\(topic)'")
     }
   }
 }
