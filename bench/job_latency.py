@@ -4,7 +4,8 @@
 - start: `vlatune job start` wall time; it returns once the trainer's pid is recorded;
 - cancel: `vlatune job cancel --grace 5` wall time; it returns once the job is terminal and the
   trainer and watcher are gone (the test trainer checkpoints on SIGTERM);
-- status/list with 10 000 jobs in the database: `job status --json`, `job list --json --limit 50`.
+- status/list with 10 000 jobs in the database: `job status --json` (also with `--` before the
+  reference, which ArgumentParser parses instead of StatusFastPath), `job list --json --limit 50`.
 
     python bench/job_latency.py --binary .build/release/vlatune
 """
@@ -137,8 +138,18 @@ def main() -> int:
         timed(command, env)
         return [timed(command, env)[0] for _ in range(50)]
 
-    status = series([*vl, "job", "status", "job_bench0005000", "--json"])
+    # The same request both ways, interleaved run by run: the polling form StatusFastPath reads,
+    # and with `--` before the reference, which it leaves to ArgumentParser (same answer).
+    fast_command = [*vl, "job", "status", "job_bench0005000", "--json"]
+    parsed_command = [*vl, "job", "status", "--json", "--", "job_bench0005000"]
+    timed(fast_command, env)
+    timed(parsed_command, env)
+    status, parsed = [], []
+    for _ in range(50):
+        status.append(timed(fast_command, env)[0])
+        parsed.append(timed(parsed_command, env)[0])
     rows.append(summary(f"job status --json ({total} jobs)", status))
+    rows.append(summary(f"job status --json -- REF, ArgumentParser ({total} jobs)", parsed))
     listing = series([*vl, "job", "list", "--json", "--limit", "50"])
     rows.append(summary(f"job list --json --limit 50 ({total} jobs)", listing))
     datasets = series([*vl, "dataset", "list", "--json"])

@@ -136,6 +136,13 @@ public struct DatasetCatalog: Sendable {
   }
 
   /// Refuses (73) while a job that is not finished trains on the dataset: its package must stay.
+  /// Whether the catalog holds dataset `id` with package `fingerprint` (inside the caller's
+  /// transaction: a start checks that its dataset was not removed meanwhile).
+  package static func contains(_ database: Database, id: String, fingerprint: String) throws -> Bool {
+    try Bool.fetchOne(
+      database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?", arguments: [id, fingerprint]) ?? false
+  }
+
   static func ensureUnused(_ database: Database, _ record: DatasetRecord, action: String) throws {
     let jobs = try String.fetchAll(
       database,

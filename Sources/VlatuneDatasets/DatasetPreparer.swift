@@ -136,33 +136,18 @@ public struct DatasetPreparer: Sendable {
   /// The admission decision for `prepare_dataset`: policy rules, rate limits and
   /// `dataset_roots`, decided and audited in one transaction.
   private func admit(_ request: PrepareRequest, sourcePath: String) throws {
-    let arguments = request.arguments
-    let digest = AuditLog.fingerprint(arguments)
     let resolved = URL(fileURLWithPath: sourcePath).resolvingSymlinksInPath().path
-    let refusal: VlatuneError? = try store.write { database in
-      var refusal: VlatuneError?
-      let admission = Admission(
-        policy: policy, tool: Self.tool, actor: request.actor, now: Timestamp.milliseconds(now()))
-      switch try admission.evaluate(database, arguments: request.given) {
-      case .failure(let error):
-        refusal = error
-      case .success(let limiters):
-        if !LinkRule.isInside(resolved, roots: policy.limits.datasetRoots) {
-          refusal = .policyDenied(
-            message: "source \(resolved) is outside the policy's dataset_roots "
-              + "(\(policy.limits.datasetRoots.joined(separator: ", "))); move the data or change the policy")
-        } else {
-          try Admission.record(database, limiters, reference: sourcePath)
-        }
-      }
-      try AuditLog.record(
-        database,
-        AuditEntry(
-          tool: Self.tool, actor: request.actor, argsSha256: digest, policy: policy,
-          reference: sourcePath, at: now(), refusal: refusal), home: home)
-      return refusal
+    let roots = policy.limits.datasetRoots
+    try ToolGate(home: home, store: store, policy: policy, now: now).admit(
+      Self.tool, actor: request.actor, arguments: request.given, reference: sourcePath,
+      fingerprinted: request.arguments
+    ) {
+      LinkRule.isInside(resolved, roots: roots)
+        ? nil
+        : .policyDenied(
+          message: "source \(resolved) is outside the policy's dataset_roots "
+            + "(\(roots.joined(separator: ", "))); move the data or change the policy")
     }
-    if let refusal { throw refusal }
   }
 
   static func openSource(_ path: String, request: PrepareRequest, scratch: String, links: LinkRule = .refuse) throws

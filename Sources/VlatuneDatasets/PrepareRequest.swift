@@ -115,6 +115,7 @@ public struct PrepareRequest: Sendable, Equatable {
           param: "gripper_dim",
           message: "gripper_dim (--gripper-dim) must be auto, none or a zero-based action index, got '\(gripperText)'"))
     }
+    problems += settingProblems()
     if !problems.isEmpty { throw VlatuneError.invalidParameters(problems) }
   }
 
@@ -125,7 +126,7 @@ public struct PrepareRequest: Sendable, Equatable {
   var arguments: [String: JSONValue] {
     var values: [String: JSONValue] = [
       "source": .string(source), "format": .string(format.rawValue),
-      "val_fraction": .number(valFraction), "shard_size": .number(Double(shardSizeBytes)),
+      "val_fraction": .number(valFraction), "shard_size": .string(String(shardSizeBytes)),
       "seed": .number(Double(seed)), "overwrite": .bool(overwrite),
     ]
     if let name { values["name"] = .string(name) }
@@ -150,24 +151,31 @@ public struct PrepareRequest: Sendable, Equatable {
   /// The smallest accepted shard size.
   public static let minimumShardSize: Int64 = 4096
 
-  /// Checks every setting that needs no I/O and reports all problems at once.
+  /// Checks every setting that needs no I/O and reports all problems at once: what a request
+  /// built field by field (``init(source:)``) may get wrong; ``init(parameters:actor:)`` makes
+  /// the same checks. ``DatasetPreparer/prepare(_:cancellation:progress:)`` calls it.
   ///
-  /// - Throws: ``VlatuneError/invalidArgument(param:message:)`` naming the first bad setting and
-  ///   listing the others.
+  /// - Throws: ``VlatuneError/invalidParameters(_:)`` naming each bad setting.
   public func validate() throws {
-    var problems: [(String, String)] = []
+    let problems = settingProblems()
+    if !problems.isEmpty { throw VlatuneError.invalidParameters(problems) }
+  }
+
+  /// The problems of the settings that the table's ranges do not already cover.
+  private func settingProblems() -> [ParameterProblem] {
+    func problem(_ name: String, _ message: String) -> ParameterProblem {
+      ParameterProblem(param: name, message: "\(PrepareParameters.table[name]?.label ?? name) \(message)")
+    }
+    var problems: [ParameterProblem] = []
     if !(valFraction >= 0 && valFraction < 1) {
-      problems.append(("--val-fraction", "must be in [0, 1), got \(valFraction)"))
+      problems.append(problem("val_fraction", "must be in [0, 1), got \(valFraction)"))
     }
     if shardSizeBytes < Self.minimumShardSize {
       problems.append(
-        ("--shard-size", "must be at least \(Self.minimumShardSize) bytes (4KB), got \(shardSizeBytes)"))
+        problem("shard_size", "must be at least \(Self.minimumShardSize) bytes (4KB), got \(shardSizeBytes)"))
     }
-    if let name, let problem = Self.nameProblem(name) { problems.append(("--name", problem)) }
-    if let first = problems.first {
-      let rest = problems.dropFirst().map { "; \($0.0) \($0.1)" }.joined()
-      throw VlatuneError.invalidArgument(param: first.0, message: first.1 + rest)
-    }
+    if let name, let message = Self.nameProblem(name) { problems.append(problem("name", message)) }
+    return problems
   }
 
   /// Why `name` is not a valid dataset name, or `nil`.

@@ -32,9 +32,7 @@ struct ToolHandlers: Sendable {
       switch name {
       case "prepare_dataset":
         let request = try refusingAudited(name, actor: actor, values) {
-          let request = try PrepareRequest(parameters: values, actor: actor)
-          try request.validate()
-          return request
+          try PrepareRequest(parameters: values, actor: actor)
         }
         let document = try await Self.detached {
           try context.preparer(policy: policy).prepare(request)

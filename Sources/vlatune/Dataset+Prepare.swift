@@ -78,7 +78,6 @@ extension DatasetCommand {
     func run() throws {
       let environment = ProcessInfo.processInfo.environment
       let request = try request(environment)
-      try request.validate()
       let context = try VlatuneContext.open(environment: environment)
       let token = CancellationToken()
       let trap = SignalTrap(token: token)

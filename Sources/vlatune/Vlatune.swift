@@ -23,13 +23,13 @@ struct Vlatune: ParsableCommand {
   /// The single place where errors become output and exit codes.
   ///
   /// Every command is synchronous: an async main ran each command on a Dispatch worker thread
-  /// and exited from another (`job status` took 1.6 ms longer).
+  /// and exited from another, which `job status` felt (docs/performance.md).
   ///
   /// A command that succeeds ends with `_exit(0)` once C's streams are flushed: everything it
   /// owns (the database connection, temporary files, signal traps) is released when `run()`
   /// returns (except the database connection of ``StatusFastPath``, left to `_exit`), and the
   /// process-wide teardown of `exit` (atexit handlers, static destructors of the runtime and
-  /// the libraries) cost a command up to 1.5 ms (A/B runs; docs/performance.md).
+  /// the libraries) is measurable in every command (A/B runs in docs/performance.md).
   static func main() {
     signal(SIGXFSZ, SIG_IGN)
     let arguments = Array(CommandLine.arguments.dropFirst())
@@ -39,7 +39,7 @@ struct Vlatune: ParsableCommand {
         // The database stays open until `_exit`. Its one possible write (marking the job lost)
         // is committed to the WAL by then; closing would only have tried a checkpoint, which
         // the next closing connection does, and the close (SQLite's, and the thread Dispatch
-        // starts to dispose of GRDB's queue) was 0.4–0.9 ms of the command.
+        // starts to dispose of GRDB's queue) was a measurable share of it (docs/performance.md).
         let context = try VlatuneContext.open(environment: ProcessInfo.processInfo.environment)
         try JobCommand.Status.admit(status.job, context: context)
         try JobCommand.Status.show(status.job, watch: false, json: status.json, context: context)

@@ -115,4 +115,10 @@ package struct Admission {
   {
     for (limiter, time) in limiters { try limiter.record(database, at: time, reference: reference) }
   }
+
+  /// Gives back every admission recorded for `reference` (a start that could not be handed on
+  /// counts against no limit).
+  package static func refund(_ database: Database, reference: String) throws {
+    try database.execute(sql: "DELETE FROM rate_events WHERE ref = ?", arguments: [reference])
+  }
 }

@@ -22,8 +22,8 @@ public enum PolicyLoader {
     do {
       // The basic resolver tags every scalar a string; values are typed below with YAML 1.2's
       // core schema (as Go's YAML library, which Intercept uses, types them). Yams' default
-      // resolver compiles a dozen ICU regular expressions first: ~4 ms of every command that
-      // reads a policy file, `job status` included.
+      // resolver compiles a dozen ICU regular expressions first, in every command that reads
+      // a policy file, `job status` included (docs/performance.md).
       root = try Yams.compose(yaml: text, Resolver.basic)
     } catch {
       throw VlatuneError.invalidPolicy(

@@ -19,11 +19,9 @@ enum AdmissionRefund {
   /// Refunds attempt `attempt` of `jobID` inside the caller's transaction and settles its
   /// audit row `refunded`; `reason` says why the attempt could not start.
   static func refund(_ database: Database, jobID: String, attempt: Int, reason: String, home: VlatuneHome) throws {
-    try database.execute(
-      sql: "DELETE FROM rate_events WHERE ref = ?",
-      arguments: [reference(jobID: jobID, attempt: attempt)])
+    try Admission.refund(database, reference: reference(jobID: jobID, attempt: attempt))
     if attempt <= 1 {
-      try database.execute(sql: "DELETE FROM idempotency_keys WHERE job_id = ?", arguments: [jobID])
+      try IdempotencyKeys.forget(database, job: jobID)
       try database.execute(sql: "UPDATE jobs SET estimated_gpu_hours = 0 WHERE id = ?", arguments: [jobID])
     } else if !(try restore(database, jobID: jobID, attempt: attempt, reason: reason)) {
       try database.execute(
@@ -41,18 +39,14 @@ enum AdmissionRefund {
         database, sql: "SELECT previous_row FROM job_attempts WHERE job_id = ? AND attempt = ?",
         arguments: [jobID, attempt]),
       let previous = try? JSONOutput.decode(JobRecord.self, from: Data(snapshot.utf8)),
-      let current = try String.fetchOne(database, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobID])
+      let current = try JobStore.record(database, id: jobID)?.state
     else { return false }
     try previous.update(database)
     try database.execute(
       sql: "DELETE FROM job_attempts WHERE job_id = ? AND attempt = ?", arguments: [jobID, attempt])
-    try database.execute(
-      sql:
-        "INSERT INTO job_events (job_id, at, from_state, to_state, actor, detail) VALUES (?, ?, ?, ?, 'launcher', ?)",
-      arguments: [
-        jobID, Timestamp.format(Date()), current, previous.state.rawValue,
-        "resume attempt \(attempt) could not start: \(reason); the job is as it was before",
-      ])
+    try JobStore.appendEvent(
+      database, job: jobID, at: Timestamp.format(Date()), from: current, to: previous.state, actor: "launcher",
+      detail: "resume attempt \(attempt) could not start: \(reason); the job is as it was before")
     let path = previous.jobDir + "/spec.json"
     let text = (try? JSONOutput.decode(JobSpec.self, from: Data(previous.spec.utf8))).flatMap {
       try? JSONOutput.string($0)

@@ -20,56 +20,6 @@ extension JobLauncher {
     return merged
   }
 
-  /// `init_from` (`JOB` or `JOB:STEP`): the checkpoint whose adapter weights the new job starts
-  /// from — that step's, else the job's newest — refused (64) when the base model, LoRA rank or
-  /// target modules differ, or when the job has no such checkpoint.
-  func initCheckpoint(_ reference: String, for spec: JobSpec) throws -> String {
-    var jobReference = reference
-    var step: Int?
-    if let colon = reference.lastIndex(of: ":"), let number = Int(reference[reference.index(after: colon)...]) {
-      jobReference = String(reference[..<colon])
-      step = number
-    }
-    func problem(_ message: String) -> VlatuneError {
-      .invalidParameters([ParameterProblem(param: "init_from", message: "init_from (--init-from) \(message)")])
-    }
-    let source = try Self.sourceJob(jobReference, parameter: "init_from", store: context.store)
-    let sourceSpec = try JSONOutput.decode(JobSpec.self, from: Data(source.spec.utf8))
-    var mismatches: [String] = []
-    if sourceSpec.baseModel != spec.baseModel {
-      mismatches.append("base_model '\(sourceSpec.baseModel)' (this job: '\(spec.baseModel)')")
-    }
-    if sourceSpec.hyperparameters.loraRank != spec.hyperparameters.loraRank {
-      mismatches.append(
-        "lora_rank \(sourceSpec.hyperparameters.loraRank) (this job: \(spec.hyperparameters.loraRank))")
-    }
-    if sourceSpec.hyperparameters.targetModules != spec.hyperparameters.targetModules {
-      mismatches.append(
-        "target_modules \(sourceSpec.hyperparameters.targetModules.joined(separator: ",")) (this job: "
-          + "\(spec.hyperparameters.targetModules.joined(separator: ",")))")
-    }
-    if !mismatches.isEmpty {
-      throw problem(
-        "\(source.id)'s adapter does not fit this job: it has \(mismatches.joined(separator: ", ")); "
-          + "start with the same values, or use --from \(source.id) to take all of them")
-    }
-    let checkpoints = try JobStore(store: context.store).checkpoints(source.id).filter {
-      FileIO.kind($0.path + "/adapter.safetensors") == .regular
-    }
-    if let step {
-      guard let match = checkpoints.first(where: { $0.step == step }) else {
-        throw problem(
-          "\(source.id) has no checkpoint at step \(step)"
-            + (checkpoints.isEmpty ? "" : "; it has steps \(checkpoints.map { "\($0.step)" }.joined(separator: ", "))"))
-      }
-      return match.path
-    }
-    guard let last = checkpoints.last else {
-      throw problem("\(source.id) has no checkpoint to start from (it is \(source.state.rawValue))")
-    }
-    return last.path
-  }
-
   /// The job `from` or `init_from` names; a reference that matches none is 66 naming the
   /// parameter.
   static func sourceJob(_ reference: String, parameter: String, store: Store) throws -> JobRecord {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VlatuneDatasets
 import VlatuneGuardrails
 import VlatuneStore
 import VlatuneSupport
@@ -243,11 +244,8 @@ public struct JobResumer: Sendable {
         home: context.home)
       return .failure(error)
     }
-    let present =
-      try Bool.fetchOne(
-        database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?",
-        arguments: [plan.spec.dataset.id, plan.spec.dataset.fingerprint]) ?? false
-    guard present else {
+    guard try DatasetCatalog.contains(database, id: plan.spec.dataset.id, fingerprint: plan.spec.dataset.fingerprint)
+    else {
       return try refused(
         .notFound(
           kind: "dataset", reference: plan.spec.dataset.id,
@@ -302,12 +300,9 @@ public struct JobResumer: Sendable {
           message: "job \(record.id) changed while it was being resumed (another resume?); check "
             + "'vlatune job status \(record.id)'", retryAfter: 1))
     }
-    try database.execute(
-      sql: "INSERT INTO job_events (job_id, at, from_state, to_state, actor, detail) VALUES (?, ?, ?, 'queued', ?, ?)",
-      arguments: [
-        record.id, at, record.state.rawValue, actor,
-        "resume attempt \(plan.attempt) from step \(plan.checkpoint.step) (max_steps \(plan.maxSteps))",
-      ])
+    try JobStore.appendEvent(
+      database, job: record.id, at: at, from: record.state, to: .queued, actor: actor,
+      detail: "resume attempt \(plan.attempt) from step \(plan.checkpoint.step) (max_steps \(plan.maxSteps))")
     try database.execute(
       sql: """
         INSERT INTO job_attempts (job_id, attempt, actor, created_at, from_step, max_steps, checkpoint,

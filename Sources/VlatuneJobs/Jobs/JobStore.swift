@@ -96,12 +96,21 @@ public struct JobStore: Sendable {
     _ database: Database, job: String, from: JobState?, to: JobState, actor: String,
     detail: String?
   ) throws {
+    try Self.appendEvent(
+      database, job: job, at: Timestamp.format(now()), from: from, to: to, actor: actor, detail: detail)
+  }
+
+  /// One row of the job's state history (`job_events`): the only place it is written.
+  static func appendEvent(
+    _ database: Database, job: String, at: String, from: JobState?, to: JobState, actor: String,
+    detail: String? = nil
+  ) throws {
     try database.execute(
       sql: """
         INSERT INTO job_events (job_id, at, from_state, to_state, actor, detail)
         VALUES (?, ?, ?, ?, ?, ?)
         """,
-      arguments: [job, Timestamp.format(now()), from?.rawValue, to.rawValue, actor, detail])
+      arguments: [job, at, from?.rawValue, to.rawValue, actor, detail])
   }
 
   func record(_ id: String) throws -> JobRecord? {
@@ -109,7 +118,7 @@ public struct JobStore: Sendable {
   }
 
   /// The row of `id`. Plain SQL: the query interface's `fetchOne(key:)` first reads the table's
-  /// schema to find its primary key (`job status` took ~1 ms longer).
+  /// schema to find its primary key (docs/performance.md, "Lookups by id in plain SQL").
   static func record(_ database: Database, id: String) throws -> JobRecord? {
     try JobRecord.fetchOne(database, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id])
   }

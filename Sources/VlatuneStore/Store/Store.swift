@@ -74,11 +74,11 @@ public final class Store: Sendable {
 
   /// WAL mode, `synchronous = NORMAL` and a persistent WAL for a new connection, in plain SQLite
   /// calls (through GRDB's generic fetch and execute, the first-use Swift metadata they need
-  /// was ~0.7 ms of every command).
+  /// cost every command; docs/performance.md).
   ///
   /// The -wal and -shm files outlive the last connection: when the last one to close deleted
-  /// them, every command created both files again and unlinked them at exit, ~0.7 ms of
-  /// `job status`. The close still checkpoints, and `journal_size_limit` makes it truncate the
+  /// them, every command created both files again and unlinked them at exit (its cost in
+  /// docs/performance.md). The close still checkpoints, and `journal_size_limit` makes it truncate the
   /// -wal to 0 bytes. A VFS without persistent WAL deletes them as before.
 
   private static func setUp(_ connection: SQLiteConnection, path: String) throws {

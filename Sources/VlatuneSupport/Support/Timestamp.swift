@@ -5,7 +5,7 @@ public enum Timestamp {
   /// Formats a date, for example `2026-11-24T23:19:27.123Z` (milliseconds truncated, as
   /// `Date.ISO8601FormatStyle` writes them).
   ///
-  /// With `gmtime_r` rather than `ISO8601FormatStyle`, whose first use in a process cost ~2 ms
+  /// With `gmtime_r` rather than `ISO8601FormatStyle`, whose first use in a process is slow
   /// (ICU calendar set-up): every audited command formats one timestamp, `job status` included.
   public static func format(_ date: Date) -> String {
     let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
