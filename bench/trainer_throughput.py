@@ -12,7 +12,7 @@ what a worker spends per batch (read, decode, crop, resize, jitter) on one threa
 with ``step_ms_in_memory`` times the training threads.
 
 Workers are DataLoader processes, started as the trainer starts its ``data_workers`` (default
-1; ``data.training_loader``).
+1; ``workers.training_loader``).
 On ``--device cuda`` the model runs as the trainer runs it there (bf16 autocast, batches in
 page-locked memory copied asynchronously), and each timed block ends when the GPU has finished
 its queued work. The in-memory batches are the same page-locked host batches: both sides pay
@@ -29,11 +29,12 @@ import time
 from pathlib import Path
 
 import torch
-from vlatune_trainer.data import Batcher, BatchSpec, TrainStream, start_workers, training_loader
+from vlatune_trainer.data import Batcher, BatchSpec, TrainStream
 from vlatune_trainer.models.policy import build
 from vlatune_trainer.package import Package
 from vlatune_trainer.spec import DatasetRef, Hyperparameters, JobSpec
 from vlatune_trainer.train import prepare_in_workers
+from vlatune_trainer.workers import start_workers, training_loader
 
 
 def data_cpu_per_batch(source: TrainStream, batches: int) -> float:

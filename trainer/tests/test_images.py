@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageEnhance
-from vlatune_trainer.data import GRAY, jitter, load_images, pixels
+from vlatune_trainer.images import GRAY, jitter, load_images, pixels
 
 
 def png(array: np.ndarray) -> bytes:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import decode
+from .images import decode
 from .package import Package, Sample
 
 

@@ -19,7 +19,7 @@ import torch
 from peft import PeftModel
 from PIL import Image
 
-from .data import load_images, pixels
+from .images import load_images, pixels
 from .models.base import adapt_to_dataset, load_tiny_base
 from .models.hf_vla import DEFAULT_IMAGE_SIZE, TokenActionModel
 from .models.tiny_vla import TinyVLAConfig, tokenize

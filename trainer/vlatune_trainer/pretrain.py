@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from .data import Batcher, BatchSpec, TrainStream, pixels
+from .data import Batcher, BatchSpec, TrainStream
+from .images import pixels
 from .models.policy import TinyActionModel, masked_l1
 from .models.tiny_vla import TinyVLA, TinyVLAConfig, count_parameters, init_weights, tokenize
 from .package import Package

@@ -18,14 +18,7 @@ import numpy as np
 import torch
 
 from . import checkpoint
-from .data import (
-    Batcher,
-    BatchSpec,
-    TrainStream,
-    start_workers,
-    training_loader,
-    validation_batches,
-)
+from .data import Batcher, BatchSpec, TrainStream, validation_batches
 from .distributed import SilentEvents, World
 from .errors import TrainerError
 from .events import EventWriter
@@ -37,6 +30,7 @@ from .package import Package
 from .spec import JobSpec
 from .throughput import StepClock
 from .trackers import TrackedEvents, Trackers
+from .workers import start_workers, training_loader
 
 
 @dataclass

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from peft import LoraConfig, get_peft_model
 
-from ..data import pixels
 from ..errors import TrainerError
+from ..images import pixels
 from ..package import Package
 from ..spec import Hyperparameters, JobSpec
 from . import hf_vla, lerobot_policy
