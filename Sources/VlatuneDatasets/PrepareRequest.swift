@@ -57,47 +57,48 @@ public struct PrepareRequest: Sendable, Equatable {
   ///
   /// - Throws: ``VlatuneError/invalidParameters(_:)`` listing every problem.
   public init(parameters raw: [String: JSONValue], actor: String) throws {
-    let values = try PrepareParameters.table.validate(raw)
+    let values = ParameterValues(try PrepareParameters.table.validate(raw))
     given = raw
     var problems: [ParameterProblem] = []
-    source = values["source"]?.stringValue ?? ""
-    name = values["name"]?.stringValue
-    format = SourceFormat(rawValue: values["format"]?.stringValue ?? "auto") ?? .auto
-    valFraction = values["val_fraction"]?.numberValue ?? 0.1
-    seed = UInt64(values["seed"]?.numberValue ?? 42)
-    overwrite = values["overwrite"] == .bool(true)
-    skipIncomplete = values["skip_incomplete"] == .bool(true)
-    followLinks = values["follow_links"] == .bool(true)
-    fps = values["fps"]?.numberValue
-    instruction = values["instruction"]?.stringValue.map { $0.trimmingWhitespace() }
+    source = values[.source] ?? ""
+    name = values[.name]
+    // The table's choices are the formats' names.
+    format = SourceFormat(rawValue: values[.format]) ?? .auto
+    valFraction = values[.valFraction]
+    seed = UInt64(values[.splitSeed])
+    overwrite = values[.overwrite]
+    skipIncomplete = values[.skipIncomplete]
+    followLinks = values[.followLinks]
+    fps = values[.fps]
+    instruction = values[.instruction].map { $0.trimmingWhitespace() }
     if instruction?.isEmpty == true {
       problems.append(ParameterProblem(param: "instruction", message: "instruction (--instruction) must not be empty"))
     }
-    dropNoops = values["drop_noops"] == .bool(true)
-    filterKey = values["filter_key"]?.stringValue
-    gripperConvention = values["gripper_convention"]?.stringValue
-    actionKey = values["action_key"]?.stringValue.map { $0.trimmingWhitespace() }
+    dropNoops = values[.dropNoops]
+    filterKey = values[.filterKey]
+    gripperConvention = values[.gripperConvention]
+    actionKey = values[.actionKey].map { $0.trimmingWhitespace() }
     if actionKey?.isEmpty == true {
       problems.append(ParameterProblem(param: "action_key", message: "action_key (--action-key) must not be empty"))
     }
-    stateKeys = values["state_keys"]?.arrayValue?.compactMap { $0.stringValue?.trimmingWhitespace() }
+    stateKeys = values[.stateKeys]?.map { $0.trimmingWhitespace() }
     if let stateKeys, Set(stateKeys).count != stateKeys.count {
       problems.append(
         ParameterProblem(
           param: "state_keys",
           message: "state_keys (--state-keys) names a key twice: \(stateKeys.joined(separator: ","))"))
     }
-    rotate180 = (values["rotate_180"]?.stringValue ?? "").split(separator: ",")
+    rotate180 = (values[.rotate180] ?? "").split(separator: ",")
       .map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
     self.actor = actor
-    if let text = values["camera_map"]?.stringValue {
+    if let text = values[.cameraMap] {
       do {
         cameraMap = try CameraMap(parsing: text)
       } catch VlatuneError.invalidArgument(_, let message) {
         problems.append(ParameterProblem(param: "camera_map", message: "camera_map (--camera-map) \(message)"))
       }
     }
-    let sizeText = values["shard_size"]?.stringValue ?? "256MB"
+    let sizeText = values[.shardSize]
     if let bytes = ByteSize.parse(sizeText) {
       shardSizeBytes = bytes
     } else {
@@ -106,7 +107,7 @@ public struct PrepareRequest: Sendable, Equatable {
           param: "shard_size",
           message: "shard_size (--shard-size) must be a size such as 256MB or 1GiB, got '\(sizeText)'"))
     }
-    let gripperText = values["gripper_dim"]?.stringValue ?? "auto"
+    let gripperText = values[.gripperDim]
     if let gripper = GripperDimension(argument: gripperText) {
       gripperDim = gripper
     } else {

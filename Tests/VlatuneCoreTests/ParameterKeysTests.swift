@@ -11,6 +11,11 @@ import Testing
     #expect(JobParameters.keys.count == JobParameters.table.definitions.count)
   }
 
+  @Test func prepareAndResumeKeysMatchTheirTables() {
+    #expect(PrepareParameters.table.mismatches(PrepareParameters.keys) == [])
+    #expect(ResumeParameters.table.mismatches(ResumeParameters.keys) == [])
+  }
+
   @Test func aMismatchIsNamed() {
     let table = ParameterTable([
       ParameterDefinition(name: "steps", kind: .integer, defaultValue: .number(10), help: "Steps."),

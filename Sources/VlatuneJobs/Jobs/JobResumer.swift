@@ -67,12 +67,12 @@ public struct JobResumer: Sendable {
     }
     if case .failure(let error) = early { throw refuse(error) }
     let jobs = JobStore(store: context.store, now: now)
-    let values: [String: JSONValue]
+    let values: ParameterValues
     let record: JobRecord
     let plan: Plan
     do {
-      values = try ResumeParameters.table.validate(arguments)
-      record = try jobs.resolve(values["job"]?.stringValue ?? "")
+      values = ParameterValues(try ResumeParameters.table.validate(arguments))
+      record = try jobs.resolve(values[.job] ?? "")
       plan = try Self.plan(record, values: values, jobs: jobs, policy: policy, environment: context.environment)
     } catch let error as VlatuneError {
       throw refuse(error)
@@ -149,7 +149,7 @@ public struct JobResumer: Sendable {
 
   /// Checks that the job can be resumed and builds the new spec (64 with the reason when not).
   static func plan(
-    _ record: JobRecord, values: [String: JSONValue], jobs: JobStore, policy: Policy,
+    _ record: JobRecord, values: ParameterValues, jobs: JobStore, policy: Policy,
     environment: [String: String]
   ) throws -> Plan {
     func problem(_ param: String, _ message: String) -> VlatuneError {
@@ -162,8 +162,8 @@ public struct JobResumer: Sendable {
           + "for it ('vlatune job wait \(record.id)') or cancel it first")
     }
     var spec = try JSONOutput.decode(JobSpec.self, from: Data(record.spec.utf8))
-    let checkpoint = try choose(values["checkpoint"]?.stringValue ?? "last", record: record, jobs: jobs)
-    let maxSteps = values["max_steps"]?.numberValue.map { Int($0) } ?? spec.hyperparameters.maxSteps
+    let checkpoint = try choose(values[.checkpoint], record: record, jobs: jobs)
+    let maxSteps = values[.resumeMaxSteps] ?? spec.hyperparameters.maxSteps
     guard maxSteps > checkpoint.step else {
       throw problem(
         "max_steps",
