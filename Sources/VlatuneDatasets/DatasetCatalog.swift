@@ -8,13 +8,16 @@ import VlatuneSupport
 public struct DatasetCatalog: Sendable {
   let home: VlatuneHome
   let store: Store
+  let users: any DatasetUsers
 
   /// - Parameters:
   ///   - home: The state directory.
   ///   - store: The catalog database.
-  public init(home: VlatuneHome, store: Store) {
+  ///   - users: Who may be reading a package (the jobs), asked before one is removed.
+  public init(home: VlatuneHome, store: Store, users: any DatasetUsers) {
     self.home = home
     self.store = store
+    self.users = users
   }
 
   /// Every dataset, newest first; a catalog entry that cannot be read is listed apart as
@@ -109,7 +112,7 @@ public struct DatasetCatalog: Sendable {
     let record = try resolve(reference)
     let document = try? Self.document(record)
     try store.write { database in
-      try Self.ensureUnused(database, record, action: "remove it")
+      try Self.ensureUnused(database, record, users: users, action: "remove it")
       _ = try record.delete(database)
     }
     FileIO.removeTree(record.directory)
@@ -143,12 +146,10 @@ public struct DatasetCatalog: Sendable {
       database, sql: "SELECT 1 FROM datasets WHERE id = ? AND fingerprint = ?", arguments: [id, fingerprint]) ?? false
   }
 
-  static func ensureUnused(_ database: Database, _ record: DatasetRecord, action: String) throws {
-    let jobs = try String.fetchAll(
-      database,
-      sql:
-        "SELECT id FROM jobs WHERE dataset_id = ? AND state IN ('queued', 'starting', 'running', 'cancelling') ORDER BY id LIMIT 5",
-      arguments: [record.id])
+  static func ensureUnused(
+    _ database: Database, _ record: DatasetRecord, users: any DatasetUsers, action: String
+  ) throws {
+    let jobs = try users.unfinished(database, dataset: record.id)
     if !jobs.isEmpty {
       throw VlatuneError.outputExists(
         message: "dataset \(record.id) (\(record.name)) is used by unfinished job(s) "

@@ -16,6 +16,7 @@ public struct DatasetPreparer: Sendable {
   let now: @Sendable () -> Date
   let makeID: @Sendable (String) -> String
   let policy: Policy
+  let users: any DatasetUsers
   /// The tool name in policies and the audit log.
   public static let tool = "prepare_dataset"
 
@@ -25,13 +26,15 @@ public struct DatasetPreparer: Sendable {
   ///   - now: The clock (injected for tests).
   ///   - makeID: Makes a new id for a prefix (injected for tests).
   ///   - policy: The policy in force (rules for `prepare_dataset`, `dataset_roots`).
+  ///   - users: Who may be reading a package (the jobs), asked before `--overwrite` replaces one.
   public init(
-    home: VlatuneHome, store: Store, policy: Policy = .builtin,
+    home: VlatuneHome, store: Store, users: any DatasetUsers, policy: Policy = .builtin,
     now: @escaping @Sendable () -> Date = Date.init,
     makeID: @escaping @Sendable (String) -> String = Identifiers.random(prefix:)
   ) {
     self.home = home
     self.store = store
+    self.users = users
     self.policy = policy
     self.now = now
     self.makeID = makeID
@@ -66,7 +69,7 @@ public struct DatasetPreparer: Sendable {
     let name = request.name ?? PrepareRequest.defaultName(for: sourcePath)
     try home.prepare()
     TemporaryDirectories.sweep(home.temporaryURL.path)
-    DatasetCatalog(home: home, store: store).sweepUnregistered()
+    DatasetCatalog(home: home, store: store, users: users).sweepUnregistered()
     if !request.overwrite { try ensureNameIsFree(name) }
 
     progress?(PrepareProgress(phase: "scan", episodesDone: 0, episodesTotal: 0, bytesDone: 0, bytesTotal: 0))
@@ -281,7 +284,7 @@ public struct DatasetPreparer: Sendable {
               message: "a dataset named '\(document.name)' was registered meanwhile "
                 + "(\(existing.id)); pass --overwrite to replace it")
           }
-          try DatasetCatalog.ensureUnused(database, existing, action: "overwrite it")
+          try DatasetCatalog.ensureUnused(database, existing, users: users, action: "overwrite it")
           try existing.delete(database)
           replaced = existing
         }

@@ -75,7 +75,7 @@ final class FakeClock: Sendable {
     for target in JobState.allCases {
       #expect(try !jobs.transition("job_t", from: JobState.allCases, to: target, actor: "x"))
     }
-    try jobs.update("job_t", set: [("progress", "{}")])
+    try jobs.update("job_t", set: [(.progress, "{}")])
     #expect(try jobs.record("job_t")?.progress == nil)
     #expect(try jobs.record("job_t")?.state == terminal)
   }

@@ -25,7 +25,7 @@ final class PrepareFixture {
     source = try SampleData.copy(into: directory.url, episodes: episodes, steps: steps)
   }
 
-  var preparer: DatasetPreparer { DatasetPreparer(home: home, store: store) }
+  var preparer: DatasetPreparer { DatasetPreparer(home: home, store: store, users: UnfinishedJobs()) }
 
   func prepare(_ configure: (inout PrepareRequest) -> Void = { _ in }) throws -> DatasetDocument {
     var request = PrepareRequest(source: source.path)

@@ -111,13 +111,13 @@ final class EventIngestor {
   /// progress is lost.
   private func flush() throws {
     var assignments: [JobStore.Assignment] = [
-      ("events_offset", offset), ("malformed_events", malformed),
+      (.eventsOffset, offset), (.malformedEvents, malformed),
     ]
     if let progress = pendingProgress {
-      assignments.append(("progress", try JSONOutput.string(progress, pretty: false)))
-      assignments.append(("loss_history", try JSONOutput.string(lossHistory, pretty: false)))
+      assignments.append((.progress, try JSONOutput.string(progress, pretty: false)))
+      assignments.append((.lossHistory, try JSONOutput.string(lossHistory, pretty: false)))
     }
-    if let metrics = pendingMetrics { assignments.append(("eval", try JSONOutput.string(metrics, pretty: false))) }
+    if let metrics = pendingMetrics { assignments.append((.eval, try JSONOutput.string(metrics, pretty: false))) }
     let checkpoints = pendingCheckpoints
     let rows = pendingRows
     try jobs.store.write { database in

@@ -129,8 +129,8 @@ public struct JobControl: Sendable {
     try liveness.reap(record)
     let now = jobs.now()
     let common: [JobStore.Assignment] = [
-      ("cancel_requested_at", Timestamp.format(now)), ("cancelled_by", actor),
-      ("cancel_reason", reason),
+      (.cancelRequestedAt, Timestamp.format(now)), (.cancelledBy, actor),
+      (.cancelReason, reason),
     ]
     let queuedCancelled = try jobs.transition(
       record.id, from: [.queued, .starting], to: .cancelled, actor: actor, set: common)
@@ -138,7 +138,7 @@ public struct JobControl: Sendable {
     if !queuedCancelled {
       runningCancelling = try jobs.transition(
         record.id, from: [.running], to: .cancelling, actor: actor,
-        set: common + [("cancel_deadline", now.timeIntervalSince1970 + grace)])
+        set: common + [(.cancelDeadline, now.timeIntervalSince1970 + grace)])
     }
     if record.executor == "slurm", let native = try jobs.record(record.id)?.nativeId {
       // Pending in Slurm: end it there too. Running: the watcher in the allocation sees

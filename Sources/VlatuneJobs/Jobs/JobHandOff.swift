@@ -55,7 +55,7 @@ struct JobHandOff {
       .submit(script: script)
       try jobs.update(
         spec.jobId,
-        set: [("native_id", native), ("queue_reason", "submitted to Slurm as job \(native)")])
+        set: [(.nativeId, native), (.queueReason, "submitted to Slurm as job \(native)")])
     } catch let error as VlatuneError {
       try fail(spec.jobId, attempt: attempt, message: error.message)
       throw error
@@ -88,7 +88,7 @@ struct JobHandOff {
     try context.store.write { database in
       _ = try jobs.transition(
         database, id, from: [.queued], to: .failed, actor: "launcher",
-        set: [("error_code", "spawn_failed"), ("error_message", message)])
+        set: [(.errorCode, "spawn_failed"), (.errorMessage, message)])
       try AdmissionRefund.refund(database, jobID: id, attempt: attempt, reason: message, home: context.home)
     }
   }

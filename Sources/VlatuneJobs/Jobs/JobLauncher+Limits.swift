@@ -10,7 +10,7 @@ extension JobLauncher {
     let active =
       try Int.fetchOne(
         database,
-        sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'starting', 'running', 'cancelling')") ?? 0
+        sql: "SELECT COUNT(*) FROM jobs WHERE state IN (\(JobState.activeSQL))") ?? 0
     let capacity = policy.limits.maxRunningJobs + policy.limits.maxQueuedJobs
     guard active >= capacity else { return nil }
     return .concurrencyLimited(

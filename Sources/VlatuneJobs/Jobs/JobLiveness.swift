@@ -39,9 +39,9 @@ struct JobLiveness {
     let lost = try jobs.transition(
       record.id, from: JobState.active, to: .lost, actor: "liveness",
       set: [
-        ("error_code", "watcher_lost"),
+        (.errorCode, "watcher_lost"),
         (
-          "error_message",
+          .errorMessage,
           detail
             ?? "the process watching this job is gone (killed, or the machine restarted) and "
             + "recorded no outcome; checkpoints, if any, are listed in the job"
@@ -62,7 +62,7 @@ struct JobLiveness {
     case .queued:
       if record.state == .queued {
         let reason = "Slurm job \(native) \(status.state)" + (status.reason.map { " (\($0))" } ?? "")
-        if reason != record.queueReason { try jobs.update(record.id, set: [("queue_reason", reason)]) }
+        if reason != record.queueReason { try jobs.update(record.id, set: [(.queueReason, reason)]) }
       }
       return false
     case .running:
@@ -74,12 +74,12 @@ struct JobLiveness {
       guard let current = try jobs.record(record.id), !current.state.isTerminal,
         current.attempt == record.attempt, current.nativeId == native, !FileLock.isHeld(lockPath(record))
       else { return false }
-      var set: [JobStore.Assignment] = [("exit_code", status.exitCode)]
+      var set: [JobStore.Assignment] = [(.exitCode, status.exitCode)]
       if let code {
         set += [
-          ("error_code", code),
+          (.errorCode, code),
           (
-            "error_message",
+            .errorMessage,
             "Slurm ended job \(native) as \(status.state)" + (status.reason.map { " (\($0))" } ?? "")
               + (status.exitCode.map { ", exit code \($0)" } ?? "")
           ),

@@ -116,7 +116,7 @@ public struct JobResumer: Sendable {
       try context.store.write { database in
         _ = try jobs.transition(
           database, record.id, from: [.queued], to: .failed, actor: "launcher",
-          set: [("error_code", "spawn_failed"), ("error_message", "cannot write spec.json: \(message)")])
+          set: [(.errorCode, "spawn_failed"), (.errorMessage, "cannot write spec.json: \(message)")])
         try AdmissionRefund.refund(
           database, jobID: record.id, attempt: plan.attempt, reason: "cannot write spec.json: \(message)",
           home: context.home)

@@ -32,6 +32,9 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
   /// The states that are not terminal.
   public static let active: [JobState] = allCases.filter { !$0.isTerminal }
 
+  /// ``active`` as an SQL list, `'queued', 'starting', …`, for `state IN (…)`.
+  static let activeSQL = active.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+
   /// The exit status of `job wait` / `job start --wait` for a terminal state (CONTRACT §3).
   public var waitExitStatus: Int32 {
     switch self {

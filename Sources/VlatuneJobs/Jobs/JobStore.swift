@@ -19,7 +19,9 @@ public struct JobStore: Sendable {
   }
 
   /// A column assignment for ``transition(_:from:to:actor:set:detail:)``.
-  typealias Assignment = (column: String, value: (any DatabaseValueConvertible)?)
+  /// A column of the `jobs` table (``JobRecord``'s coding keys are its column names) and its
+  /// new value.
+  typealias Assignment = (column: JobRecord.CodingKeys, value: (any DatabaseValueConvertible)?)
 
   func insert(_ record: JobRecord, actor: String) throws {
     try store.write { database in
@@ -56,10 +58,10 @@ public struct JobStore: Sendable {
       allowed.contains(current)
     else { return false }
     var assignments = set
-    assignments.append(("state", to.rawValue))
-    if to.isTerminal { assignments.append(("finished_at", Timestamp.format(now()))) }
-    if to.isTerminal { assignments.append(("queue_reason", nil)) }
-    let columns = assignments.map { "\($0.column) = ?" }.joined(separator: ", ")
+    assignments.append((.state, to.rawValue))
+    if to.isTerminal { assignments.append((.finishedAt, Timestamp.format(now()))) }
+    if to.isTerminal { assignments.append((.queueReason, nil)) }
+    let columns = assignments.map { "\($0.column.rawValue) = ?" }.joined(separator: ", ")
     var arguments = StatementArguments(assignments.map { $0.value })
     arguments += [id, current.rawValue]
     if let attempt { arguments += [attempt] }
@@ -83,12 +85,12 @@ public struct JobStore: Sendable {
   func update(_ database: Database, _ id: String, set: [Assignment], evenIfTerminal: Bool = false)
     throws
   {
-    let columns = set.map { "\($0.column) = ?" }.joined(separator: ", ")
+    let columns = set.map { "\($0.column.rawValue) = ?" }.joined(separator: ", ")
     var arguments = StatementArguments(set.map { $0.value })
     arguments += [id]
     let guardClause =
       evenIfTerminal
-      ? "" : " AND state IN (\(JobState.active.map { "'\($0.rawValue)'" }.joined(separator: ",")))"
+      ? "" : " AND state IN (\(JobState.activeSQL))"
     try database.execute(sql: "UPDATE jobs SET \(columns) WHERE id = ?\(guardClause)", arguments: arguments)
   }
 

@@ -56,7 +56,7 @@ public struct JobWatcher {
       let message = "watcher failed: \((error as? VlatuneError)?.message ?? "\(error)")"
       _ = try? jobs.transition(
         jobID, from: JobState.active, to: .failed, actor: "watcher",
-        set: [("error_code", "setup_failed"), ("error_message", message)])
+        set: [(.errorCode, "setup_failed"), (.errorMessage, message)])
       FileHandle.standardError.write(Data((message + "\n").utf8))
       return 70
     }
@@ -89,7 +89,7 @@ public struct JobWatcher {
     defer { withExtendedLifetime(allocationLock) {} }
     let me = getpid()
     try jobs.update(
-      jobID, set: [("watcher_pid", Int(me)), ("watcher_start_time", ProcessSpawner.startTime(of: me))])
+      jobID, set: [(.watcherPid, Int(me)), (.watcherStartTime, ProcessSpawner.startTime(of: me))])
 
     var runSlot: FileLock?
     var slots: [(Int, FileLock)] = []
@@ -107,7 +107,7 @@ public struct JobWatcher {
     guard
       try jobs.transition(
         jobID, from: [.queued], to: .starting, actor: "watcher",
-        set: [("queue_reason", nil), ("gpu_slots", slotList)])
+        set: [(.queueReason, nil), (.gpuSlots, slotList)])
     else { return }
     // Read again now that it runs: the spec may have waited in the queue for hours.
     spec = try Self.spec(of: record)
@@ -136,9 +136,9 @@ public struct JobWatcher {
         _ = try jobs.transition(
           database, jobID, from: [.starting], to: .failed, actor: "watcher",
           set: [
-            ("error_code", "spawn_failed"),
+            (.errorCode, "spawn_failed"),
             (
-              "error_message",
+              .errorMessage,
               "\(error.message); install the trainer environment (make venv) or set "
                 + "VLATUNE_TRAINER / VLATUNE_PYTHON"
             ),
@@ -153,8 +153,8 @@ public struct JobWatcher {
     let running = try jobs.transition(
       jobID, from: [.starting], to: .running, actor: "watcher",
       set: [
-        ("trainer_pid", Int(pid)), ("trainer_start_time", ProcessSpawner.startTime(of: pid)),
-        ("started_at", Timestamp.format(startedAt)),
+        (.trainerPid, Int(pid)), (.trainerStartTime, ProcessSpawner.startTime(of: pid)),
+        (.startedAt, Timestamp.format(startedAt)),
       ])
     // Settled here too: the `job start` that handed the job on may have been killed since.
     AuditLog.settle(jobID: jobID, outcome: "started", store: jobs.store, home: home)
@@ -204,14 +204,14 @@ public struct JobWatcher {
         ? "waiting for a running-job slot (max_running_jobs \(maxRunning))"
         : "waiting for \(gpus) free GPU slot(s)"
       if reason != announced {
-        try jobs.update(jobID, set: [("queue_reason", reason)])
+        try jobs.update(jobID, set: [(.queueReason, reason)])
         announced = reason
       }
       guard let state = try jobs.record(jobID)?.state, state == .queued else { return nil }
       if cancellation.cancelledBy != nil {
         try jobs.transition(
           jobID, from: [.queued], to: .cancelled, actor: "signal:watcher",
-          set: [("cancel_requested_at", Timestamp.format(Date())), ("cancelled_by", "signal:watcher")])
+          set: [(.cancelRequestedAt, Timestamp.format(Date())), (.cancelledBy, "signal:watcher")])
         return nil
       }
       usleep(200_000)
@@ -245,8 +245,8 @@ public struct JobWatcher {
           try jobs.transition(
             jobID, from: [.running], to: .cancelling, actor: "signal:watcher",
             set: [
-              ("cancel_requested_at", Timestamp.format(now)), ("cancelled_by", "signal:watcher"),
-              ("cancel_deadline", now.timeIntervalSince1970 + Self.defaultGrace),
+              (.cancelRequestedAt, Timestamp.format(now)), (.cancelledBy, "signal:watcher"),
+              (.cancelDeadline, now.timeIntervalSince1970 + Self.defaultGrace),
             ])
         }
       }
@@ -278,7 +278,7 @@ public struct JobWatcher {
     try jobs.store.write { database in
       guard let current = try JobRecord.fetchOne(database, key: jobID), !current.state.isTerminal
       else { return }
-      var set: [JobStore.Assignment] = [("exit_code", exitCode), ("signal", signal)]
+      var set: [JobStore.Assignment] = [(.exitCode, exitCode), (.signal, signal)]
       let target: JobState
       if current.state == .cancelling {
         target = .cancelled
@@ -299,7 +299,7 @@ public struct JobWatcher {
             "nonzero_exit", "the trainer exited with status \(exitCode ?? -1)\(tail.isEmpty ? "" : ":\n" + tail)"
           )
         }
-        set += [("error_code", code), ("error_message", message)]
+        set += [(.errorCode, code), (.errorMessage, message)]
       }
       _ = try jobs.transition(
         database, jobID, from: [current.state], to: target, actor: "watcher", set: set)
