@@ -167,7 +167,7 @@ def test_policy_image_slots_must_match_a_camera_or_be_mapped(
     assert "--image-map" in failure["message"]
 
     mapped = write_spec(
-        tmp_path / "mapped", package, base_model=str(base), max_steps=2, image_map="top=wrist"
+        tmp_path / "mapped", package, base_model=str(base), max_steps=2, image_map={"top": "wrist"}
     )
     assert run_trainer(mapped).returncode == 0
     train_config = json.loads((tmp_path / "mapped" / "output" / "train_config.json").read_text())
