@@ -103,7 +103,7 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "vlatune-mcp", dependencies: ["VlatuneCore", "VlatuneMCP"]),
-    .target(name: "VlatuneTestSupport", path: "Tests/VlatuneTestSupport"),
+    .target(name: "VlatuneTestSupport", dependencies: ["VlatuneSupport"], path: "Tests/VlatuneTestSupport"),
     .testTarget(
       name: "VlatuneCoreTests",
       dependencies: ["VlatuneCore", "VlatuneTestSupport", "CFileIO", "CLibraryLoader"]

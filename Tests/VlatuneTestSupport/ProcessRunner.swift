@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+import VlatuneSupport
 
 /// The outcome of a finished child process.
 public struct ProcessResult: Sendable {
@@ -20,77 +22,80 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs child processes for tests: output captured in files (no pipe deadlocks), a deadline on
-/// every wait.
+/// every wait. Children are started with the core's ``ProcessSpawner`` (fork and exec, every
+/// descriptor above 2 closed), not Foundation's `Process`, whose `run()` over-reads
+/// `/proc/self/fd` entries and crashed suites that spawn many processes (swift-corelibs-foundation
+/// PR #5472).
 public enum ProcessRunner {
   /// A started child whose output goes to files.
   public final class Running: @unchecked Sendable {
-    // @unchecked: Process is not Sendable; a Running is only used by the test that started it.
-    public let process: Process
+    // @unchecked: `status` is only touched by the test that started the child.
+    /// The child's pid.
+    public let pid: Int32
+    let executable: String
     let outputURL: URL
     let errorURL: URL
     let directory: TemporaryDirectory
+    private var status: Int32?
 
-    init(process: Process, outputURL: URL, errorURL: URL, directory: TemporaryDirectory) {
-      self.process = process
+    init(pid: Int32, executable: String, outputURL: URL, errorURL: URL, directory: TemporaryDirectory) {
+      self.pid = pid
+      self.executable = executable
       self.outputURL = outputURL
       self.errorURL = errorURL
       self.directory = directory
     }
 
-    /// The child's pid.
-    public var pid: Int32 { process.processIdentifier }
-
-    /// Sends a signal to the child.
-    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    /// Sends a signal to the child (none once it has been reaped: its pid may be reused).
+    public func signal(_ number: Int32) {
+      if status == nil { kill(pid, number) }
+    }
 
     /// Waits for exit, at most `timeout` seconds, then kills it and reports a timeout.
     public func wait(timeout: TimeInterval = 120) throws -> ProcessResult {
       let deadline = Date().addingTimeInterval(timeout)
-      while process.isRunning {
+      while status == nil {
+        if let exited = ProcessSpawner.reap(pid, block: false) {
+          status = exited
+          break
+        }
         if Date() > deadline {
-          process.terminate()
-          throw TimeoutError(what: "\(process.executableURL?.path ?? "process") to exit")
+          kill(pid, SIGTERM)
+          status = ProcessSpawner.reap(pid)
+          throw TimeoutError(what: "\(executable) to exit")
         }
         usleep(2_000)
       }
-      let status =
-        process.terminationReason == .uncaughtSignal
-        ? 128 + process.terminationStatus : process.terminationStatus
       return ProcessResult(
-        status: status,
+        status: status ?? 255,
         standardOutput: (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "",
         standardError: (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "")
     }
   }
 
-  /// Serializes `Process.run()` across test threads.
-  static let spawnLock = NSLock()
-
-  /// Starts `executable` with `arguments` and extra environment variables.
+  /// Starts `executable` (a path) with `arguments` and extra environment variables.
   public static func start(
-    _ executable: String, _ arguments: [String], environment: [String: String] = [:],
-    currentDirectory: URL? = nil
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:]
   ) throws -> Running {
     let directory = TemporaryDirectory("vlatune-proc")
     let outputURL = directory.appending("stdout")
     let errorURL = directory.appending("stderr")
-    _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
     var merged = ProcessInfo.processInfo.environment
     for (key, value) in environment { merged[key] = value }
-    process.environment = merged
-    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: outputURL)
-    process.standardError = try FileHandle(forWritingTo: errorURL)
-    // swift-corelibs-foundation's Process.run() is not safe to call from several threads at
-    // once (a CI run crashed in its memcpy while suites spawned processes in parallel); only
-    // the spawn itself is serialized, the processes still run concurrently.
-    try spawnLock.withLock { try process.run() }
-    return Running(process: process, outputURL: outputURL, errorURL: errorURL, directory: directory)
+    let output = open(outputURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    let error = open(errorURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    defer {
+      if output >= 0 { close(output) }
+      if error >= 0 { close(error) }
+    }
+    guard output >= 0, error >= 0 else {
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: directory.url.path])
+    }
+    var options = ProcessSpawner.Options()
+    options.standardOutput = output
+    options.standardError = error
+    let pid = try ProcessSpawner.spawn([executable] + arguments, environment: merged, options: options)
+    return Running(pid: pid, executable: executable, outputURL: outputURL, errorURL: errorURL, directory: directory)
   }
 
   /// Runs to completion.

@@ -61,6 +61,32 @@ public enum ProcessSpawner {
     return pid
   }
 
+  /// A pipe whose two ends close on exec (`(read, write)`).
+  ///
+  /// - Throws: ``VlatuneError/resourceUnavailable(message:)`` with the errno text.
+  public static func pipe() throws -> (read: Int32, write: Int32) {
+    var ends: [Int32] = [-1, -1]
+    guard vlatune_pipe_cloexec(&ends) == 0 else {
+      throw VlatuneError.resourceUnavailable(message: "cannot create a pipe: \(String(cString: strerror(errno)))")
+    }
+    return (ends[0], ends[1])
+  }
+
+  /// Reaps `pid` (waiting for it unless `block` is false) and returns its exit status, 128 +
+  /// the signal when a signal ended it, or `nil` while it still runs (`block` false) or when it
+  /// is not this process's child.
+  public static func reap(_ pid: Int32, block: Bool = true) -> Int32? {
+    var status: Int32 = 0
+    while true {
+      let result = waitpid(pid, &status, block ? 0 : WNOHANG)
+      if result == pid { break }
+      if result == -1 && errno == EINTR { continue }
+      return nil
+    }
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+  }
+
   /// The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or 0 when
   /// it does not exist. Comparing it with a recorded value detects pid reuse.
   public static func startTime(of pid: Int32) -> Int64 {
