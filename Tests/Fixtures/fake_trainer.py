@@ -36,7 +36,10 @@ def main() -> int:
     events = Path(spec["events_path"])
     job_dir = Path(spec["job_dir"])
     total = args.steps or spec["hyperparameters"]["max_steps"]
-    (job_dir / "trainer-env.json").write_text(json.dumps(dict(os.environ)))
+    # Written whole, then renamed: a test waiting for the file never reads it half-written.
+    partial = job_dir / "trainer-env.json.tmp"
+    partial.write_text(json.dumps(dict(os.environ)))
+    partial.rename(job_dir / "trainer-env.json")
 
     def emit(kind: str, **fields: Any) -> None:
         with events.open("a") as handle:

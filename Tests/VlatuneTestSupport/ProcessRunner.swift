@@ -60,7 +60,8 @@ public enum ProcessRunner {
           break
         }
         if Date() > deadline {
-          kill(pid, SIGTERM)
+          // SIGKILL: a child that ignores SIGTERM must not hang the test in the reap.
+          kill(pid, SIGKILL)
           status = ProcessSpawner.reap(pid)
           throw TimeoutError(what: "\(executable) to exit")
         }

@@ -117,7 +117,7 @@ class JobSpec:
         the wrong type."""
         if not isinstance(data, dict):
             raise TrainerError("config_error", "the spec must be a JSON object")
-        spec = typed(JobSpec, {k: v for k, v in data.items() if k != "raw"}, "spec")
+        spec = typed(JobSpec, data, "spec")
         return dataclasses.replace(spec, raw=data)
 
 

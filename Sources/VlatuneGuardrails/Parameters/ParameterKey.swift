@@ -123,9 +123,6 @@ public struct ParameterValues: Sendable, Equatable {
   public subscript<Value>(_ key: OptionalParameter<Value>) -> Value? {
     values[key.name].flatMap(Value.init(parameter:))
   }
-
-  /// Whether the parameter was given or defaulted.
-  public func contains(_ key: some TypedParameter) -> Bool { values[key.name] != nil }
 }
 
 extension ParameterTable {
