@@ -164,7 +164,10 @@ class TokenPolicy:
 class Policy:
     """A fine-tuned tiny-vla: base + LoRA adapter + the dataset statistics saved next to it."""
 
-    def __init__(self, adapter: Path) -> None:
+    def __init__(self, adapter: Path, untrained: bool = False) -> None:
+        """``untrained``: the model as the job started it (the base with the dataset's heads
+        drawn from the job's seed, LoRA at its zero start), which is what fine-tuning is
+        measured against."""
         train_config = json.loads((adapter.parent / "train_config.json").read_text())
         statistics = json.loads((adapter / "dataset_statistics.json").read_text())
         ((self.unnorm_key, stats),) = statistics.items()
@@ -174,7 +177,7 @@ class Policy:
         adapt_to_dataset(
             base, self.config.action_dim, self.config.state_dim, self.config.chunk, hyper["seed"]
         )
-        self.model = PeftModel.from_pretrained(base, str(adapter)).eval()
+        self.model = (base if untrained else PeftModel.from_pretrained(base, str(adapter))).eval()
         self.actions = Normalizer(stats["action"])
         self.states = Normalizer(stats["proprio"], use_mask=False)
         self.proprio = train_config.get("proprio_dims")

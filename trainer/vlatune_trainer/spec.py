@@ -73,6 +73,27 @@ class Resume:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """``spec["evaluation"]``: what an evaluation job (``vlatune job eval``) runs."""
+
+    adapter: str
+    """The adapter directory (``output/adapter``, ``output/best`` or a checkpoint's)."""
+    checkpoint: str
+    """Which it is: ``final``, ``best``, ``step-N``, ``base`` (the untrained start) or
+    ``path``."""
+    env: str
+    task: str
+    episodes: int
+    max_steps: int
+    seed: int
+    image_size: int
+    videos: int
+    source_job: str | None = None
+    action_horizon: int | None = None
+    """Actions run from each predicted chunk; ``None``: the chunk the model was trained with."""
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """The whole spec. ``raw`` keeps the JSON as read (copied into ``train_config.json``)."""
 
@@ -100,6 +121,7 @@ class JobSpec:
     resume: Resume | None = None
     init_adapter: str | None = None
     tracker: str | None = None
+    evaluation: Evaluation | None = None
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @staticmethod

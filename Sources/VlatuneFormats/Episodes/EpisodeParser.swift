@@ -4,7 +4,7 @@ import VlatuneSupport
 /// `meta.json` and `steps.jsonl`, collecting every problem as a ``Diagnostic``.
 package struct EpisodeParser {
   /// Keys `meta.json` may carry; others produce a warning.
-  static let knownMetaKeys: Set<String> = ["instruction", "fps", "cameras"]
+  static let knownMetaKeys: Set<String> = ["instruction", "fps", "cameras", "source"]
   /// Keys a step line may carry; others produce a warning.
   static let knownStepKeys: Set<String> = ["action", "state", "timestamp", "images"]
 
@@ -71,7 +71,7 @@ package struct EpisodeParser {
     for key in object.keys.sorted() where !Self.knownMetaKeys.contains(key) {
       warning(
         "unknown_key",
-        "unknown key '\(key)' ignored (known keys: instruction, fps, cameras)",
+        "unknown key '\(key)' ignored (known keys: instruction, fps, cameras, source)",
         field: "meta.json:\(key)")
     }
     var ok = true
