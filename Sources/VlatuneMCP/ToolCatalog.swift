@@ -61,6 +61,18 @@ enum ToolCatalog {
           openWorldHint: false),
         outputSchema: JSONSchema.output(["id": "string", "state": "string", "attempt": "integer"])),
       Tool(
+        name: "evaluate_policy", title: "Evaluate a fine-tuned policy in simulation",
+        description: "Start a closed-loop evaluation of a job's adapter in a simulator task (Meta-World): "
+          + "episodes from seeded variations no demonstration used, success rate with a 95 % interval, mean "
+          + "episode length, per-episode results and videos. It is a job of its own (poll get_finetune_job "
+          + "for its evaluation; the trained job's document shows its latest). Safe to retry ONLY with the "
+          + "same idempotency_key. Unknown env or task is refused (invalid_argument) with the list.",
+        inputSchema: JSONSchema.input(EvalParameters.table),
+        annotations: .init(
+          title: "Evaluate policy", readOnlyHint: false, destructiveHint: false, idempotentHint: false,
+          openWorldHint: false),
+        outputSchema: JSONSchema.output(["id": "string", "state": "string", "evaluation": "object"])),
+      Tool(
         name: "get_finetune_job", title: "Get a fine-tuning job",
         description: "The job document: state, progress, loss, checkpoints, outputs, error.",
         inputSchema: .object([

@@ -50,6 +50,10 @@ struct ToolHandlers: Sendable {
         case .started(let document), .replayed(let document): return try Self.result(document)
         case .dryRun(let report): return try Self.result(report)
         }
+      case "evaluate_policy":
+        let evaluator = JobEvaluator(context: context, policy: policy, watcherExecutable: watcherExecutable)
+        let document = try await Self.detached { try evaluator.evaluate(values, actor: actor) }
+        return try Self.result(document)
       case "get_finetune_job":
         let reference = try refusingAudited(name, actor: actor, values) {
           try Self.only(values, ["job"])

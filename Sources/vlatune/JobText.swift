@@ -8,9 +8,13 @@ enum JobText {
     let h = job.hyperparameters
     lines.append(
       "  model       \(job.baseModel)  LoRA r\(h.loraRank) α\(format(h.loraAlpha)) dropout \(format(h.loraDropout))")
-    lines.append(
-      "  training    lr \(format(h.learningRate))  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  gpus \(job.gpus)"
-    )
+    if let evaluation = job.evaluation, job.kind == "eval" {
+      lines.append(evaluationHeader(evaluation, gpus: job.gpus))
+    } else {
+      lines.append(
+        "  training    lr \(format(h.learningRate))  batch \(h.batchSize)×\(h.gradAccum)  \(h.maxSteps) steps  seed \(h.seed)  gpus \(job.gpus)"
+      )
+    }
     lines.append("  dataset     \(job.dataset.id)  \(job.dataset.fingerprint.prefix(19))…")
     if !job.metadata.isEmpty {
       lines.append(
@@ -26,13 +30,23 @@ enum JobText {
     if let reason = job.queueReason { lines.append("  queued      \(TerminalText.escaped(reason))") }
     if let progress = job.progress {
       var text = "  progress    \(bar(progress.step, progress.totalSteps)) \(progress.step)/\(progress.totalSteps)"
+      if job.kind == "eval" { text += " episodes" }
       if let loss = progress.loss { text += "  loss \(format(loss))" }
       if let rate = progress.samplesPerSecond { text += "  \(format(rate)) samples/s" }
       if let eta = progress.etaSeconds, !job.state.isTerminal { text += "  ETA \(duration(eta))" }
       lines.append(text)
     }
     if job.lossHistory.count > 1 { lines.append("  loss        \(sparkline(job.lossHistory))") }
-    if let eval = job.eval, !eval.isEmpty {
+    if let evaluation = job.evaluation {
+      lines.append(evaluationResult(evaluation, ownJob: job.kind == "eval"))
+      if job.kind == "eval" && FileIO.kind(evaluation.results) == .regular {
+        lines.append("  results     \(evaluation.results)")
+      }
+      if job.kind == "eval", let first = evaluation.videos.first {
+        lines.append("  videos      \(evaluation.videos.count) in \((first as NSString).deletingLastPathComponent)")
+      }
+    }
+    if let eval = job.eval, !eval.isEmpty, job.kind != "eval" {
       lines.append(
         "  eval        "
           + eval.sorted { $0.key < $1.key }.map { "\(TerminalText.escaped($0.key)) \(format($0.value))" }

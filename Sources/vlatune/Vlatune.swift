@@ -16,7 +16,7 @@ struct Vlatune: ParsableCommand {
     version: VlatuneVersion.current,
     subcommands: [
       DatasetCommand.self, JobCommand.self, PredictCommand.self, PolicyCommand.self, MCPCommand.self,
-      DoctorCommand.self, DocsCommand.self, BenchCommand.self,
+      DoctorCommand.self, DocsCommand.self, BenchCommand.self, SimCommand.self,
     ]
   )
 

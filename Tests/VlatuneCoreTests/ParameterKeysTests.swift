@@ -14,6 +14,7 @@ import Testing
   @Test func prepareAndResumeKeysMatchTheirTables() {
     #expect(PrepareParameters.table.mismatches(PrepareParameters.keys) == [])
     #expect(ResumeParameters.table.mismatches(ResumeParameters.keys) == [])
+    #expect(EvalParameters.table.mismatches(EvalParameters.keys) == [])
   }
 
   @Test func aMismatchIsNamed() {

@@ -21,13 +21,13 @@ import VlatuneTestSupport
     #expect(
       try first.appliedMigrations() == [
         "v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index",
-        "v6-audit-outcome", "v7-attempts-and-metrics",
+        "v6-audit-outcome", "v7-attempts-and-metrics", "v8-evaluation-jobs",
       ])
     let reopened = try Store(path: path)
     #expect(
       try reopened.appliedMigrations() == [
         "v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index",
-        "v6-audit-outcome", "v7-attempts-and-metrics",
+        "v6-audit-outcome", "v7-attempts-and-metrics", "v8-evaluation-jobs",
       ])
   }
 
@@ -104,7 +104,7 @@ import VlatuneTestSupport
     #expect(
       try store.appliedMigrations() == [
         "v1-create-datasets", "v2-create-jobs", "v3-guardrails", "v4-executor-native-id", "v5-jobs-created-id-index",
-        "v6-audit-outcome", "v7-attempts-and-metrics",
+        "v6-audit-outcome", "v7-attempts-and-metrics", "v8-evaluation-jobs",
       ])
     #expect(try store.read { try DatasetRecord.fetchOne($0, key: "ds_old") }?.name == "old")
     #expect(try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM jobs") } == 0)

@@ -58,6 +58,14 @@ def load_actor(evaluation: Evaluation) -> tuple[Any, list[str], int]:
             policy: Any = Policy(adapter, untrained=True)
         else:
             policy = load_policy(adapter)
+        if evaluation.weights:
+            if not isinstance(policy, Policy):
+                raise TrainerError(
+                    "config_error", "a checkpoint step is evaluated for tiny-vla jobs only"
+                )
+            from .checkpoint import load_weights
+
+            load_weights(Path(evaluation.weights), policy.model)
     return policy, cameras, state_length or 0
 
 

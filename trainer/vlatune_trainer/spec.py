@@ -89,6 +89,8 @@ class Evaluation:
     image_size: int
     videos: int
     source_job: str | None = None
+    weights: str | None = None
+    """A checkpoint directory whose adapter weights replace the final ones (``step-N``)."""
     action_horizon: int | None = None
     """Actions run from each predicted chunk; ``None``: the chunk the model was trained with."""
 

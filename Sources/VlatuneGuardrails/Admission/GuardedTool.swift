@@ -47,6 +47,7 @@ public struct GuardedTool: Sendable {
       name: "start_finetune_job", commands: ["job start"], table: JobParameters.table, extra: ["dry_run"]),
     GuardedTool(name: "resume_finetune_job", commands: ["job resume"], table: ResumeParameters.table),
     GuardedTool(name: "prepare_dataset", commands: ["dataset prepare"], table: PrepareParameters.table),
+    GuardedTool(name: "evaluate_policy", commands: ["job eval"], table: EvalParameters.table),
     GuardedTool(
       name: "get_finetune_job",
       commands: ["job status", "job wait", "job logs", "job metrics", "job show-config", "job checkpoints", "predict"],

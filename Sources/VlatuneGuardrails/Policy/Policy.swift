@@ -151,6 +151,9 @@ public struct Policy: Sendable, Equatable, Codable {
       "prepare_dataset": [
         Rule(action: "allow", reason: nil, rateLimit: RateLimit(max: 30, window: 3600), requiredArgs: false)
       ],
+      "evaluate_policy": [
+        Rule(action: "allow", reason: nil, rateLimit: RateLimit(max: 30, window: 3600), requiredArgs: true)
+      ],
     ],
     limits: Limits(
       maxRunningJobs: 2, maxQueuedJobs: 20, gpuHoursPerDay: 48, baseModels: ["*"],

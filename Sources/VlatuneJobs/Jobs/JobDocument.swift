@@ -202,11 +202,15 @@ public struct JobDocument: Codable, Sendable, Equatable {
   public var idempotencyKey: String?
   /// `true` when an idempotent start returned an existing job.
   public var replayed: Bool
+  /// `train`, or `eval` for an evaluation job (`job eval`).
+  public var kind: String
+  /// An evaluation job's result so far; for a trained job, its latest succeeded evaluation.
+  public var evaluation: EvaluationSummary?
 
   enum CodingKeys: String, CodingKey {
     case id, name, state, dataset, hyperparameters, gpus, executor, actor, metadata, progress, eval, output
     case nativeId = "native_id"
-    case checkpoints, error, signal, cancellation, processes, replayed, attempt, attempts
+    case checkpoints, error, signal, cancellation, processes, replayed, attempt, attempts, kind, evaluation
     case bestEval = "best_eval"
     case schemaVersion = "schema_version"
     case createdAt = "created_at"
@@ -226,6 +230,7 @@ public struct JobDocument: Codable, Sendable, Equatable {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(schemaVersion, forKey: .schemaVersion)
     try container.encode(id, forKey: .id)
+    try container.encode(kind, forKey: .kind)
     try container.encode(name, forKey: .name)
     try container.encode(state, forKey: .state)
     try container.encode(createdAt, forKey: .createdAt)
@@ -257,13 +262,16 @@ public struct JobDocument: Codable, Sendable, Equatable {
     try container.encode(jobDir, forKey: .jobDir)
     try container.encode(idempotencyKey, forKey: .idempotencyKey)
     try container.encode(replayed, forKey: .replayed)
+    try container.encode(evaluation, forKey: .evaluation)
   }
 
   init(
     record: JobRecord, checkpoints: [JobDocument.Checkpoint], attempts: [Attempt] = [],
-    bestEval: BestEval? = nil, replayed: Bool = false
+    bestEval: BestEval? = nil, replayed: Bool = false, latestEvaluation: EvaluationSummary? = nil
   ) throws {
     let spec = try JSONOutput.decode(JobSpec.self, from: Data(record.spec.utf8))
+    kind = record.kind
+    evaluation = EvaluationSummary(record: record, spec: spec) ?? latestEvaluation
     id = record.id
     name = record.name
     state = record.state

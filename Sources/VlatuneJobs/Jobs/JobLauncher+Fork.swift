@@ -24,7 +24,17 @@ extension JobLauncher {
   /// parameter.
   static func sourceJob(_ reference: String, parameter: String, store: Store) throws -> JobRecord {
     do {
-      return try JobStore(store: store).resolve(reference)
+      let record = try JobStore(store: store).resolve(reference)
+      guard record.kind == "train" else {
+        let flag = "--" + parameter.replacingOccurrences(of: "_", with: "-")
+        throw VlatuneError.invalidParameters([
+          ParameterProblem(
+            param: parameter,
+            message: "\(parameter) (\(flag)) \(record.id) is an evaluation job, which trains nothing; name the job "
+              + "it evaluated\(record.sourceJob.map { " (\($0))" } ?? "")")
+        ])
+      }
+      return record
     } catch VlatuneError.notFound {
       let flag = "--" + parameter.replacingOccurrences(of: "_", with: "-")
       throw VlatuneError.notFound(

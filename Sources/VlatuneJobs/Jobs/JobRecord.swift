@@ -58,6 +58,10 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
   var nativeId: String?
   /// The attempt the job is on: 1, then one more per `job resume`.
   var attempt: Int = 1
+  /// `train`, or `eval` for an evaluation job (`job eval`).
+  var kind: String = "train"
+  /// The job an evaluation job evaluates.
+  var sourceJob: String?
 
   enum CodingKeys: String, CodingKey {
     case id, name, state, executor, actor, spec, progress, eval, signal
@@ -88,7 +92,8 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
     case gpuSlots = "gpu_slots"
     case estimatedGpuHours = "estimated_gpu_hours"
     case requestSha256 = "request_sha256"
-    case metadata, attempt
+    case metadata, attempt, kind
+    case sourceJob = "source_job"
   }
 }
 

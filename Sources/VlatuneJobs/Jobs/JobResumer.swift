@@ -155,6 +155,12 @@ public struct JobResumer: Sendable {
     func problem(_ param: String, _ message: String) -> VlatuneError {
       .invalidParameters([ParameterProblem(param: param, message: message)])
     }
+    guard record.kind == "train" else {
+      throw problem(
+        "job",
+        "job \(record.id) is an evaluation job; evaluations are not resumed: start it again with 'vlatune "
+          + "job eval' (the same seed runs the same episodes)")
+    }
     guard record.state.isTerminal else {
       throw problem(
         "job",

@@ -94,6 +94,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
   public var initAdapter: String?
   /// The experiment tracker besides TensorBoard (`mlflow`, `wandb`; absent: none).
   public var tracker: String?
+  /// What an evaluation job runs (absent for training jobs).
+  public var evaluation: Evaluation?
 
   /// The checkpoint a resumed attempt continues from.
   public struct Resume: Codable, Sendable, Equatable {
@@ -123,7 +125,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
     case name, dataset, hyperparameters, gpus, executor, trainer, metadata
     case maxRunningJobs = "max_running_jobs"
     case memoryEstimate = "memory_estimate"
-    case distributed, slurm, parameters, resume, tracker
+    case distributed, slurm, parameters, resume, tracker, evaluation
     case initAdapter = "init_adapter"
     case schemaVersion = "schema_version"
     case jobId = "job_id"

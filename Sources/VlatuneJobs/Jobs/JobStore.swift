@@ -181,7 +181,22 @@ public struct JobStore: Sendable {
         JobDocument.BestEval(step: $0.step, metrics: $0.values)
       }
     return try JobDocument(
-      record: record, checkpoints: checkpoints, attempts: attempts, bestEval: best, replayed: replayed)
+      record: record, checkpoints: checkpoints, attempts: attempts, bestEval: best, replayed: replayed,
+      latestEvaluation: try latestEvaluation(database, of: record))
+  }
+
+  /// The latest succeeded evaluation job of a trained job.
+  static func latestEvaluation(_ database: Database, of record: JobRecord) throws -> EvaluationSummary? {
+    guard record.kind == "train",
+      let latest = try JobRecord.fetchOne(
+        database,
+        sql: """
+          SELECT * FROM jobs WHERE source_job = ? AND kind = 'eval' AND state = 'succeeded'
+          ORDER BY finished_at DESC, id DESC LIMIT 1
+          """, arguments: [record.id]),
+      let spec = try? JSONOutput.decode(JobSpec.self, from: Data(latest.spec.utf8))
+    else { return nil }
+    return EvaluationSummary(record: latest, spec: spec)
   }
 
   /// The metrics history of a job (``MetricsHistory``).

@@ -165,6 +165,16 @@ enum Migrations {
           CREATE INDEX job_metrics_job ON job_metrics(job_id, kind, step);
           """)
     }
+    // Evaluation jobs (`job eval`): what a job is (`train` or `eval`) and, for an evaluation,
+    // the job whose adapter it evaluates (`job status` of that job shows its latest one).
+    migrator.registerMigration("v8-evaluation-jobs") { database in
+      try database.execute(
+        sql: """
+          ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'train';
+          ALTER TABLE jobs ADD COLUMN source_job TEXT;
+          CREATE INDEX jobs_source_job ON jobs(source_job) WHERE source_job IS NOT NULL;
+          """)
+    }
     return migrator
   }
 }

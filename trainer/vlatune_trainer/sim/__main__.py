@@ -57,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "envs":
             listing = {
-                name: {"tasks": cls.tasks(), "cameras": list(cls.cameras())}
+                name: {
+                    "tasks": cls.tasks(),
+                    "cameras": list(cls.cameras()),
+                    "default_cameras": list(cls.default_cameras),
+                    "action_dim": cls.action_dim,
+                    "state_dim": cls.state_dim,
+                }
                 for name, cls in ENVIRONMENTS.items()
             }
             print(json.dumps(listing, indent=2))

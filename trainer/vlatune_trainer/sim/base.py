@@ -45,6 +45,10 @@ class Environment(abc.ABC):
     fps: int = 10
     #: Cameras rendered when none are asked for.
     default_cameras: tuple[str, ...] = ()
+    #: The action's length.
+    action_dim: int = 0
+    #: The proprioceptive state's length.
+    state_dim: int = 0
 
     @classmethod
     @abc.abstractmethod
@@ -68,16 +72,6 @@ class Environment(abc.ABC):
     @abc.abstractmethod
     def expert_action(self) -> np.ndarray:
         """The scripted expert's action for the current state."""
-
-    @property
-    @abc.abstractmethod
-    def action_dim(self) -> int:
-        """The action's length."""
-
-    @property
-    @abc.abstractmethod
-    def state_dim(self) -> int:
-        """The proprioceptive state's length."""
 
     @property
     @abc.abstractmethod

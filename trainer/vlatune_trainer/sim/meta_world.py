@@ -106,6 +106,8 @@ class MetaWorld(Environment):
     name = "metaworld"
     fps = 80  # 5 MuJoCo frames of 2.5 ms per action
     default_cameras = ("corner2",)
+    action_dim = 4
+    state_dim = 4
     #: Meta-World's own episode limit; ``--max-steps`` may lower it.
     max_episode_steps = 500
 
@@ -145,14 +147,6 @@ class MetaWorld(Environment):
     @classmethod
     def cameras(cls) -> tuple[str, ...]:
         return CAMERAS
-
-    @property
-    def action_dim(self) -> int:
-        return 4
-
-    @property
-    def state_dim(self) -> int:
-        return 4
 
     @property
     def instruction(self) -> str:

@@ -56,7 +56,7 @@ class Summary:
         }
         if self.mean_success_length is not None:
             values["mean_success_length"] = self.mean_success_length
-        return values
+        return {key: round(value, 6) for key, value in values.items()}
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
@@ -68,7 +68,7 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[f
     denominator = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)
 
 
 def summarise(episodes: list[Episode]) -> Summary:
