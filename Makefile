@@ -1,6 +1,8 @@
 # vlatune — the front door.
 #   make demo       build, install the trainer environment, prepare a sample dataset, LoRA-fine-tune
 #                   the pretrained tiny-vla base on CPU, show the result
+#   make demo-sim   demonstrations from the Meta-World simulator, prepare, LoRA fine-tune, evaluate
+#                   closed-loop: the fine-tuned policy's success rate next to the base and the expert
 #   make test       every test suite (Swift Testing + pytest in .venv and .venv-lerobot); what CI runs
 #   make build      debug build of the vlatune binary;  make release: release build
 #   make venv       the project's Python environment (.venv): trainer (torch, peft, transformers,
@@ -19,7 +21,10 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 SWIFT_FLAGS ?=
-PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protobuf h5py pyte tensorboard mlflow wandb
+# The simulators closed-loop evaluation runs (docs/eval.md); rendered headless by Mesa.
+SIM_REQUIREMENTS := metaworld==3.1.1
+PY_REQUIREMENTS := numpy pillow pytest ruff mcp jsonschema pyarrow pandas protobuf h5py pyte tensorboard mlflow wandb \
+  $(SIM_REQUIREMENTS)
 # The CPU-only torch wheel these machines keep in pip's local wheel folder; elsewhere the
 # registry's torch is installed instead.
 TORCH_CPU := torch==2.13.0+cpu
@@ -30,7 +35,7 @@ SWIFT_FORMAT_PATHS := Package.swift Sources Tests Fuzz/Package.swift Fuzz/Source
 FUZZ_SECONDS ?= 120
 FUZZ_TARGETS ?= json episode parquet tfrecord policy npy
 
-.PHONY: fuzz deps build release test test-swift test-python test-lerobot venv venv-lerobot lint lint-swift format sample tiny-base demo bench protos clean
+.PHONY: fuzz deps build release test test-swift test-python test-lerobot venv venv-lerobot lint lint-swift format sample tiny-base demo demo-sim bench protos clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -61,7 +66,8 @@ LEROBOT_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/vers
 	test -x .venv-lerobot/bin/python || $(LEROBOT_PYTHON) -m venv .venv-lerobot
 	.venv-lerobot/bin/python -m pip install --quiet --upgrade pip
 	.venv-lerobot/bin/python -m pip install --quiet "torch==2.11.*" \
-	  "lerobot[smolvla,pi,groot,peft,training,dataset,diffusion]==0.6.1" tensorboard pytest ruff -e trainer
+	  "lerobot[smolvla,pi,groot,peft,training,dataset,diffusion]==0.6.1" tensorboard pytest ruff \
+	  $(SIM_REQUIREMENTS) -e trainer
 	touch $@
 
 venv-lerobot: .venv-lerobot/.installed
@@ -110,6 +116,9 @@ tiny-base: venv build
 demo: venv build
 	bash examples/demo.sh
 
+demo-sim: venv build
+	bash examples/demo_sim.sh
+
 # Benchmarks (never part of make test): prepare throughput vs tar|sha256sum and a Python
 # baseline, peak RSS at 1 and 4 GB, CLI latency with 10 000 jobs, limiter, trainer throughput.
 bench: venv release
@@ -126,7 +135,7 @@ protos: venv
 
 clean:
 	$(SWIFT) package clean
-	rm -rf .build-sample .build-tiny-base
+	rm -rf .build-sample .build-tiny-base .build-demo
 
 # libFuzzer over each parser (Sources/VlatuneCore/Fuzzing/FuzzTarget.swift), FUZZ_SECONDS each,
 # from the committed seeds (Fuzz/corpus/<target>) into a working corpus under .build-fuzz; a

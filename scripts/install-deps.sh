@@ -3,11 +3,11 @@
 set -euo pipefail
 packages=(libsqlite3-dev libarchive-dev libssl-dev pkg-config python3-venv zstd zip util-linux
   libsnappy-dev libzstd-dev zlib1g-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
-  libturbojpeg0-dev ffmpeg libhdf5-dev)
+  libturbojpeg0-dev ffmpeg libhdf5-dev libosmesa6 libgl1-mesa-dri libegl1)
 if pkg-config --exists libarchive sqlite3 libcrypto libzstd zlib libavformat libavcodec libswscale \
   libturbojpeg hdf5 2>/dev/null && [ -e /usr/include/snappy-c.h ] && command -v zstd >/dev/null \
   && command -v ffmpeg >/dev/null \
-  && command -v prlimit >/dev/null; then
+  && command -v prlimit >/dev/null && /sbin/ldconfig -p | grep -q libOSMesa; then
   exit 0
 fi
 SUDO=""

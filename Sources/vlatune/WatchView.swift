@@ -21,7 +21,7 @@ enum WatchView {
     let elapsed = started.map { max(end.timeIntervalSince($0), 0) }
     if let progress = job.progress {
       let percent = progress.totalSteps > 0 ? progress.step * 100 / progress.totalSteps : 0
-      var tail = " \(progress.step)/\(progress.totalSteps) \(percent)%"
+      var tail = " \(progress.step)/\(progress.totalSteps)\(job.kind == "eval" ? " episodes" : "") \(percent)%"
       if let elapsed { tail += "  elapsed \(JobText.duration(elapsed))" }
       if let eta = progress.etaSeconds, !job.state.isTerminal { tail += "  ETA \(JobText.duration(eta))" }
       let barWidth = min(30, max(width - tail.count - 2, 5))
@@ -41,6 +41,14 @@ enum WatchView {
       if room >= 8 {
         lines.append("loss " + JobText.sparkline(job.lossHistory, width: min(room, 40)) + labels)
       }
+    }
+    if let evaluation = job.evaluation, job.kind == "eval", let rate = evaluation.successRate {
+      var text = "success \(significant(rate)) (\(evaluation.successes)/\(evaluation.episodesDone))"
+      if let interval = evaluation.ci95, interval.count == 2 {
+        text += "  95 % [\(significant(interval[0])), \(significant(interval[1]))]"
+      }
+      if let length = evaluation.meanEpisodeLength { text += "  mean length \(significant(length))" }
+      lines.append(fit(text, width))
     }
     if let eval = job.eval, let l1 = eval["val_l1"] {
       var text = "eval val_l1 \(significant(l1))"

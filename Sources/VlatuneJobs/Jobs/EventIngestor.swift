@@ -28,6 +28,8 @@ final class EventIngestor {
   /// Whether events were read that the database does not have yet.
   private var unwritten = false
   private let startedAt: Date
+  /// What a progress event means: `training`, or `evaluating` for an evaluation job.
+  private let progressPhase: String
   /// The most points kept for the loss sparkline (halved when full).
   static let historyLimit = 240
 
@@ -43,6 +45,7 @@ final class EventIngestor {
     self.latestProgress =
       record.progress.flatMap { try? JSONOutput.decode(JobDocument.Progress.self, from: Data($0.utf8)) }
     self.startedAt = startedAt
+    self.progressPhase = record.kind == "eval" ? "evaluating" : "training"
   }
 
   /// Reads and applies new events; one transaction per batch.
@@ -71,7 +74,7 @@ final class EventIngestor {
         let eta = done > 0 ? remaining.map { $0 * elapsed / Double(done) } : nil
         pendingProgress = JobDocument.Progress(
           step: step, totalSteps: totalSteps ?? step, loss: loss, learningRate: learningRate,
-          samplesPerSecond: samplesPerSecond, etaSeconds: eta, gradNorm: gradNorm, phase: "training")
+          samplesPerSecond: samplesPerSecond, etaSeconds: eta, gradNorm: gradNorm, phase: progressPhase)
         latestProgress = pendingProgress
         if let loss { appendLoss(loss) }
         var data: [String: Double] = [:]
