@@ -404,6 +404,11 @@ def main() -> int:
         capture_output=True,
     )
     results["lerobot"] = json.loads(lerobot_file.read_text())
+    print("simulator throughput …", flush=True)
+    simulated = subprocess.run(
+        [PYTHON, str(ROOT / "bench/sim_throughput.py")], check=True, capture_output=True, text=True
+    )
+    results["sim"] = json.loads(simulated.stdout.strip().splitlines()[-1])
 
     p = results["prepare"]
     rows = [
@@ -471,6 +476,22 @@ def main() -> int:
         )
     )
     rows.extend(gpu_rows(results))
+    sim = results["sim"]
+    rows.append(
+        (
+            f"Meta-World step+render {sim['image_size']} px",
+            f"{sim['steps_per_second']:.0f} steps/s",
+            f"{sim['ratio_vs_stock']:.1f}x stock rendering ({sim['stock_steps_per_second']:.0f}/s)",
+        )
+    )
+    rows.append(
+        (
+            "expert demos / rollouts",
+            f"{sim['demo_episodes_per_second']:.2f} / "
+            f"{sim['expert_rollout_episodes_per_second']:.2f}",
+            f"episodes/s; expert success {sim['expert_success_rate']:.2f}",
+        )
+    )
     for case in results["lerobot"]:
         rows.append(
             (

@@ -14,8 +14,8 @@ DEMOS=.build-demo/sim-demos
 SIM=(--task "$TASK" --image-size 64 --cameras topview)
 
 echo "== 1. 40 scripted-expert demonstrations of $TASK (successful episodes only)"
-rm -rf "$DEMOS"
-"$VLATUNE" sim demos "${SIM[@]}" --episodes 40 --seed 0 --out "$DEMOS" | tee .build-demo/demos.json
+rm -rf "$DEMOS" "$DEMOS.partial" && mkdir -p .build-demo
+"$VLATUNE" sim demos "${SIM[@]}" --episodes 40 --seed 0 --out "$DEMOS" > .build-demo/demos.json
 "$VLATUNE" dataset prepare "$DEMOS" --name sim-demos --overwrite --quiet >/dev/null
 
 echo "== 2. LoRA fine-tune of the pretrained tiny-vla base on CPU"
@@ -56,6 +56,9 @@ print(f"{'policy':<20} {'success':>8}  {'95 % interval':<15} {'mean length':>11}
 for label, rate, low, high, length, job in rows:
     print(f"{label:<20} {rate:>8.2f}  [{low:.2f}, {high:.2f}]    {length:>11.1f}  {job}")
 tuned = json.loads((demo / "tuned.json").read_text())["evaluation"]
+demos = json.loads((demo / "demos.json").read_text())
+print(f"demonstrations: {demos['episodes_written']} kept, {demos['episodes_dropped']} dropped, "
+      f"{demos['episodes_per_second']:.2f} episodes/s")
 print(f"seeds {expert['seeds'][0]}..{expert['seeds'][1]} (demonstrations used 0..39); "
       f"videos: {', '.join(tuned['videos'])}")
 PY

@@ -36,6 +36,9 @@ TOOLS = [
     "list_datasets",
     "resume_finetune_job",
 ]
+# Every tool the server lists: evaluate_policy's admitted calls need a simulator and a trained
+# adapter, so its allow/deny/limit cases are in Tests/VlatuneCLITests/EvaluationCLITests.swift.
+SERVED = [*TOOLS, "evaluate_policy"]
 
 
 def make_home(tmp_path: Path) -> tuple[dict[str, str], str, str]:
@@ -157,7 +160,7 @@ def test_every_tool_is_allowed_denied_limited_and_defaulted(tmp_path: Path, tool
     assert error["code"] == "policy_denied" and "default: deny" in error["message"]
 
     listed, hidden = run(f"hide: [{tool}]\n")
-    assert tool not in listed and len(listed) == len(TOOLS) - 1
+    assert tool not in listed and len(listed) == len(SERVED) - 1
     assert "hidden" in error_of(hidden)["message"]
 
     decisions = [e["decision"] for e in audit_entries(env) if e["tool"] == tool]
@@ -173,7 +176,7 @@ def test_the_catalogue_seed_is_the_policy_of_an_mcp_session(tmp_path: Path) -> N
     start = {"base_model": "tiny-vla", "dataset": "blocks"}
     results = anyio.run(calls, env, seed, [("start_finetune_job", start)] * 10)
     listed, *starts = results
-    assert set(listed) == set(TOOLS)
+    assert set(listed) == set(SERVED)
     admitted = [r for r in starts if not r.is_error]
     # The setup's start was the CLI's (another actor): all ten of this client's are admitted.
     assert len(admitted) == 10, [r.content for r in starts if r.is_error]

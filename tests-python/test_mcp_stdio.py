@@ -71,6 +71,7 @@ async def session_run(tmp_path: Path) -> None:
             "cancel_finetune_job",
             "list_datasets",
             "resume_finetune_job",
+            "evaluate_policy",
         }
         for tool in tools.values():
             jsonschema.Draft202012Validator.check_schema(tool.input_schema)

@@ -100,8 +100,12 @@ enum JobText {
 
   static func oneLine(_ job: JobDocument) -> String {
     var text = "\(job.id) \(job.state.rawValue)"
-    if let progress = job.progress { text += " step \(progress.step)/\(progress.totalSteps)" }
+    if let progress = job.progress {
+      text += job.kind == "eval" ? " episode" : " step"
+      text += " \(progress.step)/\(progress.totalSteps)"
+    }
     if let loss = job.progress?.loss { text += " loss \(format(loss))" }
+    if job.kind == "eval", let rate = job.evaluation?.successRate { text += " success \(format(rate))" }
     if let error = job.error { text += " (\(error.code))" }
     return text
   }

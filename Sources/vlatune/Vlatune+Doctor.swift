@@ -99,6 +99,20 @@ struct DoctorCommand: ParsableCommand {
           detail: version.map { "\(lerobot ?? ""): \($0)" }
             ?? "not installed (only LeRobot checkpoints need it: 'make venv-lerobot')"))
     }
+    if let python = argv.first, environment["VLATUNE_TRAINER"] == nil {
+      // Closed-loop evaluation only (job eval, sim): reported, never a failure.
+      let script =
+        "import metaworld, mujoco; from vlatune_trainer.sim.meta_world import _select_renderer; "
+        + "_select_renderer(); import os; print(f'metaworld, mujoco {mujoco.__version__}, "
+        + "rendering {os.environ[\"MUJOCO_GL\"]}')"
+      let result = try? CommandRunner.run(python, ["-c", script])
+      checks.append(
+        Check(
+          name: "simulators", ok: true,
+          detail: result?.status == 0
+            ? (result?.output.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+            : "not installed (only job eval and vlatune sim need them: 'make venv')"))
+    }
     let report = Report(ok: checks.allSatisfy(\.ok), checks: checks)
     if json {
       Output.json(report)

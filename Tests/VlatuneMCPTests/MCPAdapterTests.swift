@@ -41,7 +41,7 @@ struct MCPAdapterTests {
     #expect(
       Set(tools.map(\.name)) == [
         "prepare_dataset", "start_finetune_job", "get_finetune_job", "list_finetune_jobs",
-        "cancel_finetune_job", "list_datasets", "resume_finetune_job",
+        "cancel_finetune_job", "list_datasets", "resume_finetune_job", "evaluate_policy",
       ])
     let start = try #require(tools.first { $0.name == "start_finetune_job" })
     let schema = try #require(start.inputSchema.objectValue)
@@ -53,6 +53,10 @@ struct MCPAdapterTests {
     let resume = try #require(tools.first { $0.name == "resume_finetune_job" }?.inputSchema.objectValue)
     #expect(resume["required"] == ["job"])
     #expect(resume["properties"]?.objectValue?["checkpoint"]?.objectValue?["default"] == "last")
+    let evaluate = try #require(tools.first { $0.name == "evaluate_policy" }?.inputSchema.objectValue)
+    #expect(evaluate["required"] == ["job", "task"])
+    #expect(evaluate["properties"]?.objectValue?["episodes"]?.objectValue?["default"] == 20)
+    #expect(evaluate["properties"]?.objectValue?["env"]?.objectValue?["default"] == "metaworld")
     let rank = try #require(schema["properties"]?.objectValue?["lora_rank"]?.objectValue)
     #expect(rank["type"] == "integer" && rank["minimum"] == 1 && rank["maximum"] == 1024 && rank["default"] == 32)
     #expect(start.annotations.destructiveHint == false)
@@ -78,6 +82,11 @@ struct MCPAdapterTests {
       badState.structuredContent?.objectValue?["error"]?.objectValue?["message"]?.stringValue
         == "invalid value for state: must be one of queued, starting, running, cancelling, "
         + "succeeded, failed, cancelled, lost, got 'done'")
+    let evaluation = try await call(client, "evaluate_policy", ["job": "job_nosuch", "task": "reach-v3"])
+    #expect(evaluation.isError == true)
+    #expect(evaluation.structuredContent?.objectValue?["error"]?.objectValue?["code"] == "not_found")
+    let noTask = try await call(client, "evaluate_policy", ["job": "job_nosuch"])
+    #expect(noTask.structuredContent?.objectValue?["error"]?.objectValue?["code"] == "invalid_argument")
     await #expect(throws: (any Error).self) {
       _ = try await call(client, "launch_rockets", [:])
     }

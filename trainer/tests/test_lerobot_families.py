@@ -364,3 +364,43 @@ def test_smolvla_backbone_comes_from_a_local_directory_or_is_named(
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "job" / "output" / "adapter" / "config.json").read_text())
     assert saved["vlm_model_name"] == str(vlm.resolve())
+
+
+def test_a_lerobot_adapter_is_evaluated_closed_loop_in_metaworld(
+    checkpoints: Callable[..., Path], tmp_path: Path
+) -> None:
+    """``job eval`` of an ACT adapter: demonstrations from the simulator, a short fine-tune in
+    the LeRobot environment, an evaluation job that loads the adapter the way LeRobot deploys
+    it and rolls it out (the machinery, not a success rate)."""
+    demos = tmp_path / "demos"
+    made = subprocess.run(
+        [sys.executable, "-m", "vlatune_trainer.sim", "demos", "--task", "button-press-topdown-v3",
+         "--episodes", "2", "--image-size", "64", "--cameras", "topview", "--out", str(demos)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("VLATUNE_PYTHON", "VLATUNE_TRAINER")}
+    env["VLATUNE_HOME"] = str(tmp_path / "home")
+    binary = str(vlatune_binary())
+
+    def vlatune(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [binary, *arguments], capture_output=True, text=True, env=env, timeout=900, check=False
+        )
+
+    assert vlatune("dataset", "prepare", str(demos), "--name", "sim", "--quiet").returncode == 0
+    out = tmp_path / "act-base"
+    out.mkdir()
+    base = make_checkpoint("act", out, state_dim=4, action_dim=4, slots=("topview",))
+    start = ["--dataset", "sim", "--max-steps", "2", "--batch-size", "4", "--gpus", "0"]
+    trained = vlatune("job", "start", "--base-model", str(base), *start, "--wait", "--json")
+    assert trained.returncode == 0, trained.stderr
+    job = json.loads(trained.stdout)["id"]
+    rollout = ["--episodes", "1", "--max-steps", "6", "--image-size", "64", "--videos", "0"]
+    task = ["--task", "button-press-topdown-v3"]
+    evaluated = vlatune("job", "eval", job, *task, *rollout, "--wait", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    document = json.loads(evaluated.stdout)
+    assert document["kind"] == "eval" and document["state"] == "succeeded", document["error"]
+    assert document["evaluation"]["episodes_done"] == 1
+    assert document["evaluation"]["mean_episode_length"] >= 1

@@ -68,6 +68,9 @@ public enum ParameterDocumentation {
     ## `dataset prepare` / `prepare_dataset`
 
     \(PrepareParameters.table.markdown())
+    ## `job eval` / `evaluate_policy`
+
+    \(EvalParameters.table.markdown())
     """
   }
 }

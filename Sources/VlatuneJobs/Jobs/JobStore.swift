@@ -185,13 +185,15 @@ public struct JobStore: Sendable {
       latestEvaluation: try latestEvaluation(database, of: record))
   }
 
-  /// The latest succeeded evaluation job of a trained job.
+  /// The latest succeeded evaluation job of a trained job's weights (an evaluation of its
+  /// untrained start, `--adapter base`, is not one).
   static func latestEvaluation(_ database: Database, of record: JobRecord) throws -> EvaluationSummary? {
     guard record.kind == "train",
       let latest = try JobRecord.fetchOne(
         database,
         sql: """
           SELECT * FROM jobs WHERE source_job = ? AND kind = 'eval' AND state = 'succeeded'
+            AND coalesce(json_extract(spec, '$.evaluation.checkpoint'), '') != 'base'
           ORDER BY finished_at DESC, id DESC LIMIT 1
           """, arguments: [record.id]),
       let spec = try? JSONOutput.decode(JobSpec.self, from: Data(latest.spec.utf8))

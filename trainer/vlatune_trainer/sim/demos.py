@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,10 @@ def write_demos(
         (directory / "steps.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
         written += 1
         if progress:
-            print(f"episode {index + 1}/{episodes}: {len(lines)} steps, kept", flush=True)
+            print(
+                f"episode {index + 1}/{episodes}: {len(lines)} steps, kept",
+                file=sys.stderr,
+                flush=True,
+            )
     staging.rename(out)
     return DemoSummary(written, dropped, steps, time.monotonic() - started)
