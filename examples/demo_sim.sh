@@ -26,11 +26,11 @@ JOB=$("$VLATUNE" job start --base-model tiny-vla --dataset sim-demos --gpus 0 --
 "$VLATUNE" job wait "$JOB" >/dev/null || { "$VLATUNE" job logs "$JOB" --tail 20; exit 1; }
 
 echo "== 3. closed-loop evaluation jobs: the fine-tuned adapter, then the untrained start"
-EVAL_TUNED=$("$VLATUNE" job eval "$JOB" --task "$TASK" --episodes "$EPISODES" --image-size 64 \
-  --seed 0 --videos 2 --quiet)
+EVAL_TUNED=$("$VLATUNE" job eval "$JOB" --task "$TASK" --episodes "$EPISODES" --seed 0 --videos 2 \
+  --quiet)
 "$VLATUNE" job status "$EVAL_TUNED" --watch
 EVAL_BASE=$("$VLATUNE" job eval "$JOB" --adapter base --task "$TASK" --episodes "$EPISODES" \
-  --image-size 64 --seed 0 --videos 1 --quiet)
+  --seed 0 --videos 1 --quiet)
 "$VLATUNE" job status "$EVAL_BASE" --watch
 "$VLATUNE" sim expert "${SIM[@]}" --episodes "$EPISODES" --seed 0 > .build-demo/expert.json
 

@@ -37,7 +37,7 @@ struct EvaluationCLITests {
   }
 
   @Test func anEvaluationJobRecordsEpisodesSuccessRateAndVideos() throws {
-    let (bed, runner) = try Self.trainedBed(policy: "tools:\n  evaluate_policy:\n    rules: [{rate_limit: 2/minute}]\n")
+    let (bed, runner) = try Self.trainedBed(policy: "tools:\n  evaluate_policy:\n    rules: [{rate_limit: 3/minute}]\n")
     let result = try runner.run(
       [
         "job", "eval", "trained", "--task", Self.task, "--episodes", "2", "--max-steps", "12", "--image-size", "64",
@@ -89,10 +89,18 @@ struct EvaluationCLITests {
     let baseDocument = try base.json()
     #expect(baseDocument["state"] as? String == "succeeded", "\(base.standardError)")
     #expect((baseDocument["evaluation"] as? [String: Any])?["checkpoint"] as? String == "base")
+    // An adapter directory is evaluated as it is, and known as the trained job's.
+    let adapter = try #require((trained["output"] as? [String: Any])?["adapter"] as? String)
+    let byPath = try runner.run(
+      ["job", "eval", adapter, "--task", Self.task, "--episodes", "1", "--max-steps", "3", "--wait", "--json"],
+      timeout: 600)
+    let pathEvaluation = try byPath.json()["evaluation"] as? [String: Any]
+    #expect(pathEvaluation?["checkpoint"] as? String == "path", "\(byPath.standardError)")
+    #expect(pathEvaluation?["source_job"] as? String == trained["id"] as? String)
     // The untrained start's evaluation is not the trained job's latest.
     let after = try bed.status("trained")["evaluation"] as? [String: Any]
-    #expect(after?["job_id"] as? String == document["id"] as? String)
-    // The policy's rate limit for evaluate_policy (2 a minute here) holds; refusals and
+    #expect(after?["checkpoint"] as? String == "path")
+    // The policy's rate limit for evaluate_policy (3 a minute here) holds; refusals and
     // admissions are audited under the tool's name.
     let third = try runner.run(["job", "eval", "trained", "--task", Self.task, "--episodes", "1"])
     #expect(third.status == 75 && third.standardError.contains("retry"), "\(third.standardError)")
@@ -100,7 +108,7 @@ struct EvaluationCLITests {
     let decisions = audit.split(separator: "\n").filter { $0.contains("\"evaluate_policy\"") }
       .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
       .compactMap { $0["decision"] as? String }
-    #expect(decisions == ["allowed", "allowed", "refused"], "\(decisions)")
+    #expect(decisions == ["allowed", "allowed", "allowed", "refused"], "\(decisions)")
   }
 
   @Test func cancellingAnEvaluationKeepsTheFinishedEpisodes() throws {
@@ -108,7 +116,7 @@ struct EvaluationCLITests {
     let started = try runner.run(
       [
         "job", "eval", "trained", "--adapter", "base", "--task", Self.task, "--episodes", "200", "--max-steps",
-        "15", "--image-size", "64", "--videos", "0", "--quiet",
+        "15", "--videos", "0", "--quiet",
       ], timeout: 600)
     #expect(started.status == 0, "\(started.standardError)")
     let id = started.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -125,6 +133,8 @@ struct EvaluationCLITests {
       try JSONSerialization.jsonObject(
         with: Data(contentsOf: URL(fileURLWithPath: evaluation["results"] as! String))) as! [String: Any]
     #expect(file["complete"] as? Bool == false)
+    // Without --image-size the simulator renders at the demonstrations' frame size.
+    #expect(file["image_size"] as? Int == 64)
     #expect((file["results"] as? [Any])?.count ?? 0 >= done)
     // A cancelled evaluation is not the trained job's latest.
     #expect(try bed.status("trained")["evaluation"] is NSNull)

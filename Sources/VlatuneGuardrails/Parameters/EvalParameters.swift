@@ -34,8 +34,9 @@ public enum EvalParameters {
       help: "Actions run from each predicted chunk before the policy looks again; default the "
         + "chunk the model was trained with (action_chunk)."),
     ParameterDefinition(
-      name: "image_size", kind: .integer, unit: "pixels", minimum: 16, maximum: 512, defaultValue: .number(96),
-      help: "Square size the simulator renders at (use the demonstrations' size)."),
+      name: "image_size", kind: .integer, unit: "pixels", minimum: 16, maximum: 512,
+      help: "Square size the simulator renders at; default the size of the dataset's frames the "
+        + "adapter was trained on (else 96)."),
     ParameterDefinition(
       name: "videos", kind: .integer, unit: "episodes", minimum: 0, maximum: 50, defaultValue: .number(2),
       help: "Episodes recorded as mp4 (FFmpeg) in the job's output/videos."),
@@ -58,7 +59,7 @@ public enum EvalParameters {
   public static let keys: [any TypedParameter] = [
     OptionalParameter<String>.job, Parameter<String>.adapter, Parameter<String>.env, OptionalParameter<String>.task,
     Parameter<Int>.episodes, Parameter<Int>.episodeSteps, Parameter<Int>.evalSeed,
-    OptionalParameter<Int>.actionHorizon, Parameter<Int>.renderSize, Parameter<Int>.videos,
+    OptionalParameter<Int>.actionHorizon, OptionalParameter<Int>.renderSize, Parameter<Int>.videos,
     OptionalParameter<Int>.gpus, OptionalParameter<String>.name, OptionalParameter<[String: String]>.metadata,
     OptionalParameter<String>.idempotencyKey,
   ]
@@ -83,8 +84,6 @@ extension Parameter where Value == Int {
   public static let episodeSteps = Self("max_steps")
   /// `seed` of the eval table: the evaluation seed.
   public static let evalSeed = Self("seed")
-  /// `image_size` of the eval table: the render size.
-  public static let renderSize = Self("image_size")
   /// `videos` (eval).
   public static let videos = Self("videos")
 }
@@ -92,4 +91,6 @@ extension Parameter where Value == Int {
 extension OptionalParameter where Value == Int {
   /// `action_horizon` (eval).
   public static let actionHorizon = Self("action_horizon")
+  /// `image_size` of the eval table: the render size (job start's is the model's input size).
+  public static let renderSize = Self("image_size")
 }

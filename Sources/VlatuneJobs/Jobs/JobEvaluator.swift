@@ -72,7 +72,8 @@ public struct JobEvaluator: Sendable {
     } catch let error as VlatuneError {
       throw refuse(error)
     }
-    let calls = values[.episodes] * values[.episodeSteps] / max(spec.evaluation?.actionHorizon ?? 1, 1)
+    let horizon = spec.evaluation?.actionHorizon ?? spec.hyperparameters.actionChunk
+    let calls = values[.episodes] * values[.episodeSteps] / max(horizon, 1)
     let estimate = Double(calls) * policy.limits.stepSeconds * Double(spec.gpus) / 3600
     var canonical = spec.parameters?.mapValues(\.value) ?? [:]
     canonical["idempotency_key"] = nil
@@ -191,6 +192,11 @@ public struct JobEvaluator: Sendable {
             + "\(simulator.actionDim); evaluate an adapter trained on demonstrations from \(env)"))
     }
     if !problems.isEmpty { throw VlatuneError.invalidParameters(problems) }
+    guard policy.limits.executors.contains("local") else {
+      throw VlatuneError.policyDenied(
+        message: "evaluation jobs run on this machine (executor local), which the policy does not allow "
+          + "(limits.executors: \(policy.limits.executors.joined(separator: ", ")))")
+    }
     let available = GPUInventory.count(environment: context.environment)
     let gpus = values[.gpus] ?? min(available, 1)
     if gpus > available {
@@ -198,6 +204,11 @@ public struct JobEvaluator: Sendable {
         message: "gpus \(gpus) requested but this machine offers \(available) GPU(s); use --gpus \(available) "
           + "(0 evaluates on CPU) or set VLATUNE_GPU_COUNT")
     }
+    // The demonstrations' frame size, so that the policy sees frames rendered as it was trained.
+    let trainedFrames = (try? context.datasets.resolve(target.spec.dataset.id))
+      .flatMap { try? DatasetCatalog.document($0) }?.cameras.first { target.cameras.contains($0.key) }
+    let imageSize =
+      values[.renderSize] ?? trainedFrames.flatMap { $0.width == $0.height ? $0.width : nil } ?? 96
     let jobDir = context.home.jobsURL.appendingPathComponent(id).path
     let listed = try TrainerCommand.passedNames(from: context.environment)
     let rendering = ["MUJOCO_GL", "PYOPENGL_PLATFORM", "MUJOCO_EGL_DEVICE_ID"].filter {
@@ -216,10 +227,11 @@ public struct JobEvaluator: Sendable {
     spec.baseModelKind = source.baseModelKind ?? kind.name
     spec.evaluation = JobSpec.Evaluation(
       adapter: target.adapter, checkpoint: target.checkpoint, env: env, task: task, episodes: values[.episodes],
-      maxSteps: values[.episodeSteps], seed: values[.evalSeed], imageSize: values[.renderSize],
+      maxSteps: values[.episodeSteps], seed: values[.evalSeed], imageSize: imageSize,
       videos: min(values[.videos], values[.episodes]), sourceJob: target.sourceJob, weights: target.weights,
       actionHorizon: values[.actionHorizon])
     var stored = validated
+    stored["image_size"] = .number(Double(imageSize))
     stored["idempotency_key"] = nil
     if let sourceJob = target.sourceJob { stored["job"] = .string(sourceJob) }
     stored["gpus"] = .number(Double(gpus))
