@@ -67,6 +67,18 @@ def test_frames_are_upright_and_the_state_is_proprioceptive() -> None:
         env.close()
 
 
+def test_closing_one_environment_leaves_the_others_rendering() -> None:
+    """MuJoCo's offscreen renderers share one GL context: a closed environment must not turn
+    the others' frames black (the demonstrations of a multi-task set would be garbage)."""
+    first = MetaWorld(TASK, 32, ("topview",))
+    second = MetaWorld(TASK, 32, ("topview",))
+    second.reset(0)
+    second.close()
+    second.close()  # twice is harmless
+    assert first.reset(0).images["topview"].std() > 10
+    first.close()
+
+
 def test_demonstration_and_evaluation_seeds_never_meet() -> None:
     demos = demonstration_seeds(MAX_SEED - 1, STRIDE)
     assert max(demos) < EVALUATION_OFFSET

@@ -110,6 +110,8 @@ class MetaWorld(Environment):
     state_dim = 4
     #: Meta-World's own episode limit; ``--max-steps`` may lower it.
     max_episode_steps = 500
+    #: Instances not yet closed (they share the process's GL context).
+    _open = 0
 
     def __init__(self, task: str, image_size: int, cameras: tuple[str, ...]) -> None:
         if task not in INSTRUCTIONS:
@@ -139,6 +141,8 @@ class MetaWorld(Environment):
         self._env.max_path_length = self.max_episode_steps
         self._expert = policies[task]()
         self._obs: np.ndarray | None = None
+        self._closed = False
+        MetaWorld._open += 1
 
     @classmethod
     def tasks(cls) -> dict[str, str]:
@@ -193,4 +197,11 @@ class MetaWorld(Environment):
         return Observation(images=images, state=self._obs[:4].astype(np.float32))
 
     def close(self) -> None:
-        self._env.close()
+        # MuJoCo's offscreen renderers in one process share the GL context: closing one makes
+        # the others render black frames. The last one open releases it.
+        if self._closed:
+            return
+        self._closed = True
+        MetaWorld._open -= 1
+        if MetaWorld._open == 0:
+            self._env.close()
