@@ -8,7 +8,8 @@ struct JobCommand: ParsableCommand {
     commandName: "job",
     abstract: "Start, watch, wait for and cancel fine-tuning jobs.",
     subcommands: [
-      Start.self, Resume.self, Eval.self, Status.self, List.self, Logs.self, Metrics.self, Checkpoints.self, ShowConfig.self,
+      Start.self, Resume.self, Eval.self, Status.self, List.self, Logs.self, Metrics.self, Checkpoints.self,
+      ShowConfig.self,
       Wait.self,
       Cancel.self, Watch.self,
     ]

@@ -39,7 +39,8 @@ struct SimCommand: ParsableCommand {
     let argv = ([python, "-m", "vlatune_trainer.sim"] + arguments).map { strdup($0) } + [nil]
     execvp(python, argv)
     throw VlatuneError.resourceUnavailable(
-      message: "cannot start \(python): \(String(cString: strerror(errno))); install the trainer environment (make venv)")
+      message:
+        "cannot start \(python): \(String(cString: strerror(errno))); install the trainer environment (make venv)")
   }
 
   /// `vlatune sim demos`.

@@ -179,6 +179,7 @@ struct EvaluationCLITests {
     var guarded = runner
     guarded.environment["VLATUNE_POLICY"] = hidden.path
     let refused = try guarded.run(["job", "eval", "blocks", "--task", Self.task])
-    #expect(refused.status == 77 && refused.standardError.contains("evaluate_policy is hidden"), "\(refused.standardError)")
+    #expect(
+      refused.status == 77 && refused.standardError.contains("evaluate_policy is hidden"), "\(refused.standardError)")
   }
 }

@@ -41,7 +41,8 @@ struct EvalTarget {
           hint: "pass a job (id, prefix or name) or a job's output/adapter directory")
       }
       if choice != "final" {
-        throw problem("adapter", "adapter (--adapter) \(choice) applies to a job; an adapter directory is evaluated as it is")
+        throw problem(
+          "adapter", "adapter (--adapter) \(choice) applies to a job; an adapter directory is evaluated as it is")
       }
       let spec = try trainConfig(URL(fileURLWithPath: path).deletingLastPathComponent().path + "/train_config.json")
       let owner = try jobs.record(spec.jobId).flatMap { $0.jobDir == spec.jobDir ? $0.id : nil }

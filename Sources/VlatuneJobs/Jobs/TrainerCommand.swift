@@ -42,7 +42,8 @@ public enum TrainerCommand {
     return command
   }
 
-  package static func python(environment: [String: String], home: VlatuneHome, kind: BaseModelKind = .builtin) -> String {
+  package static func python(environment: [String: String], home: VlatuneHome, kind: BaseModelKind = .builtin) -> String
+  {
     if let explicit = environment["VLATUNE_PYTHON"], !explicit.isEmpty { return explicit }
     // Paths are joined as text: resolving the venv's python symlink would lose the venv.
     var binary = ProcessSpawner.currentExecutable
