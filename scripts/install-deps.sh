@@ -7,7 +7,7 @@ packages=(libsqlite3-dev libarchive-dev libssl-dev pkg-config python3-venv zstd 
 if pkg-config --exists libarchive sqlite3 libcrypto libzstd zlib libavformat libavcodec libswscale \
   libturbojpeg hdf5 2>/dev/null && [ -e /usr/include/snappy-c.h ] && command -v zstd >/dev/null \
   && command -v ffmpeg >/dev/null \
-  && command -v prlimit >/dev/null && /sbin/ldconfig -p | grep -q libOSMesa; then
+  && command -v prlimit >/dev/null && /sbin/ldconfig -p | grep libOSMesa >/dev/null; then
   exit 0
 fi
 SUDO=""
