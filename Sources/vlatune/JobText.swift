@@ -113,7 +113,7 @@ enum JobText {
   /// The columns `job list --columns` knows.
   static let listColumns = [
     "id", "name", "state", "step", "loss", "lr", "val_l1", "baseline", "best_val_l1", "elapsed", "attempt",
-    "model", "dataset", "executor", "gpus", "created",
+    "model", "dataset", "executor", "gpus", "created", "kind", "success", "ci95",
   ]
   /// The columns `job list` shows by default.
   static let defaultColumns = ["id", "name", "state", "step", "loss", "created"]
@@ -160,6 +160,12 @@ enum JobText {
     case "dataset": return job.dataset.id
     case "executor": return job.executor
     case "gpus": return "\(job.gpus)"
+    case "kind": return job.kind
+    // An evaluation job's own result, a trained job's latest evaluation.
+    case "success": return job.evaluation?.successRate.map(format) ?? "-"
+    case "ci95":
+      guard let interval = job.evaluation?.ci95, interval.count == 2 else { return "-" }
+      return "[\(format(interval[0])), \(format(interval[1]))]"
     default: return job.createdAt
     }
   }

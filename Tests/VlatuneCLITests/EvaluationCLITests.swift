@@ -97,6 +97,10 @@ struct EvaluationCLITests {
     let pathEvaluation = try byPath.json()["evaluation"] as? [String: Any]
     #expect(pathEvaluation?["checkpoint"] as? String == "path", "\(byPath.standardError)")
     #expect(pathEvaluation?["source_job"] as? String == trained["id"] as? String)
+    // Runs compare in one table: an evaluation's success, a trained job's latest.
+    let table = try runner.run(["job", "list", "--columns", "name,kind,success,ci95"]).standardOutput
+    let row = table.split(separator: "\n").first { $0.hasPrefix("short-eval") }.map(String.init) ?? ""
+    #expect(row.contains(" eval ") && row.contains("["), "\(table)")
     // The untrained start's evaluation is not the trained job's latest.
     let after = try bed.status("trained")["evaluation"] as? [String: Any]
     #expect(after?["checkpoint"] as? String == "path")
