@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sys
 import time
@@ -100,12 +99,13 @@ def _evaluate(spec: JobSpec, events: EventWriter, stop: _Stop) -> int:
             f"{env.state_dim}; evaluate an adapter trained on demonstrations from this "
             "environment (vlatune sim demos)",
         )
-    horizon = evaluation.action_horizon or spec.hyperparameters.action_chunk
-    torch_threads = os.environ.get("VLATUNE_EVAL_THREADS")
-    if torch_threads:
-        import torch
-
-        torch.set_num_threads(int(torch_threads))
+    # As the policy was trained and is deployed: a LeRobot policy's own n_action_steps, else
+    # the chunk vlatune trained (action_chunk).
+    horizon = (
+        evaluation.action_horizon
+        or getattr(policy, "action_steps", 0)
+        or spec.hyperparameters.action_chunk
+    )
 
     def act(observation: Observation, instruction: str) -> np.ndarray:
         images = [jpeg(observation.images[camera]) for camera in cameras]

@@ -73,6 +73,8 @@ class LeRobotPolicy:
         # Families with observation history (diffusion: n_obs_steps 2) see the one observation
         # repeated, as LeRobot's own queues do at an episode's first step.
         self.history = int(getattr(config, "n_obs_steps", 1) or 1)
+        # The actions of a chunk LeRobot runs before it predicts again (its deployment horizon).
+        self.action_steps = int(getattr(config, "n_action_steps", 0) or 0)
         self.proprio = train_config.get("proprio_dims")
         self.cameras = train_config.get("cameras")
         self.model = make_policy(config, ds_meta=SimpleNamespace(features=features)).eval()

@@ -32,7 +32,7 @@ public enum EvalParameters {
     ParameterDefinition(
       name: "action_horizon", kind: .integer, unit: "actions", minimum: 1, maximum: 256,
       help: "Actions run from each predicted chunk before the policy looks again; default the "
-        + "chunk the model was trained with (action_chunk)."),
+        + "chunk the model was trained with (action_chunk; a LeRobot policy's n_action_steps)."),
     ParameterDefinition(
       name: "image_size", kind: .integer, unit: "pixels", minimum: 16, maximum: 512,
       help: "Square size the simulator renders at; default the size of the dataset's frames the "
