@@ -32,7 +32,7 @@ extension JobCommand {
     @Option(parsing: .unconditional, help: help("videos")) var videos: String?
     @Option(parsing: .unconditional, help: help("gpus")) var gpus: String?
     @Option(parsing: .unconditional, help: help("name")) var name: String?
-    @Option(help: "key=value label (repeatable).") var metadata: [String] = []
+    @Option(help: "A label key=value stored with the job (repeatable; at most 16).") var metadata: [String] = []
     @Option(parsing: .unconditional, help: help("idempotency_key")) var idempotencyKey: String?
     @OptionGroup var actor: ActorOptions
     @OptionGroup var policy: PolicyOptions
@@ -51,37 +51,12 @@ extension JobCommand {
       ]
       for case (let key, let value?) in given { raw[key] = value }
       var arguments = EvalParameters.table.fromCommandLine(raw)
-      if !metadata.isEmpty {
-        var labels: [String: JSONValue] = [:]
-        for pair in metadata {
-          guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-            throw VlatuneError.invalidParameters([
-              ParameterProblem(param: "metadata", message: "metadata (--metadata) takes key=value, got '\(pair)'")
-            ])
-          }
-          labels[String(pair[..<equals])] = .string(String(pair[pair.index(after: equals)...]))
-        }
-        arguments["metadata"] = .object(labels)
-      }
+      if let labels = try JobStartOptions.metadataValue(metadata) { arguments["metadata"] = labels }
       let evaluator = JobEvaluator(
         context: context, policy: try policy.resolved(context), watcherExecutable: ProcessSpawner.currentExecutable)
-      var document = try evaluator.evaluate(arguments, actor: actor.resolved(environment))
-      if quiet && !wait {
-        Output.standardOutput(document.id + "\n")
-        return
-      }
-      if wait {
-        if !json && !quiet { Output.standardError("\(document.id) evaluating; waiting for it to end…\n") }
-        document = try JobControl(context: context).wait(document.id, timeout: nil)
-      }
-      if json {
-        Output.json(document)
-      } else if quiet {
-        Output.standardOutput(document.id + "\n")
-      } else {
-        Output.standardOutput(JobText.summary(document))
-      }
-      if wait && document.state.waitExitStatus != 0 { throw ExitCode(document.state.waitExitStatus) }
+      let document = try evaluator.evaluate(arguments, actor: actor.resolved(environment))
+      try JobReply.print(
+        document, context: context, wait: wait, json: json, quiet: quiet, waiting: "\(document.id) evaluating")
     }
   }
 }

@@ -35,16 +35,11 @@ extension JobCommand {
       if let maxSteps { raw["max_steps"] = maxSteps }
       let resumer = JobResumer(
         context: context, policy: try policy.resolved(context), watcherExecutable: ProcessSpawner.currentExecutable)
-      var document = try resumer.resume(
+      let document = try resumer.resume(
         ResumeParameters.table.fromCommandLine(raw), actor: actor.resolved(environment))
-      if wait {
-        if !json {
-          Output.standardError("\(document.id) resumed (attempt \(document.attempt)); waiting for it to end…\n")
-        }
-        document = try JobControl(context: context).wait(document.id, timeout: nil)
-      }
-      if json { Output.json(document) } else { Output.standardOutput(JobText.summary(document)) }
-      if wait && document.state.waitExitStatus != 0 { throw ExitCode(document.state.waitExitStatus) }
+      try JobReply.print(
+        document, context: context, wait: wait, json: json, quiet: false,
+        waiting: "\(document.id) resumed (attempt \(document.attempt))")
     }
   }
 }

@@ -68,7 +68,7 @@ extension JobCommand {
         watcherExecutable: ProcessSpawner.currentExecutable)
       let outcome = try launcher.start(
         parameters(environment), actor: actor.resolved(environment), dryRun: dryRun)
-      guard var document = outcome.document else {
+      guard let document = outcome.document else {
         if case .dryRun(let report) = outcome {
           if json { Output.json(report) } else { Output.standardOutput(JobText.dryRun(report)) }
           if !json, let memory = report.spec.memoryEstimate {
@@ -85,19 +85,8 @@ extension JobCommand {
         }
         return
       }
-      if wait {
-        if !quiet && !json { Output.standardError("\(document.id) started; waiting for it to end…\n") }
-        document = try JobControl(context: context).wait(document.id, timeout: nil)
-      }
-      if json {
-        Output.json(document)
-      } else if quiet {
-        Output.standardOutput(document.id + "\n")
-      } else {
-        if document.replayed { Output.standardError("idempotency key matched: returning the existing job\n") }
-        Output.standardOutput(JobText.summary(document))
-      }
-      if wait && document.state.waitExitStatus != 0 { throw ExitCode(document.state.waitExitStatus) }
+      try JobReply.print(
+        document, context: context, wait: wait, json: json, quiet: quiet, waiting: "\(document.id) started")
     }
   }
 }

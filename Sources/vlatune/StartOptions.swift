@@ -135,7 +135,10 @@ struct JobStartOptions: StartOptionGroup {
   var values: [(String, String?)] { [("name", name), ("idempotency_key", idempotencyKey), ("tracker", tracker)] }
 
   /// `--metadata k=v` (repeatable; `a=1,b=2` in one flag still works): every pair needs `=`.
-  func metadataValue() throws -> JSONValue? {
+  func metadataValue() throws -> JSONValue? { try Self.metadataValue(metadata) }
+
+  /// `--metadata` entries as the parameter's object (`job start`, `job eval`).
+  static func metadataValue(_ metadata: [String]) throws -> JSONValue? {
     guard !metadata.isEmpty else { return nil }
     var members: [String: JSONValue] = [:]
     for entry in metadata {

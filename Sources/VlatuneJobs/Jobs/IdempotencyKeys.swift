@@ -1,4 +1,5 @@
 import GRDB
+import VlatuneSupport
 
 /// The `idempotency_keys` table: a start's key, per actor, remembers the request it came with
 /// and the job it made, for `limits.idempotency_ttl_hours`.
@@ -15,6 +16,23 @@ enum IdempotencyKeys {
         arguments: [actor, key])
     else { return nil }
     return (row["request_sha256"], row["job_id"])
+  }
+
+  /// What `actor`'s `key` says of a request (`job start`, `job eval`): the job to return when
+  /// the same request came with it before, a conflict (64) when another did, `nil` when the key
+  /// is new (or expired after `ttlHours`).
+  static func check(
+    _ database: Database, actor: String, key: String, requestDigest: String, ttlHours: Double, now: Int64
+  ) throws -> Result<String, VlatuneError>? {
+    guard
+      let (digest, job) = try lookup(
+        database, actor: actor, key: key, expiringBefore: now - Int64(ttlHours * 3_600_000))
+    else { return nil }
+    if digest == requestDigest { return .success(job) }
+    return .failure(
+      .idempotencyConflict(
+        message: "idempotency_key '\(key)' was used for a different request (job \(job)); use a new key for a "
+          + "new request, or repeat the original request exactly"))
   }
 
   /// Forgets the key that made `job` (its start was refunded: a retry with the key starts anew).

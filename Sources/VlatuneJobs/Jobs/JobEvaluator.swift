@@ -81,59 +81,22 @@ public struct JobEvaluator: Sendable {
     let requestDigest = AuditLog.fingerprint(canonical)
     JobDirectories.sweep(context.home.jobsURL.path, store: context.store)
     let lock = try JobDirectories.create(spec)
-    enum Decision {
-      case admit
-      case replay(String)
-      case refused(VlatuneError)
-    }
-    let decision: Decision
+    let decision: JobLauncher.Decision
     do {
       decision = try context.store.write { database in
         let nowMilliseconds = Timestamp.milliseconds(now())
-        var decided = Decision.admit
-        var limiters: [(SlidingWindowLimiter, Int64)] = []
-        if let key = values[.idempotencyKey],
-          let (digest, job) = try IdempotencyKeys.lookup(
-            database, actor: actor, key: key,
-            expiringBefore: nowMilliseconds - Int64(policy.limits.idempotencyTTLHours * 3_600_000))
-        {
-          decided =
-            digest == requestDigest
-            ? .replay(job)
-            : .refused(
-              .idempotencyConflict(
-                message: "idempotency_key '\(key)' was used for a different request (job \(job)); use a new key "
-                  + "for a new request, or repeat the original request exactly"))
-        }
-        if case .admit = decided {
-          switch try Admission(policy: policy, tool: Self.tool, actor: actor, now: nowMilliseconds)
-            .evaluate(database, arguments: arguments)
-          {
-          case .failure(let error): decided = .refused(error)
-          case .success(let found): limiters = found
-          }
-        }
-        if case .admit = decided, let refusal = try JobLauncher.capacityRefusal(database, policy: policy) {
-          decided = .refused(refusal)
-        }
-        if case .admit = decided,
-          let refusal = try JobLauncher.budgetRefusal(
-            database, actor: actor, estimate: estimate, policy: policy, now: now())
-        {
-          decided = .refused(refusal)
-        }
+        let decided = try decide(
+          database, actor: actor, arguments: arguments, key: values[.idempotencyKey], requestDigest: requestDigest,
+          estimate: estimate, now: nowMilliseconds)
         var audit: AuditEntry
         switch decided {
-        case .admit:
-          let record = try makeRecord(
-            spec, actor: actor, key: values[.idempotencyKey], estimate: estimate, requestDigest: requestDigest)
-          try record.insert(database)
-          try JobStore.appendEvent(database, job: record.id, at: record.createdAt, from: nil, to: .queued, actor: actor)
-          try Admission.record(database, limiters, reference: record.id)
-          if let key = values[.idempotencyKey] {
-            try IdempotencyKeys.record(
-              database, actor: actor, key: key, requestDigest: requestDigest, job: record.id, at: nowMilliseconds)
-          }
+        case .admit(let limiters):
+          let record = try JobRecord(
+            queued: spec, actor: actor, idempotencyKey: values[.idempotencyKey], estimatedGpuHours: estimate,
+            requestSha256: requestDigest)
+          try JobLauncher.register(
+            database, record, actor: actor, limiters: limiters, idempotencyKey: values[.idempotencyKey],
+            at: nowMilliseconds)
           audit = entry("allowed", nil, record.id)
           audit.outcome = AuditLog.pending
         case .replay(let id):
@@ -159,6 +122,39 @@ public struct JobEvaluator: Sendable {
       let handOff = JobHandOff(context: context, watcherExecutable: watcherExecutable, jobs: jobs)
       return try handOff.run(spec, attempt: 1, lock: lock)
     }
+  }
+
+  /// The admission decision, inside the caller's transaction; writes nothing but what the
+  /// idempotency lookup expires: the key, the policy's rules for `evaluate_policy`, the job caps
+  /// and the GPU-hour budget.
+  private func decide(
+    _ database: Database, actor: String, arguments: [String: JSONValue], key: String?, requestDigest: String,
+    estimate: Double, now milliseconds: Int64
+  ) throws -> JobLauncher.Decision {
+    if let key,
+      let known = try IdempotencyKeys.check(
+        database, actor: actor, key: key, requestDigest: requestDigest,
+        ttlHours: policy.limits.idempotencyTTLHours, now: milliseconds)
+    {
+      switch known {
+      case .success(let job): return .replay(job)
+      case .failure(let error): return .refused(error)
+      }
+    }
+    let limiters: [(SlidingWindowLimiter, Int64)]
+    switch try Admission(policy: policy, tool: Self.tool, actor: actor, now: milliseconds)
+      .evaluate(database, arguments: arguments)
+    {
+    case .failure(let error): return .refused(error)
+    case .success(let found): limiters = found
+    }
+    if let refusal = try JobLauncher.capacityRefusal(database, policy: policy) { return .refused(refusal) }
+    if let refusal = try JobLauncher.budgetRefusal(
+      database, actor: actor, estimate: estimate, policy: policy, now: now())
+    {
+      return .refused(refusal)
+    }
+    return .admit(limiters)
   }
 
   /// The evaluation job's spec: the trained job's model, dataset statistics and
@@ -237,25 +233,5 @@ public struct JobEvaluator: Sendable {
     stored["gpus"] = .number(Double(gpus))
     spec.parameters = stored.mapValues(AnyJSONValue.init)
     return spec
-  }
-
-  private func makeRecord(_ spec: JobSpec, actor: String, key: String?, estimate: Double, requestDigest: String)
-    throws
-    -> JobRecord
-  {
-    var record = JobRecord(
-      id: spec.jobId, name: spec.name, state: .queued, createdAt: spec.createdAt, startedAt: nil,
-      finishedAt: nil, baseModel: spec.baseModel, datasetId: spec.dataset.id,
-      datasetFingerprint: spec.dataset.fingerprint, executor: spec.executor, actor: actor,
-      jobDir: spec.jobDir, spec: try JSONOutput.string(spec, pretty: false), progress: nil,
-      lossHistory: nil, eval: nil, errorCode: nil, errorMessage: nil, exitCode: nil, signal: nil,
-      watcherPid: nil, watcherStartTime: nil, trainerPid: nil, trainerStartTime: nil,
-      queueReason: nil, cancelRequestedAt: nil, cancelDeadline: nil, cancelReason: nil,
-      cancelledBy: nil, idempotencyKey: key,
-      malformedEvents: 0, eventsOffset: 0, gpuSlots: nil, estimatedGpuHours: estimate,
-      requestSha256: requestDigest, metadata: try JSONOutput.string(spec.metadata, pretty: false))
-    record.kind = "eval"
-    record.sourceJob = spec.evaluation?.sourceJob
-    return record
   }
 }

@@ -110,15 +110,9 @@ public struct JobLauncher: Sendable {
         var entry: AuditEntry
         switch decision {
         case .admit(let limiters):
-          try record.insert(database)
-          try JobStore.appendEvent(
-            database, job: record.id, at: record.createdAt, from: nil, to: .queued, actor: actor)
-          try Admission.record(database, limiters, reference: record.id)
-          if let key = request.idempotencyKey {
-            try IdempotencyKeys.record(
-              database, actor: actor, key: key, requestDigest: requestDigest, job: record.id,
-              at: Timestamp.milliseconds(now()))
-          }
+          try Self.register(
+            database, record, actor: actor, limiters: limiters, idempotencyKey: request.idempotencyKey,
+            at: Timestamp.milliseconds(now()))
           entry = auditEntry(
             actor: actor, argsDigest: argsDigest, decision: "allowed", error: nil, reference: record.id)
           entry.outcome = AuditLog.pending
@@ -164,16 +158,14 @@ public struct JobLauncher: Sendable {
     guard try DatasetCatalog.contains(database, id: spec.dataset.id, fingerprint: spec.dataset.fingerprint) else {
       return .refused(JobSpecResolver.removedDuringStart(spec.dataset.id))
     }
-    if let key = request.idempotencyKey {
-      let ttl = Int64(policy.limits.idempotencyTTLHours * 3_600_000)
-      if let (digest, job) = try IdempotencyKeys.lookup(
-        database, actor: request.actor, key: key, expiringBefore: nowMilliseconds - ttl)
-      {
-        if digest == requestDigest { return .replay(job) }
-        return .refused(
-          .idempotencyConflict(
-            message: "idempotency_key '\(key)' was used for a different request (job \(job)); "
-              + "use a new key for a new request, or repeat the original request exactly"))
+    if let key = request.idempotencyKey,
+      let known = try IdempotencyKeys.check(
+        database, actor: request.actor, key: key, requestDigest: requestDigest,
+        ttlHours: policy.limits.idempotencyTTLHours, now: nowMilliseconds)
+    {
+      switch known {
+      case .success(let job): return .replay(job)
+      case .failure(let error): return .refused(error)
       }
     }
     let admission = Admission(
@@ -224,16 +216,23 @@ public struct JobLauncher: Sendable {
   private func makeRecord(_ spec: JobSpec, request: JobRequest, estimate: Double, requestDigest: String)
     throws -> JobRecord
   {
-    JobRecord(
-      id: spec.jobId, name: spec.name, state: .queued, createdAt: spec.createdAt, startedAt: nil,
-      finishedAt: nil, baseModel: spec.baseModel, datasetId: spec.dataset.id,
-      datasetFingerprint: spec.dataset.fingerprint, executor: spec.executor, actor: request.actor,
-      jobDir: spec.jobDir, spec: try JSONOutput.string(spec, pretty: false), progress: nil,
-      lossHistory: nil, eval: nil, errorCode: nil, errorMessage: nil, exitCode: nil, signal: nil,
-      watcherPid: nil, watcherStartTime: nil, trainerPid: nil, trainerStartTime: nil,
-      queueReason: nil, cancelRequestedAt: nil, cancelDeadline: nil, cancelReason: nil,
-      cancelledBy: nil, idempotencyKey: request.idempotencyKey, malformedEvents: 0, eventsOffset: 0,
-      gpuSlots: nil, estimatedGpuHours: estimate, requestSha256: requestDigest,
-      metadata: try JSONOutput.string(spec.metadata, pretty: false))
+    try JobRecord(
+      queued: spec, actor: request.actor, idempotencyKey: request.idempotencyKey, estimatedGpuHours: estimate,
+      requestSha256: requestDigest)
+  }
+
+  /// Registers an admitted job inside its admitting transaction (`job start`, `job eval`): the
+  /// row, its `→ queued` event, the rate-limit admissions and the idempotency key.
+  static func register(
+    _ database: Database, _ record: JobRecord, actor: String, limiters: [(SlidingWindowLimiter, Int64)],
+    idempotencyKey: String?, at milliseconds: Int64
+  ) throws {
+    try record.insert(database)
+    try JobStore.appendEvent(database, job: record.id, at: record.createdAt, from: nil, to: .queued, actor: actor)
+    try Admission.record(database, limiters, reference: record.id)
+    if let idempotencyKey, let digest = record.requestSha256 {
+      try IdempotencyKeys.record(
+        database, actor: actor, key: idempotencyKey, requestDigest: digest, job: record.id, at: milliseconds)
+    }
   }
 }

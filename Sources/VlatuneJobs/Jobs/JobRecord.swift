@@ -97,4 +97,27 @@ struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableReco
   }
 }
 
+extension JobRecord {
+  /// The row of a job just admitted, `queued`, from its spec.
+  init(
+    queued spec: JobSpec, actor: String, idempotencyKey: String?, estimatedGpuHours: Double, requestSha256: String
+  ) throws {
+    self.init(
+      id: spec.jobId, name: spec.name, state: .queued, createdAt: spec.createdAt, startedAt: nil,
+      finishedAt: nil, baseModel: spec.baseModel, datasetId: spec.dataset.id,
+      datasetFingerprint: spec.dataset.fingerprint, executor: spec.executor, actor: actor,
+      jobDir: spec.jobDir, spec: try JSONOutput.string(spec, pretty: false), progress: nil,
+      lossHistory: nil, eval: nil, errorCode: nil, errorMessage: nil, exitCode: nil, signal: nil,
+      watcherPid: nil, watcherStartTime: nil, trainerPid: nil, trainerStartTime: nil,
+      queueReason: nil, cancelRequestedAt: nil, cancelDeadline: nil, cancelReason: nil,
+      cancelledBy: nil, idempotencyKey: idempotencyKey, malformedEvents: 0, eventsOffset: 0,
+      gpuSlots: nil, estimatedGpuHours: estimatedGpuHours, requestSha256: requestSha256,
+      metadata: try JSONOutput.string(spec.metadata, pretty: false))
+    if let evaluation = spec.evaluation {
+      kind = "eval"
+      sourceJob = evaluation.sourceJob
+    }
+  }
+}
+
 extension JobState: DatabaseValueConvertible {}
