@@ -1,17 +1,23 @@
-"""Tiny random-weight LeRobot policy checkpoints (SmolVLA, ACT, diffusion) for tests and
-benchmarks, built offline from small local configs with LeRobot 0.6.1's own classes.
+"""Tiny random-weight LeRobot policy checkpoints (SmolVLA, pi0, pi0.5, ACT, diffusion) for tests
+and benchmarks, built offline from small local configs with LeRobot 0.6.1's own classes.
 
     python Tests/Fixtures/lerobot_checkpoints.py --family act --out DIR [--state-dim 8 ...]
 
 SmolVLA's backbone is a tiny SmolVLM (2 text layers of width 64, one vision layer) with a
 word-level tokenizer, written next to the checkpoint (``DIR/vlm``) and named by the config's
 ``vlm_model_name``; ``--smolvlm-name ID`` records a hub id instead (the directory is then what
-``--tokenizer`` must be given)."""
+``--tokenizer`` must be given).
+
+pi0 and pi0.5 hard-code PaliGemma-3B's sizes; they are built shrunk by the test-only patch in
+``tiny_gemma/`` (installed here, and in trainer processes through its ``sitecustomize`` with
+``VLATUNE_TINY_GEMMA=1``). Their processors name PaliGemma's tokenizer on the hub; a word-level
+stand-in is written to ``DIR/tokenizer``, the directory a job's ``--tokenizer`` names."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 WORDS = (
@@ -27,6 +33,28 @@ SPECIAL = [
     "<fake_token_around_image>",
     "<global-img>",
 ]
+
+
+def make_paligemma_tokenizer(out: Path) -> Path:
+    """A word-level tokenizer in PaliGemma's shape (``<bos>``/``<eos>``/``<pad>``) whose words
+    cover the tasks of the test datasets and pi0.5's ``Task: …, State: 0 … 255;`` prompt; ids
+    stay below the tiny Gemma's vocabulary."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    tokens = ["<pad>", "<eos>", "<bos>", "<unk>", *WORDS, "Task:", "State:", "Action:"]
+    tokens += [str(value) for value in range(256)]
+    vocab = {token: index for index, token in enumerate(tokens)}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<bos>",
+        eos_token="<eos>",
+    ).save_pretrained(out)
+    return out
 
 
 def make_smolvlm(out: Path) -> Path:
@@ -164,6 +192,23 @@ def make_checkpoint(
             num_steps=2,
             tokenizer_max_length=16,
         )
+    elif family in ("pi0", "pi05"):
+        sys.path.insert(0, str(Path(__file__).parent / "tiny_gemma"))
+        import tiny_gemma
+
+        tiny_gemma.install()
+        make_paligemma_tokenizer(out / "tokenizer")
+        options = dict(
+            paligemma_variant="gemma_2b",
+            action_expert_variant="gemma_300m",
+            chunk_size=8,
+            n_action_steps=8,
+            max_state_dim=16,
+            max_action_dim=16,
+            image_resolution=(image, image),
+            tokenizer_max_length=48 if family == "pi05" else 16,
+            num_inference_steps=2,
+        )
     else:
         raise ValueError(f"no tiny builder for {family!r}")
     config = make_policy_config(family, **common, **options)
@@ -178,7 +223,9 @@ def make_checkpoint(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--family", required=True, choices=["smolvla", "act", "diffusion"])
+    parser.add_argument(
+        "--family", required=True, choices=["smolvla", "pi0", "pi05", "act", "diffusion"]
+    )
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--state-dim", type=int, default=8)
     parser.add_argument("--action-dim", type=int, default=7)

@@ -1,5 +1,5 @@
-"""LeRobot policy checkpoints (ACT, diffusion, SmolVLA) fine-tuned by vlatune's trainer, loaded
-back by LeRobot 0.6.1's own runtime. Runs in the LeRobot environment (``make venv-lerobot``;
+"""LeRobot policy checkpoints (ACT, diffusion, SmolVLA, pi0, pi0.5) fine-tuned by vlatune's trainer,
+loaded back by LeRobot 0.6.1's own runtime. Runs in the LeRobot environment (``make venv-lerobot``;
 ``make test`` runs this file there, and CI sets VLATUNE_REQUIRE_LEROBOT=1 so it never skips)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,29 @@ from conftest import (
 from lerobot_checkpoints import make_checkpoint
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-FAMILIES = ["act", "diffusion", "smolvla"]
+FAMILIES = ["act", "diffusion", "smolvla", "pi0", "pi05"]
+PI = ("pi0", "pi05")
+TINY_GEMMA = ROOT / "Tests" / "Fixtures" / "tiny_gemma"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_gemma_everywhere() -> Iterator[None]:
+    """pi0 / pi0.5 shrunk by the test-only patch in this process and in every Python process
+    the tests start (trainer, predict, and the binary's jobs, which pass on only the variables
+    ``VLATUNE_TRAINER_ENV`` names): its ``sitecustomize``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VLATUNE_TINY_GEMMA", "1")
+        patch.setenv("VLATUNE_TRAINER_ENV", "PYTHONPATH,VLATUNE_TINY_GEMMA")
+        patch.setenv(
+            "PYTHONPATH",
+            os.pathsep.join(filter(None, [str(TINY_GEMMA), os.environ.get("PYTHONPATH")])),
+        )
+        yield
+
+
+def tokenizer_options(family: str, base: Path) -> dict[str, str]:
+    """pi0 / pi0.5 read PaliGemma's tokenizer from the local stand-in the fixture wrote."""
+    return {"tokenizer": str(base / "tokenizer")} if family in PI else {}
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +108,13 @@ def test_family_trains_and_lerobot_runtime_loads_the_adapter(
     package = make_package()
     base = checkpoints(family)
     spec = write_spec(
-        tmp_path, package, base_model=str(base), max_steps=6, checkpoint_interval=3, batch_size=4
+        tmp_path,
+        package,
+        base_model=str(base),
+        max_steps=6,
+        checkpoint_interval=3,
+        batch_size=4,
+        **tokenizer_options(family, base),
     )
     result = run_trainer(spec)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -94,7 +122,8 @@ def test_family_trains_and_lerobot_runtime_loads_the_adapter(
     assert events[0]["type"] == "started" and events[-1]["type"] == "completed"
     assert events[0]["trainable_parameters"] < events[0]["total_parameters"]
     # job start's estimate counts exactly the parameters the trainer trains and holds.
-    dry, document = dry_run(package, base, "--lora-rank", "8")
+    tokenizer = ["--tokenizer", str(base / "tokenizer")] if family in PI else []
+    dry, document = dry_run(package, base, "--lora-rank", "8", *tokenizer)
     assert dry.returncode == 0, dry.stderr
     estimate = document["spec"]["memory_estimate"]
     assert estimate["trainable_parameters"] == events[0]["trainable_parameters"]
@@ -197,24 +226,27 @@ def test_smolvla_sigterm_checkpoints_and_resume_matches_an_uninterrupted_run(
     assert final["loss"] == pytest.approx(reference["loss"], rel=1e-5)
 
 
+@pytest.mark.parametrize("family", FAMILIES)
 def test_job_start_runs_a_lerobot_checkpoint_in_the_lerobot_environment(
-    make_package: Callable[..., Path], checkpoints: Callable[..., Path], tmp_path: Path
+    family: str, make_package: Callable[..., Path], checkpoints: Callable[..., Path]
 ) -> None:
-    """The real binary: the kind is recognised (dry run), the trainer runs in .venv-lerobot
-    without VLATUNE_PYTHON, and the job succeeds."""
+    """The real binary, for each family: the kind is recognised (dry run), the trainer runs in
+    .venv-lerobot without VLATUNE_PYTHON, and the job succeeds."""
     package = make_package()
     home = package.parents[1]
-    base = str(checkpoints("act"))
+    base = str(checkpoints(family))
     env = {k: v for k, v in os.environ.items() if k not in ("VLATUNE_PYTHON", "VLATUNE_TRAINER")}
     env["VLATUNE_HOME"] = str(home)
     binary = str(vlatune_binary())
     common = ["job", "start", "--base-model", base, "--dataset", "sample", "--max-steps", "3"]
+    if family in PI:
+        common += ["--tokenizer", str(Path(base) / "tokenizer")]
     dry = subprocess.run(
         [binary, *common, "--dry-run", "--json"], capture_output=True, text=True, env=env
     )
     assert dry.returncode == 0, dry.stderr
     spec = json.loads(dry.stdout)["spec"]
-    assert spec["base_model_kind"] == "lerobot/act"
+    assert spec["base_model_kind"] == f"lerobot/{family}"
     assert spec["trainer"]["argv"][0] == str(ROOT / ".venv-lerobot" / "bin" / "python")
     started = subprocess.run(
         [binary, *common, "--batch-size", "4", "--wait", "--json"],
@@ -313,15 +345,72 @@ def test_job_start_refuses_with_64_what_the_policy_cannot_take(
     assert "at most 4 dimensions" in found["proprio"]
     assert "at most 6 action dimensions" in found["dataset"]
 
-    # pi0, pi0.5 and GR00T are recognised and refused before a job exists.
-    later = tmp_path / "pi0"
+    # GR00T is recognised and refused before a job exists.
+    later = tmp_path / "groot"
     subprocess.run(["cp", "-r", str(act), str(later)], check=True)
     config = json.loads((later / "config.json").read_text())
-    config["type"] = "pi0"
+    config["type"] = "groot"
     (later / "config.json").write_text(json.dumps(config))
     refused, document = dry_run(package, later)
     assert refused.returncode == 64
-    assert "pi0 checkpoint" in problems(document)["base_model"]
+    assert "groot checkpoint" in problems(document)["base_model"]
+    assert "pi0, pi05" in problems(document)["base_model"]
+
+
+def test_pi_tokenizer_comes_from_a_local_directory_or_the_cache_or_is_named(
+    make_package: Callable[..., Path],
+    checkpoints: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pi0's and pi0.5's processors name PaliGemma's tokenizer on the hub: without it on disk
+    the start is refused (64) naming the id, the cache and --tokenizer; a directory without a
+    tokenizer is refused; the Hugging Face cache is used offline; pi0.5 needs a state."""
+    package = make_package()
+    base = checkpoints("pi0")
+    hub_id = "google/paligemma-3b-pt-224"
+    empty = tmp_path / "empty-hf"
+    refused, document = dry_run(package, base, hf_home=empty)
+    assert refused.returncode == 64, refused.stdout
+    message = problems(document)["tokenizer"]
+    assert hub_id in message and str(empty / "hub") in message and "--tokenizer DIR" in message
+    wrong, document = dry_run(package, base, "--tokenizer", str(tmp_path), hf_home=empty)
+    assert wrong.returncode == 64 and "tokenizer_config.json" in problems(document)["tokenizer"]
+
+    # The tokenizer in the Hugging Face cache's layout: accepted, and the trainer loads it
+    # from there with the hub offline.
+    hf_home = tmp_path / "hf"
+    repo = hf_home / "hub" / f"models--{hub_id.replace('/', '--')}"
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = repo / "snapshots" / revision
+    snapshot.parent.mkdir(parents=True)
+    subprocess.run(["cp", "-r", str(base / "tokenizer"), str(snapshot)], check=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    # transformers' AutoTokenizer reads a hub id's config.json too (the repository has one).
+    incomplete, document = dry_run(package, base, hf_home=hf_home)
+    assert incomplete.returncode == 64 and hub_id in problems(document)["tokenizer"]
+    (snapshot / "config.json").write_text(json.dumps({"model_type": "paligemma"}))
+    accepted, _ = dry_run(package, base, hf_home=hf_home)
+    assert accepted.returncode == 0, accepted.stdout
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    spec = write_spec(tmp_path / "job", package, base_model=str(base), max_steps=2, batch_size=2)
+    result = run_trainer(spec)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(
+        (tmp_path / "job" / "output" / "adapter" / "policy_preprocessor.json").read_text()
+    )
+    names = [step.get("config", {}).get("tokenizer_name") for step in saved["steps"]]
+    assert hub_id in names
+
+    # pi0.5 writes the discretized state into its prompt: no state, no job.
+    pi05 = checkpoints("pi05")
+    stateless, document = dry_run(
+        package, pi05, "--proprio", "none", "--tokenizer", str(pi05 / "tokenizer")
+    )
+    assert stateless.returncode == 64
+    assert "needs a state" in problems(document)["proprio"]
 
 
 def test_smolvla_backbone_comes_from_a_local_directory_or_is_named(

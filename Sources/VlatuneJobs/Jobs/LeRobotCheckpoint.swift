@@ -18,8 +18,9 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   public var maxStateDim: Int?
   /// See `maxStateDim`.
   public var maxActionDim: Int?
-  /// The backbone SmolVLA builds its VLM and tokenizer from (`vlm_model_name`: a hub id or a
-  /// directory).
+  /// What the policy loads from outside the checkpoint: the backbone SmolVLA builds its VLM and
+  /// tokenizer from (`vlm_model_name`: a hub id or a directory), the PaliGemma tokenizer pi0's
+  /// and pi0.5's processors name (`piTokenizer`).
   public var backbone: String?
   /// Module paths holding tensors (`model.encoder.layers.0.linear1`), from the weight files.
   public var modules: Set<String>
@@ -29,7 +30,12 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   static let padding: Set<String> = ["smolvla", "pi0", "pi05"]
   static let imagePrefix = "observation.images."
   /// The families the trainer fine-tunes today; the other LeRobot types are refused at start.
-  public static let trained = ["act", "diffusion", "smolvla"]
+  public static let trained = ["act", "diffusion", "smolvla", "pi0", "pi05"]
+  /// The tokenizer LeRobot 0.6.1's pi0 and pi0.5 processors load (their weights are all in the
+  /// checkpoint).
+  public static let piTokenizer = "google/paligemma-3b-pt-224"
+  /// The families whose tokenizer is PaliGemma's.
+  static let paliGemma: Set<String> = ["pi0", "pi05"]
 
   /// Reads `directory`, or `nil` when its `config.json` is not a LeRobot policy's.
   public static func read(_ directory: String) -> LeRobotCheckpoint? {
@@ -52,7 +58,7 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       actionDim: size(config["output_features"]?.objectValue?["action"]),
       maxStateDim: config["max_state_dim"]?.numberValue.map { Int($0) },
       maxActionDim: config["max_action_dim"]?.numberValue.map { Int($0) },
-      backbone: config["vlm_model_name"]?.stringValue,
+      backbone: paliGemma.contains(type) ? piTokenizer : config["vlm_model_name"]?.stringValue,
       modules: Set(
         tensors.keys.compactMap { name in
           name.lastIndex(of: ".").map { String(name[..<$0]) }
@@ -93,41 +99,59 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   }
 
   /// A problem when the backbone's files cannot be found offline: `tokenizer` (a directory with
-  /// `config.json`), else `vlm_model_name` as a directory or in the Hugging Face cache
-  /// (`HF_HUB_CACHE`, `HF_HOME/hub`, `~/.cache/huggingface/hub`); it names the id and the fix.
+  /// the backbone's `config.json` for SmolVLA, a tokenizer's `tokenizer_config.json` for pi0 /
+  /// pi0.5), else `backbone` as a directory or in the Hugging Face cache (`HF_HUB_CACHE`,
+  /// `HF_HOME/hub`, `~/.cache/huggingface/hub`; a snapshot with those files and `config.json`);
+  /// it names the id and the fix.
   public func backboneProblem(tokenizer: String?, environment: [String: String]) -> ParameterProblem? {
+    let marker = Self.paliGemma.contains(type) ? "tokenizer_config.json" : "config.json"
+    let what =
+      Self.paliGemma.contains(type) ? "PaliGemma tokenizer's files" : "backbone's config.json and tokenizer files"
     if let tokenizer {
       let path = (tokenizer as NSString).expandingTildeInPath
-      guard FileIO.kind(path + "/config.json") == .regular else {
+      guard FileIO.kind(path + "/" + marker) == .regular else {
         return ParameterProblem(
           param: "tokenizer",
-          message:
-            "tokenizer (--tokenizer) must be a directory with the backbone's config.json and tokenizer files, got '\(tokenizer)'"
+          message: "tokenizer (--tokenizer) must be a directory with the \(what) (\(marker)), got '\(tokenizer)'"
         )
       }
       return nil
     }
-    guard let backbone, type == "smolvla" else { return nil }
-    if FileIO.kind((backbone as NSString).expandingTildeInPath + "/config.json") == .regular { return nil }
+    guard let backbone, type == "smolvla" || Self.paliGemma.contains(type) else { return nil }
+    if FileIO.kind((backbone as NSString).expandingTildeInPath + "/" + marker) == .regular { return nil }
     let cache =
       environment["HF_HUB_CACHE"]
       ?? environment["HF_HOME"].map { $0 + "/hub" }
       ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/huggingface/hub"
     let snapshots = cache + "/models--" + backbone.replacingOccurrences(of: "/", with: "--") + "/snapshots"
-    let present = (try? FileManager.default.contentsOfDirectory(atPath: snapshots))?.contains {
-      FileIO.kind(snapshots + "/" + $0 + "/config.json") == .regular
+    // From the hub's cache, transformers' AutoTokenizer reads the model's config.json too.
+    let cached = [marker, "config.json"]
+    let present = (try? FileManager.default.contentsOfDirectory(atPath: snapshots))?.contains { snapshot in
+      cached.allSatisfy { FileIO.kind(snapshots + "/" + snapshot + "/" + $0) == .regular }
     }
     if present == true { return nil }
+    let source =
+      Self.paliGemma.contains(type)
+      ? "the \(type) checkpoint's tokenizer '\(backbone)' (LeRobot's \(type) processor names it)"
+      : "the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name)"
     return ParameterProblem(
       param: "tokenizer",
       message:
-        "tokenizer (--tokenizer): the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name) is neither a local directory nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(backbone) --local-dir DIR) and pass --tokenizer DIR"
+        "tokenizer (--tokenizer): \(source) is neither a local directory nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(backbone) --local-dir DIR) and pass --tokenizer DIR"
     )
   }
 
   /// Problems with the state and action sizes the job would train with.
   public func dimensionProblems(stateDim: Int, actionDim: Int) -> [ParameterProblem] {
     var problems: [ParameterProblem] = []
+    if type == "pi05", stateDim == 0 {
+      problems.append(
+        ParameterProblem(
+          param: "proprio",
+          message:
+            "proprio (--proprio): the pi05 policy writes the discretized state into its prompt and needs a state; the job would feed none; train with --proprio all or i,j,…"
+        ))
+    }
     if Self.padding.contains(type) {
       if let maximum = maxStateDim, stateDim > maximum {
         problems.append(
@@ -177,14 +201,20 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   }
 
   /// The modules LoRA wraps by default, as the trainer applies them (a regular expression over
-  /// module paths, PEFT's full-match rule): LeRobot's own for SmolVLA, vlatune's for ACT and
-  /// diffusion (trainer/vlatune_trainer/models/lerobot_policy.py; a test compares the count).
+  /// module paths, PEFT's full-match rule): LeRobot's own for SmolVLA, pi0 and pi0.5, vlatune's
+  /// for ACT and diffusion (trainer/vlatune_trainer/models/lerobot_policy.py; a test compares the count).
   public static let defaultTargets: [String: String] = [
     "smolvla":
       #"(model\.vlm_with_expert\.lm_expert\..*\.(q|v)_proj|model\.(state_proj|action_in_proj|action_out_proj|action_time_mlp_in|action_time_mlp_out))"#,
+    "pi0": piTargets,
+    "pi05": piTargets,
     "act": #"model\.(vae_encoder|encoder|decoder)\.layers\.\d+\.(linear1|linear2)|model\.action_head"#,
     "diffusion": #"diffusion\.unet\..*\.((conv1|conv2)\.block\.0|cond_encoder\.1)|diffusion\.unet\.final_conv\.1"#,
   ]
+
+  /// LeRobot's pi0 / pi0.5 default: the action expert's `q_proj`/`v_proj` and the projections.
+  static let piTargets =
+    #"(.*\.gemma_expert\..*\.self_attn\.(q|v)_proj|model\.(state_proj|action_in_proj|action_out_proj|action_time_mlp_in|action_time_mlp_out))"#
 
   /// Whether LoRA would wrap the module at `path` for `targets` (`all-linear`: the defaults).
   func targeted(_ path: String, targets: [String]) -> Bool {

@@ -1,15 +1,18 @@
-"""LeRobot policy checkpoints (SmolVLA, ACT, diffusion) fine-tuned with LoRA in vlatune's own
-training loop: the policy's config shapes the batches (image slots, observation history, action
-window), LeRobot's pre/post processors normalize with vlatune's exact statistics in each
-family's own mode, and the output is a LeRobot ``pretrained_model`` directory with the PEFT
+"""LeRobot policy checkpoints (SmolVLA, pi0, pi0.5, ACT, diffusion) fine-tuned with LoRA in
+vlatune's own training loop: the policy's config shapes the batches (image slots, observation
+history, action window), LeRobot's pre/post processors normalize with vlatune's exact statistics in
+each family's own mode, and the output is a LeRobot ``pretrained_model`` directory with the PEFT
 adapter that LeRobot's runtime loads unchanged.
 
 Needs the LeRobot environment (``make venv-lerobot``: Python 3.12, lerobot 0.6.1)."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +25,15 @@ from ..lerobot_batches import LeRobotBatcher, WindowSpec, resize_frames
 from ..package import Package, read_shard
 from ..spec import Hyperparameters
 
-FAMILIES = ("smolvla", "act", "diffusion")
+FAMILIES = ("smolvla", "pi0", "pi05", "act", "diffusion")
 """The LeRobot policy types vlatune trains (``config.json`` ``type``)."""
 
-LATER = ("pi0", "pi05", "groot")
+LATER = ("groot",)
 """LeRobot types recognised but not trained yet (refused with a clear message)."""
+
+PI_TOKENIZER = "google/paligemma-3b-pt-224"
+"""The tokenizer LeRobot 0.6.1's pi0 and pi0.5 processors name (PaliGemma's); ``--tokenizer``
+names a local directory holding it instead."""
 
 OWN_TARGETS = {
     # LoRA on nn.MultiheadAttention.out_proj never trains (lora_B stays 0: the module's weight
@@ -177,8 +184,31 @@ class LeRobotBuild:
     base: Path
 
 
+@contextmanager
+def tokenizer_from(kind: str, directory: str | None) -> Iterator[None]:
+    """While the processors are made: pi0's and pi0.5's ``TokenizerProcessorStep`` load
+    ``directory`` instead of the hub id their factory hard-codes, so the step (and the saved
+    ``policy_preprocessor.json``, which LeRobot's runtime reads) names the local tokenizer."""
+    if kind not in ("pi0", "pi05") or directory is None:
+        yield
+        return
+    module = importlib.import_module(f"lerobot.policies.{kind}.processor_{kind}")
+    real = module.TokenizerProcessorStep
+
+    def local_step(*args: Any, **options: Any) -> Any:
+        options["tokenizer_name"] = directory
+        return real(*args, **options)
+
+    module.TokenizerProcessorStep = local_step
+    try:
+        yield
+    finally:
+        module.TokenizerProcessorStep = real
+
+
 def target_modules(kind: str, policy: torch.nn.Module, requested: list[str]) -> list[str] | str:
-    """LeRobot's defaults (SmolVLA), vlatune's own (ACT, diffusion), or the names given."""
+    """LeRobot's defaults (SmolVLA, pi0, pi0.5), vlatune's own (ACT, diffusion), or the names
+    given."""
     if requested and requested != ["all-linear"]:
         return requested
     defaults = policy._get_default_peft_targets()  # type: ignore[operator]
@@ -212,8 +242,15 @@ def build_lerobot(
         )
     config = PreTrainedConfig.from_pretrained(str(directory), local_files_only=True)
     config.device = device.type
-    if hyper.tokenizer and hasattr(config, "vlm_model_name"):
-        config.vlm_model_name = str(Path(hyper.tokenizer).expanduser().resolve())
+    tokenizer = str(Path(hyper.tokenizer).expanduser().resolve()) if hyper.tokenizer else None
+    if tokenizer and hasattr(config, "vlm_model_name"):
+        config.vlm_model_name = tokenizer
+    if kind == "pi05" and not proprio:
+        raise TrainerError(
+            "config_error",
+            "the pi05 policy writes the discretized state into its prompt and needs one; "
+            "train with a state (--proprio all or i,j,…)",
+        )
     visual = {k: f for k, f in config.input_features.items() if f.type is FeatureType.VISUAL}
     slots = sorted(visual)
     if not slots:
@@ -233,7 +270,16 @@ def build_lerobot(
     config.pretrained_path = str(directory)
     policy = get_policy_class(kind).from_pretrained(str(directory), config=config)
     stats = statistics(package, proprio, slots, cameras, shape)  # type: ignore[arg-type]
-    preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
+    try:
+        with tokenizer_from(kind, tokenizer):
+            preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
+    except OSError as error:
+        name = tokenizer or (PI_TOKENIZER if kind in ("pi0", "pi05") else config.vlm_model_name)
+        raise TrainerError(
+            "config_error",
+            f"the {kind} policy's tokenizer {name!r} could not be loaded offline ({error}); "
+            "pass --tokenizer DIR with its files",
+        ) from error
     targets = target_modules(kind, policy, list(hyper.target_modules))
     lora = LoraConfig(
         r=hyper.lora_rank,
