@@ -120,8 +120,9 @@ demo-sim: venv build
 	bash examples/demo_sim.sh
 
 # Benchmarks (never part of make test): prepare throughput vs tar|sha256sum and a Python
-# baseline, peak RSS at 1 and 4 GB, CLI latency with 10 000 jobs, limiter, trainer throughput.
-bench: venv release
+# baseline, peak RSS at 1 and 4 GB, CLI latency with 10 000 jobs, limiter, trainer throughput,
+# the LeRobot SmolVLA trainer against lerobot-train (bench/lerobot_train.py, in .venv-lerobot).
+bench: venv venv-lerobot release
 	$(VENV_PYTHON) bench/run.py --binary .build/release/vlatune
 
 # Regenerates the committed swift-protobuf code of the tf.train messages RLDS records use

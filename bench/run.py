@@ -404,6 +404,16 @@ def main() -> int:
         capture_output=True,
     )
     results["lerobot"] = json.loads(lerobot_file.read_text())
+    lerobot_python = ROOT / ".venv-lerobot/bin/python"
+    if lerobot_python.exists():
+        print("vlatune vs lerobot-train (SmolVLA, CPU) …", flush=True)
+        versus = subprocess.run(
+            [str(lerobot_python), str(ROOT / "bench/lerobot_train.py"), "--binary", args.binary],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results["lerobot_train"] = json.loads(versus.stdout)
     print("simulator throughput …", flush=True)
     simulated = subprocess.run(
         [PYTHON, str(ROOT / "bench/sim_throughput.py")], check=True, capture_output=True, text=True
@@ -499,6 +509,18 @@ def main() -> int:
                 f"{case['frames_per_second']:.0f} frames/s",
                 f"{case['mb_per_second']:.1f} MB/s; {case['ratio_vs_baseline']:.2f}x "
                 f"{case['baseline']}",
+            )
+        )
+    for case in results.get("lerobot_train", []):
+        ours, theirs = case["vlatune"], case["lerobot_train"]
+        rows.append(
+            (
+                f"SmolVLA LoRA CPU batch {case['batch_size']} vs lerobot-train",
+                f"{case['ratio_samples_per_second']:.2f}x",
+                f"{ours['samples_per_second']:.2f} vs {theirs['samples_per_second']:.2f} "
+                f"samples/s; peak RSS {ours['peak_rss_mb']:.0f} vs {theirs['peak_rss_mb']:.0f} MB; "
+                f"first step {ours['first_step_seconds']:.1f} vs "
+                f"{theirs['first_step_seconds']:.1f} s; target ≥ 1.0x",
             )
         )
     width = max(len(r[0]) for r in rows)

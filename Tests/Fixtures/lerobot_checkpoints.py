@@ -57,9 +57,56 @@ def make_paligemma_tokenizer(out: Path) -> Path:
     return out
 
 
-def make_smolvlm(out: Path) -> Path:
-    """A tiny SmolVLM config and processor (word-level tokenizer with SmolVLM's special
-    tokens) in ``out``."""
+SMOLVLM_SHAPES = {
+    # 2 text layers of width 64, one vision layer: the tests' backbone.
+    "tiny": {
+        "text": dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            head_dim=16,
+        ),
+        "vision": dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=64,
+            patch_size=16,
+        ),
+        "scale_factor": 2,
+        "vocab_size": None,
+    },
+    # SmolVLM2-500M's shape (SmolLM2-360M text model, SigLIP B/16 at 512 px, pixel shuffle 4),
+    # SmolVLA's backbone: for benchmarks (random weights; SmolVLA keeps 16 of the 32 layers).
+    "smolvlm2-500m": {
+        "text": dict(
+            hidden_size=960,
+            intermediate_size=2560,
+            num_hidden_layers=32,
+            num_attention_heads=15,
+            num_key_value_heads=5,
+            head_dim=64,
+        ),
+        "vision": dict(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            image_size=512,
+            patch_size=16,
+        ),
+        "scale_factor": 4,
+        "vocab_size": 49280,
+    },
+}
+
+
+def make_smolvlm(out: Path, shape: str = "tiny") -> Path:
+    """A SmolVLM config of ``shape`` (``SMOLVLM_SHAPES``) and processor (word-level tokenizer
+    with SmolVLM's special tokens) in ``out``."""
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
         PreTrainedTokenizerFast,
@@ -88,40 +135,31 @@ def make_smolvlm(out: Path) -> Path:
             "end_of_utterance_token": "<end_of_utterance>",
         },
     )
+    sizes = SMOLVLM_SHAPES[shape]
+    edge = sizes["vision"]["image_size"]
+    patches = edge // sizes["vision"]["patch_size"]
     images = SmolVLMImageProcessor(
         do_resize=True,
-        size={"longest_edge": 64},
-        max_image_size={"longest_edge": 64},
+        size={"longest_edge": edge},
+        max_image_size={"longest_edge": edge},
         do_image_splitting=False,
     )
     processor = SmolVLMProcessor(
         image_processor=images,
         tokenizer=tokenizer,
         video_processor=SmolVLMVideoProcessor(),
-        image_seq_len=4,
+        image_seq_len=patches * patches // sizes["scale_factor"] ** 2,
     )
     processor.save_pretrained(out)
     SmolVLMConfig(
         text_config={
             "model_type": "llama",
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "head_dim": 16,
-            "vocab_size": len(vocab),
-            "max_position_embeddings": 512,
+            **sizes["text"],
+            "vocab_size": sizes["vocab_size"] or len(vocab),
+            "max_position_embeddings": 8192 if sizes["vocab_size"] else 512,
         },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "image_size": 64,
-            "patch_size": 16,
-        },
-        scale_factor=2,
+        vision_config=sizes["vision"],
+        scale_factor=sizes["scale_factor"],
         image_token_id=vocab["<image>"],
     ).save_pretrained(out)
     return out
@@ -135,9 +173,14 @@ def make_checkpoint(
     slots: tuple[str, ...] = ("front",),
     image: int = 64,
     smolvlm_name: str | None = None,
+    shape: str = "tiny",
+    processors: bool = False,
 ) -> Path:
     """Builds a random-weight policy of ``family`` and saves it as a LeRobot checkpoint
-    (config.json + model.safetensors) in ``out``."""
+    (config.json + model.safetensors) in ``out``. ``shape`` ``smolvlm2-500m`` builds SmolVLA
+    as LeRobot's ``smolvla_base`` is shaped (its defaults, SmolVLM2-500M's backbone).
+    ``processors`` also saves the policy's pre/post processors (without statistics), as a hub
+    checkpoint has them and ``lerobot-train --policy.path`` needs them."""
     import torch
     from lerobot.configs.types import FeatureType, PolicyFeature
     from lerobot.policies.factory import get_policy_class, make_policy_config
@@ -178,6 +221,9 @@ def make_checkpoint(
             num_train_timesteps=10,
             spatial_softmax_num_keypoints=8,
         )
+    elif family == "smolvla" and shape != "tiny":
+        vlm = make_smolvlm(out / "vlm", shape)
+        options = dict(vlm_model_name=str(vlm), load_vlm_weights=False)
     elif family == "smolvla":
         vlm = make_smolvlm(out / "vlm")
         options = dict(
@@ -214,6 +260,11 @@ def make_checkpoint(
     config = make_policy_config(family, **common, **options)
     policy = get_policy_class(family)(config)
     policy.save_pretrained(out)
+    if processors:
+        from lerobot.policies.factory import make_pre_post_processors
+
+        for pipeline in make_pre_post_processors(config):
+            pipeline.save_pretrained(out)
     if smolvlm_name and family == "smolvla":
         saved = json.loads((out / "config.json").read_text())
         saved["vlm_model_name"] = smolvlm_name
@@ -231,6 +282,9 @@ def main() -> None:
     parser.add_argument("--action-dim", type=int, default=7)
     parser.add_argument("--slots", default="front")
     parser.add_argument("--smolvlm-name")
+    parser.add_argument("--image", type=int, default=64, help="the image slots' size (square)")
+    parser.add_argument("--shape", choices=sorted(SMOLVLM_SHAPES), default="tiny")
+    parser.add_argument("--processors", action="store_true", help="save pre/post processors")
     args = parser.parse_args()
     make_checkpoint(
         args.family,
@@ -238,7 +292,10 @@ def main() -> None:
         args.state_dim,
         args.action_dim,
         tuple(args.slots.split(",")),
+        image=args.image,
         smolvlm_name=args.smolvlm_name,
+        shape=args.shape,
+        processors=args.processors,
     )
     print(args.out)
 

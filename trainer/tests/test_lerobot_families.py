@@ -171,15 +171,23 @@ def test_family_trains_and_lerobot_runtime_loads_the_adapter(
     chunk = np.asarray(json.loads(predicted.stdout)["actions"])
     assert chunk.ndim == 2 and chunk.shape[1] == 7 and np.isfinite(chunk).all()
 
-    # Un-normalized with the package's exact statistics.
+    # Un-normalized in the family's own mode, with the package's exact statistics.
+    from lerobot.configs.types import FeatureType, NormalizationMode
+
     statistics = json.loads((package / "dataset_statistics.json").read_text())["sample"]
     unnormalizer = postprocessor.steps[0]
-    assert np.allclose(
-        np.asarray(unnormalizer.stats["action"]["mean"]), statistics["action"]["mean"], atol=1e-6
-    )
-    assert np.allclose(
-        np.asarray(unnormalizer.stats["action"]["std"]), statistics["action"]["std"], atol=1e-6
-    )
+    mode = unnormalizer.norm_map[FeatureType.ACTION]
+    expected = {"pi05": NormalizationMode.QUANTILES, "diffusion": NormalizationMode.MIN_MAX}
+    assert mode == expected.get(family, NormalizationMode.MEAN_STD)
+    used = {
+        NormalizationMode.MEAN_STD: ("mean", "std"),
+        NormalizationMode.MIN_MAX: ("min", "max"),
+        NormalizationMode.QUANTILES: ("q01", "q99"),
+    }[mode]
+    for key in ("mean", "std", *used):
+        assert np.allclose(
+            np.asarray(unnormalizer.stats["action"][key]), statistics["action"][key], atol=1e-6
+        ), key
 
 
 def test_policy_image_slots_must_match_a_camera_or_be_mapped(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import resource
 import shutil
 import signal
 import time
@@ -467,8 +468,19 @@ class Training:
                 f"{peak['peak_gpu_memory_reserved_bytes'] / 2**20:.0f} MiB reserved",
                 flush=True,
             )
-        self.events.emit("completed", step=self.step, steps_per_second=steps_per_second, **peak)
+        self.events.emit(
+            "completed",
+            step=self.step,
+            steps_per_second=steps_per_second,
+            peak_rss_bytes=peak_rss_bytes(),
+            **peak,
+        )
         return 0
+
+
+def peak_rss_bytes() -> int:
+    """The most resident memory the training process has held (``ru_maxrss``, kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def learning_rate_schedule(
