@@ -67,6 +67,7 @@ SMOLVLM_SHAPES = {
             num_attention_heads=4,
             num_key_value_heads=2,
             head_dim=16,
+            max_position_embeddings=512,
         ),
         "vision": dict(
             hidden_size=32,
@@ -77,7 +78,7 @@ SMOLVLM_SHAPES = {
             patch_size=16,
         ),
         "scale_factor": 2,
-        "vocab_size": None,
+        "vocab_size": None,  # the word-level tokenizer's
     },
     # SmolVLM2-500M's shape (SmolLM2-360M text model, SigLIP B/16 at 512 px, pixel shuffle 4),
     # SmolVLA's backbone: for benchmarks (random weights; SmolVLA keeps 16 of the 32 layers).
@@ -89,6 +90,7 @@ SMOLVLM_SHAPES = {
             num_attention_heads=15,
             num_key_value_heads=5,
             head_dim=64,
+            max_position_embeddings=8192,
         ),
         "vision": dict(
             hidden_size=768,
@@ -156,7 +158,6 @@ def make_smolvlm(out: Path, shape: str = "tiny") -> Path:
             "model_type": "llama",
             **sizes["text"],
             "vocab_size": sizes["vocab_size"] or len(vocab),
-            "max_position_embeddings": 8192 if sizes["vocab_size"] else 512,
         },
         vision_config=sizes["vision"],
         scale_factor=sizes["scale_factor"],

@@ -104,9 +104,9 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   /// `HF_HOME/hub`, `~/.cache/huggingface/hub`; a snapshot with those files and `config.json`);
   /// it names the id and the fix.
   public func backboneProblem(tokenizer: String?, environment: [String: String]) -> ParameterProblem? {
-    let marker = Self.paliGemma.contains(type) ? "tokenizer_config.json" : "config.json"
-    let what =
-      Self.paliGemma.contains(type) ? "PaliGemma tokenizer's files" : "backbone's config.json and tokenizer files"
+    let pi = Self.paliGemma.contains(type)
+    let marker = pi ? "tokenizer_config.json" : "config.json"
+    let what = pi ? "PaliGemma tokenizer's files" : "backbone's config.json and tokenizer files"
     if let tokenizer {
       let path = (tokenizer as NSString).expandingTildeInPath
       guard FileIO.kind(path + "/" + marker) == .regular else {
@@ -117,7 +117,7 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       }
       return nil
     }
-    guard let backbone, type == "smolvla" || Self.paliGemma.contains(type) else { return nil }
+    guard let backbone, type == "smolvla" || pi else { return nil }
     if FileIO.kind((backbone as NSString).expandingTildeInPath + "/" + marker) == .regular { return nil }
     let cache =
       environment["HF_HUB_CACHE"]
@@ -131,7 +131,7 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
     }
     if present == true { return nil }
     let source =
-      Self.paliGemma.contains(type)
+      pi
       ? "the \(type) checkpoint's tokenizer '\(backbone)' (LeRobot's \(type) processor names it)"
       : "the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name)"
     return ParameterProblem(
