@@ -1,5 +1,5 @@
-"""Tiny random-weight LeRobot policy checkpoints (SmolVLA, pi0, pi0.5, ACT, diffusion) for tests
-and benchmarks, built offline from small local configs with LeRobot 0.6.1's own classes.
+"""Tiny random-weight LeRobot policy checkpoints (SmolVLA, pi0, pi0.5, GR00T N1.7, ACT, diffusion)
+for tests and benchmarks, built offline from small local configs with LeRobot 0.6.1's own classes.
 
     python Tests/Fixtures/lerobot_checkpoints.py --family act --out DIR [--state-dim 8 ...]
 
@@ -11,7 +11,13 @@ word-level tokenizer, written next to the checkpoint (``DIR/vlm``) and named by 
 pi0 and pi0.5 hard-code PaliGemma-3B's sizes; they are built shrunk by the test-only patch in
 ``tiny_gemma/`` (installed here, and in trainer processes through its ``sitecustomize`` with
 ``VLATUNE_TINY_GEMMA=1``). Their processors name PaliGemma's tokenizer on the hub; a word-level
-stand-in is written to ``DIR/tokenizer``, the directory a job's ``--tokenizer`` names."""
+stand-in is written to ``DIR/tokenizer``, the directory a job's ``--tokenizer`` names.
+
+GR00T N1.7 is two checkpoints, as LeRobot builds it: a raw GR00T N1.7 model (``DIR/base``: GR00T's
+``config.json`` without a LeRobot ``type``, ``model.safetensors``, ``processor_config.json``) whose
+backbone is a tiny Qwen3-VL (``DIR/backbone``: its config, a word-level tokenizer with Qwen's
+special tokens and chat template, the image and video processors), and the LeRobot ``groot``
+checkpoint in ``DIR`` whose ``base_model_path`` names ``DIR/base``."""
 
 from __future__ import annotations
 
@@ -54,6 +60,136 @@ def make_paligemma_tokenizer(out: Path) -> Path:
         bos_token="<bos>",
         eos_token="<eos>",
     ).save_pretrained(out)
+    return out
+
+
+QWEN_SPECIAL = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<unk>",
+]
+QWEN_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }} "
+    "{% for content in message['content'] %}{% if content['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'text' %}"
+    "{{ content['text'] }}{% endif %}{% endfor %}<|im_end|> {% endfor %}"
+)
+"""Qwen's chat layout, reduced to what GR00T N1.7's processor renders (one user turn of
+images and text)."""
+
+
+def make_qwen3vl(out: Path, image: int = 64) -> Path:
+    """A tiny Qwen3-VL (2 text layers of width 32, 2 vision blocks, 16 px patches) in ``out``:
+    config, word-level tokenizer with Qwen's special tokens and chat template, and the
+    Qwen2-VL image / Qwen3-VL video processors GR00T N1.7's processor loads from it."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, Qwen2VLImageProcessor, Qwen3VLConfig
+    from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+
+    tokens = QWEN_SPECIAL + WORDS + ["user"]
+    vocab = {token: index for index, token in enumerate(tokens)}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        pad_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        additional_special_tokens=QWEN_SPECIAL[1:7],
+    )
+    tokenizer.chat_template = QWEN_TEMPLATE
+    tokenizer.save_pretrained(out)
+    patches = dict(patch_size=16, merge_size=2, temporal_patch_size=2)
+    Qwen2VLImageProcessor(min_pixels=32 * 32, max_pixels=image * image, **patches).save_pretrained(
+        out
+    )
+    Qwen3VLVideoProcessor(**patches).save_pretrained(out)
+    Qwen3VLConfig(
+        image_token_id=vocab["<|image_pad|>"],
+        video_token_id=vocab["<|video_pad|>"],
+        vision_start_token_id=vocab["<|vision_start|>"],
+        vision_end_token_id=vocab["<|vision_end|>"],
+        tie_word_embeddings=True,
+        text_config=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            head_dim=16,
+            vocab_size=len(vocab),
+            max_position_embeddings=512,
+            rope_scaling={
+                "mrope_interleaved": True,
+                "mrope_section": [2, 3, 3],
+                "rope_type": "default",
+            },
+            tie_word_embeddings=True,
+        ),
+        vision_config=dict(
+            depth=2,
+            hidden_size=32,
+            intermediate_size=64,
+            num_heads=2,
+            out_hidden_size=32,
+            patch_size=16,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            num_position_embeddings=16,
+            deepstack_visual_indexes=[0],
+        ),
+    ).save_pretrained(out)
+    return out
+
+
+def make_groot_base(out: Path, image: int = 64) -> Path:
+    """A raw GR00T N1.7 checkpoint (Isaac-GR00T's layout) in ``out`` on a tiny Qwen3-VL backbone
+    (``out/../backbone``): the action head's DiT has 2 blocks of width 16, state and action are
+    padded to 16, the action horizon is 8; ``processor_config.json`` sizes the images."""
+    import torch
+    from lerobot.policies.groot.groot_n1_7 import GR00TN17, GR00TN17Config
+
+    backbone = make_qwen3vl(out.parent / "backbone", image)
+    config = GR00TN17Config(
+        model_name=str(backbone),
+        backbone_embedding_dim=32,
+        select_layer=2,
+        max_state_dim=16,
+        max_action_dim=16,
+        action_horizon=8,
+        hidden_size=16,
+        input_embedding_dim=16,
+        max_seq_len=64,
+        diffusion_model_cfg=dict(
+            positional_embeddings=None,
+            num_layers=2,
+            num_attention_heads=2,
+            attention_head_dim=8,
+            norm_type="ada_norm",
+            dropout=0.0,
+            final_dropout=True,
+            output_dim=16,
+            interleave_self_attention=True,
+        ),
+        vl_self_attention_cfg=dict(
+            positional_embeddings=None,
+            num_layers=1,
+            num_attention_heads=2,
+            attention_head_dim=16,
+            dropout=0.0,
+            final_dropout=True,
+        ),
+        num_inference_timesteps=2,
+    )
+    torch.manual_seed(0)
+    GR00TN17(config, load_backbone_weights=False).save_pretrained(out)
+    sizes = {"image_target_size": [image, image], "image_crop_size": [image - 6, image - 6]}
+    (out / "processor_config.json").write_text(json.dumps({"processor_kwargs": sizes}))
     return out
 
 
@@ -256,6 +392,16 @@ def make_checkpoint(
             tokenizer_max_length=48 if family == "pi05" else 16,
             num_inference_steps=2,
         )
+    elif family == "groot":
+        base = make_groot_base(out / "base", image)
+        options = dict(
+            base_model_path=str(base),
+            chunk_size=8,
+            n_action_steps=8,
+            max_state_dim=16,
+            max_action_dim=16,
+            use_bf16=False,
+        )
     else:
         raise ValueError(f"no tiny builder for {family!r}")
     config = make_policy_config(family, **common, **options)
@@ -276,7 +422,7 @@ def make_checkpoint(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--family", required=True, choices=["smolvla", "pi0", "pi05", "act", "diffusion"]
+        "--family", required=True, choices=["smolvla", "pi0", "pi05", "groot", "act", "diffusion"]
     )
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--state-dim", type=int, default=8)

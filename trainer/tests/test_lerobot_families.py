@@ -1,6 +1,7 @@
-"""LeRobot policy checkpoints (ACT, diffusion, SmolVLA, pi0, pi0.5) fine-tuned by vlatune's trainer,
-loaded back by LeRobot 0.6.1's own runtime. Runs in the LeRobot environment (``make venv-lerobot``;
-``make test`` runs this file there, and CI sets VLATUNE_REQUIRE_LEROBOT=1 so it never skips)."""
+"""LeRobot policy checkpoints (ACT, diffusion, SmolVLA, pi0, pi0.5, GR00T N1.7) fine-tuned by
+vlatune's trainer, loaded back by LeRobot 0.6.1's own runtime. Runs in the LeRobot environment
+(``make venv-lerobot``; ``make test`` runs this file there, and CI sets VLATUNE_REQUIRE_LEROBOT=1
+so it never skips)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from conftest import (
 from lerobot_checkpoints import make_checkpoint
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-FAMILIES = ["act", "diffusion", "smolvla", "pi0", "pi05"]
+FAMILIES = ["act", "diffusion", "smolvla", "pi0", "pi05", "groot"]
 PI = ("pi0", "pi05")
 TINY_GEMMA = ROOT / "Tests" / "Fixtures" / "tiny_gemma"
 
@@ -175,6 +176,9 @@ def test_family_trains_and_lerobot_runtime_loads_the_adapter(
     from lerobot.configs.types import FeatureType, NormalizationMode
 
     statistics = json.loads((package / "dataset_statistics.json").read_text())["sample"]
+    if family == "groot":
+        assert_groot_normalizes_with(statistics, preprocessor, postprocessor)
+        return
     unnormalizer = postprocessor.steps[0]
     mode = unnormalizer.norm_map[FeatureType.ACTION]
     expected = {"pi05": NormalizationMode.QUANTILES, "diffusion": NormalizationMode.MIN_MAX}
@@ -188,6 +192,27 @@ def test_family_trains_and_lerobot_runtime_loads_the_adapter(
         assert np.allclose(
             np.asarray(unnormalizer.stats["action"][key]), statistics["action"][key], atol=1e-6
         ), key
+
+
+def assert_groot_normalizes_with(
+    statistics: dict, preprocessor: object, postprocessor: object
+) -> None:
+    """GR00T N1.7 maps state and action to [-1, 1] with min/max in its own pack step (before
+    padding) and inverts it in its unpack step: both carry the package's exact min and max, and
+    the saved VLM step names the local backbone directory, not the hub id."""
+    pack = next(s for s in preprocessor.steps if type(s).__name__ == "GrootN17PackInputsStep")
+    unpack = postprocessor.steps[0]
+    assert type(unpack).__name__ == "GrootActionUnpackUnnormalizeStep"
+    for key in ("min", "max"):
+        for stats in (pack.stats, unpack.stats):
+            assert np.allclose(
+                np.asarray(stats["action"][key]), statistics["action"][key], atol=1e-6
+            ), key
+        assert np.allclose(
+            np.asarray(pack.stats["observation.state"][key]), statistics["proprio"][key], atol=1e-6
+        ), key
+    vlm = next(s for s in preprocessor.steps if type(s).__name__ == "GrootN17VLMEncodeStep")
+    assert Path(vlm.model_name).name == "backbone"
 
 
 def test_policy_image_slots_must_match_a_camera_or_be_mapped(
@@ -353,17 +378,6 @@ def test_job_start_refuses_with_64_what_the_policy_cannot_take(
     assert "at most 4 dimensions" in found["proprio"]
     assert "at most 6 action dimensions" in found["dataset"]
 
-    # GR00T is recognised and refused before a job exists.
-    later = tmp_path / "groot"
-    subprocess.run(["cp", "-r", str(act), str(later)], check=True)
-    config = json.loads((later / "config.json").read_text())
-    config["type"] = "groot"
-    (later / "config.json").write_text(json.dumps(config))
-    refused, document = dry_run(package, later)
-    assert refused.returncode == 64
-    assert "groot checkpoint" in problems(document)["base_model"]
-    assert "pi0, pi05" in problems(document)["base_model"]
-
 
 def test_pi_tokenizer_comes_from_a_local_directory_or_the_cache_or_is_named(
     make_package: Callable[..., Path],
@@ -419,6 +433,100 @@ def test_pi_tokenizer_comes_from_a_local_directory_or_the_cache_or_is_named(
     )
     assert stateless.returncode == 64
     assert "needs a state" in problems(document)["proprio"]
+
+
+def groot_variant(tmp_path: Path, groot: Path, tokenizer: bool, weights: bool) -> Path:
+    """A copy of the tiny groot checkpoint whose base (``base``) and backbone (``backbone``)
+    are copies too: without the backbone's tokenizer files (LeRobot then loads its hard-coded
+    Qwen3-VL processor id) and/or without the policy's ``model.safetensors`` (a config-only
+    checkpoint: the weights are the base's)."""
+    tmp_path.mkdir(parents=True)
+    subprocess.run(["cp", "-r", str(groot / "backbone"), str(tmp_path / "backbone")], check=True)
+    subprocess.run(["cp", "-r", str(groot / "base"), str(tmp_path / "base")], check=True)
+    if not tokenizer:
+        for name in ("tokenizer_config.json", "tokenizer.json", "chat_template.jinja"):
+            (tmp_path / "backbone" / name).unlink(missing_ok=True)
+    raw = json.loads((tmp_path / "base" / "config.json").read_text())
+    raw["model_name"] = str(tmp_path / "backbone")
+    (tmp_path / "base" / "config.json").write_text(json.dumps(raw))
+    policy = tmp_path / "policy"
+    policy.mkdir()
+    config = json.loads((groot / "config.json").read_text())
+    config["base_model_path"] = str(tmp_path / "base")
+    (policy / "config.json").write_text(json.dumps(config))
+    if weights:
+        subprocess.run(["cp", str(groot / "model.safetensors"), str(policy)], check=True)
+    return policy
+
+
+def test_groot_base_and_processor_come_from_local_directories_or_are_named(
+    make_package: Callable[..., Path],
+    checkpoints: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GR00T N1.7 is built from its raw base (``base_model_path``) and tokenizes with a Qwen3-VL
+    processor: a base that is nowhere on disk, or a processor neither local nor in the cache,
+    is refused (64) naming it and the fix; a config-only checkpoint takes the base's weights
+    (the estimate counts them); the cache is used offline; GR00T needs a state."""
+    package = make_package()
+    groot = checkpoints("groot")
+    empty = tmp_path / "empty"
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    config = json.loads((groot / "config.json").read_text())
+    config["base_model_path"] = "example/GR00T-N1.7-nowhere"
+    (missing / "config.json").write_text(json.dumps(config))
+    refused, document = dry_run(package, missing, hf_home=empty)
+    assert refused.returncode == 64, refused.stdout
+    message = problems(document)["base_model"]
+    assert "example/GR00T-N1.7-nowhere" in message and str(empty / "hub") in message
+
+    stateless, document = dry_run(package, groot, "--proprio", "none")
+    assert stateless.returncode == 64
+    assert "needs a state" in problems(document)["proprio"]
+
+    # Without the backbone's tokenizer LeRobot loads nvidia/Cosmos-Reason2-2B's processor.
+    hub_id = "nvidia/Cosmos-Reason2-2B"
+    variant = groot_variant(tmp_path / "variant", groot, tokenizer=False, weights=False)
+    refused, document = dry_run(package, variant, hf_home=empty)
+    assert refused.returncode == 64, refused.stdout
+    message = problems(document)["tokenizer"]
+    assert hub_id in message and "--tokenizer DIR" in message and str(empty / "hub") in message
+    wrong, document = dry_run(package, variant, "--tokenizer", str(tmp_path), hf_home=empty)
+    assert wrong.returncode == 64 and "preprocessor_config.json" in problems(document)["tokenizer"]
+    accepted, document = dry_run(
+        package, variant, "--tokenizer", str(groot / "backbone"), hf_home=empty
+    )
+    assert accepted.returncode == 0, accepted.stdout
+    # The config-only checkpoint's estimate counts the base's weights under the policy's names.
+    full, reference = dry_run(package, groot)
+    assert full.returncode == 0, full.stdout
+    estimate, expected = (d["spec"]["memory_estimate"] for d in (document, reference))
+    assert estimate["trainable_parameters"] == expected["trainable_parameters"] > 0
+    assert expected["parameters"] * 0.99 <= estimate["parameters"] <= expected["parameters"]
+
+    # The processor in the Hugging Face cache's layout: accepted; the trainer loads it offline
+    # (from the config-only checkpoint) and the saved preprocessor names the hub id.
+    hf_home = tmp_path / "hf"
+    repo = hf_home / "hub" / "models--nvidia--Cosmos-Reason2-2B"
+    revision = "0" * 40
+    (repo / "snapshots").mkdir(parents=True)
+    snapshot = repo / "snapshots" / revision
+    subprocess.run(["cp", "-r", str(groot / "backbone"), str(snapshot)], check=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    accepted, _ = dry_run(package, variant, hf_home=hf_home)
+    assert accepted.returncode == 0, accepted.stdout
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    spec = write_spec(tmp_path / "job", package, base_model=str(variant), max_steps=2, batch_size=2)
+    result = run_trainer(spec)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(
+        (tmp_path / "job" / "output" / "adapter" / "policy_preprocessor.json").read_text()
+    )
+    assert hub_id in [step.get("config", {}).get("model_name") for step in saved["steps"]]
 
 
 def test_smolvla_backbone_comes_from_a_local_directory_or_is_named(

@@ -46,7 +46,7 @@ struct JobSpecResolver: Sendable {
               + "checkpoints only; base_model '\(request.baseModel)' is \(kind.name): remove it")
         })
     }
-    if isLeRobot, let checkpoint = LeRobotCheckpoint.read(request.baseModel) {
+    if isLeRobot, let checkpoint = LeRobotCheckpoint.read(request.baseModel, environment: context.environment) {
       try Self.checkLeRobot(
         checkpoint, request: request, document: document, imageMap: imageMap ?? [:],
         environment: context.environment)
@@ -249,21 +249,14 @@ struct JobSpecResolver: Sendable {
   }
 
   /// Refuses (64) a LeRobot checkpoint the dataset cannot feed: image slots without a camera,
-  /// state or action sizes the policy cannot take, LoRA targets that name no module.
+  /// state or action sizes the policy cannot take, a base, backbone or tokenizer not on disk,
+  /// LoRA targets that name no module.
   static func checkLeRobot(
     _ checkpoint: LeRobotCheckpoint, request: JobRequest, document: DatasetDocument, imageMap: [String: String],
     environment: [String: String]
   ) throws {
-    guard LeRobotCheckpoint.trained.contains(checkpoint.type) else {
-      throw VlatuneError.invalidParameters([
-        ParameterProblem(
-          param: "base_model",
-          message: "base_model (--base-model) is a LeRobot \(checkpoint.type) checkpoint, a family vlatune "
-            + "recognises but does not fine-tune yet (it trains \(LeRobotCheckpoint.trained.joined(separator: ", ")); "
-            + "docs/trainer.md)")
-      ])
-    }
     var problems: [ParameterProblem] = []
+    if let problem = checkpoint.grootBaseProblem(environment: environment) { problems.append(problem) }
     if let problem = checkpoint.cameraProblem(available: document.cameras.map(\.key), imageMap: imageMap) {
       problems.append(problem)
     }

@@ -20,36 +20,76 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   public var maxActionDim: Int?
   /// What the policy loads from outside the checkpoint: the backbone SmolVLA builds its VLM and
   /// tokenizer from (`vlm_model_name`: a hub id or a directory), the PaliGemma tokenizer pi0's
-  /// and pi0.5's processors name (`piTokenizer`).
+  /// and pi0.5's processors name (`piTokenizer`), the Qwen3-VL processor GR00T N1.7's names
+  /// (its base's `model_name` when that is a directory, else `grootProcessor`).
   public var backbone: String?
-  /// Module paths holding tensors (`model.encoder.layers.0.linear1`), from the weight files.
-  public var modules: Set<String>
+  /// GR00T N1.7: the raw GR00T checkpoint the policy is built from (`base_model_path`: a
+  /// directory or a hub id), and whether it was found (a directory or a Hugging Face cache
+  /// snapshot with `config.json`).
+  public var grootBase: String?
+  /// See `grootBase`: the directory it resolved to.
+  public var grootBaseDirectory: String?
+  /// Every tensor's name and shape, from the weight files' headers (a config-only groot
+  /// checkpoint: its base's, under the policy's `_groot_model.` prefix).
+  public var tensors: [String: [Int]]
+  /// Module paths holding tensors (`model.encoder.layers.0.linear1`), from `tensors`.
+  public var modules: Set<String> {
+    Set(tensors.keys.compactMap { name in name.lastIndex(of: ".").map { String(name[..<$0]) } })
+  }
 
   /// The families whose state and action are padded to `max_*_dim`; the others need sizes equal
   /// to the checkpoint's.
-  static let padding: Set<String> = ["smolvla", "pi0", "pi05"]
+  static let padding: Set<String> = ["smolvla", "pi0", "pi05", "groot"]
   static let imagePrefix = "observation.images."
-  /// The families the trainer fine-tunes today; the other LeRobot types are refused at start.
-  public static let trained = ["act", "diffusion", "smolvla", "pi0", "pi05"]
   /// The tokenizer LeRobot 0.6.1's pi0 and pi0.5 processors load (their weights are all in the
   /// checkpoint).
   public static let piTokenizer = "google/paligemma-3b-pt-224"
   /// The families whose tokenizer is PaliGemma's.
   static let paliGemma: Set<String> = ["pi0", "pi05"]
+  /// The Qwen3-VL processor (tokenizer, image and video processors) LeRobot 0.6.1's GR00T N1.7
+  /// processor names when the base's backbone is not a local directory.
+  public static let grootProcessor = "nvidia/Cosmos-Reason2-2B"
+  /// Families that cannot train without a state, and why.
+  static let needsState = [
+    "pi05": "writes the discretized state into its prompt",
+    "groot": "encodes the state in its action head",
+  ]
 
   /// Reads `directory`, or `nil` when its `config.json` is not a LeRobot policy's.
-  public static func read(_ directory: String) -> LeRobotCheckpoint? {
+  /// `environment` locates the Hugging Face cache a groot checkpoint's base may be in.
+  public static func read(
+    _ directory: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) -> LeRobotCheckpoint? {
     let path = (directory as NSString).expandingTildeInPath
-    guard FileIO.kind(path + "/config.json") == .regular, FileIO.size(path + "/config.json") < 1 << 20,
-      let data = FileManager.default.contents(atPath: path + "/config.json"),
-      let config = (try? JSONParser.parse(Array(data)))?.objectValue,
+    guard let config = jsonObject(path + "/config.json"),
       let type = config["type"]?.stringValue, BaseModelKind.lerobotTypes.contains(type)
     else { return nil }
     let inputs = config["input_features"]?.objectValue ?? [:]
     func size(_ feature: JSONValue?) -> Int? {
       feature?.objectValue?["shape"]?.arrayValue?.first?.numberValue.map { Int($0) }
     }
-    let tensors = MemoryEstimate.safetensorsTensors(in: URL(fileURLWithPath: path))
+    var tensors = MemoryEstimate.safetensorsTensors(in: URL(fileURLWithPath: path))
+    var backbone = paliGemma.contains(type) ? piTokenizer : config["vlm_model_name"]?.stringValue
+    var grootBase: String?
+    var grootBaseDirectory: String?
+    if type == "groot" {
+      // LeRobot's GrootConfig default when base_model_path is unset.
+      let base = config["base_model_path"]?.stringValue ?? "nvidia/GR00T-N1.7-3B"
+      grootBase = base
+      let local = (base as NSString).expandingTildeInPath
+      grootBaseDirectory =
+        FileIO.kind(local + "/config.json") == .regular
+        ? local : HuggingFaceCache(environment: environment).snapshot(of: base, with: ["config.json"])
+      let modelName = grootBaseDirectory.flatMap { jsonObject($0 + "/config.json")?["model_name"]?.stringValue }
+      backbone =
+        modelName.map { FileIO.kind(($0 as NSString).expandingTildeInPath + "/tokenizer_config.json") == .regular }
+          == true ? modelName : grootProcessor
+      if tensors.isEmpty, let grootBaseDirectory {
+        for (name, shape) in MemoryEstimate.safetensorsTensors(in: URL(fileURLWithPath: grootBaseDirectory)) {
+          tensors["_groot_model." + name] = shape
+        }
+      }
+    }
     return LeRobotCheckpoint(
       type: type,
       imageSlots: inputs.keys.filter { $0.hasPrefix(imagePrefix) }
@@ -58,11 +98,27 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       actionDim: size(config["output_features"]?.objectValue?["action"]),
       maxStateDim: config["max_state_dim"]?.numberValue.map { Int($0) },
       maxActionDim: config["max_action_dim"]?.numberValue.map { Int($0) },
-      backbone: paliGemma.contains(type) ? piTokenizer : config["vlm_model_name"]?.stringValue,
-      modules: Set(
-        tensors.keys.compactMap { name in
-          name.lastIndex(of: ".").map { String(name[..<$0]) }
-        }))
+      backbone: backbone, grootBase: grootBase, grootBaseDirectory: grootBaseDirectory, tensors: tensors)
+  }
+
+  /// A JSON object file under 1 MiB, or `nil`.
+  static func jsonObject(_ path: String) -> [String: JSONValue]? {
+    guard FileIO.kind(path) == .regular, FileIO.size(path) < 1 << 20,
+      let data = FileManager.default.contents(atPath: path)
+    else { return nil }
+    return (try? JSONParser.parse(Array(data)))?.objectValue
+  }
+
+  /// A problem when a groot checkpoint's base (`base_model_path`) is neither a directory nor
+  /// in the Hugging Face cache: LeRobot builds GR00T N1.7 from it, offline.
+  public func grootBaseProblem(environment: [String: String]) -> ParameterProblem? {
+    guard type == "groot", let grootBase, grootBaseDirectory == nil else { return nil }
+    let cache = HuggingFaceCache(environment: environment).root
+    return ParameterProblem(
+      param: "base_model",
+      message:
+        "base_model (--base-model): the groot checkpoint's base_model_path '\(grootBase)' (the raw GR00T N1.7 checkpoint LeRobot builds the policy from) is neither a directory with config.json nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(grootBase) --local-dir DIR) and set base_model_path in config.json to DIR"
+    )
   }
 
   /// A problem naming both sides when a policy slot has no camera (`imageMap[slot]`, else the
@@ -100,40 +156,48 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
 
   /// A problem when the backbone's files cannot be found offline: `tokenizer` (a directory with
   /// the backbone's `config.json` for SmolVLA, a tokenizer's `tokenizer_config.json` for pi0 /
-  /// pi0.5), else `backbone` as a directory or in the Hugging Face cache (`HF_HUB_CACHE`,
+  /// pi0.5, a Qwen3-VL processor's `tokenizer_config.json` and `preprocessor_config.json` for
+  /// GR00T), else `backbone` as a directory or in the Hugging Face cache (`HF_HUB_CACHE`,
   /// `HF_HOME/hub`, `~/.cache/huggingface/hub`; a snapshot with those files and `config.json`);
   /// it names the id and the fix.
   public func backboneProblem(tokenizer: String?, environment: [String: String]) -> ParameterProblem? {
     let pi = Self.paliGemma.contains(type)
-    let marker = pi ? "tokenizer_config.json" : "config.json"
-    let what = pi ? "PaliGemma tokenizer's files" : "backbone's config.json and tokenizer files"
+    let markers =
+      switch type {
+      case "groot": ["tokenizer_config.json", "preprocessor_config.json"]
+      case _ where pi: ["tokenizer_config.json"]
+      default: ["config.json"]
+      }
+    let what =
+      switch type {
+      case "groot": "Qwen3-VL processor's files"
+      case _ where pi: "PaliGemma tokenizer's files"
+      default: "backbone's config.json and tokenizer files"
+      }
     if let tokenizer {
       let path = (tokenizer as NSString).expandingTildeInPath
-      guard FileIO.kind(path + "/" + marker) == .regular else {
+      guard markers.allSatisfy({ FileIO.kind(path + "/" + $0) == .regular }) else {
         return ParameterProblem(
           param: "tokenizer",
-          message: "tokenizer (--tokenizer) must be a directory with the \(what) (\(marker)), got '\(tokenizer)'"
+          message:
+            "tokenizer (--tokenizer) must be a directory with the \(what) (\(markers.joined(separator: ", "))), got '\(tokenizer)'"
         )
       }
       return nil
     }
-    guard let backbone, type == "smolvla" || pi else { return nil }
-    if FileIO.kind((backbone as NSString).expandingTildeInPath + "/" + marker) == .regular { return nil }
-    let cache =
-      environment["HF_HUB_CACHE"]
-      ?? environment["HF_HOME"].map { $0 + "/hub" }
-      ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache/huggingface/hub"
-    let snapshots = cache + "/models--" + backbone.replacingOccurrences(of: "/", with: "--") + "/snapshots"
+    guard let backbone, type == "smolvla" || type == "groot" || pi else { return nil }
+    let local = (backbone as NSString).expandingTildeInPath
+    if markers.allSatisfy({ FileIO.kind(local + "/" + $0) == .regular }) { return nil }
+    let hub = HuggingFaceCache(environment: environment)
     // From the hub's cache, transformers' AutoTokenizer reads the model's config.json too.
-    let cached = [marker, "config.json"]
-    let present = (try? FileManager.default.contentsOfDirectory(atPath: snapshots))?.contains { snapshot in
-      cached.allSatisfy { FileIO.kind(snapshots + "/" + snapshot + "/" + $0) == .regular }
-    }
-    if present == true { return nil }
+    if hub.snapshot(of: backbone, with: markers + ["config.json"]) != nil { return nil }
+    let cache = hub.root
     let source =
-      pi
-      ? "the \(type) checkpoint's tokenizer '\(backbone)' (LeRobot's \(type) processor names it)"
-      : "the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name)"
+      switch type {
+      case "groot": "the groot policy's Qwen3-VL processor '\(backbone)' (LeRobot's GR00T N1.7 processor names it)"
+      case _ where pi: "the \(type) checkpoint's tokenizer '\(backbone)' (LeRobot's \(type) processor names it)"
+      default: "the \(type) checkpoint's backbone '\(backbone)' (config.json vlm_model_name)"
+      }
     return ParameterProblem(
       param: "tokenizer",
       message:
@@ -144,12 +208,12 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   /// Problems with the state and action sizes the job would train with.
   public func dimensionProblems(stateDim: Int, actionDim: Int) -> [ParameterProblem] {
     var problems: [ParameterProblem] = []
-    if type == "pi05", stateDim == 0 {
+    if let reason = Self.needsState[type], stateDim == 0 {
       problems.append(
         ParameterProblem(
           param: "proprio",
           message:
-            "proprio (--proprio): the pi05 policy writes the discretized state into its prompt and needs a state; the job would feed none; train with --proprio all or i,j,…"
+            "proprio (--proprio): the \(type) policy \(reason) and needs a state; the job would feed none; train with --proprio all or i,j,…"
         ))
     }
     if Self.padding.contains(type) {
@@ -202,7 +266,7 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
 
   /// The modules LoRA wraps by default, as the trainer applies them (a regular expression over
   /// module paths, PEFT's full-match rule): LeRobot's own for SmolVLA, pi0 and pi0.5, vlatune's
-  /// for ACT and diffusion (trainer/vlatune_trainer/models/lerobot_policy.py; a test compares the count).
+  /// for GR00T, ACT and diffusion (trainer/vlatune_trainer/models/lerobot_policy.py; a test compares the count).
   public static let defaultTargets: [String: String] = [
     "smolvla":
       #"(model\.vlm_with_expert\.lm_expert\..*\.(q|v)_proj|model\.(state_proj|action_in_proj|action_out_proj|action_time_mlp_in|action_time_mlp_out))"#,
@@ -210,6 +274,7 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
     "pi05": piTargets,
     "act": #"model\.(vae_encoder|encoder|decoder)\.layers\.\d+\.(linear1|linear2)|model\.action_head"#,
     "diffusion": #"diffusion\.unet\..*\.((conv1|conv2)\.block\.0|cond_encoder\.1)|diffusion\.unet\.final_conv\.1"#,
+    "groot": #"_groot_model\.action_head\.model\.transformer_blocks\.\d+\.attn1\.(to_q|to_k|to_v|to_out\.0)"#,
   ]
 
   /// LeRobot's pi0 / pi0.5 default: the action expert's `q_proj`/`v_proj` and the projections.

@@ -100,7 +100,7 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
   /// headers, fp32 weights (the trainer autocasts, it does not cast them), and no activation
   /// term yet — a lower bound until a GPU measurement calibrates it (docs/trainer.md).
   static func lerobot(_ checkpoint: LeRobotCheckpoint, spec: JobSpec, gpuMemoryBytes: Int?) -> MemoryEstimate? {
-    let tensors = safetensorsTensors(in: URL(fileURLWithPath: (spec.baseModel as NSString).expandingTildeInPath))
+    let tensors = checkpoint.tensors
     let parameters = tensors.values.reduce(0) { $0 + $1.reduce(1, *) }
     guard parameters > 0 else { return nil }
     let hyper = spec.hyperparameters

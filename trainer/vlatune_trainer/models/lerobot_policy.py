@@ -1,8 +1,8 @@
-"""LeRobot policy checkpoints (SmolVLA, pi0, pi0.5, ACT, diffusion) fine-tuned with LoRA in
-vlatune's own training loop: the policy's config shapes the batches (image slots, observation
-history, action window), LeRobot's pre/post processors normalize with vlatune's exact statistics in
-each family's own mode, and the output is a LeRobot ``pretrained_model`` directory with the PEFT
-adapter that LeRobot's runtime loads unchanged.
+"""LeRobot policy checkpoints (SmolVLA, pi0, pi0.5, GR00T N1.7, ACT, diffusion) fine-tuned with
+LoRA in vlatune's own training loop: the policy's config shapes the batches (image slots,
+observation history, action window), LeRobot's pre/post processors normalize with vlatune's exact
+statistics in each family's own mode, and the output is a LeRobot ``pretrained_model`` directory
+with the PEFT adapter that LeRobot's runtime loads unchanged.
 
 Needs the LeRobot environment (``make venv-lerobot``: Python 3.12, lerobot 0.6.1)."""
 
@@ -25,11 +25,14 @@ from ..lerobot_batches import LeRobotBatcher, WindowSpec, resize_frames
 from ..package import Package, read_shard
 from ..spec import Hyperparameters
 
-FAMILIES = ("smolvla", "pi0", "pi05", "act", "diffusion")
+FAMILIES = ("smolvla", "pi0", "pi05", "groot", "act", "diffusion")
 """The LeRobot policy types vlatune trains (``config.json`` ``type``)."""
 
-LATER = ("groot",)
-"""LeRobot types recognised but not trained yet (refused with a clear message)."""
+NEEDS_STATE = {
+    "pi05": "writes the discretized state into its prompt",
+    "groot": "encodes the state in its action head",
+}
+"""Families that cannot train without a state, and why."""
 
 PI_TOKENIZER = "google/paligemma-3b-pt-224"
 """The tokenizer LeRobot 0.6.1's pi0 and pi0.5 processors name (PaliGemma's); ``--tokenizer``
@@ -45,6 +48,10 @@ OWN_TARGETS = {
     # (residual_conv is an Identity where a block keeps its width, so it is left out.)
     "diffusion": r"diffusion\.unet\..*\.((conv1|conv2)\.block\.0|cond_encoder\.1)|"
     r"diffusion\.unet\.final_conv\.1",
+    # The attention of the action head's DiT (self- and cross-attention to the backbone's
+    # tokens); the embodiment projectors are per-embodiment tensors, not Linear layers.
+    "groot": r"_groot_model\.action_head\.model\.transformer_blocks\.\d+\.attn1\."
+    r"(to_q|to_k|to_v|to_out\.0)",
 }
 """vlatune's LoRA targets for the families LeRobot defines none for."""
 
@@ -58,7 +65,7 @@ def family(base_model: str) -> str | None:
         kind = json.loads(config.read_text()).get("type")
     except (OSError, ValueError, AttributeError):
         return None
-    return kind if kind in FAMILIES + LATER else None
+    return kind if kind in FAMILIES else None
 
 
 def parse_image_map(value: dict[str, str] | str | None) -> dict[str, str]:
@@ -206,8 +213,32 @@ def tokenizer_from(kind: str, directory: str | None) -> Iterator[None]:
         module.TokenizerProcessorStep = real
 
 
+def groot_processor_from(preprocessor: Any, directory: str | None, policy: Any) -> str:
+    """GR00T N1.7's VLM step loads its Qwen3-VL processor (tokenizer, image and video
+    processors) from the hub id its factory hard-codes (``nvidia/Cosmos-Reason2-2B``); it loads
+    ``directory`` (``--tokenizer``) instead, else the backbone directory the base names
+    (``model_name``) when that is local, else the hub id (from the cache, offline). Loaded now,
+    so a missing processor fails here; the saved ``policy_preprocessor.json`` names the source."""
+    step = next(s for s in preprocessor.steps if type(s).__name__ == "GrootN17VLMEncodeStep")
+    backbone = str(policy._groot_model.config.model_name)
+    local = (Path(backbone) / "tokenizer_config.json").is_file()
+    source = directory or (backbone if local else None)
+    if source is not None:
+        step.model_name = source
+        step._proc = None
+    try:
+        _ = step.proc
+    except OSError as error:
+        raise TrainerError(
+            "config_error",
+            f"the groot policy's Qwen3-VL processor {step.model_name!r} could not be loaded "
+            f"offline ({error}); pass --tokenizer DIR with its tokenizer, preprocessor_config.json "
+            "and video_preprocessor_config.json",
+        ) from error
+
+
 def target_modules(kind: str, policy: torch.nn.Module, requested: list[str]) -> list[str] | str:
-    """LeRobot's defaults (SmolVLA, pi0, pi0.5), vlatune's own (ACT, diffusion), or the names
+    """LeRobot's defaults (SmolVLA, pi0, pi0.5), vlatune's own (GR00T, ACT, diffusion), or the names
     given."""
     if requested and requested != ["all-linear"]:
         return requested
@@ -234,23 +265,20 @@ def build_lerobot(
 
     directory = Path(base).expanduser().resolve()
     kind = family(str(directory))
-    if kind in LATER:
-        raise TrainerError(
-            "config_error",
-            f"LeRobot policy type {kind!r} is recognised but vlatune does not train it yet "
-            f"(trained: {', '.join(FAMILIES)})",
-        )
     config = PreTrainedConfig.from_pretrained(str(directory), local_files_only=True)
     config.device = device.type
     tokenizer = str(Path(hyper.tokenizer).expanduser().resolve()) if hyper.tokenizer else None
     if tokenizer and hasattr(config, "vlm_model_name"):
         config.vlm_model_name = tokenizer
-    if kind == "pi05" and not proprio:
+    if kind in NEEDS_STATE and not proprio:
         raise TrainerError(
             "config_error",
-            "the pi05 policy writes the discretized state into its prompt and needs one; "
+            f"the {kind} policy {NEEDS_STATE[kind]} and needs one; "
             "train with a state (--proprio all or i,j,…)",
         )
+    if kind == "groot":
+        # GR00T autocasts to bf16 itself when use_bf16 is set, on CPU too.
+        config.use_bf16 = autocast
     visual = {k: f for k, f in config.input_features.items() if f.type is FeatureType.VISUAL}
     slots = sorted(visual)
     if not slots:
@@ -268,7 +296,11 @@ def build_lerobot(
         "action": PolicyFeature(type=FeatureType.ACTION, shape=(package.action_dim,))
     }
     config.pretrained_path = str(directory)
-    policy = get_policy_class(kind).from_pretrained(str(directory), config=config)
+    if kind == "groot" and not (directory / "model.safetensors").exists():
+        # A config-only groot checkpoint: the weights are base_model_path's (a raw GR00T N1.7).
+        policy = get_policy_class(kind)(config)
+    else:
+        policy = get_policy_class(kind).from_pretrained(str(directory), config=config)
     stats = statistics(package, proprio, slots, cameras, shape)  # type: ignore[arg-type]
     try:
         with tokenizer_from(kind, tokenizer):
@@ -280,6 +312,8 @@ def build_lerobot(
             f"the {kind} policy's tokenizer {name!r} could not be loaded offline ({error}); "
             "pass --tokenizer DIR with its files",
         ) from error
+    if kind == "groot":
+        groot_processor_from(preprocessor, tokenizer, policy)
     targets = target_modules(kind, policy, list(hyper.target_modules))
     lora = LoraConfig(
         r=hyper.lora_rank,
