@@ -83,10 +83,12 @@ public enum JobParameters {
         + "(slot=camera,…); default: the camera of the slot's own name, else refused (64)."),
     ParameterDefinition(
       name: "tokenizer", kind: .string(maxLength: 4096),
-      help: "LeRobot SmolVLA / pi0 / pi0.5: a local directory with the tokenizer files (SmolVLA: "
-        + "the backbone's config too), used instead of the hub id the policy names (SmolVLA: "
-        + "config.json vlm_model_name; pi: google/paligemma-3b-pt-224), since training is offline; "
-        + "default: that id when it is a local directory or in the Hugging Face cache."),
+      help: "LeRobot SmolVLA / pi0 / pi0.5 / GR00T: a local directory with the tokenizer files "
+        + "(SmolVLA: the backbone's config too; GR00T: the Qwen3-VL processor's), used instead of "
+        + "the hub id the policy names (SmolVLA: config.json vlm_model_name; pi: "
+        + "google/paligemma-3b-pt-224; GR00T: its base's backbone, else nvidia/Cosmos-Reason2-2B), "
+        + "since training is offline; default: that id when it is a local directory or in the "
+        + "Hugging Face cache."),
     ParameterDefinition(
       name: "force", kind: .boolean, defaultValue: .bool(false),
       help: "Start even when the memory estimate exceeds the GPU's memory (otherwise refused, 69)."),
