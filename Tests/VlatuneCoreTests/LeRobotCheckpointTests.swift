@@ -128,6 +128,10 @@ struct LeRobotCheckpointTests {
     // The DiT's attention only (not its feed-forward): r × (16 + 16).
     #expect(local.loraParameters(tensors: local.tensors, rank: 4, targets: ["all-linear"]) == 4 * 32)
     #expect(local.dimensionProblems(stateDim: 0, actionDim: 7).map(\.param) == ["proprio"])
+    // A relative base_model_path is read from the checkpoint's directory.
+    try write(base: "../base")
+    let relative = try #require(LeRobotCheckpoint.read(policy.path, environment: empty))
+    #expect(relative.grootBaseDirectory.map { ($0 as NSString).standardizingPath } == base.path)
     #expect(local.dimensionProblems(stateDim: 17, actionDim: 7).first?.message.contains("at most 16") == true)
 
     // A hub id: found only where refs/main names a snapshot with config.json.

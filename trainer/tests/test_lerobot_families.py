@@ -452,7 +452,7 @@ def groot_variant(tmp_path: Path, groot: Path, tokenizer: bool, weights: bool) -
     policy = tmp_path / "policy"
     policy.mkdir()
     config = json.loads((groot / "config.json").read_text())
-    config["base_model_path"] = str(tmp_path / "base")
+    config["base_model_path"] = "../base"  # read from the checkpoint's directory
     (policy / "config.json").write_text(json.dumps(config))
     if weights:
         subprocess.run(["cp", str(groot / "model.safetensors"), str(policy)], check=True)
@@ -527,6 +527,8 @@ def test_groot_base_and_processor_come_from_local_directories_or_are_named(
         (tmp_path / "job" / "output" / "adapter" / "policy_preprocessor.json").read_text()
     )
     assert hub_id in [step.get("config", {}).get("model_name") for step in saved["steps"]]
+    saved = json.loads((tmp_path / "job" / "output" / "adapter" / "config.json").read_text())
+    assert saved["base_model_path"] == str((tmp_path / "variant" / "base").resolve())
 
 
 def test_smolvla_backbone_comes_from_a_local_directory_or_is_named(

@@ -76,7 +76,9 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       // LeRobot's GrootConfig default when base_model_path is unset.
       let base = config["base_model_path"]?.stringValue ?? "nvidia/GR00T-N1.7-3B"
       grootBase = base
-      let local = (base as NSString).expandingTildeInPath
+      // A relative path is read from the checkpoint's own directory, as the trainer reads it.
+      let expanded = (base as NSString).expandingTildeInPath
+      let local = expanded.hasPrefix("/") ? expanded : path + "/" + expanded
       grootBaseDirectory =
         FileIO.kind(local + "/config.json") == .regular
         ? local : HuggingFaceCache(environment: environment).snapshot(of: base, with: ["config.json"])
@@ -117,7 +119,7 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
     return ParameterProblem(
       param: "base_model",
       message:
-        "base_model (--base-model): the groot checkpoint's base_model_path '\(grootBase)' (the raw GR00T N1.7 checkpoint LeRobot builds the policy from) is neither a directory with config.json nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(grootBase) --local-dir DIR) and set base_model_path in config.json to DIR"
+        "base_model (--base-model): the groot checkpoint's base_model_path '\(grootBase)' (the raw GR00T N1.7 checkpoint LeRobot builds the policy from) is neither a directory with config.json (a relative path is read from the checkpoint's directory) nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(grootBase) --local-dir DIR) and set base_model_path in config.json to DIR"
     )
   }
 

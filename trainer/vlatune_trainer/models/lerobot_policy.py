@@ -213,7 +213,28 @@ def tokenizer_from(kind: str, directory: str | None) -> Iterator[None]:
         module.TokenizerProcessorStep = real
 
 
-def groot_processor_from(preprocessor: Any, directory: str | None, policy: Any) -> str:
+def groot_base(checkpoint: Path, named: str) -> str:
+    """The raw GR00T N1.7 checkpoint a groot checkpoint's ``base_model_path`` names, as a
+    directory: relative to the checkpoint's own directory, else a hub id's snapshot in the
+    Hugging Face cache (offline), so LeRobot reads the base's sidecars (``processor_config.json``,
+    ``statistics.json``) from it and the saved config names it."""
+    local = checkpoint / Path(named).expanduser()
+    if (local / "config.json").is_file():
+        return str(local.resolve())
+    from huggingface_hub import snapshot_download
+
+    try:
+        return str(snapshot_download(named, local_files_only=True))
+    except Exception as error:  # the hub's errors for a bad id or a missing snapshot vary
+        raise TrainerError(
+            "config_error",
+            f"the groot checkpoint's base_model_path {named!r} is neither a directory with "
+            f"config.json (relative paths are read from {checkpoint}) nor in the Hugging Face "
+            f"cache ({error})",
+        ) from error
+
+
+def groot_processor_from(preprocessor: Any, directory: str | None, policy: Any) -> None:
     """GR00T N1.7's VLM step loads its Qwen3-VL processor (tokenizer, image and video
     processors) from the hub id its factory hard-codes (``nvidia/Cosmos-Reason2-2B``); it loads
     ``directory`` (``--tokenizer``) instead, else the backbone directory the base names
@@ -279,6 +300,7 @@ def build_lerobot(
     if kind == "groot":
         # GR00T autocasts to bf16 itself when use_bf16 is set, on CPU too.
         config.use_bf16 = autocast
+        config.base_model_path = groot_base(directory, config.base_model_path)
     visual = {k: f for k, f in config.input_features.items() if f.type is FeatureType.VISUAL}
     slots = sorted(visual)
     if not slots:
