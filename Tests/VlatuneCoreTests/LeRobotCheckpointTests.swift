@@ -65,6 +65,9 @@ struct LeRobotCheckpointTests {
     let act = try #require(LeRobotCheckpoint.read(try Self.checkpoint(in: directory.url).path))
     #expect(act.dimensionProblems(stateDim: 8, actionDim: 7).isEmpty)
     #expect(act.dimensionProblems(stateDim: 6, actionDim: 9).map(\.param) == ["proprio", "dataset"])
+    // The fixture's config.json has no gradient_checkpointing field: ACT has none.
+    #expect(act.gradientCheckpointingProblem(requested: true)?.param == "gradient_checkpointing")
+    #expect(act.gradientCheckpointingProblem(requested: false) == nil)
     let smolvla = try #require(
       LeRobotCheckpoint.read(try Self.checkpoint(in: directory.url, type: "smolvla").path))
     #expect(smolvla.dimensionProblems(stateDim: 6, actionDim: 2).isEmpty)

@@ -292,6 +292,81 @@ def test_job_start_runs_a_lerobot_checkpoint_in_the_lerobot_environment(
     assert json.loads(started.stdout)["state"] == "succeeded"
 
 
+@pytest.mark.parametrize("family", ["diffusion", "pi0"])
+def test_gradient_checkpointing_where_the_family_has_it(
+    family: str, make_package: Callable[..., Path], checkpoints: Callable[..., Path], tmp_path: Path
+) -> None:
+    """LeRobot's own gradient checkpointing (diffusion's U-Net blocks, pi0's Gemma layers)
+    recomputes without changing a loss, so the LoRA weights get the same gradients; a family
+    without it is refused (64) before a job exists, and by the trainer for a spec written
+    without the binary."""
+    package = make_package()
+    base = str(checkpoints(family))
+    tokenizer = tokenizer_options(family, Path(base))
+    losses = {}
+    for flag in (False, True):
+        directory = tmp_path / f"checkpointing-{flag}"
+        options = {"max_steps": 4, "batch_size": 4, "gradient_checkpointing": flag, **tokenizer}
+        spec = write_spec(directory, package, base_model=base, **options)
+        assert run_trainer(spec).returncode == 0
+        losses[flag] = [e["loss"] for e in read_events(directory) if e["type"] == "progress"]
+        saved = json.loads((directory / "output" / "adapter" / "config.json").read_text())
+        assert saved["gradient_checkpointing"] is flag
+    assert losses[True] and losses[True] == pytest.approx(losses[False], rel=1e-5)
+    flags = ["--tokenizer", tokenizer["tokenizer"]] if tokenizer else []
+    assert dry_run(package, base, "--gradient-checkpointing", *flags)[0].returncode == 0
+    if family != "diffusion":
+        return
+
+    act = checkpoints("act")
+    refused, document = dry_run(package, act, "--gradient-checkpointing")
+    assert refused.returncode == 64
+    message = problems(document)["gradient_checkpointing"]
+    assert "act policy has no gradient checkpointing" in message and "train without it" in message
+    spec = write_spec(tmp_path / "act", package, base_model=str(act), gradient_checkpointing=True)
+    assert run_trainer(spec).returncode == 2
+    failure = read_events(tmp_path / "act")[-1]
+    assert failure["code"] == "config_error" and "gradient_checkpointing" in failure["message"]
+
+
+@pytest.mark.parametrize("family", ["act", "smolvla"])
+def test_two_training_processes_train_a_lerobot_policy_under_torchrun(
+    family: str, make_package: Callable[..., Path], checkpoints: Callable[..., Path]
+) -> None:
+    """``--processes 2`` on CPU: torchrun with gloo, DistributedDataParallel over the
+    PEFT-wrapped policy; the job succeeds and rank 0's adapter loads in LeRobot's runtime."""
+    package = make_package()
+    env = {k: v for k, v in os.environ.items() if k not in ("VLATUNE_PYTHON", "VLATUNE_TRAINER")}
+    env["VLATUNE_HOME"] = str(package.parents[1])
+    binary = str(vlatune_binary())
+    command = ["job", "start", "--base-model", str(checkpoints(family)), "--dataset", "sample"]
+    options = ["--max-steps", "3", "--batch-size", "4", "--processes", "2", "--wait", "--json"]
+    started = subprocess.run(
+        [binary, *command, *options],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    done = json.loads(started.stdout)
+    logs = subprocess.run(
+        [binary, "job", "logs", done["id"]], capture_output=True, text=True, env=env, timeout=60
+    ).stdout
+    assert started.returncode == 0 and done["state"] == "succeeded", logs[-3000:]
+    assert "distributed: 2 processes (gloo)" in logs
+    adapter = Path(done["job_dir"]) / "output" / "adapter"
+    policy, preprocessor, postprocessor = lerobot_runtime(adapter)
+    observation = {
+        "observation.images.front": torch.rand(3, 64, 64),
+        "observation.images.wrist": torch.rand(3, 64, 64),
+        "observation.state": torch.zeros(8),
+        "task": "pick up the red block",
+    }
+    with torch.no_grad():
+        action = postprocessor(policy.eval().select_action(preprocessor(observation)))
+    assert tuple(action.shape) == (1, 7)
+
+
 def dry_run(
     package: Path, base: Path | str, *extra: str, hf_home: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[str], dict]:

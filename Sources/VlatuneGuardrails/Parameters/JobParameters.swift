@@ -72,7 +72,9 @@ public enum JobParameters {
         + "training process)."),
     ParameterDefinition(
       name: "gradient_checkpointing", kind: .boolean, defaultValue: .bool(false),
-      help: "Recompute activations in the backward pass: less GPU memory, about 30% more time."),
+      help: "Recompute activations in the backward pass: less GPU memory, about 30% more time "
+        + "(LeRobot policies: those with LeRobot's own switch, pi0 / pi0.5 / diffusion; others "
+        + "are refused, 64)."),
     ParameterDefinition(
       name: "trust_remote_code", kind: .boolean, defaultValue: .bool(false),
       help: "Allow a checkpoint directory's own Python code (OpenVLA needs it); it runs with your "

@@ -257,6 +257,9 @@ struct JobSpecResolver: Sendable {
   ) throws {
     var problems: [ParameterProblem] = []
     if let problem = checkpoint.grootBaseProblem(environment: environment) { problems.append(problem) }
+    if let problem = checkpoint.gradientCheckpointingProblem(requested: request[.gradientCheckpointing]) {
+      problems.append(problem)
+    }
     if let problem = checkpoint.cameraProblem(available: document.cameras.map(\.key), imageMap: imageMap) {
       problems.append(problem)
     }

@@ -29,6 +29,9 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   public var grootBase: String?
   /// See `grootBase`: the directory it resolved to.
   public var grootBaseDirectory: String?
+  /// Whether the policy has LeRobot's own gradient checkpointing (its `config.json` has a
+  /// `gradient_checkpointing` field: pi0, pi0.5, diffusion in LeRobot 0.6.1).
+  public var checkpointsGradients: Bool
   /// Every tensor's name and shape, from the weight files' headers (a config-only groot
   /// checkpoint: its base's, under the policy's `_groot_model.` prefix).
   public var tensors: [String: [Int]]
@@ -100,7 +103,8 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       actionDim: size(config["output_features"]?.objectValue?["action"]),
       maxStateDim: config["max_state_dim"]?.numberValue.map { Int($0) },
       maxActionDim: config["max_action_dim"]?.numberValue.map { Int($0) },
-      backbone: backbone, grootBase: grootBase, grootBaseDirectory: grootBaseDirectory, tensors: tensors)
+      backbone: backbone, grootBase: grootBase, grootBaseDirectory: grootBaseDirectory,
+      checkpointsGradients: config["gradient_checkpointing"] != nil, tensors: tensors)
   }
 
   /// A JSON object file under 1 MiB, or `nil`.
@@ -204,6 +208,16 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       param: "tokenizer",
       message:
         "tokenizer (--tokenizer): \(source) is neither a local directory nor in the Hugging Face cache (\(cache)), and training runs offline; download it where there is network (huggingface-cli download \(backbone) --local-dir DIR) and pass --tokenizer DIR"
+    )
+  }
+
+  /// A problem when gradient checkpointing is asked of a policy that has none.
+  public func gradientCheckpointingProblem(requested: Bool) -> ParameterProblem? {
+    guard requested, !checkpointsGradients else { return nil }
+    return ParameterProblem(
+      param: "gradient_checkpointing",
+      message:
+        "gradient_checkpointing (--gradient-checkpointing): LeRobot 0.6.1's \(type) policy has no gradient checkpointing (its config.json has no gradient_checkpointing field; pi0, pi05 and diffusion have one); train without it"
     )
   }
 

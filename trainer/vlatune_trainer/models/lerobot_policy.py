@@ -297,6 +297,15 @@ def build_lerobot(
             f"the {kind} policy {NEEDS_STATE[kind]} and needs one; "
             "train with a state (--proprio all or i,j,…)",
         )
+    if hyper.gradient_checkpointing:
+        # LeRobot's own switch (pi0 / pi0.5: the Gemma layers; diffusion: the U-Net blocks).
+        if not hasattr(config, "gradient_checkpointing"):
+            raise TrainerError(
+                "config_error",
+                f"gradient_checkpointing: LeRobot 0.6.1's {kind} policy has none (its config "
+                "has no gradient_checkpointing); train without it",
+            )
+        config.gradient_checkpointing = True
     if kind == "groot":
         # GR00T autocasts to bf16 itself when use_bf16 is set, on CPU too.
         config.use_bf16 = autocast
