@@ -25,6 +25,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 WORDS = (
     "pick place put stack push open close move grasp lift the a an up down on in to of "
@@ -41,25 +42,27 @@ SPECIAL = [
 ]
 
 
+def word_level_tokenizer(tokens: list[str], **special: object) -> Any:
+    """A fast tokenizer over exactly ``tokens`` (ids in order, split on whitespace, ``<unk>``
+    for anything else) with the special tokens ``special`` names."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: index for index, token in enumerate(tokens)}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", **special)
+
+
 def make_paligemma_tokenizer(out: Path) -> Path:
     """A word-level tokenizer in PaliGemma's shape (``<bos>``/``<eos>``/``<pad>``) whose words
     cover the tasks of the test datasets and pi0.5's ``Task: …, State: 0 … 255;`` prompt; ids
     stay below the tiny Gemma's vocabulary."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
     tokens = ["<pad>", "<eos>", "<bos>", "<unk>", *WORDS, "Task:", "State:", "Action:"]
     tokens += [str(value) for value in range(256)]
-    vocab = {token: index for index, token in enumerate(tokens)}
-    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        unk_token="<unk>",
-        pad_token="<pad>",
-        bos_token="<bos>",
-        eos_token="<eos>",
-    ).save_pretrained(out)
+    special = {"pad_token": "<pad>", "bos_token": "<bos>", "eos_token": "<eos>"}
+    tokenizer = word_level_tokenizer(tokens, **special)
+    tokenizer.save_pretrained(out)
     return out
 
 
@@ -87,17 +90,13 @@ def make_qwen3vl(out: Path, image: int = 64) -> Path:
     """A tiny Qwen3-VL (2 text layers of width 32, 2 vision blocks, 16 px patches) in ``out``:
     config, word-level tokenizer with Qwen's special tokens and chat template, and the
     Qwen2-VL image / Qwen3-VL video processors GR00T N1.7's processor loads from it."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, Qwen2VLImageProcessor, Qwen3VLConfig
+    from transformers import Qwen2VLImageProcessor, Qwen3VLConfig
     from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
     tokens = QWEN_SPECIAL + WORDS + ["user"]
     vocab = {token: index for index, token in enumerate(tokens)}
-    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        unk_token="<unk>",
+    tokenizer = word_level_tokenizer(
+        tokens,
         pad_token="<|endoftext|>",
         eos_token="<|im_end|>",
         additional_special_tokens=QWEN_SPECIAL[1:7],
@@ -245,9 +244,7 @@ SMOLVLM_SHAPES = {
 def make_smolvlm(out: Path, shape: str = "tiny") -> Path:
     """A SmolVLM config of ``shape`` (``SMOLVLM_SHAPES``) and processor (word-level tokenizer
     with SmolVLM's special tokens) in ``out``."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
-        PreTrainedTokenizerFast,
         SmolVLMConfig,
         SmolVLMImageProcessor,
         SmolVLMProcessor,
@@ -257,11 +254,8 @@ def make_smolvlm(out: Path, shape: str = "tiny") -> Path:
     rows = [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
     tokens = SPECIAL + rows + WORDS + ["\n", ":", "User", "Assistant"]
     vocab = {token: index for index, token in enumerate(tokens)}
-    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        unk_token="<unk>",
+    tokenizer = word_level_tokenizer(
+        tokens,
         pad_token="<pad>",
         bos_token="<|im_start|>",
         eos_token="<end_of_utterance>",

@@ -396,6 +396,19 @@ def dry_run(
     return result, json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
 
 
+def cache_snapshot(hf_home: Path, hub_id: str, source: Path) -> Path:
+    """A copy of ``source`` as hub id ``hub_id``'s default revision in the Hugging Face cache
+    under ``hf_home`` (``refs/main`` naming the snapshot, as an offline load reads it)."""
+    repository = hf_home / "hub" / f"models--{hub_id.replace('/', '--')}"
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = repository / "snapshots" / revision
+    snapshot.parent.mkdir(parents=True)
+    subprocess.run(["cp", "-r", str(source), str(snapshot)], check=True)
+    (repository / "refs").mkdir()
+    (repository / "refs" / "main").write_text(revision)
+    return snapshot
+
+
 def problems(document: dict) -> dict[str, str]:
     """param → message of a 64 refusal's problems."""
     error = document.get("error", document)
@@ -477,13 +490,7 @@ def test_pi_tokenizer_comes_from_a_local_directory_or_the_cache_or_is_named(
     # The tokenizer in the Hugging Face cache's layout: accepted, and the trainer loads it
     # from there with the hub offline.
     hf_home = tmp_path / "hf"
-    repo = hf_home / "hub" / f"models--{hub_id.replace('/', '--')}"
-    revision = "0123456789abcdef0123456789abcdef01234567"
-    snapshot = repo / "snapshots" / revision
-    snapshot.parent.mkdir(parents=True)
-    subprocess.run(["cp", "-r", str(base / "tokenizer"), str(snapshot)], check=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(revision)
+    snapshot = cache_snapshot(hf_home, hub_id, base / "tokenizer")
     # transformers' AutoTokenizer reads a hub id's config.json too (the repository has one).
     incomplete, document = dry_run(package, base, hf_home=hf_home)
     assert incomplete.returncode == 64 and hub_id in problems(document)["tokenizer"]
@@ -584,13 +591,7 @@ def test_groot_base_and_processor_come_from_local_directories_or_are_named(
     # The processor in the Hugging Face cache's layout: accepted; the trainer loads it offline
     # (from the config-only checkpoint) and the saved preprocessor names the hub id.
     hf_home = tmp_path / "hf"
-    repo = hf_home / "hub" / "models--nvidia--Cosmos-Reason2-2B"
-    revision = "0" * 40
-    (repo / "snapshots").mkdir(parents=True)
-    snapshot = repo / "snapshots" / revision
-    subprocess.run(["cp", "-r", str(groot / "backbone"), str(snapshot)], check=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(revision)
+    cache_snapshot(hf_home, hub_id, groot / "backbone")
     accepted, _ = dry_run(package, variant, hf_home=hf_home)
     assert accepted.returncode == 0, accepted.stdout
     monkeypatch.setenv("HF_HOME", str(hf_home))
