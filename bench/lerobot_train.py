@@ -23,10 +23,18 @@ before the end.
 samples/s = batch size / the median step time over steps 3…N (the first two warm up), then the
 median over ``--rounds`` runs of each tool, alternating which goes first (this VM's speed drifts
 within minutes). The ratio vlatune ÷ lerobot-train is the number to compare across machines.
-Runs in ``.venv-lerobot``:
+``--device cuda`` runs both on the GPU in bf16 autocast (vlatune ``--gpus 1``, whose precision
+``auto`` is bf16 there; ``lerobot-train --policy.device=cuda`` with Accelerate's mixed precision
+set to bf16 through ``ACCELERATE_MIXED_PRECISION``, since SmolVLA's ``use_amp`` would pick
+fp16) and adds each tool's peak GPU memory: vlatune's ``completed`` event's
+``peak_gpu_memory_bytes`` (``max_memory_allocated`` over the training steps), and
+``lerobot-train``'s ``max_memory_allocated`` at its exit (it runs in a wrapper that prints it);
+and the job's memory estimate (``spec.json`` ``memory_estimate``, less its CUDA-context
+allowance, which ``max_memory_allocated`` does not see) with vlatune's peak over it. Runs in
+``.venv-lerobot``:
 
     .venv-lerobot/bin/python bench/lerobot_train.py --binary .build/release/vlatune \\
-        [--batch-sizes 1,4] [--steps 10] [--rounds 2] [--out results.json]
+        [--batch-sizes 1,4] [--steps 10] [--rounds 2] [--device cpu|cuda] [--out results.json]
 """
 
 from __future__ import annotations
@@ -48,6 +56,16 @@ FIXTURES = ROOT / "Tests/Fixtures"
 LEROBOT_TRAIN = Path(sys.executable).with_name("lerobot-train")
 STEP_LINE = re.compile(r"\bstep:(\d+) smpl:")
 RSS_LINE = re.compile(r"^PEAK_RSS_KB (\d+)$", re.MULTILINE)
+GPU_LINE = re.compile(r"^PEAK_GPU_BYTES (\d+)$", re.MULTILINE)
+LEROBOT_TRAIN_WITH_PEAK = (
+    "import atexit, sys, torch\n"
+    "from lerobot.scripts.lerobot_train import main\n"
+    "peak = lambda: print('PEAK_GPU_BYTES', torch.cuda.max_memory_allocated(), flush=True)\n"
+    "atexit.register(peak)\n"
+    "sys.argv[0] = 'lerobot-train'\n"
+    "sys.exit(main())\n"
+)
+"""``lerobot-train`` in-process, printing its peak GPU memory when it exits."""
 WARMUP_STEPS = 2
 
 
@@ -62,8 +80,15 @@ def steady_samples_per_second(times: dict[int, float], batch_size: int) -> tuple
 
 def median_run(runs: list[dict]) -> dict:
     """Each measurement's median over the rounds."""
-    keys = ("samples_per_second", "step_seconds_median", "first_step_seconds", "peak_rss_mb")
-    return {key: statistics.median(run[key] for run in runs) for key in keys}
+    keys = (
+        "samples_per_second",
+        "step_seconds_median",
+        "first_step_seconds",
+        "peak_rss_mb",
+        "peak_gpu_memory_mb",
+        "estimate_mb",
+    )
+    return {key: statistics.median(run[key] for run in runs) for key in keys if key in runs[0]}
 
 
 def build_inputs(work: Path, binary: str) -> tuple[Path, Path, dict[str, str]]:
@@ -130,7 +155,9 @@ def build_inputs(work: Path, binary: str) -> tuple[Path, Path, dict[str, str]]:
     return checkpoint, dataset, env
 
 
-def run_vlatune(binary: str, checkpoint: Path, env: dict[str, str], batch: int, steps: int) -> dict:
+def run_vlatune(
+    binary: str, checkpoint: Path, env: dict[str, str], batch: int, steps: int, cuda: bool
+) -> dict:
     started = time.time()
     result = subprocess.run(
         [
@@ -152,7 +179,7 @@ def run_vlatune(binary: str, checkpoint: Path, env: dict[str, str], batch: int, 
             "--lora-dropout",
             "0",
             "--gpus",
-            "0",
+            "1" if cuda else "0",
             "--data-workers",
             "1",
             "--checkpoint-interval",
@@ -176,17 +203,29 @@ def run_vlatune(binary: str, checkpoint: Path, env: dict[str, str], batch: int, 
     if completed["type"] != "completed" or sorted(times) != list(range(1, steps + 1)):
         raise SystemExit(f"vlatune job {job}: expected a progress event a step, then completed")
     samples, median = steady_samples_per_second(times, batch)
-    return {
+    run = {
         "job": job,
         "samples_per_second": samples,
         "step_seconds_median": median,
         "first_step_seconds": times[1] - started,
         "peak_rss_mb": completed["peak_rss_bytes"] / 2**20,
     }
+    if cuda:
+        spec = json.loads((Path(env["VLATUNE_HOME"]) / "jobs" / job / "spec.json").read_text())
+        estimate = spec["memory_estimate"]
+        run["peak_gpu_memory_mb"] = completed["peak_gpu_memory_bytes"] / 2**20
+        run["estimate_mb"] = (estimate["total_bytes"] - estimate["overhead_bytes"]) / 2**20
+    return run
 
 
 def run_lerobot_train(
-    checkpoint: Path, dataset: Path, env: dict[str, str], work: Path, batch: int, steps: int
+    checkpoint: Path,
+    dataset: Path,
+    env: dict[str, str],
+    work: Path,
+    batch: int,
+    steps: int,
+    cuda: bool,
 ) -> dict:
     out = work / f"lerobot-train-b{batch}"
     shutil.rmtree(out, ignore_errors=True)
@@ -194,9 +233,9 @@ def run_lerobot_train(
         "/usr/bin/time",
         "-f",
         "PEAK_RSS_KB %M",
-        str(LEROBOT_TRAIN),
+        *([sys.executable, "-c", LEROBOT_TRAIN_WITH_PEAK] if cuda else [str(LEROBOT_TRAIN)]),
         f"--policy.path={checkpoint}",
-        "--policy.device=cpu",
+        f"--policy.device={'cuda' if cuda else 'cpu'}",
         "--policy.push_to_hub=false",
         "--dataset.repo_id=local/bench",
         f"--dataset.root={dataset}",
@@ -213,6 +252,8 @@ def run_lerobot_train(
         f"--output_dir={out}",
     ]
     started = time.time()
+    if cuda:
+        env = dict(env, ACCELERATE_MIXED_PRECISION="bf16")
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
     )
@@ -229,12 +270,23 @@ def run_lerobot_train(
         raise SystemExit(f"lerobot-train failed ({process.returncode}):\n{''.join(log)[-3000:]}")
     rss = RSS_LINE.search("".join(log))
     samples, median = steady_samples_per_second(times, batch)
-    return {
+    run = {
         "samples_per_second": samples,
         "step_seconds_median": median,
         "first_step_seconds": times[1] - started,
         "peak_rss_mb": int(rss.group(1)) / 1024 if rss else float("nan"),
     }
+    if cuda:
+        peak = GPU_LINE.search("".join(log))
+        run["peak_gpu_memory_mb"] = int(peak.group(1)) / 2**20 if peak else float("nan")
+    return run
+
+
+def torch_sees_cuda() -> bool:
+    """Whether this environment's torch has a CUDA device (asked in a child, so this process
+    never initializes CUDA before the tools it times)."""
+    probe = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
 
 
 def main() -> int:
@@ -243,12 +295,16 @@ def main() -> int:
     parser.add_argument("--batch-sizes", default="1,4")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    cuda = args.device == "cuda"
     if args.steps < WARMUP_STEPS + 2:
         parser.error(f"--steps must be at least {WARMUP_STEPS + 2}")
     if not LEROBOT_TRAIN.exists():
         parser.error(f"{LEROBOT_TRAIN} is missing: run this in .venv-lerobot (make venv-lerobot)")
+    if cuda and not torch_sees_cuda():
+        parser.error("--device cuda: this environment's torch sees no CUDA device")
     rows = []
     with tempfile.TemporaryDirectory(prefix="vlatune-lerobot-train-") as scratch:
         work = Path(scratch)
@@ -259,24 +315,30 @@ def main() -> int:
                 order = ["lerobot_train", "vlatune"][:: 1 if round_ % 2 == 0 else -1]
                 for tool in order:
                     if tool == "vlatune":
-                        run = run_vlatune(args.binary, checkpoint, env, batch, args.steps)
+                        run = run_vlatune(args.binary, checkpoint, env, batch, args.steps, cuda)
                     else:
-                        run = run_lerobot_train(checkpoint, dataset, env, work, batch, args.steps)
+                        run = run_lerobot_train(
+                            checkpoint, dataset, env, work, batch, args.steps, cuda
+                        )
                     runs[tool].append(run)
                     print(json.dumps({"batch_size": batch, tool: run}), file=sys.stderr, flush=True)
             ours, theirs = median_run(runs["vlatune"]), median_run(runs["lerobot_train"])
-            rows.append(
-                {
-                    "batch_size": batch,
-                    "steps": args.steps,
-                    "rounds": args.rounds,
-                    "vlatune": ours,
-                    "lerobot_train": theirs,
-                    "ratio_samples_per_second": ours["samples_per_second"]
-                    / theirs["samples_per_second"],
-                    "runs": runs,
-                }
-            )
+            row = {
+                "batch_size": batch,
+                "steps": args.steps,
+                "rounds": args.rounds,
+                "device": args.device,
+                "vlatune": ours,
+                "lerobot_train": theirs,
+                "ratio_samples_per_second": ours["samples_per_second"]
+                / theirs["samples_per_second"],
+            }
+            if cuda:
+                row["ratio_peak_gpu_memory"] = (
+                    ours["peak_gpu_memory_mb"] / theirs["peak_gpu_memory_mb"]
+                )
+                row["ratio_peak_to_estimate"] = ours["peak_gpu_memory_mb"] / ours["estimate_mb"]
+            rows.append({**row, "runs": runs})
     text = json.dumps(rows, indent=2) + "\n"
     if args.out:
         args.out.write_text(text)

@@ -316,14 +316,14 @@ def gpu_rows(results: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
-def cuda_probe() -> tuple[bool, str]:
+def cuda_probe(python: str | Path = PYTHON) -> tuple[bool, str]:
     """Whether the trainer's torch sees a CUDA device, and its version and CUDA build (a CPU
     wheel on a GPU machine sees none: docs/performance.md says how to install the CUDA one)."""
     probe = (
         "import torch; print(torch.cuda.is_available(), torch.__version__, "
         "torch.version.cuda or 'none')"
     )
-    result = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True)
+    result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
     if result.returncode != 0:
         return False, "torch not importable"
     available, version, build = result.stdout.split()
@@ -414,6 +414,25 @@ def main() -> int:
             text=True,
         )
         results["lerobot_train"] = json.loads(versus.stdout)
+        if cuda_probe(lerobot_python)[0]:
+            print("vlatune vs lerobot-train (SmolVLA, GPU, bf16, batch 32) …", flush=True)
+            gpu = ["--binary", args.binary, "--device", "cuda", "--batch-sizes", "32"]
+            versus = subprocess.run(
+                [str(lerobot_python), str(ROOT / "bench/lerobot_train.py"), *gpu],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            results["lerobot_train"] += json.loads(versus.stdout)
+        print("LeRobot activations: estimate vs what autograd saves …", flush=True)
+        calibration = ["--binary", args.binary, "--full-size"]
+        activations = subprocess.run(
+            [str(lerobot_python), str(ROOT / "bench/lerobot_activations.py"), *calibration],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results["lerobot_activations"] = json.loads(activations.stdout)
     print("simulator throughput …", flush=True)
     simulated = subprocess.run(
         [PYTHON, str(ROOT / "bench/sim_throughput.py")], check=True, capture_output=True, text=True
@@ -513,14 +532,35 @@ def main() -> int:
         )
     for case in results.get("lerobot_train", []):
         ours, theirs = case["vlatune"], case["lerobot_train"]
+        gpu = case.get("device") == "cuda"
+        memory = (
+            f"peak GPU {ours['peak_gpu_memory_mb']:.0f} vs {theirs['peak_gpu_memory_mb']:.0f} MB, "
+            f"{case['ratio_peak_to_estimate']:.2f}x the estimate (target 0.85–1.15)"
+            if gpu
+            else f"peak RSS {ours['peak_rss_mb']:.0f} vs {theirs['peak_rss_mb']:.0f} MB"
+        )
         rows.append(
             (
-                f"SmolVLA LoRA CPU batch {case['batch_size']} vs lerobot-train",
+                f"SmolVLA LoRA {'GPU bf16' if gpu else 'CPU'} batch {case['batch_size']} "
+                "vs lerobot-train",
                 f"{case['ratio_samples_per_second']:.2f}x",
                 f"{ours['samples_per_second']:.2f} vs {theirs['samples_per_second']:.2f} "
-                f"samples/s; peak RSS {ours['peak_rss_mb']:.0f} vs {theirs['peak_rss_mb']:.0f} MB; "
-                f"first step {ours['first_step_seconds']:.1f} vs "
+                f"samples/s; {memory}; first step {ours['first_step_seconds']:.1f} vs "
                 f"{theirs['first_step_seconds']:.1f} s; target ≥ 1.0x",
+            )
+        )
+    for case in results.get("lerobot_activations", []):
+        fp32, bf16 = case["fp32"], case["bf16"]
+        if not fp32["ratio_per_sample"]:
+            continue
+        rows.append(
+            (
+                f"LeRobot {case['family']} activations, estimate ÷ saved",
+                f"{bf16['ratio_per_sample']:.2f}x",
+                f"bf16 {bf16['estimated_per_sample_mb']:.2f} vs "
+                f"{bf16['measured_per_sample_mb']:.2f} MB a sample "
+                f"(fp32 {fp32['ratio_per_sample']:.2f}x); weight copies "
+                f"{bf16['estimated_fixed_mb']:.0f} vs {bf16['measured_fixed_mb']:.0f} MB",
             )
         )
     width = max(len(r[0]) for r in rows)

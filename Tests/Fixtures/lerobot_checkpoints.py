@@ -309,7 +309,8 @@ def make_checkpoint(
 ) -> Path:
     """Builds a random-weight policy of ``family`` and saves it as a LeRobot checkpoint
     (config.json + model.safetensors) in ``out``. ``shape`` ``smolvlm2-500m`` builds SmolVLA
-    as LeRobot's ``smolvla_base`` is shaped (its defaults, SmolVLM2-500M's backbone).
+    as LeRobot's ``smolvla_base`` is shaped (its defaults, SmolVLM2-500M's backbone);
+    ``lerobot-default`` builds ACT or diffusion with LeRobot's default sizes (random weights).
     ``processors`` also saves the policy's pre/post processors (without statistics), as a hub
     checkpoint has them and ``lerobot-train --policy.path`` needs them."""
     import torch
@@ -326,7 +327,9 @@ def make_checkpoint(
     inputs["observation.state"] = PolicyFeature(type=FeatureType.STATE, shape=(state_dim,))
     outputs = {"action": PolicyFeature(type=FeatureType.ACTION, shape=(action_dim,))}
     common = {"input_features": inputs, "output_features": outputs, "device": "cpu"}
-    if family == "act":
+    if family in ("act", "diffusion") and shape == "lerobot-default":
+        options = dict(pretrained_backbone_weights=None)
+    elif family == "act":
         options = dict(
             chunk_size=8,
             n_action_steps=8,
@@ -424,7 +427,9 @@ def main() -> None:
     parser.add_argument("--slots", default="front")
     parser.add_argument("--smolvlm-name")
     parser.add_argument("--image", type=int, default=64, help="the image slots' size (square)")
-    parser.add_argument("--shape", choices=sorted(SMOLVLM_SHAPES), default="tiny")
+    parser.add_argument(
+        "--shape", choices=[*sorted(SMOLVLM_SHAPES), "lerobot-default"], default="tiny"
+    )
     parser.add_argument("--processors", action="store_true", help="save pre/post processors")
     args = parser.parse_args()
     make_checkpoint(

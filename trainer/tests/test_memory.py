@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from vlatune_trainer import memory
-from vlatune_trainer.memory import PeakMemory
+from vlatune_trainer.memory import PeakMemory, SavedActivations
 
 
 class FakeAllocator:
@@ -70,3 +70,22 @@ def test_nothing_is_reported_on_cpu() -> None:
     with peaks.evaluating():
         pass
     assert peaks.report() == {}
+
+
+def test_saved_activations_count_what_autograd_keeps_once_and_leave_the_weights_out() -> None:
+    layer = torch.nn.Linear(8, 8, bias=False)
+    layer.weight.requires_grad_(False)
+    x = torch.randn(4, 8, requires_grad=True)
+    saved = SavedActivations(layer)
+    with saved.measuring():
+        hidden = layer(x)  # keeps its weight (a parameter: left out)
+        # sin and cos keep `hidden` (once); mul keeps both of their results.
+        out = hidden.sin() * hidden.cos()
+    assert saved.bytes == 3 * 4 * 8 * 4
+    out.sum().backward()  # the hooks hand the same tensors back
+    assert x.grad is not None and x.grad.shape == (4, 8)
+    with torch.no_grad(), SavedActivations(layer).measuring():
+        layer(x)
+    outside = SavedActivations(layer)
+    layer(x).sin()
+    assert outside.bytes == 0, "only what runs inside the block counts"

@@ -63,6 +63,9 @@ def test_run_emits_the_protocol_and_writes_a_loadable_adapter(
     assert completed["steps_per_second"] > 0
     # The process imported torch and trained: its peak resident memory is well past 50 MiB.
     assert completed["peak_rss_bytes"] > 50 * 2**20
+    # The first step's forward kept at least every block's input for backward: 4 blocks ×
+    # batch 16 × 45 tokens × width 128 in fp32.
+    assert completed["saved_activation_bytes"] >= 4 * 16 * 45 * 128 * 4
     steps = [e["step"] for e in read_events(tmp_path) if e["type"] == "checkpoint"]
     assert steps == [5, 10, 12]
     adapter = tmp_path / "output" / "adapter"

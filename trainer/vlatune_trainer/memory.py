@@ -1,7 +1,9 @@
-"""Peak GPU memory of a run, as the trainer reports it in its ``completed`` event."""
+"""Memory of a run as the trainer reports it in its ``completed`` event: the peak GPU memory,
+and what the first training forward kept for its backward pass."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,3 +54,35 @@ class PeakMemory:
             "peak_gpu_memory_eval_bytes": self.evaluation,
             "peak_gpu_memory_reserved_bytes": self.reserved,
         }
+
+
+class SavedActivations:
+    """Bytes of the distinct tensor storages autograd saves for backward inside the block,
+    the model's parameters and buffers left out (the bf16 copies autocast makes of frozen
+    weights count: they are memory the step holds). Device-independent: a CUDA step saves the
+    same tensors, so the number checks the memory estimate's activation term on any machine.
+    Measured on the first micro-batch only (``completed``'s ``saved_activation_bytes``).
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.excluded = {
+            tensor.untyped_storage().data_ptr()
+            for tensor in itertools.chain(model.parameters(), model.buffers())
+        }
+        self.storages: dict[int, int] = {}
+
+    def _pack(self, tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in self.excluded:
+            self.storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    @contextmanager
+    def measuring(self) -> Iterator[None]:
+        """Saved tensors inside this block are counted."""
+        with torch.autograd.graph.saved_tensors_hooks(self._pack, lambda tensor: tensor):
+            yield
+
+    @property
+    def bytes(self) -> int:
+        return sum(self.storages.values())

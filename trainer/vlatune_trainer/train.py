@@ -23,7 +23,7 @@ from .data import Batcher, BatchSpec, TrainStream, validation_batches
 from .distributed import SilentEvents, World
 from .errors import TrainerError
 from .events import EventWriter
-from .memory import PeakMemory
+from .memory import PeakMemory, SavedActivations
 from .models.policy import ActionModel, BuiltModel, build
 from .models.tiny_vla import count_parameters
 from .normalize import Normalizer
@@ -270,6 +270,8 @@ class Training:
         self.started = time.time()
         self.clock = StepClock(device)
         self.memory = PeakMemory(device)
+        # What the first micro-batch's forward kept for backward (``completed``).
+        self.saved: SavedActivations | None = None
         self.batches: Any = None
         self.evaluator = Evaluator(package, self.batcher, 64, device)
 
@@ -353,7 +355,12 @@ class Training:
         self.optimizer.zero_grad(set_to_none=True)
         for _ in range(self.accumulation):
             batch = next(self.batches)
-            loss = self.built.action_model.loss(batch, self.device)
+            if self.saved is None:
+                self.saved = SavedActivations(self.model)
+                with self.saved.measuring():
+                    loss = self.built.action_model.loss(batch, self.device)
+            else:
+                loss = self.built.action_model.loss(batch, self.device)
             (loss / self.accumulation).backward()
             self.last_loss = loss.detach()
         self.grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -473,6 +480,7 @@ class Training:
             step=self.step,
             steps_per_second=steps_per_second,
             peak_rss_bytes=peak_rss_bytes(),
+            saved_activation_bytes=None if self.saved is None else self.saved.bytes,
             **peak,
         )
         return 0

@@ -35,6 +35,8 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   /// Every tensor's name and shape, from the weight files' headers (a config-only groot
   /// checkpoint: its base's, under the policy's `_groot_model.` prefix).
   public var tensors: [String: [Int]]
+  /// What a training sample keeps for backward (`nil` for GR00T).
+  public var activations: LeRobotActivations?
   /// Module paths holding tensors (`model.encoder.layers.0.linear1`), from `tensors`.
   public var modules: Set<String> {
     Set(tensors.keys.compactMap { name in name.lastIndex(of: ".").map { String(name[..<$0]) } })
@@ -95,16 +97,27 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
         }
       }
     }
+    let imageSlots = inputs.keys.filter { $0.hasPrefix(imagePrefix) }
+      .map { String($0.dropFirst(imagePrefix.count)) }.sorted()
+    // SmolVLA's backbone config (heads, pixel shuffle) from its directory or the cache.
+    let backboneConfig = (type == "smolvla" ? backbone : nil).flatMap { name in
+      let local = (name as NSString).expandingTildeInPath
+      let directory =
+        FileIO.kind(local + "/config.json") == .regular
+        ? local : HuggingFaceCache(environment: environment).snapshot(of: name, with: ["config.json"])
+      return directory.flatMap { jsonObject($0 + "/config.json") }
+    }
     return LeRobotCheckpoint(
       type: type,
-      imageSlots: inputs.keys.filter { $0.hasPrefix(imagePrefix) }
-        .map { String($0.dropFirst(imagePrefix.count)) }.sorted(),
+      imageSlots: imageSlots,
       stateDim: size(inputs["observation.state"]),
       actionDim: size(config["output_features"]?.objectValue?["action"]),
       maxStateDim: config["max_state_dim"]?.numberValue.map { Int($0) },
       maxActionDim: config["max_action_dim"]?.numberValue.map { Int($0) },
       backbone: backbone, grootBase: grootBase, grootBaseDirectory: grootBaseDirectory,
-      checkpointsGradients: config["gradient_checkpointing"] != nil, tensors: tensors)
+      checkpointsGradients: config["gradient_checkpointing"] != nil, tensors: tensors,
+      activations: LeRobotActivations.read(
+        type: type, config: config, tensors: tensors, imageSlots: imageSlots, backboneConfig: backboneConfig))
   }
 
   /// A JSON object file under 1 MiB, or `nil`.

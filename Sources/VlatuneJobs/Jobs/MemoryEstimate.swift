@@ -96,22 +96,28 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
       totalBytes: weights + state + activations + logits + overhead, gpuMemoryBytes: gpuMemoryBytes)
   }
 
-  /// A LeRobot policy checkpoint: parameters and LoRA parameters exact from the weight files
-  /// headers, fp32 weights (the trainer autocasts, it does not cast them), and no activation
-  /// term yet — a lower bound until a GPU measurement calibrates it (docs/trainer.md).
+  /// A LeRobot policy checkpoint: parameters and LoRA parameters exact from the weight files'
+  /// headers, fp32 weights (the trainer autocasts, it does not cast them), and the activations
+  /// `LeRobotActivations` models (bf16 on a GPU unless `precision` is fp32, with the bf16 weight
+  /// copies autocast keeps); GR00T has no activation term (docs/trainer.md).
   static func lerobot(_ checkpoint: LeRobotCheckpoint, spec: JobSpec, gpuMemoryBytes: Int?) -> MemoryEstimate? {
     let tensors = checkpoint.tensors
     let parameters = tensors.values.reduce(0) { $0 + $1.reduce(1, *) }
     guard parameters > 0 else { return nil }
     let hyper = spec.hyperparameters
     let trainable = checkpoint.loraParameters(tensors: tensors, rank: hyper.loraRank, targets: hyper.targetModules)
-    let overhead = spec.gpus > 0 ? 512 << 20 : 0
+    let onGPU = spec.gpus > 0
+    let bf16 = onGPU && hyper.precision != "fp32"
+    let overhead = onGPU ? 512 << 20 : 0
     let weights = parameters * 4
     let state = trainable * 16
+    let activations =
+      checkpoint.activations?.bytes(
+        batchSize: hyper.batchSize, bf16: bf16, checkpointing: hyper.gradientCheckpointing) ?? 0
     return MemoryEstimate(
       parameters: parameters, trainableParameters: trainable, weightBytes: weights,
-      trainableStateBytes: state, activationBytes: 0, overheadBytes: overhead,
-      totalBytes: weights + state + overhead, gpuMemoryBytes: gpuMemoryBytes)
+      trainableStateBytes: state, activationBytes: activations, overheadBytes: overhead,
+      totalBytes: weights + state + activations + overhead, gpuMemoryBytes: gpuMemoryBytes)
   }
 
   /// tiny-vla, or a checkpoint directory's `config.json` and `*.safetensors` headers.
