@@ -57,15 +57,24 @@ LEROBOT_TRAIN = Path(sys.executable).with_name("lerobot-train")
 STEP_LINE = re.compile(r"\bstep:(\d+) smpl:")
 RSS_LINE = re.compile(r"^PEAK_RSS_KB (\d+)$", re.MULTILINE)
 GPU_LINE = re.compile(r"^PEAK_GPU_BYTES (\d+)$", re.MULTILINE)
-LEROBOT_TRAIN_WITH_PEAK = (
-    "import atexit, sys, torch\n"
-    "from lerobot.scripts.lerobot_train import main\n"
-    "peak = lambda: print('PEAK_GPU_BYTES', torch.cuda.max_memory_allocated(), flush=True)\n"
-    "atexit.register(peak)\n"
-    "sys.argv[0] = 'lerobot-train'\n"
-    "sys.exit(main())\n"
-)
-"""``lerobot-train`` in-process, printing its peak GPU memory when it exits."""
+LEROBOT_TRAIN_WITH_PEAK = """\
+import atexit, sys, torch
+from lerobot.scripts.lerobot_train import main
+peak = [0]
+reset = torch.cuda.reset_peak_memory_stats
+def keep_then_reset(*args, **options):
+    peak[0] = max(peak[0], torch.cuda.max_memory_allocated())
+    reset(*args, **options)
+torch.cuda.reset_peak_memory_stats = keep_then_reset
+def report():
+    print("PEAK_GPU_BYTES", max(peak[0], torch.cuda.max_memory_allocated()), flush=True)
+atexit.register(report)
+sys.argv[0] = "lerobot-train"
+sys.exit(main())
+"""
+"""``lerobot-train`` in-process, printing its peak GPU memory over the whole run when it exits
+(it resets the peak counter at every update step; the wrapper keeps the largest before each
+reset)."""
 WARMUP_STEPS = 2
 
 

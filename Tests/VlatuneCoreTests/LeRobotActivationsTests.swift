@@ -30,12 +30,14 @@ struct LeRobotActivationsTests {
 
   /// The estimate of `checkpoint` at `batch` on one GPU (bf16 autocast) or on the CPU.
   static func estimate(
-    _ checkpoint: LeRobotCheckpoint, batch: Int, gpu: Bool, checkpointing: Bool = false
+    _ checkpoint: LeRobotCheckpoint, batch: Int, gpu: Bool, checkpointing: Bool = false,
+    precision: String = "auto"
   ) throws -> MemoryEstimate {
     var spec = try JSONDecoder().decode(JobSpec.self, from: Data(MemoryEstimateTests.specJSON.utf8))
     spec.gpus = gpu ? 1 : 0
     spec.hyperparameters.batchSize = batch
     spec.hyperparameters.gradientCheckpointing = checkpointing
+    spec.hyperparameters.precision = precision
     return try #require(MemoryEstimate.lerobot(checkpoint, spec: spec, gpuMemoryBytes: nil))
   }
 
@@ -69,7 +71,8 @@ struct LeRobotActivationsTests {
     shapes[paligemma + "vision_tower.vision_model.embeddings.position_embedding.weight"] = [16, 32]
     let config = #""chunk_size": 8, "tokenizer_max_length": 12, "gradient_checkpointing": false"#
     let pi0 = try Self.checkpoint(in: directory.url, type: "pi0", config: config, shapes: shapes)
-    guard case .vla(let model) = try #require(pi0.activations) else {
+    let activations = try #require(pi0.activations)
+    guard case .vla(let model) = activations else {
       Issue.record("pi0 is a VLA")
       return
     }
@@ -81,22 +84,39 @@ struct LeRobotActivationsTests {
     #expect(
       model.castWeightBytes == 2 * 2
         * (3 * 64 * 128 + 2 * 64 * 64 + 2 * 8 * 64 + 3 * 32 * 64 + 2 * 64 * 32 + 2 * 8 * 32))
+    // openpi-converted files name the tensors without the policy's `model.`: read the same.
+    let unprefixed = try Self.checkpoint(
+      in: directory.url.appendingPathComponent("openpi"), type: "pi0", config: config,
+      shapes: Dictionary(uniqueKeysWithValues: shapes.map { (String($0.key.dropFirst("model.".count)), $0.value) }))
+    #expect(unprefixed.activations == pi0.activations)
     let pi05 = try Self.checkpoint(in: directory.url, type: "pi05", config: config, shapes: shapes)
     guard case .vla(let other) = try #require(pi05.activations) else { return }
     #expect(other.suffixTokens == 8, "pi0.5 has no state token")
 
     let cpu = try Self.estimate(pi0, batch: 4, gpu: false)
-    let perSample = model.bytesPerSample(bf16: false, checkpointing: false)
+    let perSample = activations.bytesPerSample(bf16: false, checkpointing: false)
+    let bf16PerSample = activations.bytesPerSample(bf16: true, checkpointing: false)
     #expect(cpu.activationBytes == 4 * perSample, "fp32 on the CPU, linear in the batch")
     #expect(cpu.totalBytes == cpu.weightBytes + cpu.trainableStateBytes + cpu.activationBytes)
     let gpu = try Self.estimate(pi0, batch: 4, gpu: true)
-    #expect(gpu.activationBytes == 4 * model.bytesPerSample(bf16: true, checkpointing: false) + model.castWeightBytes)
-    #expect(model.bytesPerSample(bf16: true, checkpointing: false) < perSample)
+    #expect(gpu.activationBytes == 4 * bf16PerSample + model.castWeightBytes)
+    #expect(bf16PerSample < perSample)
+    // fp16 and fp32 train without autocast: fp32 activations, no copies.
+    #expect(try Self.estimate(pi0, batch: 4, gpu: true, precision: "fp16").activationBytes == cpu.activationBytes)
     let checkpointed = try Self.estimate(pi0, batch: 4, gpu: false, checkpointing: true)
     #expect(checkpointed.activationBytes < cpu.activationBytes)
     // Checkpointed, the weight copies live only while one layer is recomputed.
     let both = try Self.estimate(pi0, batch: 4, gpu: true, checkpointing: true)
-    #expect(both.activationBytes == 4 * model.bytesPerSample(bf16: true, checkpointing: true))
+    #expect(both.activationBytes == 4 * activations.bytesPerSample(bf16: true, checkpointing: true))
+    // LeRobot's `dtype: bfloat16`: bf16 weights (the norms in fp32), bf16 activations, no copies.
+    let bf16Weights = try Self.checkpoint(
+      in: directory.url.appendingPathComponent("bf16"), type: "pi0", config: config + #", "dtype": "bfloat16""#,
+      shapes: shapes)
+    let onCPU = try Self.estimate(bf16Weights, batch: 4, gpu: false)
+    #expect(onCPU.activationBytes == 4 * bf16PerSample)
+    let keptInFP32 = 2 * 64 + 2 * 32 + 16 * 32  // the norms and the vision tower's embedding
+    #expect(onCPU.weightBytes == 2 * onCPU.parameters + 2 * keptInFP32)
+    #expect(try Self.estimate(bf16Weights, batch: 4, gpu: true).activationBytes == 4 * bf16PerSample)
   }
 
   @Test func smolVLATakesHeadsAndPixelShuffleFromItsBackbone() throws {
@@ -151,10 +171,14 @@ struct LeRobotActivationsTests {
       in: directory.url.appendingPathComponent("dropless"), type: "act",
       config: config.replacingOccurrences(of: "\"dropout\": 0.1", with: "\"dropout\": 0.0"), shapes: shapes)
     guard case .act(let without) = try #require(dropless.activations) else { return }
-    #expect(without.bytesPerSample(bf16: false) < model.bytesPerSample(bf16: false), "no dropout masks")
+    #expect(
+      LeRobotActivations.act(without).bytesPerSample(bf16: false, checkpointing: false)
+        < LeRobotActivations.act(model).bytesPerSample(bf16: false, checkpointing: false), "no dropout masks")
     let small = try Self.estimate(act, batch: 2, gpu: true)
     let large = try Self.estimate(act, batch: 6, gpu: true)
-    #expect(large.activationBytes - small.activationBytes == 4 * model.bytesPerSample(bf16: true))
+    #expect(
+      large.activationBytes - small.activationBytes
+        == 4 * LeRobotActivations.act(model).bytesPerSample(bf16: true, checkpointing: false))
   }
 
   @Test func diffusionWalksTheUNetLevels() throws {
@@ -181,8 +205,10 @@ struct LeRobotActivationsTests {
     #expect(model.blockInputs == 7 * 16 + 8 * 8 + 16 * 8 + 32 * 8 + 8 * 16)
     #expect(model.conditioning == 40)
     #expect(model.castWeightBytes == 2 * (8 * 7 * 5 + 16 * 40 + 16 * 8 * 5 + 16 * 16 * 5 + 8 * 32 * 5 + 8 * 8 * 5))
+    let activations = LeRobotActivations.unet(model)
     #expect(
-      model.bytesPerSample(bf16: false, checkpointing: true) < model.bytesPerSample(bf16: false, checkpointing: false))
+      activations.bytesPerSample(bf16: false, checkpointing: true)
+        < activations.bytesPerSample(bf16: false, checkpointing: false))
   }
 
   @Test func grootHasNoActivationTerm() throws {
@@ -192,5 +218,45 @@ struct LeRobotActivationsTests {
       shapes: ["_groot_model.action_head.model.transformer_blocks.0.attn1.to_q.weight": [16, 16]])
     #expect(groot.activations == nil)
     #expect(try Self.estimate(groot, batch: 8, gpu: true).activationBytes == 0)
+  }
+
+  @Test func hostileSizesNeitherTrapNorOverflow() throws {
+    let directory = TemporaryDirectory("vlatune-activations")
+    let model = directory.url.appendingPathComponent("pi0")
+    try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+    // A header only (the reader never reads the data): layers of 2²⁰ × 2²⁰ weights, 2²⁰ tokens
+    // an image, and tensors no checkpoint has (a 1e300 and a fractional dimension; 2⁶⁰ elements).
+    let paligemma = "model.paligemma_with_expert.paligemma.model."
+    let wide = 1 << 20
+    var shapes = Self.layers(
+      paligemma + "language_model.layers.", count: 2, hidden: wide, mlp: wide, query: wide, keyValue: wide)
+    shapes.merge(
+      Self.layers(
+        "model.paligemma_with_expert.gemma_expert.model.layers.", count: 2, hidden: wide, mlp: wide, query: wide,
+        keyValue: wide)
+    ) { $1 }
+    shapes[paligemma + "vision_tower.vision_model.embeddings.position_embedding.weight"] = [wide, 1]
+    shapes["model.huge.weight"] = [1 << 30, 1 << 30]
+    var entries = shapes.map { name, shape in
+      "\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],"
+        + "\"data_offsets\":[0,0]}"
+    }
+    entries.append(#""model.absurd.weight":{"dtype":"F32","shape":[1e300, 2.5],"data_offsets":[0,0]}"#)
+    let header = Array("{\(entries.joined(separator: ","))}".utf8)
+    var data = Data(withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) })
+    data.append(contentsOf: header)
+    try data.write(to: model.appendingPathComponent("model.safetensors"))
+    try """
+    {"type": "pi0", "chunk_size": 1e300, "tokenizer_max_length": 1048576, "max_state_dim": -3,
+     "input_features": {"observation.images.front": {"type": "VISUAL", "shape": [3, 1e300, -4]},
+                        "observation.state": {"type": "STATE", "shape": [1e300]}},
+     "output_features": {"action": {"type": "ACTION", "shape": [7]}}}
+    """.write(to: model.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+    let checkpoint = try #require(LeRobotCheckpoint.read(model.path))
+    #expect(checkpoint.tensors["model.huge.weight"] == nil && checkpoint.tensors["model.absurd.weight"] == nil)
+    #expect(checkpoint.stateDim == nil && checkpoint.maxStateDim == nil, "1e300 and -3 are no sizes")
+    let estimate = try Self.estimate(checkpoint, batch: 4096, gpu: true)
+    #expect(estimate.activationBytes >= 4096 * LeRobotActivations.saturated)
+    #expect(estimate.totalBytes > estimate.activationBytes)
   }
 }

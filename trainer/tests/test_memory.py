@@ -82,10 +82,15 @@ def test_saved_activations_count_what_autograd_keeps_once_and_leave_the_weights_
         # sin and cos keep `hidden` (once); mul keeps both of their results.
         out = hidden.sin() * hidden.cos()
     assert saved.bytes == 3 * 4 * 8 * 4
-    out.sum().backward()  # the hooks hand the same tensors back
-    assert x.grad is not None and x.grad.shape == (4, 8)
-    with torch.no_grad(), SavedActivations(layer).measuring():
-        layer(x)
+    out.sum().backward()  # the hooks hand the same values back
+    assert x.grad is not None
+    assert torch.allclose(x.grad, (hidden.cos() ** 2 - hidden.sin() ** 2) @ layer.weight)
+    without_grad = SavedActivations(layer)
+    with torch.no_grad(), without_grad.measuring():
+        layer(x).sin()
+    assert without_grad.bytes == 0, "nothing is saved without autograd"
     outside = SavedActivations(layer)
+    with outside.measuring():
+        pass
     layer(x).sin()
     assert outside.bytes == 0, "only what runs inside the block counts"

@@ -61,7 +61,10 @@ class SavedActivations:
     the model's parameters and buffers left out (the bf16 copies autocast makes of frozen
     weights count: they are memory the step holds). Device-independent: a CUDA step saves the
     same tensors, so the number checks the memory estimate's activation term on any machine.
-    Measured on the first micro-batch only (``completed``'s ``saved_activation_bytes``).
+    Measured on the first micro-batch only (``completed``'s ``saved_activation_bytes``), and
+    not under gradient checkpointing (its regions install saved-tensor hooks of their own,
+    which take precedence inside them). Tensors without a storage (sparse, functorch
+    wrappers) are not counted.
     """
 
     def __init__(self, model: torch.nn.Module) -> None:
@@ -72,10 +75,14 @@ class SavedActivations:
         self.storages: dict[int, int] = {}
 
     def _pack(self, tensor: torch.Tensor) -> torch.Tensor:
-        storage = tensor.untyped_storage()
+        try:
+            storage = tensor.untyped_storage()
+        except (RuntimeError, NotImplementedError):
+            return tensor.detach()
         if storage.data_ptr() not in self.excluded:
             self.storages[storage.data_ptr()] = storage.nbytes()
-        return tensor
+        # Detached: a saved output handed back as itself would hold its own grad_fn in a cycle.
+        return tensor.detach()
 
     @contextmanager
     def measuring(self) -> Iterator[None]:

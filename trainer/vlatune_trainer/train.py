@@ -270,8 +270,11 @@ class Training:
         self.started = time.time()
         self.clock = StepClock(device)
         self.memory = PeakMemory(device)
-        # What the first micro-batch's forward kept for backward (``completed``).
+        # What the first micro-batch's forward kept for backward (``completed``). Not measured
+        # under gradient checkpointing: its regions hold saved-tensor hooks of their own, which
+        # hide what they keep from the meter.
         self.saved: SavedActivations | None = None
+        self.measure_saved = not hyper.gradient_checkpointing
         self.batches: Any = None
         self.evaluator = Evaluator(package, self.batcher, 64, device)
 
@@ -355,7 +358,7 @@ class Training:
         self.optimizer.zero_grad(set_to_none=True)
         for _ in range(self.accumulation):
             batch = next(self.batches)
-            if self.saved is None:
+            if self.saved is None and self.measure_saved:
                 self.saved = SavedActivations(self.model)
                 with self.saved.measuring():
                     loss = self.built.action_model.loss(batch, self.device)

@@ -44,9 +44,11 @@ public struct ACTActivations: Sendable, Equatable {
     let featureTokens = imageSlots.reduce(0) { total, slot in
       let shape =
         inputs[LeRobotCheckpoint.imagePrefix + slot]?.objectValue?["shape"]?.arrayValue?
-        .compactMap(\.numberValue).map { Int($0) } ?? []
+        .compactMap(\.countValue) ?? []
+      // (A hostile image size saturates at 2²⁰ feature-map tokens a side.)
       guard shape.count == 3 else { return total }
-      return total + ((shape[1] + stride - 1) / stride) * ((shape[2] + stride - 1) / stride)
+      let side = { (size: Int) in min((size + stride - 1) / stride, 1 << 20) }
+      return total + side(shape[1]) * side(shape[2])
     }
     let state = inputs["observation.state"] == nil ? 0 : 1
     let environment = inputs["observation.environment_state"] == nil ? 0 : 1
@@ -62,27 +64,29 @@ public struct ACTActivations: Sendable, Equatable {
   }
 
   /// Bytes one sample keeps, fp32 or in bf16 autocast (softmax keeps its fp32 probabilities).
-  public func bytesPerSample(bf16: Bool) -> Int {
-    let kept = bf16 ? 2 : 4
-    let mask = dropout ? 1 : 0
-    let (h, f, a) = (width, feedForward, heads)
+  /// Counted in floating point (`LeRobotActivations.bytesPerSample` saturates it).
+  func bytes(bf16: Bool) -> Double {
+    let kept: Double = bf16 ? 2 : 4
+    let mask: Double = dropout ? 1 : 0
+    let (h, f, a) = (Double(width), Double(feedForward), Double(heads))
     // An encoder layer's token: attention (q, k, v; probabilities and mask), two norms, the
     // feed-forward (input, ReLU output, linear2's input) and the masks after it.
-    func attention(_ attended: Int) -> (values: Int, probabilities: Int) { (3 * h, (1 + mask) * a * attended) }
-    func feedForwardValues(norms: Int) -> Int { norms * h + h + 2 * f + mask * (f + norms * h) }
-    func encoderLayer(_ tokens: Int, attends: Bool) -> Int {
-      let (values, probabilities) = attends ? attention(tokens) : (0, 0)
+    func feedForwardValues(norms: Double) -> Double { norms * h + h + 2 * f + mask * (f + norms * h) }
+    func encoderLayer(_ tokens: Double, attends: Bool) -> Double {
+      let (values, probabilities) = attends ? (3 * h, (1 + mask) * a * tokens) : (0, 0)
       return tokens * (kept * (values + feedForwardValues(norms: 2)) + 4 * probabilities)
     }
-    let e = encoderTokens
-    let d = decoderTokens
+    let e = Double(encoderTokens)
+    let d = Double(decoderTokens)
+    let vae = Double(vaeTokens)
     let decoderLayer =
       d * (kept * (3 * h + h + feedForwardValues(norms: 3)) + 4 * (1 + mask) * a * (d + e)) + kept * 2 * h * e
     // The VAE encoder's first layer attends over inputs off the gradient path.
-    let vae =
+    let vaeLayersBytes =
       vaeLayers > 0
-      ? encoderLayer(vaeTokens, attends: false) + (vaeLayers - 1) * encoderLayer(vaeTokens, attends: true) : 0
-    return vae + encoderLayers * encoderLayer(e, attends: true) + decoderLayers * decoderLayer
+      ? encoderLayer(vae, attends: false) + Double(vaeLayers - 1) * encoderLayer(vae, attends: true) : 0
+    return vaeLayersBytes + Double(encoderLayers) * encoderLayer(e, attends: true) + Double(decoderLayers)
+      * decoderLayer
   }
 
   /// The bf16 copies autocast keeps of the transformer's frozen weights.

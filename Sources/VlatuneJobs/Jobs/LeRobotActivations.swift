@@ -37,19 +37,27 @@ public enum LeRobotActivations: Sendable, Equatable {
 
   /// Bytes one sample keeps: fp32, or in bf16 autocast (`bf16`); `checkpointing`: with the
   /// family's gradient checkpointing.
+  /// The models count in floating point and this saturates at 2⁴⁸ bytes a sample, which no
+  /// GPU holds, so the shapes of a hostile checkpoint cannot overflow the estimate.
   public func bytesPerSample(bf16: Bool, checkpointing: Bool) -> Int {
-    switch self {
-    case .vla(let model): model.bytesPerSample(bf16: bf16, checkpointing: checkpointing)
-    case .act(let model): model.bytesPerSample(bf16: bf16)
-    case .unet(let model): model.bytesPerSample(bf16: bf16, checkpointing: checkpointing)
-    }
+    let bytes =
+      switch self {
+      case .vla(let model): model.bytes(bf16: bf16, checkpointing: checkpointing)
+      case .act(let model): model.bytes(bf16: bf16)
+      case .unet(let model): model.bytes(bf16: bf16, checkpointing: checkpointing)
+      }
+    return bytes < Double(Self.saturated) ? Int(bytes) : Self.saturated
   }
 
-  /// The activation term of a batch of `batchSize`: the samples, and in bf16 the weight copies
-  /// (with gradient checkpointing those live only while one layer is recomputed: not counted).
-  public func bytes(batchSize: Int, bf16: Bool, checkpointing: Bool) -> Int {
-    batchSize * bytesPerSample(bf16: bf16, checkpointing: checkpointing)
-      + (bf16 && !checkpointing ? castWeightBytes : 0)
+  /// What a sample's count saturates at (2⁴⁸ bytes).
+  static let saturated = 1 << 48
+
+  /// The activation term of a batch of `batchSize`: the samples (in bf16 under `autocast` or
+  /// with `bf16Weights`), and under autocast the bf16 copies of fp32 weights (with gradient
+  /// checkpointing those live only while one layer is recomputed: not counted).
+  public func bytes(batchSize: Int, autocast: Bool, bf16Weights: Bool, checkpointing: Bool) -> Int {
+    batchSize * bytesPerSample(bf16: autocast || bf16Weights, checkpointing: checkpointing)
+      + (autocast && !bf16Weights && !checkpointing ? castWeightBytes : 0)
   }
 
   /// The bf16 copies autocast keeps of the frozen weights on the gradient path.
@@ -61,9 +69,9 @@ public enum LeRobotActivations: Sendable, Equatable {
     }
   }
 
-  /// A whole number in a JSON object.
+  /// A count in a JSON object (`JSONValue.countValue`).
   static func number(_ object: [String: JSONValue]?, _ key: String) -> Int? {
-    object?[key]?.numberValue.map { Int($0) }
+    object?[key]?.countValue
   }
 
   /// Parameters of the 2- and 3-dimensional weights (linear and convolution) under `prefixes`.

@@ -37,6 +37,9 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
   public var tensors: [String: [Int]]
   /// What a training sample keeps for backward (`nil` for GR00T).
   public var activations: LeRobotActivations?
+  /// pi0 / pi0.5 with `dtype: bfloat16`: LeRobot holds the weights in bf16 (the vision path and
+  /// the norms in fp32).
+  public var bf16Weights: Bool = false
   /// Module paths holding tensors (`model.encoder.layers.0.linear1`), from `tensors`.
   public var modules: Set<String> {
     Set(tensors.keys.compactMap { name in name.lastIndex(of: ".").map { String(name[..<$0]) } })
@@ -71,7 +74,7 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
     else { return nil }
     let inputs = config["input_features"]?.objectValue ?? [:]
     func size(_ feature: JSONValue?) -> Int? {
-      feature?.objectValue?["shape"]?.arrayValue?.first?.numberValue.map { Int($0) }
+      feature?.objectValue?["shape"]?.arrayValue?.first?.countValue
     }
     var tensors = MemoryEstimate.safetensorsTensors(in: URL(fileURLWithPath: path))
     var backbone = paliGemma.contains(type) ? piTokenizer : config["vlm_model_name"]?.stringValue
@@ -112,12 +115,13 @@ public struct LeRobotCheckpoint: Sendable, Equatable {
       imageSlots: imageSlots,
       stateDim: size(inputs["observation.state"]),
       actionDim: size(config["output_features"]?.objectValue?["action"]),
-      maxStateDim: config["max_state_dim"]?.numberValue.map { Int($0) },
-      maxActionDim: config["max_action_dim"]?.numberValue.map { Int($0) },
+      maxStateDim: config["max_state_dim"]?.countValue,
+      maxActionDim: config["max_action_dim"]?.countValue,
       backbone: backbone, grootBase: grootBase, grootBaseDirectory: grootBaseDirectory,
       checkpointsGradients: config["gradient_checkpointing"] != nil, tensors: tensors,
       activations: LeRobotActivations.read(
-        type: type, config: config, tensors: tensors, imageSlots: imageSlots, backboneConfig: backboneConfig))
+        type: type, config: config, tensors: tensors, imageSlots: imageSlots, backboneConfig: backboneConfig),
+      bf16Weights: paliGemma.contains(type) && config["dtype"]?.stringValue == "bfloat16")
   }
 
   /// A JSON object file under 1 MiB, or `nil`.

@@ -76,7 +76,7 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
     guard let architecture = architecture(of: spec.baseModel) else { return nil }
     let hyper = spec.hyperparameters
     let onGPU = spec.gpus > 0
-    let weightBytesPerParameter = onGPU && hyper.precision != "fp32" && architecture.vocabulary > 0 ? 2 : 4
+    let weightBytesPerParameter = autocasts(spec) && architecture.vocabulary > 0 ? 2 : 4
     let linearsPerLayer = 8 * architecture.hidden + 3 * (architecture.hidden + architecture.intermediate)
     let lora = hyper.loraRank * linearsPerLayer * architecture.layers
     let trainable = lora + architecture.headParameters
@@ -97,27 +97,42 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
   }
 
   /// A LeRobot policy checkpoint: parameters and LoRA parameters exact from the weight files'
-  /// headers, fp32 weights (the trainer autocasts, it does not cast them), and the activations
-  /// `LeRobotActivations` models (bf16 on a GPU unless `precision` is fp32, with the bf16 weight
-  /// copies autocast keeps); GR00T has no activation term (docs/trainer.md).
+  /// headers, fp32 weights (the trainer autocasts, it does not cast them; bf16 for pi with
+  /// `dtype: bfloat16`), and the activations `LeRobotActivations` models (bf16 in autocast or
+  /// with bf16 weights, with the bf16 weight copies autocast keeps of fp32 ones); GR00T has no
+  /// activation term (docs/trainer.md).
   static func lerobot(_ checkpoint: LeRobotCheckpoint, spec: JobSpec, gpuMemoryBytes: Int?) -> MemoryEstimate? {
     let tensors = checkpoint.tensors
     let parameters = tensors.values.reduce(0) { $0 + $1.reduce(1, *) }
     guard parameters > 0 else { return nil }
     let hyper = spec.hyperparameters
     let trainable = checkpoint.loraParameters(tensors: tensors, rank: hyper.loraRank, targets: hyper.targetModules)
-    let onGPU = spec.gpus > 0
-    let bf16 = onGPU && hyper.precision != "fp32"
-    let overhead = onGPU ? 512 << 20 : 0
-    let weights = parameters * 4
+    let overhead = spec.gpus > 0 ? 512 << 20 : 0
+    // pi0 / pi0.5 with `dtype: bfloat16` hold their weights in bf16, but for the vision path
+    // and the norms (LeRobot keeps those in fp32).
+    let keptInFP32 = [
+      "vision_tower", "multi_modal_projector", "input_layernorm", "post_attention_layernorm", "model.norm",
+    ]
+    let weights =
+      checkpoint.bf16Weights
+      ? tensors.reduce(0) { total, entry in
+        total + entry.value.reduce(1, *) * (keptInFP32.contains(where: entry.key.contains) ? 4 : 2)
+      } : parameters * 4
     let state = trainable * 16
     let activations =
       checkpoint.activations?.bytes(
-        batchSize: hyper.batchSize, bf16: bf16, checkpointing: hyper.gradientCheckpointing) ?? 0
+        batchSize: hyper.batchSize, autocast: autocasts(spec), bf16Weights: checkpoint.bf16Weights,
+        checkpointing: hyper.gradientCheckpointing) ?? 0
     return MemoryEstimate(
       parameters: parameters, trainableParameters: trainable, weightBytes: weights,
       trainableStateBytes: state, activationBytes: activations, overheadBytes: overhead,
       totalBytes: weights + state + activations + overhead, gpuMemoryBytes: gpuMemoryBytes)
+  }
+
+  /// Whether the trainer runs the job in bf16 autocast: on a GPU with `precision` auto or bf16
+  /// (fp16 and fp32 train in fp32).
+  static func autocasts(_ spec: JobSpec) -> Bool {
+    spec.gpus > 0 && ["auto", "bf16"].contains(spec.hyperparameters.precision)
   }
 
   /// tiny-vla, or a checkpoint directory's `config.json` and `*.safetensors` headers.
@@ -170,7 +185,16 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
         let tensors = try? JSONParser.parse(Array(header)).objectValue
       else { continue }
       for (key, tensor) in tensors where key != "__metadata__" {
-        result[key] = tensor["shape"]?.arrayValue?.compactMap(\.numberValue).map { Int($0) } ?? []
+        let dimensions = tensor["shape"]?.arrayValue ?? []
+        let shape = dimensions.compactMap(\.countValue)
+        // A dimension that is no count, or a tensor past 2⁴⁰ elements, is no real weight.
+        var elements = 1
+        for size in shape {
+          let (product, overflow) = elements.multipliedReportingOverflow(by: size)
+          elements = overflow ? Int.max : product
+        }
+        guard shape.count == dimensions.count, elements <= 1 << 40 else { continue }
+        result[key] = shape
       }
     }
     return result

@@ -25,10 +25,11 @@ public struct UNetActivations: Sendable, Equatable {
     guard let horizon = LeRobotActivations.number(config, "horizon"),
       let levels = config["down_dims"]?.arrayValue?.count, levels > 0
     else { return nil }
-    var values = 0
-    var inputs = 0
-    var largest = 0
-    var conditioning = 0
+    // Counted in floating point: a hostile header's shapes cannot overflow (stored saturated).
+    var values = 0.0
+    var inputs = 0.0
+    var largest = 0.0
+    var conditioning = 0.0
     for (name, shape) in tensors where name.hasPrefix("diffusion.unet.") {
       let parts = name.split(separator: ".")
       let positions: Int
@@ -39,27 +40,32 @@ public struct UNetActivations: Sendable, Equatable {
       default: positions = horizon
       }
       if name.hasSuffix("block.0.weight"), shape.count == 3 {
-        values += shape[0] * positions
-        inputs += shape[1] * positions
-        largest = max(largest, shape[0] * positions)
+        values += Double(shape[0]) * Double(positions)
+        inputs += Double(shape[1]) * Double(positions)
+        largest = max(largest, Double(shape[0]) * Double(positions))
       } else if name.hasSuffix("cond_encoder.1.weight"), shape.count == 2 {
-        conditioning += shape[1]
+        conditioning += Double(shape[1])
       }
     }
     guard values > 0 else { return nil }
+    func saturated(_ value: Double) -> Int { value < 0x1_0000_0000_0000 ? Int(value) : 1 << 48 }
     return UNetActivations(
-      blockValues: values, blockInputs: inputs, largestBlock: largest, conditioning: conditioning,
+      blockValues: saturated(values), blockInputs: saturated(inputs), largestBlock: saturated(largest),
+      conditioning: saturated(conditioning),
       parameters: LeRobotActivations.weightParameters(tensors, under: ["diffusion.unet."]))
   }
 
   /// Bytes one sample keeps: fp32 (16 bytes a block value), or in bf16 autocast (10: the
   /// convolutions' outputs in bf16, GroupNorm and Mish in fp32); with gradient checkpointing,
-  /// the blocks' inputs and the largest block's full set.
-  public func bytesPerSample(bf16: Bool, checkpointing: Bool) -> Int {
-    let perValue = bf16 ? 10 : 16
-    let perCondition = bf16 ? 4 : 8
-    if checkpointing { return 4 * blockInputs + perValue * largestBlock + perCondition * conditioning }
-    return perValue * blockValues + perCondition * conditioning
+  /// the blocks' inputs and the largest block's full set (an approximation: LeRobot checkpoints
+  /// whole residual blocks). Counted in floating point (`LeRobotActivations.bytesPerSample`
+  /// saturates it).
+  func bytes(bf16: Bool, checkpointing: Bool) -> Double {
+    let perValue: Double = bf16 ? 10 : 16
+    let perCondition: Double = bf16 ? 4 : 8
+    let condition = perCondition * Double(conditioning)
+    if checkpointing { return 4 * Double(blockInputs) + perValue * Double(largestBlock) + condition }
+    return perValue * Double(blockValues) + condition
   }
 
   /// The bf16 copies autocast keeps of the U-Net's frozen weights.

@@ -53,30 +53,34 @@ public struct VLAActivations: Sendable, Equatable {
     backboneConfig: [String: JSONValue]?
   ) -> VLAActivations? {
     let number = LeRobotActivations.number
+    // Checkpoints converted from openpi may name their tensors without the policy's `model.`
+    // (LeRobot's loader adds it); both spellings are read.
+    func stack(_ prefix: String) -> Stack? {
+      Self.stack(tensors, "model." + prefix) ?? Self.stack(tensors, prefix)
+    }
+    func first(_ name: String) -> Int? { (tensors["model." + name] ?? tensors[name])?.first }
     let prompt = number(config, "tokenizer_max_length") ?? 48
     let chunk = number(config, "chunk_size") ?? 50
     switch type {
     case "smolvla":
-      guard let vlm = stack(tensors, "model.vlm_with_expert.vlm.model.text_model.layers."),
-        let expert = stack(tensors, "model.vlm_with_expert.lm_expert.layers.")
+      guard let vlm = stack("vlm_with_expert.vlm.model.text_model.layers."),
+        let expert = stack("vlm_with_expert.lm_expert.layers.")
       else { return nil }
       let text = backboneConfig?["text_config"]?.objectValue
       // SmolVLM's pixel shuffle merges scale_factor² patches into one token.
-      let scale = number(backboneConfig, "scale_factor") ?? 4
-      let patches =
-        tensors["model.vlm_with_expert.vlm.model.vision_model.embeddings.position_embedding.weight"]?.first ?? 1024
+      let scale = min(number(backboneConfig, "scale_factor") ?? 4, 1 << 10)
+      let patches = first("vlm_with_expert.vlm.model.vision_model.embeddings.position_embedding.weight") ?? 1024
       return VLAActivations(
         vlm: vlm, expert: expert, heads: number(text, "num_attention_heads") ?? max(vlm.query / 64, 1),
         prefixTokens: imageSlots * patches / max(scale * scale, 1) + prompt + 1, suffixTokens: chunk,
         jointEvery: max(number(config, "self_attn_every_n_layers") ?? 2, 1), probabilityBytes: 4)
     case "pi0", "pi05":
-      guard let vlm = stack(tensors, "model.paligemma_with_expert.paligemma.model.language_model.layers."),
-        let expert = stack(tensors, "model.paligemma_with_expert.gemma_expert.model.layers.")
+      guard let vlm = stack("paligemma_with_expert.paligemma.model.language_model.layers."),
+        let expert = stack("paligemma_with_expert.gemma_expert.model.layers.")
       else { return nil }
       let patches =
-        tensors[
-          "model.paligemma_with_expert.paligemma.model.vision_tower.vision_model.embeddings.position_embedding.weight"]?
-        .first ?? 256
+        first("paligemma_with_expert.paligemma.model.vision_tower.vision_model.embeddings.position_embedding.weight")
+        ?? 256
       // Gemma 2B and 300M (LeRobot's variants) both have 8 attention heads.
       return VLAActivations(
         vlm: vlm, expert: expert, heads: 8, prefixTokens: imageSlots * patches + prompt,
@@ -104,28 +108,35 @@ public struct VLAActivations: Sendable, Equatable {
       projectionParameters: parameters)
   }
 
-  /// Bytes one sample keeps: fp32, or in bf16 autocast (`bf16`); with gradient checkpointing
-  /// only each layer's input (fp32) and one layer's full set.
-  public func bytesPerSample(bf16: Bool, checkpointing: Bool) -> Int {
-    let (kept, full) = bf16 ? (2, 4) : (4, 4)
-    let probability = bf16 ? probabilityBytes : 4
-    let prefix = prefixTokens
-    let suffix = suffixTokens
-    func mlp(_ stack: Stack, _ tokens: Int) -> Int {
-      tokens * (full * 2 * stack.hidden + kept * 3 * stack.intermediate)
+  /// Bytes one sample keeps: fp32, or in bf16 (`bf16`); with gradient checkpointing only each
+  /// layer's input (fp32) and one layer's full set. Counted in floating point
+  /// (`LeRobotActivations.bytesPerSample` saturates it).
+  func bytes(bf16: Bool, checkpointing: Bool) -> Double {
+    let (kept, full): (Double, Double) = bf16 ? (2, 4) : (4, 4)
+    let probability = Double(bf16 ? probabilityBytes : 4)
+    let prefix = Double(prefixTokens)
+    let suffix = Double(suffixTokens)
+    let heads = Double(heads)
+    func mlp(_ stack: Stack, _ tokens: Double) -> Double {
+      tokens * (full * 2 * Double(stack.hidden) + kept * 3 * Double(stack.intermediate))
     }
-    func layer(_ index: Int) -> Int {
-      let projections = prefix * (vlm.query + 2 * vlm.keyValue)
+    let vlmProjections = prefix * Double(vlm.query + 2 * vlm.keyValue)
+    // SmolVLA with fewer expert layers pairs one with every `vlm.layers / expert.layers`-th.
+    let expertEvery = max(vlm.layers / max(expert.layers, 1), 1)
+    func layer(_ index: Int) -> Double {
+      guard index % expertEvery == 0 else {
+        return mlp(vlm, prefix) + probability * heads * prefix * prefix + kept * vlmProjections
+      }
       if index % jointEvery == 0 {
         let tokens = prefix + suffix
         return mlp(vlm, prefix) + mlp(expert, suffix) + probability * heads * tokens * tokens
-          + kept * (projections + suffix * (expert.query + 2 * expert.keyValue))
+          + kept * (vlmProjections + suffix * Double(expert.query + 2 * expert.keyValue))
       }
       return mlp(vlm, prefix) + mlp(expert, suffix) + probability * heads * (prefix * prefix + suffix * prefix)
-        + kept * (projections + suffix * expert.query + prefix * 2 * expert.keyValue)
+        + kept * (vlmProjections + suffix * Double(expert.query) + prefix * 2 * Double(expert.keyValue))
     }
     if checkpointing {
-      let inputs = vlm.layers * 4 * (prefix * vlm.hidden + suffix * expert.hidden)
+      let inputs = Double(vlm.layers) * 4 * (prefix * Double(vlm.hidden) + suffix * Double(expert.hidden))
       return inputs + layer(0)
     }
     return (0..<vlm.layers).reduce(0) { $0 + layer($1) }

@@ -35,6 +35,16 @@ public enum JSONValue: Sendable, Equatable {
     return nil
   }
 
+  /// The number as a count (a size, a dimension, a layer count), when it is a whole number in
+  /// 0 … 2⁴⁰; `nil` otherwise, so a hostile file cannot trap a conversion or overflow a product
+  /// of a few of them.
+  public var countValue: Int? {
+    guard case .number(let value) = self, value >= 0, value <= 0x100_0000_0000, value.rounded() == value else {
+      return nil
+    }
+    return Int(value)
+  }
+
   /// The flag, when this is a boolean.
   public var boolValue: Bool? {
     if case .bool(let value) = self { return value }
