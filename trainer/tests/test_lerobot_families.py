@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,6 +100,19 @@ def lerobot_runtime(adapter: Path) -> tuple[torch.nn.Module, object, object]:
     return policy, preprocessor, postprocessor
 
 
+def runtime_action(policy: Any, preprocessor: Any, postprocessor: Any) -> torch.Tensor:
+    """One ``select_action`` through LeRobot's runtime on a two-camera observation, un-normalized
+    by the loaded postprocessor."""
+    observation = {
+        "observation.images.front": torch.rand(3, 64, 64),
+        "observation.images.wrist": torch.rand(3, 64, 64),
+        "observation.state": torch.zeros(8),
+        "task": "pick up the red block",
+    }
+    with torch.no_grad():
+        return postprocessor(policy.eval().select_action(preprocessor(observation)))
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family_trains_and_lerobot_runtime_loads_the_adapter(
     family: str,
@@ -141,15 +155,7 @@ def test_family_trains_and_lerobot_runtime_loads_the_adapter(
     ] == str(base)
 
     policy, preprocessor, postprocessor = lerobot_runtime(adapter)
-    policy.eval()
-    observation = {
-        "observation.images.front": torch.rand(3, 64, 64),
-        "observation.images.wrist": torch.rand(3, 64, 64),
-        "observation.state": torch.zeros(8),
-        "task": "pick up the red block",
-    }
-    with torch.no_grad():
-        action = postprocessor(policy.select_action(preprocessor(observation)))
+    action = runtime_action(policy, preprocessor, postprocessor)
     assert tuple(action.shape) == (1, 7)
     assert torch.isfinite(action).all()
 
@@ -366,15 +372,7 @@ def test_two_training_processes_train_a_lerobot_policy_under_torchrun(
     assert started.returncode == 0 and done["state"] == "succeeded", logs[-3000:]
     assert "distributed: 2 processes (gloo)" in logs
     adapter = Path(done["job_dir"]) / "output" / "adapter"
-    policy, preprocessor, postprocessor = lerobot_runtime(adapter)
-    observation = {
-        "observation.images.front": torch.rand(3, 64, 64),
-        "observation.images.wrist": torch.rand(3, 64, 64),
-        "observation.state": torch.zeros(8),
-        "task": "pick up the red block",
-    }
-    with torch.no_grad():
-        action = postprocessor(policy.eval().select_action(preprocessor(observation)))
+    action = runtime_action(*lerobot_runtime(adapter))
     assert tuple(action.shape) == (1, 7)
 
 

@@ -3,6 +3,7 @@ evaluation, best/last checkpoints, SIGTERM checkpointing, resume and PEFT output
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -274,7 +275,6 @@ class Training:
         # under gradient checkpointing: its regions hold saved-tensor hooks of their own, which
         # hide what they keep from the meter.
         self.saved: SavedActivations | None = None
-        self.measure_saved = not hyper.gradient_checkpointing
         self.batches: Any = None
         self.evaluator = Evaluator(package, self.batcher, 64, device)
 
@@ -358,11 +358,10 @@ class Training:
         self.optimizer.zero_grad(set_to_none=True)
         for _ in range(self.accumulation):
             batch = next(self.batches)
-            if self.saved is None and self.measure_saved:
-                self.saved = SavedActivations(self.model)
-                with self.saved.measuring():
-                    loss = self.built.action_model.loss(batch, self.device)
-            else:
+            meter = None
+            if self.saved is None and not self.spec.hyperparameters.gradient_checkpointing:
+                meter = self.saved = SavedActivations(self.model)
+            with meter.measuring() if meter else contextlib.nullcontext():
                 loss = self.built.action_model.loss(batch, self.device)
             (loss / self.accumulation).backward()
             self.last_loss = loss.detach()
